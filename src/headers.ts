@@ -1,0 +1,74 @@
+import { lookup } from 'mrmime'
+import picomatch from 'picomatch'
+import type { ObjectHeaders } from './strategy.js'
+
+/** A header rule: every rule whose `match` fits a file applies, later rules win. */
+export interface HeaderRule {
+  /** Glob(s) matched against the path relative to outDir (dot files included). */
+  match: string | string[]
+  /** Cache-Control for the matching files. */
+  cacheControl?: string
+  /** Content-Type for the matching files, instead of the one looked up by extension. */
+  contentType?: string
+  /** Content-Encoding, for files you compressed yourself. */
+  contentEncoding?: string
+  /** Metadata stored with the object (S3 `x-amz-meta-*`, GCS custom metadata); merged. */
+  metadata?: Record<string, string>
+}
+
+export interface HeaderDefaults {
+  /** Vite's `build.assetsDir`: files in it have hashed names and are cached for good. */
+  assetsDir: string
+  /** Cache-Control of files that are neither hashed assets nor HTML. */
+  defaultCacheControl: string
+  rules: HeaderRule[]
+}
+
+export const IMMUTABLE = 'public, max-age=31536000, immutable'
+export const HTML_CACHE_CONTROL = 'no-cache'
+
+const TEXT_TYPES = new Set(['application/javascript', 'application/json', 'application/xml'])
+
+function withCharset(type: string): string {
+  const isText =
+    type.startsWith('text/') || TEXT_TYPES.has(type) || type.endsWith('+json') || type.endsWith('+xml')
+  return isText ? `${type}; charset=utf-8` : type
+}
+
+export function isHtml(path: string): boolean {
+  return /\.html?$/i.test(path)
+}
+
+/** Builds the function that gives each path (relative to outDir) its headers. */
+export function createHeaderResolver(defaults: HeaderDefaults): (path: string) => ObjectHeaders {
+  const assetsPrefix = defaults.assetsDir ? `${defaults.assetsDir.replace(/^\.?\/+|\/+$/g, '')}/` : ''
+  const rules = defaults.rules.map((rule) => ({ rule, test: picomatch(rule.match, { dot: true }) }))
+  return (path) => {
+    const headers: ObjectHeaders = {
+      contentType: withCharset(lookup(path) ?? 'application/octet-stream'),
+      cacheControl: isHtml(path)
+        ? HTML_CACHE_CONTROL
+        : assetsPrefix && path.startsWith(assetsPrefix)
+          ? IMMUTABLE
+          : defaults.defaultCacheControl,
+    }
+    for (const { rule, test } of rules) {
+      if (!test(path)) continue
+      if (rule.cacheControl !== undefined) headers.cacheControl = rule.cacheControl
+      if (rule.contentType !== undefined) headers.contentType = rule.contentType
+      if (rule.contentEncoding !== undefined) headers.contentEncoding = rule.contentEncoding
+      if (rule.metadata) headers.metadata = { ...headers.metadata, ...rule.metadata }
+    }
+    return headers
+  }
+}
+
+/** A stable string for a set of headers: equal headers, equal fingerprint. */
+export function fingerprintHeaders(headers: ObjectHeaders): string {
+  const metadata = headers.metadata
+    ? Object.keys(headers.metadata)
+        .sort()
+        .map((k) => [k, headers.metadata?.[k]])
+    : []
+  return JSON.stringify([headers.contentType, headers.cacheControl ?? '', headers.contentEncoding ?? '', metadata])
+}

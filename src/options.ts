@@ -1,0 +1,185 @@
+import type { HeaderRule } from './headers.js'
+import type { Strategy } from './strategy.js'
+
+/** Options shared by the plugin and `deploy()`. */
+export interface DeployCommonOptions {
+  /** Where to deploy: `filesystem()`, `s3()`, `gcs()`, or your own `defineStrategy({...})`. */
+  strategy: Strategy
+  /**
+   * Report what would be uploaded, and why, without uploading or caching anything.
+   * `COLLECTFASTA_DRY_RUN=1` turns it on.
+   * @default false
+   */
+  dryRun?: boolean
+  /**
+   * Uploads in flight at once. The default suits network storages: enough parallel
+   * requests to hide latency, few enough to stay clear of socket limits and throttling.
+   * @default strategy's suggestion, else 16
+   */
+  concurrency?: number
+  /**
+   * Where the checksum cache lives (relative to the project root).
+   * @default 'node_modules/.cache/vite-plugin-collectfasta'
+   */
+  cacheDir?: string
+  /** Only deploy files matching these globs (relative to outDir). @default all files */
+  include?: string | string[]
+  /** Never deploy files matching these globs (relative to outDir). @default none */
+  exclude?: string | string[]
+  /**
+   * Upload every file, ignoring the cache and the storage's listing.
+   * @default false
+   */
+  force?: boolean
+  /**
+   * Header rules, applied in order over the defaults; later rules win.
+   * @default []
+   */
+  headers?: HeaderRule[]
+  /**
+   * Cache-Control for files that are neither under `assetsDir` nor HTML (public/ files).
+   * @default 'public, max-age=0, must-revalidate'
+   */
+  defaultCacheControl?: string
+  /** Write the JSON report to this path (relative to the project root). @default undefined */
+  reportFile?: string
+}
+
+export interface CollectfastaOptions extends DeployCommonOptions {
+  /**
+   * Turn the plugin off. `COLLECTFASTA_ENABLED=false` (or `0`) also turns it off.
+   * @default true
+   */
+  enabled?: boolean
+  /**
+   * Where the bytes come from: `'bundle'` uses the output already in memory and reads only the
+   * files that are not in the bundle (public/, other plugins' output); `'outDir'` reads
+   * everything from disk.
+   * @default 'bundle'
+   */
+  source?: 'bundle' | 'outDir'
+  /**
+   * Deploy after every rebuild of `vite build --watch`.
+   * @default false
+   */
+  watch?: boolean
+}
+
+export const DEFAULTS = {
+  enabled: true,
+  dryRun: false,
+  concurrency: 16,
+  cacheDir: 'node_modules/.cache/vite-plugin-collectfasta',
+  force: false,
+  headers: [] as HeaderRule[],
+  defaultCacheControl: 'public, max-age=0, must-revalidate',
+  source: 'bundle' as const,
+  watch: false,
+  assetsDir: 'assets',
+} satisfies Partial<Record<keyof CollectfastaOptions | 'assetsDir', unknown>>
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return `an array (${JSON.stringify(value)})`
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`
+  if (typeof value === 'function') return 'a function'
+  if (typeof value === 'object') return 'an object'
+  return `${typeof value} ${String(value)}`
+}
+
+function fail(name: string, expected: string, value: unknown): never {
+  throw new TypeError(`[collectfasta] Expected \`${name}\` to be ${expected}, got ${describe(value)}.`)
+}
+
+function isGlobs(value: unknown): boolean {
+  return (
+    (typeof value === 'string' && value !== '') ||
+    (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && v !== ''))
+  )
+}
+
+/** Checks options at config time; every mistake is a TypeError naming the option. */
+export function validateOptions(options: unknown): asserts options is CollectfastaOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    fail('options', 'an object like `{ strategy: filesystem({ dir }) }`', options)
+  }
+  const o = options as Record<string, unknown>
+  const strategy = o.strategy as Record<string, unknown> | undefined
+  if (typeof strategy !== 'object' || strategy === null) {
+    fail('strategy', 'a strategy such as `filesystem({ dir })`, `s3({ bucket })` or `gcs({ bucket })`', strategy)
+  }
+  if (typeof strategy.name !== 'string' || strategy.name === '') fail('strategy.name', 'a non-empty string', strategy.name)
+  if (typeof strategy.target !== 'string' || strategy.target === '') {
+    fail('strategy.target', 'a non-empty string naming where it writes', strategy.target)
+  }
+  if (typeof strategy.upload !== 'function') fail('strategy.upload', 'a function', strategy.upload)
+  for (const method of ['list', 'stat', 'delete', 'dispose']) {
+    if (strategy[method] !== undefined && typeof strategy[method] !== 'function') {
+      fail(`strategy.${method}`, 'a function or undefined', strategy[method])
+    }
+  }
+  if (strategy.prefix !== undefined && (typeof strategy.prefix !== 'string' || validPrefix(strategy.prefix) === false)) {
+    fail('strategy.prefix', "'' or a relative POSIX path ending in '/'", strategy.prefix)
+  }
+  for (const flag of ['enabled', 'dryRun', 'force', 'watch']) {
+    if (o[flag] !== undefined && typeof o[flag] !== 'boolean') fail(flag, 'a boolean', o[flag])
+  }
+  if (o.concurrency !== undefined && !(Number.isInteger(o.concurrency) && (o.concurrency as number) >= 1)) {
+    fail('concurrency', 'an integer ≥ 1', o.concurrency)
+  }
+  for (const name of ['cacheDir', 'reportFile', 'defaultCacheControl']) {
+    if (o[name] !== undefined && (typeof o[name] !== 'string' || o[name] === '')) fail(name, 'a non-empty string', o[name])
+  }
+  for (const name of ['include', 'exclude']) {
+    if (o[name] !== undefined && !isGlobs(o[name])) fail(name, 'a glob or a non-empty array of globs', o[name])
+  }
+  if (o.source !== undefined && o.source !== 'bundle' && o.source !== 'outDir') {
+    fail('source', "'bundle' or 'outDir'", o.source)
+  }
+  if (o.headers !== undefined) {
+    if (!Array.isArray(o.headers)) fail('headers', 'an array of rules like `{ match, cacheControl }`', o.headers)
+    o.headers.forEach((rule: unknown, i: number) => {
+      const name = `headers[${i}]`
+      if (typeof rule !== 'object' || rule === null) fail(name, 'an object like `{ match, cacheControl }`', rule)
+      const r = rule as Record<string, unknown>
+      if (!isGlobs(r.match)) fail(`${name}.match`, 'a glob or a non-empty array of globs', r.match)
+      for (const field of ['cacheControl', 'contentType', 'contentEncoding']) {
+        if (r[field] !== undefined && typeof r[field] !== 'string') fail(`${name}.${field}`, 'a string', r[field])
+      }
+      if (r.metadata !== undefined) {
+        const m = r.metadata
+        if (typeof m !== 'object' || m === null || Object.values(m).some((v) => typeof v !== 'string')) {
+          fail(`${name}.metadata`, 'an object of string values', m)
+        }
+      }
+    })
+  }
+}
+
+/** A prefix is '' or `a/b/`; strategies normalize theirs with `normalizePrefix`. */
+function validPrefix(prefix: string): boolean {
+  return prefix === '' || (prefix.endsWith('/') && !prefix.startsWith('/') && !prefix.split('/').slice(0, -1).some((p) => p === '' || p === '.' || p === '..'))
+}
+
+/**
+ * Normalizes a user's prefix: `static`, `/static/`, `static/` all become `static/`; `''` means
+ * the root. `'/'`, `.`/`..` segments, backslashes and NUL are refused.
+ */
+export function normalizePrefix(strategy: string, prefix: string | undefined): string {
+  if (prefix === undefined) return ''
+  if (typeof prefix !== 'string') fail(`${strategy}: prefix`, 'a string', prefix)
+  const parts = prefix.split('/').filter((p) => p !== '')
+  if (parts.some((p) => p === '.' || p === '..') || /[\\\0]/.test(prefix)) {
+    throw new TypeError(
+      `[collectfasta] [${strategy}] The prefix ${JSON.stringify(prefix)} is not a plain path: ` +
+        "remove '.', '..', backslashes and NUL characters.",
+    )
+  }
+  if (parts.length === 0 && prefix !== '') {
+    throw new TypeError(
+      `[collectfasta] [${strategy}] The prefix ${JSON.stringify(prefix)} names no folder: ` +
+        "leave `prefix` out (or pass '') to deploy to the root.",
+    )
+  }
+  return parts.length ? `${parts.join('/')}/` : ''
+}

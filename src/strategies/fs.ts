@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { dirname, join, relative, resolve, sep } from 'node:path'
+import { loadHasher } from '../hash.js'
+import { normalizePrefix } from '../options.js'
+import { type RemoteObject, type Strategy, defineStrategy } from '../strategy.js'
+
+const STRATEGY_NAME = 'fs'
+/** Temporary files of interrupted writes carry this marker; listings ignore them. */
+const TMP_MARKER = '.collectfasta-tmp-'
+
+export interface FilesystemOptions {
+  /** The directory to deploy into (created if missing), e.g. a web server's document root. */
+  dir: string
+  /**
+   * Sub-directory of `dir` that every key goes under.
+   * @default ''
+   */
+  prefix?: string
+  /**
+   * Files written at once. Local disks gain little from more.
+   * @default 8
+   */
+  concurrency?: number
+}
+
+function error(message: string): Error {
+  return new Error(`[collectfasta] [${STRATEGY_NAME}] ${message}`)
+}
+
+/**
+ * Deploys into a local or mounted directory. Writes are atomic (temporary file, then rename),
+ * so a web server never serves half a file. Headers cannot be stored on a filesystem: the
+ * server serving `dir` decides them.
+ */
+export function filesystem(options: FilesystemOptions): Strategy {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`[collectfasta] [${STRATEGY_NAME}] Expected options like \`{ dir: '/srv/www' }\`, got ${String(options)}.`)
+  }
+  if (typeof options.dir !== 'string' || options.dir === '') {
+    throw new TypeError(
+      `[collectfasta] [${STRATEGY_NAME}] Missing required option \`dir\`: the directory to deploy into, e.g. \`filesystem({ dir: '/srv/www' })\`.`,
+    )
+  }
+  const root = resolve(options.dir)
+  const prefix = normalizePrefix(STRATEGY_NAME, options.prefix)
+
+  /** The absolute path of a key, refusing any key that would leave `dir`. */
+  const pathOf = (key: string): string => {
+    const path = resolve(root, key)
+    if (!path.startsWith(root + sep) || key.includes('\0')) {
+      throw error(`Refusing the key ${JSON.stringify(key)}: it would be written outside ${root}.`)
+    }
+    return path
+  }
+
+  return defineStrategy({
+    name: STRATEGY_NAME,
+    target: `file://${root}/${prefix}`,
+    prefix,
+    concurrency: options.concurrency ?? 8,
+
+    async *list() {
+      const hash = await loadHasher()
+      const base = join(root, prefix)
+      let dirents: import('node:fs').Dirent[]
+      try {
+        dirents = await readdir(base, { recursive: true, withFileTypes: true })
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return
+        throw e
+      }
+      for (const dirent of dirents) {
+        if (!dirent.isFile() || dirent.name.includes(TMP_MARKER)) continue
+        const path = join(dirent.parentPath, dirent.name)
+        const bytes = await readFile(path)
+        yield {
+          key: relative(root, path).split(sep).join('/'),
+          size: bytes.byteLength,
+          xxh64: hash(bytes),
+        } satisfies RemoteObject
+      }
+    },
+
+    async stat(key) {
+      const hash = await loadHasher()
+      try {
+        const bytes = await readFile(pathOf(key))
+        return { key, size: bytes.byteLength, xxh64: hash(bytes) }
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+        throw e
+      }
+    },
+
+    async upload(file) {
+      const path = pathOf(file.key)
+      await mkdir(dirname(path), { recursive: true })
+      const tmp = join(dirname(path), `${TMP_MARKER}${randomBytes(6).toString('hex')}`)
+      try {
+        await writeFile(tmp, file.body)
+        await rename(tmp, path)
+      } catch (e) {
+        await rm(tmp, { force: true })
+        throw e
+      }
+      return { key: file.key, size: file.size, xxh64: file.xxh64 }
+    },
+
+    async delete(keys) {
+      for (const key of keys) {
+        if (!key.startsWith(prefix)) throw error(`Refusing to delete ${JSON.stringify(key)}: it is outside the prefix "${prefix}".`)
+        const path = pathOf(key)
+        if ((await stat(path).catch(() => undefined))?.isFile()) await unlink(path)
+      }
+    },
+  })
+}
+
+export default filesystem

@@ -1,0 +1,86 @@
+/**
+ * The strategy contract: how the deploy core talks to a storage backend.
+ * A strategy is a plain object; the optional methods are its capabilities.
+ */
+
+/** The headers stored with an object. */
+export interface ObjectHeaders {
+  contentType: string
+  cacheControl?: string
+  contentEncoding?: string
+  /** User metadata (S3 `x-amz-meta-*`, GCS custom metadata). */
+  metadata?: Record<string, string>
+}
+
+/** What a storage knows about one stored object. Every digest is optional. */
+export interface RemoteObject {
+  /** Full key, prefix included. */
+  key: string
+  size?: number
+  /** Hex MD5 of the stored bytes, when the storage exposes a real one. */
+  md5?: string
+  /** Hex xxh64 of the stored bytes, when the strategy can tell (stored by us, or computed). */
+  xxh64?: string
+  /** Fingerprint of the headers the object was stored with, when the strategy can tell. */
+  headersFingerprint?: string
+  /**
+   * The listing cannot decide (e.g. an S3 multipart ETag that is not an MD5):
+   * the core calls `stat(key)` for this object when it needs to compare.
+   */
+  needsStat?: boolean
+}
+
+/** One file to store. */
+export interface UploadFile {
+  /** Full key, prefix included. */
+  key: string
+  body: Uint8Array
+  size: number
+  /** Hex xxh64 of `body`. */
+  xxh64: string
+  /** Hex MD5 of `body`, computed on first call and remembered. */
+  md5(): string
+  headers: ObjectHeaders
+  /** Fingerprint of `headers`, for strategies that store it next to the object. */
+  headersFingerprint: string
+}
+
+/** Kinds of storage requests counted in the report. */
+export type RequestKind = 'list' | 'stat' | 'upload' | 'delete'
+
+/** Passed to every strategy call. */
+export interface StrategyContext {
+  /** Aborted when the deploy is cancelled. */
+  signal: AbortSignal
+  /**
+   * Count requests made to the storage (a LIST page, a HEAD, an upload or one part, a delete
+   * batch). A call that counts nothing is counted as one request of its kind.
+   */
+  count(kind: RequestKind, n?: number): void
+}
+
+export interface Strategy {
+  /** "s3", "gcs", "fs", or a custom name. */
+  name: string
+  /** Where it writes, e.g. `s3://bucket/prefix/`: the cache namespace and the report's target. */
+  target: string
+  /** Key prefix every key starts with: `''` or a POSIX path ending in `/`. */
+  prefix?: string
+  /** Suggested upload concurrency when the user sets none. */
+  concurrency?: number
+  /** Every object under the prefix, in bulk. Used only when the cache cannot decide. */
+  list?(ctx: StrategyContext): AsyncIterable<RemoteObject>
+  /** One object, when the listing cannot decide. Resolves `undefined` when it does not exist. */
+  stat?(key: string, ctx: StrategyContext): Promise<RemoteObject | undefined>
+  /** Store bytes and headers; resolves once the storage has confirmed it. */
+  upload(file: UploadFile, ctx: StrategyContext): Promise<RemoteObject | undefined>
+  /** Delete keys (all under the prefix). */
+  delete?(keys: string[], ctx: StrategyContext): Promise<void>
+  /** Release clients, sockets. */
+  dispose?(): Promise<void>
+}
+
+/** Identity helper that gives a custom strategy its types. */
+export function defineStrategy<T extends Strategy>(strategy: T): T {
+  return strategy
+}

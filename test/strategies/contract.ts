@@ -1,0 +1,225 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { deploy } from '../../src/deploy.js'
+import { loadHasher, md5Hex } from '../../src/hash.js'
+import { fingerprintHeaders } from '../../src/headers.js'
+import type { ObjectHeaders, RemoteObject, RequestKind, Strategy, StrategyContext, UploadFile } from '../../src/strategy.js'
+import { writeTree } from '../helpers.js'
+
+export interface ReadBack {
+  bytes: Uint8Array
+  /** Present when the storage keeps headers. */
+  headers?: Partial<ObjectHeaders>
+}
+
+export interface ContractHarness {
+  name: string
+  /** A strategy writing under a fresh, unique prefix. */
+  create(prefix: string): Strategy | Promise<Strategy>
+  /** Reads an object back with an independent client. */
+  readBack(strategy: Strategy, key: string): Promise<ReadBack | undefined>
+  /** Whether the storage keeps Content-Type, Cache-Control and metadata. */
+  storesHeaders: boolean
+}
+
+export function context(): StrategyContext & { counts: Record<RequestKind, number> } {
+  const counts: Record<RequestKind, number> = { list: 0, stat: 0, upload: 0, delete: 0 }
+  return {
+    counts,
+    signal: new AbortController().signal,
+    count(kind, n = 1) {
+      counts[kind] += n
+    },
+  }
+}
+
+export async function uploadFile(key: string, body: Uint8Array | string, headers?: Partial<ObjectHeaders>): Promise<UploadFile> {
+  const hash = await loadHasher()
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body
+  const full: ObjectHeaders = { contentType: 'application/octet-stream', ...headers }
+  return {
+    key,
+    body: bytes,
+    size: bytes.byteLength,
+    xxh64: hash(bytes),
+    md5: () => md5Hex(bytes),
+    headers: full,
+    headersFingerprint: hash(Buffer.from(fingerprintHeaders(full))),
+  }
+}
+
+async function listAll(strategy: Strategy): Promise<Map<string, RemoteObject>> {
+  const found = new Map<string, RemoteObject>()
+  if (!strategy.list) return found
+  for await (const object of strategy.list(context())) found.set(object.key, object)
+  return found
+}
+
+/** Whether what the storage reports matches these bytes (the way the core compares). */
+async function sameDigest(object: RemoteObject, bytes: Uint8Array): Promise<boolean> {
+  if (object.xxh64) return object.xxh64 === (await loadHasher())(bytes)
+  if (object.md5) return object.md5 === md5Hex(bytes)
+  return false
+}
+
+let counter = 0
+function freshPrefix(): string {
+  counter += 1
+  return `contract-${process.pid}-${Date.now().toString(36)}-${counter}/`
+}
+
+const ODD_KEYS = ['with space.txt', 'ünïcödé/файл.js', 'a+b.css', 'hash#1.txt', 'per%cent&amp=1.txt', "quote'd (1).txt"]
+
+/** The shared contract every strategy must keep, run against a real storage. */
+export function runContract(harness: ContractHarness): void {
+  describe(`strategy contract: ${harness.name}`, () => {
+    const tmpDirs: string[] = []
+    afterAll(() => {
+      for (const dir of tmpDirs) rmSync(dir, { recursive: true, force: true })
+    })
+
+    it('uploads, then lists the object under its prefix with a matching digest', async () => {
+      const prefix = freshPrefix()
+      const strategy = await harness.create(prefix)
+      expect(strategy.prefix).toBe(prefix)
+      expect(await listAll(strategy)).toEqual(new Map())
+      const file = await uploadFile(`${prefix}index.html`, '<h1>hello</h1>', { contentType: 'text/html; charset=utf-8' })
+      await strategy.upload(file, context())
+      const listed = await listAll(strategy)
+      expect([...listed.keys()]).toEqual([`${prefix}index.html`])
+      const object = listed.get(`${prefix}index.html`)!
+      if (object.needsStat) expect(strategy.stat).toBeTypeOf('function')
+      else expect(await sameDigest(object, file.body)).toBe(true)
+      expect((await harness.readBack(strategy, file.key))?.bytes).toEqual(new Uint8Array(file.body))
+      await strategy.dispose?.()
+    })
+
+    it('overwrites an object with new bytes', async () => {
+      const prefix = freshPrefix()
+      const strategy = await harness.create(prefix)
+      await strategy.upload(await uploadFile(`${prefix}app.js`, 'old'), context())
+      await strategy.upload(await uploadFile(`${prefix}app.js`, 'new content'), context())
+      expect(Buffer.from((await harness.readBack(strategy, `${prefix}app.js`))!.bytes).toString()).toBe('new content')
+      const object = (await listAll(strategy)).get(`${prefix}app.js`)!
+      expect(object.size).toBe(11)
+      if (!object.needsStat) expect(await sameDigest(object, Buffer.from('new content'))).toBe(true)
+      await strategy.dispose?.()
+    })
+
+    it('round-trips binary bytes exactly', async () => {
+      const prefix = freshPrefix()
+      const strategy = await harness.create(prefix)
+      const bytes = new Uint8Array(70_000)
+      for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919 + (i >> 8)) & 0xff
+      await strategy.upload(await uploadFile(`${prefix}blob.bin`, bytes), context())
+      expect((await harness.readBack(strategy, `${prefix}blob.bin`))?.bytes).toEqual(bytes)
+      await strategy.dispose?.()
+    })
+
+    it.runIf(harness.storesHeaders)('keeps Content-Type, Cache-Control and metadata', async () => {
+      const prefix = freshPrefix()
+      const strategy = await harness.create(prefix)
+      const headers = {
+        contentType: 'text/css; charset=utf-8',
+        cacheControl: 'public, max-age=31536000, immutable',
+        metadata: { team: 'web', build: '42' },
+      }
+      await strategy.upload(await uploadFile(`${prefix}style.css`, 'body{}', headers), context())
+      const back = await harness.readBack(strategy, `${prefix}style.css`)
+      expect(back?.headers?.contentType).toBe(headers.contentType)
+      expect(back?.headers?.cacheControl).toBe(headers.cacheControl)
+      expect(back?.headers?.metadata).toMatchObject(headers.metadata)
+      await strategy.dispose?.()
+    })
+
+    it('round-trips odd key names (spaces, unicode, +, #, %, &, quotes)', async () => {
+      const prefix = freshPrefix()
+      const strategy = await harness.create(prefix)
+      for (const name of ODD_KEYS) await strategy.upload(await uploadFile(prefix + name, name), context())
+      const listed = await listAll(strategy)
+      expect([...listed.keys()].sort()).toEqual(ODD_KEYS.map((k) => prefix + k).sort())
+      for (const name of ODD_KEYS) {
+        expect(Buffer.from((await harness.readBack(strategy, prefix + name))!.bytes).toString()).toBe(name)
+      }
+      await strategy.dispose?.()
+    })
+
+    it('stats one object, and answers undefined for a missing one', async () => {
+      const prefix = freshPrefix()
+      const strategy = await harness.create(prefix)
+      if (!strategy.stat) return expect(strategy.list).toBeTypeOf('function')
+      await strategy.upload(await uploadFile(`${prefix}a.txt`, 'abc'), context())
+      const object = await strategy.stat(`${prefix}a.txt`, context())
+      expect(object?.key).toBe(`${prefix}a.txt`)
+      expect(object && (await sameDigest(object, Buffer.from('abc')))).toBe(true)
+      expect(await strategy.stat(`${prefix}missing.txt`, context())).toBeUndefined()
+      await strategy.dispose?.()
+    })
+
+    it('lists only its own prefix', async () => {
+      const prefix = freshPrefix()
+      const mine = await harness.create(`${prefix}site/`)
+      const sibling = await harness.create(`${prefix}site-old/`)
+      await mine.upload(await uploadFile(`${prefix}site/a.txt`, 'a'), context())
+      await sibling.upload(await uploadFile(`${prefix}site-old/b.txt`, 'b'), context())
+      expect([...(await listAll(mine)).keys()]).toEqual([`${prefix}site/a.txt`])
+      await mine.dispose?.()
+      await sibling.dispose?.()
+    })
+
+    it('deletes keys, and tolerates keys that are already gone', async () => {
+      const prefix = freshPrefix()
+      const strategy = await harness.create(prefix)
+      if (!strategy.delete) return
+      await strategy.upload(await uploadFile(`${prefix}keep.txt`, 'k'), context())
+      await strategy.upload(await uploadFile(`${prefix}old/drop.txt`, 'd'), context())
+      await strategy.delete([`${prefix}old/drop.txt`, `${prefix}never-there.txt`], context())
+      expect([...(await listAll(strategy)).keys()]).toEqual([`${prefix}keep.txt`])
+      expect(await harness.readBack(strategy, `${prefix}old/drop.txt`)).toBeUndefined()
+      await strategy.dispose?.()
+    })
+
+    it('deploys a directory: warm no-change run makes no request; cold cache uploads nothing', async () => {
+      const prefix = freshPrefix()
+      const outDir = mkdtempSync(join(tmpdir(), 'collectfasta-contract-'))
+      tmpDirs.push(outDir)
+      writeTree(outDir, {
+        'index.html': '<script src="/assets/app-abc123.js"></script>',
+        'assets/app-abc123.js': 'console.log(1)',
+        'assets/logo-def456.svg': '<svg/>',
+        'robots.txt': 'User-agent: *',
+      })
+      const cacheDir = join(outDir, '..', `${prefix.slice(0, -1)}-cache`)
+      tmpDirs.push(cacheDir)
+      const run = async (cache = cacheDir) =>
+        deploy({ outDir, strategy: await harness.create(prefix), cacheDir: cache, logger: { info() {}, warn() {} } })
+
+      const first = await run()
+      expect(first.uploaded.map((u) => u.key).sort()).toEqual(
+        ['assets/app-abc123.js', 'assets/logo-def456.svg', 'index.html', 'robots.txt'].map((k) => prefix + k),
+      )
+      expect(first.uploaded.at(-1)?.key).toBe(`${prefix}index.html`)
+
+      const warm = await run()
+      expect(warm.uploaded).toEqual([])
+      expect(warm.requests).toEqual({ list: 0, stat: 0, upload: 0, delete: 0 })
+
+      const coldCache = `${cacheDir}-cold`
+      tmpDirs.push(coldCache)
+      const cold = await run(coldCache)
+      expect(cold.uploaded).toEqual([])
+      expect(cold.skipped).toHaveLength(4)
+      expect(cold.requests.list).toBeGreaterThanOrEqual(1)
+      expect(cold.requests.upload).toBe(0)
+
+      const stored = await harness.readBack(await harness.create(prefix), `${prefix}assets/app-abc123.js`)
+      expect(Buffer.from(stored!.bytes).toString()).toBe('console.log(1)')
+      if (harness.storesHeaders) {
+        expect(stored?.headers?.contentType).toBe('text/javascript; charset=utf-8')
+        expect(stored?.headers?.cacheControl).toBe('public, max-age=31536000, immutable')
+      }
+    })
+  })
+}

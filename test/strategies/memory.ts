@@ -1,0 +1,60 @@
+import { md5Hex } from '../../src/hash.js'
+import { type ObjectHeaders, type Strategy, defineStrategy } from '../../src/strategy.js'
+
+export interface StoredObject {
+  bytes: Uint8Array
+  headers: ObjectHeaders
+}
+
+export interface MemoryStrategy extends Strategy {
+  objects: Map<string, StoredObject>
+  /** Every call made, in order: `upload:key`, `list`, `stat:key`, `delete:keys`. */
+  calls: string[]
+}
+
+export interface MemoryOptions {
+  prefix?: string
+  /** Make the upload of matching keys fail. */
+  failUpload?: (key: string) => boolean
+  /** Shared storage, to simulate several runs against one bucket. */
+  objects?: Map<string, StoredObject>
+}
+
+/**
+ * An in-memory storage that behaves like a simple object store: it lists MD5 digests, keeps
+ * headers, and records every call, so tests can count requests independently of the report.
+ */
+export function memory(options: MemoryOptions = {}): MemoryStrategy {
+  const objects = options.objects ?? new Map<string, StoredObject>()
+  const calls: string[] = []
+  const prefix = options.prefix ?? ''
+  return defineStrategy({
+    name: 'memory',
+    target: `memory://test/${prefix}`,
+    prefix,
+    objects,
+    calls,
+    async *list() {
+      calls.push('list')
+      for (const [key, object] of objects) {
+        if (key.startsWith(prefix)) yield { key, size: object.bytes.byteLength, md5: md5Hex(object.bytes) }
+      }
+    },
+    async stat(key) {
+      calls.push(`stat:${key}`)
+      const object = objects.get(key)
+      return object && { key, size: object.bytes.byteLength, md5: md5Hex(object.bytes) }
+    },
+    async upload(file) {
+      calls.push(`upload:${file.key}`)
+      await new Promise((r) => setTimeout(r, 1))
+      if (options.failUpload?.(file.key)) throw new Error('simulated storage failure (503)')
+      objects.set(file.key, { bytes: Uint8Array.from(file.body), headers: structuredClone(file.headers) })
+      return { key: file.key, size: file.size }
+    },
+    async delete(keys) {
+      calls.push(`delete:${keys.join(',')}`)
+      for (const key of keys) objects.delete(key)
+    },
+  })
+}
