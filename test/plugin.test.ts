@@ -1,0 +1,193 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { rollup } from 'rollup'
+import * as vite8 from 'vite'
+import * as vite7 from 'vite7'
+import { afterAll, describe, expect, it } from 'vitest'
+import { collectfasta } from '../src/index.js'
+import type { DeployReport } from '../src/index.js'
+import type { CollectfastaOptions } from '../src/options.js'
+import { changedPaths, copyApp, removeApps, snapshot } from './app.js'
+import { type MemoryStrategy, memory } from './strategies/memory.js'
+
+afterAll(removeApps)
+
+type Build = (root: string, options: CollectfastaOptions) => Promise<DeployReport | undefined>
+
+function viteBuilder(vite: typeof vite8 | typeof vite7): Build {
+  return async (root, options) => {
+    const plugin = collectfasta({ cacheDir: join(root, '.cache'), ...options })
+    const warnings: string[] = []
+    const logger = vite8.createLogger('silent')
+    logger.warn = (message) => void warnings.push(message)
+    await vite.build({
+      root,
+      configFile: false,
+      logLevel: 'silent',
+      customLogger: logger as never,
+      build: { outDir: 'dist', emptyOutDir: true, sourcemap: true },
+      plugins: [plugin as never],
+    })
+    return (plugin.api as { report?: DeployReport }).report
+  }
+}
+
+const builders: [string, Build][] = [
+  ['Vite 8', viteBuilder(vite8)],
+  ['Vite 7', viteBuilder(vite7)],
+]
+
+const keysOf = (report: DeployReport | undefined) => report?.uploaded.map((u) => u.key).sort() ?? []
+const uploadsIn = (strategy: MemoryStrategy) => strategy.calls.filter((c) => c.startsWith('upload:')).map((c) => c.slice(7))
+
+describe.each(builders)('plugin in a real %s build', (_name, build) => {
+  it('uploads every file, exactly the bytes written to disk, HTML last', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const report = await build(root, { strategy })
+    const dist = snapshot(join(root, 'dist'))
+    expect(keysOf(report)).toEqual([...dist.keys()].sort())
+    expect([...dist.keys()]).toEqual(expect.arrayContaining(['index.html', 'robots.txt', 'favicon.svg']))
+    expect([...dist.keys()].filter((k) => k.endsWith('.js')).length).toBeGreaterThanOrEqual(3)
+    expect([...dist.keys()].some((k) => /^assets\/logo-.+\.png$/.test(k))).toBe(true)
+    for (const [path, bytes] of dist) expect(Buffer.from(strategy.objects.get(path)!.bytes).equals(bytes), path).toBe(true)
+    const order = uploadsIn(strategy)
+    expect(order.at(-1)).toBe('index.html')
+    expect(report?.uploaded.every((u) => u.reason === 'new')).toBe(true)
+
+    const html = strategy.objects.get('index.html')!.headers
+    expect(html).toMatchObject({ contentType: 'text/html; charset=utf-8', cacheControl: 'no-cache' })
+    const js = [...strategy.objects].find(([k]) => k.startsWith('assets/') && k.endsWith('.js'))![1].headers
+    expect(js).toMatchObject({ contentType: 'text/javascript; charset=utf-8', cacheControl: 'public, max-age=31536000, immutable' })
+    expect(strategy.objects.get('robots.txt')!.headers.cacheControl).toBe('public, max-age=0, must-revalidate')
+  })
+
+  it('a second build with no change uploads nothing and makes no request', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    await build(root, { strategy })
+    strategy.calls.length = 0
+    const second = await build(root, { strategy })
+    expect(second?.uploaded).toEqual([])
+    expect(second?.requests).toEqual({ list: 0, stat: 0, upload: 0, delete: 0 })
+    expect(strategy.calls).toEqual([])
+    expect(second?.skipped.length).toBe(strategy.objects.size)
+  })
+
+  it('editing one module re-uploads only the files whose bytes changed, HTML last', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    await build(root, { strategy })
+    const before = snapshot(join(root, 'dist'))
+    writeFileSync(join(root, 'src/lazy-a.js'), "export function run() {\n  console.log('lazy A, version 2')\n}\n")
+    strategy.calls.length = 0
+    const report = await build(root, { strategy })
+    const changed = changedPaths(before, snapshot(join(root, 'dist')))
+    expect(keysOf(report)).toEqual(changed)
+    expect(changed).toContain('index.html')
+    expect(changed.some((p) => p.includes('lazy-a'))).toBe(true)
+    expect(changed.some((p) => p.includes('lazy-b') || p.endsWith('.png') || p.endsWith('.css'))).toBe(false)
+    expect(uploadsIn(strategy).at(-1)).toBe('index.html')
+    // New hashed names are unknown to the cache: one listing decides, no HEAD per file.
+    expect(report?.requests.list).toBe(1)
+    expect(report?.requests.stat).toBe(0)
+  })
+
+  it('changing a header rule re-uploads the matching files only', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    await build(root, { strategy })
+    const report = await build(root, { strategy, headers: [{ match: '**/*.css', cacheControl: 'public, max-age=60' }] })
+    const css = [...strategy.objects.keys()].filter((k) => k.endsWith('.css'))
+    expect(css.length).toBe(1)
+    expect(keysOf(report)).toEqual(css)
+    expect(report?.uploaded[0]?.reason).toBe('headers')
+    expect(strategy.objects.get(css[0]!)!.headers.cacheControl).toBe('public, max-age=60')
+  })
+
+  it('a dry run uploads and caches nothing, so the real run uploads everything', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const dry = await build(root, { strategy, dryRun: true })
+    expect(dry?.dryRun).toBe(true)
+    expect(dry?.uploaded.length).toBeGreaterThan(5)
+    expect(strategy.objects.size).toBe(0)
+    expect(existsSync(join(root, '.cache'))).toBe(false)
+    const real = await build(root, { strategy })
+    expect(keysOf(real)).toEqual(keysOf(dry))
+    expect(strategy.objects.size).toBe(real?.uploaded.length)
+  })
+
+  it('a failed upload fails the build naming the key, holds HTML back, and the next run uploads just what is missing', async () => {
+    const root = copyApp()
+    const failing = memory({ failUpload: (key) => key.endsWith('.css') })
+    const error = await build(root, { strategy: failing }).catch((e: Error) => e)
+    expect(error).toBeInstanceOf(Error)
+    const css = [...snapshot(join(root, 'dist')).keys()].find((k) => k.endsWith('.css'))!
+    expect((error as Error).message).toContain(css)
+    expect((error as Error).message).toContain('simulated storage failure (503)')
+    expect(failing.objects.has(css)).toBe(false)
+    expect(failing.objects.has('index.html')).toBe(false)
+    const cache = readFileSync(join(root, '.cache/checksums.json'), 'utf8')
+    expect(cache).not.toContain(css)
+    expect(cache).not.toContain('index.html')
+    const png = [...failing.objects.keys()].find((k) => k.endsWith('.png'))!
+    expect(cache).toContain(png) // same group as the CSS: stored, and cached
+    expect(failing.objects.has('robots.txt')).toBe(false) // later group: held back
+    const missing = [...snapshot(join(root, 'dist')).keys()].filter((k) => !failing.objects.has(k)).sort()
+    expect(missing).toEqual(expect.arrayContaining([css, 'index.html', 'robots.txt']))
+
+    const healthy = memory({ objects: failing.objects })
+    const retry = await build(root, { strategy: healthy })
+    expect(keysOf(retry)).toEqual(missing)
+  })
+
+  it('does not deploy an SSR build', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
+    await vite8.build({
+      root,
+      configFile: false,
+      logLevel: 'silent',
+      build: { ssr: 'src/greet.js', outDir: 'dist-ssr' },
+      plugins: [plugin],
+    })
+    expect(strategy.calls).toEqual([])
+  })
+})
+
+describe('plugin in a plain Rollup 4 build', () => {
+  const build = async (root: string, strategy: MemoryStrategy) => {
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
+    const bundle = await rollup({ input: join(root, 'src/main.js'), plugins: [plugin as never], logLevel: 'silent' })
+    await bundle.write({
+      dir: join(root, 'dist'),
+      format: 'es',
+      sourcemap: true,
+      entryFileNames: 'assets/[name]-[hash].js',
+      chunkFileNames: 'assets/[name]-[hash].js',
+    })
+    await bundle.close()
+    return (plugin.api as { report?: DeployReport }).report
+  }
+
+  it('deploys the bytes on disk, then nothing, then only what changed', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const first = await build(root, strategy)
+    const dist = snapshot(join(root, 'dist'))
+    expect(keysOf(first)).toEqual([...dist.keys()].sort())
+    expect([...dist.keys()].some((k) => k.endsWith('.js.map'))).toBe(true)
+    for (const [path, bytes] of dist) expect(Buffer.from(strategy.objects.get(path)!.bytes).equals(bytes), path).toBe(true)
+
+    const second = await build(root, strategy)
+    expect(second?.uploaded).toEqual([])
+    expect(second?.requests).toEqual({ list: 0, stat: 0, upload: 0, delete: 0 })
+
+    writeFileSync(join(root, 'src/lazy-a.js'), "export function run() {\n  console.log('lazy A, version 2')\n}\n")
+    const third = await build(root, strategy)
+    expect(keysOf(third)).toEqual(changedPaths(dist, snapshot(join(root, 'dist'))))
+    expect(keysOf(third).some((k) => k.includes('lazy-b'))).toBe(false)
+  })
+})
