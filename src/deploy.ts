@@ -197,6 +197,13 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
   return report
 }
 
+/** Compares the best digest the storage gave: our own xxh64 if stored, else MD5. */
+function sameContent(object: RemoteObject, entry: Entry): boolean {
+  if (object.xxh64) return object.xxh64 === entry.xxh64
+  if (object.md5) return object.md5 === entry.md5()
+  return false
+}
+
 interface DiffContext {
   strategy: Strategy
   cache: ChecksumCache
@@ -232,13 +239,14 @@ async function diff(entries: Entry[], ctx: DiffContext): Promise<Plan[]> {
   const stat = strategy.stat?.bind(strategy)
   await runPool(unknown, ctx.concurrency, async (entry) => {
     let object = remote ? remote.get(entry.key) : undefined
-    if ((!remote || object?.needsStat) && stat) object = await ctx.counted('stat', (c) => stat(entry.key, c))
+    const askStat = async () => (stat ? ctx.counted('stat', (c) => stat(entry.key, c)) : object)
+    if (!remote || object?.needsStat) object = await askStat()
+    else if (object?.statOnMismatch && !sameContent(object, entry)) object = await askStat()
     if (!object) {
       plan.push({ entry, reason: 'new' })
       return
     }
-    const sameContent = object.xxh64 ? object.xxh64 === entry.xxh64 : object.md5 ? object.md5 === entry.md5() : false
-    if (!sameContent) plan.push({ entry, reason: 'changed' })
+    if (!sameContent(object, entry)) plan.push({ entry, reason: 'changed' })
     else if (object.headersFingerprint && object.headersFingerprint !== entry.headersFingerprint) {
       plan.push({ entry, reason: 'headers' })
     } else ctx.record(entry)

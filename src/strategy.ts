@@ -28,6 +28,11 @@ export interface RemoteObject {
    * the core calls `stat(key)` for this object when it needs to compare.
    */
   needsStat?: boolean
+  /**
+   * The listed digest may not be the content's MD5 (S3-compatible servers, bucket-default
+   * SSE-KMS): when it does not match, the core asks `stat(key)` before deciding to upload.
+   */
+  statOnMismatch?: boolean
 }
 
 /** One file to store. */

@@ -1,0 +1,320 @@
+import type {
+  ObjectCannedACL,
+  PutObjectCommandInput,
+  S3Client,
+  S3ClientConfig,
+  ServerSideEncryption,
+  StorageClass,
+} from '@aws-sdk/client-s3'
+import { createHash } from 'node:crypto'
+import { normalizePrefix } from '../options.js'
+import { runPool } from '../pool.js'
+import { type RemoteObject, type Strategy, type UploadFile, defineStrategy } from '../strategy.js'
+import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, importSdk, storageError } from './shared.js'
+
+const STRATEGY_NAME = 's3'
+const MiB = 1024 * 1024
+
+export interface S3Options {
+  /** The bucket to deploy into. */
+  bucket: string
+  /**
+   * Key prefix (a "folder") for every object. `static`, `/static` and `static/` are the same.
+   * @default ''
+   */
+  prefix?: string
+  /** AWS region. @default the SDK's chain (AWS_REGION, profile), or 'us-east-1' with a custom `endpoint` */
+  region?: string
+  /** Endpoint of an S3-compatible service (R2, MinIO, Backblaze B2, DigitalOcean Spaces…). @default AWS */
+  endpoint?: string
+  /** Path-style URLs (`endpoint/bucket/key`), which most S3-compatible services need. @default false */
+  forcePathStyle?: boolean
+  /** Credentials or a provider. @default the SDK's default chain (env, profile, SSO, instance role) */
+  credentials?: S3ClientConfig['credentials']
+  /** A ready client; region, endpoint, credentials and retries are then the client's own. */
+  client?: S3Client
+  /** Canned ACL for every object. Never set unless asked: buckets are private by default. @default undefined */
+  acl?: ObjectCannedACL
+  /** Storage class for every object, e.g. 'STANDARD_IA'. @default the bucket's default */
+  storageClass?: StorageClass
+  /** Server-side encryption: 'AES256' (SSE-S3), 'aws:kms' or 'aws:kms:dsse'. @default the bucket's default */
+  serverSideEncryption?: ServerSideEncryption
+  /** KMS key id for SSE-KMS. @default the AWS managed key */
+  sseKmsKeyId?: string
+  /** Extra PutObject / CreateMultipartUpload parameters, fixed or per file (e.g. `ContentDisposition`, `Tagging`). */
+  params?: Partial<PutObjectCommandInput> | ((file: UploadFile) => Partial<PutObjectCommandInput>)
+  /**
+   * Files of this many bytes or more are uploaded in parts.
+   * @default 16 MiB
+   */
+  multipartThreshold?: number
+  /**
+   * Size of each part (S3 needs at least 5 MiB, except for the last).
+   * @default 8 MiB
+   */
+  partSize?: number
+  /**
+   * Parts of one file uploaded at once.
+   * @default 4
+   */
+  partConcurrency?: number
+  /**
+   * Attempts per request, including the first; the SDK retries with backoff and jitter.
+   * @default 3
+   */
+  maxAttempts?: number
+  /**
+   * The SDK's request checksums. Several S3-compatible servers reject or corrupt the newer
+   * aws-chunked bodies, so with a custom `endpoint` this defaults to 'WHEN_REQUIRED'.
+   * Every upload carries a Content-MD5 either way, which S3 verifies.
+   * @default 'WHEN_SUPPORTED' on AWS, 'WHEN_REQUIRED' with a custom endpoint
+   */
+  requestChecksumCalculation?: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED'
+  /**
+   * Uploads in flight at once; overrides the plugin's `concurrency` for this strategy.
+   * @default the plugin's concurrency (16)
+   */
+  concurrency?: number
+}
+
+const PLAIN_ETAG = /^[0-9a-f]{32}$/
+
+function fail(message: string): never {
+  throw new TypeError(`[collectfasta] [${STRATEGY_NAME}] ${message}`)
+}
+
+function validate(options: S3Options): void {
+  if (typeof options !== 'object' || options === null) fail(`Expected options like \`{ bucket: 'my-site' }\`, got ${String(options)}.`)
+  if (typeof options.bucket !== 'string' || options.bucket === '') {
+    fail("Missing required option `bucket`: the bucket to deploy into, e.g. `s3({ bucket: 'my-site' })`.")
+  }
+  if (options.bucket.includes('/')) fail(`The bucket ${JSON.stringify(options.bucket)} contains '/': put the folder in \`prefix\`.`)
+  for (const name of ['multipartThreshold', 'partSize', 'partConcurrency', 'maxAttempts', 'concurrency'] as const) {
+    const value = options[name]
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) fail(`Expected \`${name}\` to be an integer ≥ 1, got ${String(value)}.`)
+  }
+  if (options.partSize !== undefined && options.partSize < 5 * MiB) fail(`Expected \`partSize\` to be at least 5 MiB (S3's minimum), got ${options.partSize}.`)
+  if (options.endpoint !== undefined && !/^https?:\/\//.test(options.endpoint)) {
+    fail(`Expected \`endpoint\` to be a URL like 'https://<account>.r2.cloudflarestorage.com', got ${JSON.stringify(options.endpoint)}.`)
+  }
+}
+
+/** Explains an SDK error: what went wrong, where, and what to check. */
+function explain(error: unknown, bucket: string, key: string | undefined, endpoint: string | undefined): Error {
+  const e = error as { name?: string; Code?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number }; $response?: { headers?: Record<string, string> } }
+  const where = key === undefined ? `s3://${bucket}` : `s3://${bucket}/${key}`
+  const code = e.name ?? e.Code ?? e.code
+  const status = e.$metadata?.httpStatusCode
+  const region = e.$response?.headers?.['x-amz-bucket-region']
+  let hint: string
+  if (code === 'NoSuchBucket') hint = `The bucket \`${bucket}\` does not exist. Check \`bucket\` (and \`endpoint\` for S3-compatible services).`
+  else if (code === 'AccessDenied' || code === 'Forbidden' || status === 403) {
+    hint = 'Access denied. The credentials need s3:ListBucket on the bucket and s3:GetObject, s3:PutObject (and s3:DeleteObject if deleting) on its objects.'
+  } else if (code === 'InvalidAccessKeyId' || code === 'SignatureDoesNotMatch' || code === 'CredentialsProviderError') {
+    hint = 'The credentials were refused or not found. Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the `credentials` option.'
+  } else if (code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed' || status === 301) {
+    hint = `The bucket is in another region${region ? ` (${region})` : ''}. Set \`region\`${region ? `: '${region}'` : ''}.`
+  } else if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || /ECONNREFUSED|ENOTFOUND|getaddrinfo/.test(e.message ?? '')) {
+    hint = `Could not reach ${endpoint ?? 'S3'}. Check \`endpoint\`, \`region\` and the network.`
+  } else if (/Region is missing/i.test(e.message ?? '')) {
+    hint = 'No region is set. Pass `region`, or set AWS_REGION.'
+  } else hint = 'Check the bucket, the credentials and the network.'
+  return storageError(STRATEGY_NAME, `${code ?? 'Error'}${status ? ` (HTTP ${status})` : ''} for ${where}: ${e.message ?? String(error)}. ${hint}`, error)
+}
+
+/**
+ * Deploys to Amazon S3 or an S3-compatible service. Cold caches are answered by one listing
+ * (1,000 keys a request), comparing ETags with local MD5s; objects whose ETag is not an MD5
+ * (multipart, SSE-KMS) carry our digests in their metadata, read with one HEAD each.
+ */
+export function s3(options: S3Options): Strategy {
+  validate(options)
+  const { bucket, endpoint } = options
+  const prefix = normalizePrefix(STRATEGY_NAME, options.prefix)
+  const threshold = options.multipartThreshold ?? 16 * MiB
+  const partSize = options.partSize ?? 8 * MiB
+  const kms = options.serverSideEncryption?.startsWith('aws:kms') ?? false
+  let client: S3Client | undefined = options.client
+  let sdk: typeof import('@aws-sdk/client-s3') | undefined
+  const ownsClient = !options.client
+
+  const connect = async () => {
+    sdk ??= await importSdk<typeof import('@aws-sdk/client-s3')>('@aws-sdk/client-s3', () => import('@aws-sdk/client-s3'))
+    client ??= new sdk.S3Client({
+      region: options.region ?? (endpoint ? process.env.AWS_REGION ?? 'us-east-1' : undefined),
+      endpoint,
+      forcePathStyle: options.forcePathStyle,
+      credentials: options.credentials,
+      maxAttempts: options.maxAttempts ?? 3,
+      followRegionRedirects: !endpoint,
+      requestChecksumCalculation: options.requestChecksumCalculation ?? (endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED'),
+      responseChecksumValidation: endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
+    })
+    return { client, sdk }
+  }
+
+  const fromHead = (key: string, head: { ContentLength?: number; ETag?: string; Metadata?: Record<string, string> }): RemoteObject => {
+    const etag = head.ETag?.replaceAll('"', '')
+    const metadata = head.Metadata ?? {}
+    return {
+      key,
+      size: head.ContentLength,
+      xxh64: metadata[METADATA_XXH64],
+      md5: metadata[METADATA_MD5] ?? (!kms && etag && PLAIN_ETAG.test(etag) ? etag : undefined),
+      headersFingerprint: metadata[METADATA_HEADERS],
+    }
+  }
+
+  const objectParams = (file: UploadFile) => {
+    const extra = typeof options.params === 'function' ? options.params(file) : options.params
+    return {
+      Bucket: bucket,
+      Key: file.key,
+      ContentType: file.headers.contentType,
+      CacheControl: file.headers.cacheControl,
+      ContentEncoding: file.headers.contentEncoding,
+      Metadata: {
+        ...file.headers.metadata,
+        [METADATA_MD5]: file.md5(),
+        [METADATA_XXH64]: file.xxh64,
+        [METADATA_HEADERS]: file.headersFingerprint,
+      },
+      ACL: options.acl,
+      StorageClass: options.storageClass,
+      ServerSideEncryption: options.serverSideEncryption,
+      SSEKMSKeyId: options.sseKmsKeyId,
+      ...extra,
+    }
+  }
+
+  return defineStrategy({
+    name: STRATEGY_NAME,
+    target: `s3://${bucket}/${prefix}${endpoint ? ` at ${endpoint}` : ''}`,
+    prefix,
+    concurrency: options.concurrency,
+
+    async *list(ctx) {
+      const { client, sdk } = await connect()
+      let token: string | undefined
+      do {
+        let page: import('@aws-sdk/client-s3').ListObjectsV2CommandOutput
+        try {
+          page = await client.send(
+            new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, MaxKeys: 1000, ContinuationToken: token }),
+            { abortSignal: ctx.signal },
+          )
+        } catch (error) {
+          throw explain(error, bucket, prefix || undefined, endpoint)
+        }
+        ctx.count('list')
+        for (const object of page.Contents ?? []) {
+          if (!object.Key) continue
+          const etag = object.ETag?.replaceAll('"', '')
+          const plain = !kms && etag !== undefined && PLAIN_ETAG.test(etag)
+          yield { key: object.Key, size: object.Size, md5: plain ? etag : undefined, needsStat: !plain, statOnMismatch: true }
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined
+      } while (token)
+    },
+
+    async stat(key, ctx) {
+      const { client, sdk } = await connect()
+      try {
+        const head = await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: ctx.signal })
+        return fromHead(key, head)
+      } catch (error) {
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
+        if ((error as Error).name === 'NotFound' || status === 404) return undefined
+        throw explain(error, bucket, key, endpoint)
+      }
+    },
+
+    async upload(file, ctx) {
+      const { client, sdk } = await connect()
+      const params = objectParams(file)
+      if (file.size < threshold) {
+        try {
+          await client.send(
+            new sdk.PutObjectCommand({ ...params, Body: file.body, ContentLength: file.size, ContentMD5: Buffer.from(file.md5(), 'hex').toString('base64') }),
+            { abortSignal: ctx.signal },
+          )
+        } catch (error) {
+          throw explain(error, bucket, file.key, endpoint)
+        }
+        ctx.count('upload')
+        return { key: file.key, size: file.size, md5: file.md5(), xxh64: file.xxh64 }
+      }
+
+      let uploadId: string | undefined
+      try {
+        const created = await client.send(new sdk.CreateMultipartUploadCommand(params), { abortSignal: ctx.signal })
+        ctx.count('upload')
+        uploadId = created.UploadId
+        const parts: { PartNumber: number; ETag?: string }[] = []
+        const numbers = Array.from({ length: Math.ceil(file.size / partSize) }, (_, i) => i + 1)
+        await runPool(numbers, options.partConcurrency ?? 4, async (partNumber) => {
+          const body = file.body.subarray((partNumber - 1) * partSize, Math.min(partNumber * partSize, file.size))
+          const part = await client.send(
+            new sdk.UploadPartCommand({
+              Bucket: bucket,
+              Key: file.key,
+              UploadId: uploadId,
+              PartNumber: partNumber,
+              Body: body,
+              ContentLength: body.byteLength,
+              ContentMD5: createHash('md5').update(body).digest('base64'),
+            }),
+            { abortSignal: ctx.signal },
+          )
+          ctx.count('upload')
+          parts.push({ PartNumber: partNumber, ETag: part.ETag })
+        }, ctx.signal)
+        if (parts.length !== numbers.length) throw new Error('the upload was cancelled')
+        parts.sort((a, b) => a.PartNumber - b.PartNumber)
+        await client.send(
+          new sdk.CompleteMultipartUploadCommand({ Bucket: bucket, Key: file.key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+          { abortSignal: ctx.signal },
+        )
+        ctx.count('upload')
+      } catch (error) {
+        if (uploadId) {
+          // Leave no orphaned parts behind (they are billed until aborted).
+          await client.send(new sdk.AbortMultipartUploadCommand({ Bucket: bucket, Key: file.key, UploadId: uploadId })).catch(() => {})
+        }
+        throw explain(error, bucket, file.key, endpoint)
+      }
+      return { key: file.key, size: file.size, md5: file.md5(), xxh64: file.xxh64 }
+    },
+
+    async delete(keys, ctx) {
+      const outside = keys.filter((key) => !key.startsWith(prefix))
+      if (outside.length) throw storageError(STRATEGY_NAME, `Refusing to delete keys outside the prefix "${prefix}": ${outside.join(', ')}.`)
+      const { client, sdk } = await connect()
+      const failures: string[] = []
+      for (let i = 0; i < keys.length; i += 1000) {
+        const batch = keys.slice(i, i + 1000)
+        let result: import('@aws-sdk/client-s3').DeleteObjectsCommandOutput
+        try {
+          result = await client.send(
+            new sdk.DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+            { abortSignal: ctx.signal },
+          )
+        } catch (error) {
+          throw explain(error, bucket, undefined, endpoint)
+        }
+        ctx.count('delete')
+        for (const e of result.Errors ?? []) failures.push(`${e.Key}: ${e.Code} ${e.Message ?? ''}`.trim())
+      }
+      if (failures.length) throw storageError(STRATEGY_NAME, `Could not delete ${failures.length} object(s) in s3://${bucket}: ${failures.join('; ')}.`)
+    },
+
+    async dispose() {
+      if (ownsClient && client) {
+        client.destroy()
+        client = undefined
+      }
+    },
+  })
+}
+
+export default s3

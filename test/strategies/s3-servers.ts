@@ -1,0 +1,73 @@
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { inject } from 'vitest'
+import { type S3Options, s3 } from '../../src/strategies/s3.js'
+import { S3_BUCKET } from '../setup/servers.js'
+import type { ReadBack } from './contract.js'
+
+export const LOCAL_SERVERS = [
+  { name: 's3rver', endpoint: () => inject('s3rverEndpoint') },
+  { name: 'fauxqs', endpoint: () => inject('fauxqsEndpoint') },
+] as const
+
+const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
+
+/** Options for a strategy on a local server. */
+export function localOptions(endpoint: string, prefix: string, extra: Partial<S3Options> = {}): S3Options {
+  return { bucket: S3_BUCKET, prefix, endpoint, forcePathStyle: true, region: 'us-east-1', credentials, ...extra }
+}
+
+export const localS3 = (endpoint: string, prefix: string, extra?: Partial<S3Options>) => s3(localOptions(endpoint, prefix, extra))
+
+/** A client of the test's own, with every command it sends counted by name. */
+export function countingClient(endpoint: string) {
+  const counts: Record<string, number> = {}
+  const client = new S3Client({
+    endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  })
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = context.commandName ?? 'unknown'
+      counts[name] = (counts[name] ?? 0) + 1
+      return next(args)
+    },
+    { step: 'initialize', name: 'countCommands' },
+  )
+  return { client, counts, reset: () => Object.keys(counts).forEach((k) => delete counts[k]) }
+}
+
+/** Reads an object back with a separate client: bytes and headers. */
+export async function readBackS3(endpoint: string, key: string): Promise<ReadBack | undefined> {
+  const client = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', credentials, responseChecksumValidation: 'WHEN_REQUIRED' })
+  try {
+    const object = await client.send(new GetObjectCommand({ Bucket: S3_BUCKET, Key: key }))
+    const bytes = await object.Body!.transformToByteArray()
+    return {
+      bytes,
+      headers: {
+        contentType: object.ContentType,
+        cacheControl: object.CacheControl,
+        contentEncoding: object.ContentEncoding,
+        metadata: object.Metadata,
+      },
+    }
+  } catch (error) {
+    if ((error as Error).name === 'NoSuchKey' || (error as Error).name === 'NotFound') return undefined
+    throw error
+  } finally {
+    client.destroy()
+  }
+}
+
+export async function headS3(endpoint: string, key: string) {
+  const client = new S3Client({ endpoint, forcePathStyle: true, region: 'us-east-1', credentials })
+  try {
+    return await client.send(new HeadObjectCommand({ Bucket: S3_BUCKET, Key: key }))
+  } finally {
+    client.destroy()
+  }
+}

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest'
+import { s3 } from '../../src/strategies/s3.js'
+import { context, runContract, uploadFile } from './contract.js'
+import { LOCAL_SERVERS, headS3, localS3, readBackS3 } from './s3-servers.js'
+
+for (const server of LOCAL_SERVERS) {
+  runContract({
+    name: `s3 on ${server.name}`,
+    create: (prefix) => localS3(server.endpoint(), prefix),
+    storesHeaders: true,
+    readBack: (_strategy, key) => readBackS3(server.endpoint(), key),
+  })
+
+  describe(`s3 strategy on ${server.name}`, () => {
+    it('uploads a multipart-sized file in parts, stores its digests, and stat() finds them', async () => {
+      const strategy = localS3(server.endpoint(), 'multipart/', { multipartThreshold: 5 * 1024 * 1024, partSize: 5 * 1024 * 1024 })
+      const bytes = new Uint8Array(12 * 1024 * 1024)
+      for (let i = 0; i < bytes.length; i += 4096) bytes[i] = (i / 4096) & 0xff
+      const file = await uploadFile('multipart/big.bin', bytes, { contentType: 'application/octet-stream', cacheControl: 'no-cache' })
+      const ctx = context()
+      await strategy.upload(file, ctx)
+      expect(ctx.counts.upload).toBe(2 + 3) // create + 3 parts + complete
+      expect(Buffer.from((await readBackS3(server.endpoint(), 'multipart/big.bin'))!.bytes).equals(bytes)).toBe(true)
+      const head = await headS3(server.endpoint(), 'multipart/big.bin')
+      expect(head.CacheControl).toBe('no-cache')
+      const stat = await strategy.stat!('multipart/big.bin', context())
+      expect(stat).toMatchObject({ md5: file.md5(), xxh64: file.xxh64, size: bytes.length })
+      await strategy.dispose?.()
+    })
+
+    it('pages the listing 1,000 keys at a time', async () => {
+      const strategy = localS3(server.endpoint(), 'paging/')
+      const keys = Array.from({ length: 1005 }, (_, i) => `paging/${String(i).padStart(4, '0')}.txt`)
+      const ctx = context()
+      const { runPool } = await import('../../src/pool.js')
+      await runPool(keys, 16, async (key) => void (await strategy.upload(await uploadFile(key, key), ctx)))
+      const listCtx = context()
+      const listed: string[] = []
+      for await (const object of strategy.list!(listCtx)) listed.push(object.key)
+      expect(listed.sort()).toEqual(keys)
+      expect(listCtx.counts.list).toBe(2)
+      await strategy.dispose?.()
+    })
+
+    it('explains a missing bucket', async () => {
+      const strategy = s3({ ...{ bucket: 'no-such-bucket-here' }, endpoint: server.endpoint(), forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } })
+      await expect(strategy.upload(await uploadFile('a.txt', 'a'), context())).rejects.toThrow(
+        /\[collectfasta\] \[s3\] NoSuchBucket .*s3:\/\/no-such-bucket-here\/a\.txt.*does not exist/,
+      )
+    })
+  })
+}
+
+describe('s3 strategy without a server', () => {
+  it('requires a bucket, and says how to give one', () => {
+    expect(() => s3({} as never)).toThrow(/\[collectfasta\] \[s3\] Missing required option `bucket`/)
+    expect(() => s3({ bucket: 'a/b' })).toThrow(/put the folder in `prefix`/)
+    expect(() => s3({ bucket: 'b', partSize: 1024 })).toThrow(/at least 5 MiB/)
+    expect(() => s3({ bucket: 'b', endpoint: 'localhost:9000' })).toThrow(/Expected `endpoint` to be a URL/)
+  })
+
+  it('treats prefixes with or without slashes alike', () => {
+    expect(s3({ bucket: 'b', prefix: 'static' }).prefix).toBe('static/')
+    expect(s3({ bucket: 'b', prefix: '/static/' }).prefix).toBe('static/')
+    expect(s3({ bucket: 'b' }).target).toBe('s3://b/')
+    expect(() => s3({ bucket: 'b', prefix: '..' })).toThrow(/not a plain path/)
+  })
+
+  it('explains a refused connection', async () => {
+    const strategy = s3({ bucket: 'b', endpoint: 'http://127.0.0.1:9', forcePathStyle: true, maxAttempts: 1, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+    await expect(strategy.upload(await uploadFile('a.txt', 'a'), context())).rejects.toThrow(/Could not reach http:\/\/127\.0\.0\.1:9/)
+  })
+})
