@@ -45,7 +45,7 @@ export interface S3Options {
   params?: Partial<PutObjectCommandInput> | ((file: UploadFile) => Partial<PutObjectCommandInput>)
   /**
    * Files of this many bytes or more are uploaded in parts.
-   * @default 16 MiB
+   * @default 8 MiB
    */
   multipartThreshold?: number
   /**
@@ -79,6 +79,15 @@ export interface S3Options {
 
 const PLAIN_ETAG = /^[0-9a-f]{32}$/
 
+interface SdkError {
+  name?: string
+  Code?: string
+  code?: string
+  message?: string
+  $metadata?: { httpStatusCode?: number }
+  $response?: { headers?: Record<string, string> }
+}
+
 function fail(message: string): never {
   throw new TypeError(`[collectfasta] [${STRATEGY_NAME}] ${message}`)
 }
@@ -101,25 +110,30 @@ function validate(options: S3Options): void {
 
 /** Explains an SDK error: what went wrong, where, and what to check. */
 function explain(error: unknown, bucket: string, key: string | undefined, endpoint: string | undefined): Error {
-  const e = error as { name?: string; Code?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number }; $response?: { headers?: Record<string, string> } }
-  const where = key === undefined ? `s3://${bucket}` : `s3://${bucket}/${key}`
-  const code = e.name ?? e.Code ?? e.code
+  const e = error as SdkError
+  const code = e.name ?? e.Code ?? e.code ?? 'Error'
   const status = e.$metadata?.httpStatusCode
+  const message = (e.message ?? String(error)).replace(/\.+$/, '')
   const region = e.$response?.headers?.['x-amz-bucket-region']
+  const has = (...codes: string[]) => codes.includes(code)
   let hint: string
-  if (code === 'NoSuchBucket') hint = `The bucket \`${bucket}\` does not exist. Check \`bucket\` (and \`endpoint\` for S3-compatible services).`
-  else if (code === 'AccessDenied' || code === 'Forbidden' || status === 403) {
-    hint = 'Access denied. The credentials need s3:ListBucket on the bucket and s3:GetObject, s3:PutObject (and s3:DeleteObject if deleting) on its objects.'
-  } else if (code === 'InvalidAccessKeyId' || code === 'SignatureDoesNotMatch' || code === 'CredentialsProviderError') {
+  if (has('InvalidAccessKeyId', 'SignatureDoesNotMatch', 'CredentialsProviderError', 'ExpiredToken')) {
     hint = 'The credentials were refused or not found. Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the `credentials` option.'
-  } else if (code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed' || status === 301) {
+  } else if (has('NoSuchBucket')) {
+    hint = `The bucket \`${bucket}\` does not exist. Check \`bucket\` (and \`endpoint\` for S3-compatible services).`
+  } else if (has('AccessDenied', 'Forbidden') || status === 403) {
+    hint = 'Access denied. The credentials need s3:ListBucket on the bucket and s3:GetObject, s3:PutObject (and s3:DeleteObject if deleting) on its objects.'
+  } else if (has('PermanentRedirect', 'AuthorizationHeaderMalformed') || status === 301) {
     hint = `The bucket is in another region${region ? ` (${region})` : ''}. Set \`region\`${region ? `: '${region}'` : ''}.`
-  } else if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT' || /ECONNREFUSED|ENOTFOUND|getaddrinfo/.test(e.message ?? '')) {
+  } else if (has('ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET') || /ECONNREFUSED|ENOTFOUND|getaddrinfo/.test(message)) {
     hint = `Could not reach ${endpoint ?? 'S3'}. Check \`endpoint\`, \`region\` and the network.`
-  } else if (/Region is missing/i.test(e.message ?? '')) {
+  } else if (/Region is missing/i.test(message)) {
     hint = 'No region is set. Pass `region`, or set AWS_REGION.'
-  } else hint = 'Check the bucket, the credentials and the network.'
-  return storageError(STRATEGY_NAME, `${code ?? 'Error'}${status ? ` (HTTP ${status})` : ''} for ${where}: ${e.message ?? String(error)}. ${hint}`, error)
+  } else {
+    hint = 'Check the bucket, the credentials and the network.'
+  }
+  const where = key === undefined ? `s3://${bucket}` : `s3://${bucket}/${key}`
+  return storageError(STRATEGY_NAME, `${code}${status ? ` (HTTP ${status})` : ''} for ${where}: ${message}. ${hint}`, error)
 }
 
 /**
@@ -131,7 +145,7 @@ export function s3(options: S3Options): Strategy {
   validate(options)
   const { bucket, endpoint } = options
   const prefix = normalizePrefix(STRATEGY_NAME, options.prefix)
-  const threshold = options.multipartThreshold ?? 16 * MiB
+  const threshold = options.multipartThreshold ?? 8 * MiB
   const partSize = options.partSize ?? 8 * MiB
   const kms = options.serverSideEncryption?.startsWith('aws:kms') ?? false
   let client: S3Client | undefined = options.client

@@ -31,13 +31,16 @@ export function countingClient(endpoint: string) {
   })
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const name = context.commandName ?? 'unknown'
+      const name = (context.commandName ?? 'unknown').replace(/Command$/, '')
       counts[name] = (counts[name] ?? 0) + 1
       return next(args)
     },
     { step: 'initialize', name: 'countCommands' },
   )
-  return { client, counts, reset: () => Object.keys(counts).forEach((k) => delete counts[k]) }
+  const reset = () => {
+    for (const name of Object.keys(counts)) delete counts[name]
+  }
+  return { client, counts, reset }
 }
 
 /** Reads an object back with a separate client: bytes and headers. */

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { s3 } from '../../src/strategies/s3.js'
 import { context, runContract, uploadFile } from './contract.js'
 import { LOCAL_SERVERS, headS3, localS3, readBackS3 } from './s3-servers.js'
@@ -50,6 +50,34 @@ for (const server of LOCAL_SERVERS) {
     })
   })
 }
+
+describe('s3 strategy errors', () => {
+  it('explains refused credentials (s3rver checks signatures)', async () => {
+    const strategy = s3({
+      bucket: 'collectfasta-test',
+      endpoint: inject('s3rverEndpoint'),
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'WRONG', secretAccessKey: 'WRONG' },
+    })
+    await expect(strategy.upload(await uploadFile('a.txt', 'a'), context())).rejects.toThrow(
+      /\[s3\] InvalidAccessKeyId .*s3:\/\/collectfasta-test\/a\.txt.*Check AWS_ACCESS_KEY_ID/,
+    )
+  })
+
+  // A local server cannot answer like AWS does for these: a client that fails the way AWS does.
+  const failing = (error: object) =>
+    s3({ bucket: 'site', client: { send: async () => Promise.reject(Object.assign(new Error('AWS said no'), error)), destroy() {} } as never })
+  it.each([
+    [{ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }, /AccessDenied \(HTTP 403\) for s3:\/\/site\/k.*s3:PutObject/],
+    [
+      { name: 'PermanentRedirect', $metadata: { httpStatusCode: 301 }, $response: { headers: { 'x-amz-bucket-region': 'eu-west-1' } } },
+      /another region \(eu-west-1\)\. Set `region`: 'eu-west-1'/,
+    ],
+    [{ name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } }, /The bucket `site` does not exist/],
+  ])('explains %o', async (error, message) => {
+    await expect(failing(error).upload(await uploadFile('k', 'k'), context())).rejects.toThrow(message)
+  })
+})
 
 describe('s3 strategy without a server', () => {
   it('requires a bucket, and says how to give one', () => {
