@@ -6,8 +6,8 @@ import { FlatCache } from 'flat-cache'
 export const CACHE_FORMAT = 1
 const CACHE_ID = 'checksums.json'
 
-/** What we know was stored: [xxh64, header fingerprint, size, md5 or ''] */
-export type CacheRecord = [xxh64: string, headersFingerprint: string, size: number, md5: string]
+/** What we know was stored: [xxh64, header fingerprint, size, md5 or '', storage version or ''] */
+export type CacheRecord = [xxh64: string, headersFingerprint: string, size: number, md5: string, version: string]
 
 interface TargetRecords {
   format: number

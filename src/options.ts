@@ -1,5 +1,27 @@
+import type { DeployReport } from './deploy.js'
 import type { HeaderRule } from './headers.js'
+import { validatePath } from './manifest.js'
 import type { Strategy } from './strategy.js'
+
+/** Deleting what recent deploys no longer use, after a grace period. */
+export interface PruneOptions {
+  /**
+   * Keep every file of this many recent deploys (this one included), so browsers holding an
+   * older HTML page still find its chunks.
+   * @default 3
+   */
+  keepDeploys?: number
+  /**
+   * Refuse (with a warning) to delete more than this many objects in one deploy.
+   * @default 256
+   */
+  maxDeletes?: number
+  /**
+   * Also delete objects under the prefix that no recorded deploy wrote (costs one listing).
+   * @default false
+   */
+  unknown?: boolean
+}
 
 /** Options shared by the plugin and `deploy()`. */
 export interface DeployCommonOptions {
@@ -43,6 +65,29 @@ export interface DeployCommonOptions {
   defaultCacheControl?: string
   /** Write the JSON report to this path (relative to the project root). @default undefined */
   reportFile?: string
+  /**
+   * Path (under the prefix) of the deploy manifest written after every deploy that changed
+   * something; `false` turns it off. It is public wherever the prefix is public.
+   * @default '.collectfasta/manifest.json'
+   */
+  manifest?: string | false
+  /**
+   * On a cold cache, trust the remote manifest and skip the listing. Only safe when nothing
+   * but this plugin writes under the prefix.
+   * @default false
+   */
+  trustRemoteManifest?: boolean
+  /**
+   * Delete objects that the last `keepDeploys` deploys did not write, after every upload
+   * succeeded. Off by default; `true` means `{}` (all defaults).
+   * @default false
+   */
+  prune?: boolean | PruneOptions
+  /**
+   * Called after a successful deploy (not a dry run) with the report, e.g. to invalidate a CDN.
+   * @default undefined
+   */
+  onDeployed?: (report: DeployReport) => void | Promise<void>
 }
 
 export interface CollectfastaOptions extends DeployCommonOptions {
@@ -76,7 +121,11 @@ export const DEFAULTS = {
   source: 'bundle' as const,
   watch: false,
   assetsDir: 'assets',
-} satisfies Partial<Record<keyof CollectfastaOptions | 'assetsDir', unknown>>
+  manifest: '.collectfasta/manifest.json',
+  trustRemoteManifest: false,
+  keepDeploys: 3,
+  maxDeletes: 256,
+} satisfies Partial<Record<keyof CollectfastaOptions | keyof PruneOptions | 'assetsDir', unknown>>
 
 function describe(value: unknown): string {
   if (value === null) return 'null'
@@ -121,7 +170,7 @@ export function validateOptions(options: unknown): asserts options is Collectfas
   if (strategy.prefix !== undefined && (typeof strategy.prefix !== 'string' || validPrefix(strategy.prefix) === false)) {
     fail('strategy.prefix', "'' or a relative POSIX path ending in '/'", strategy.prefix)
   }
-  for (const flag of ['enabled', 'dryRun', 'force', 'watch']) {
+  for (const flag of ['enabled', 'dryRun', 'force', 'watch', 'trustRemoteManifest']) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') fail(flag, 'a boolean', o[flag])
   }
   if (o.concurrency !== undefined && !(Number.isInteger(o.concurrency) && (o.concurrency as number) >= 1)) {
@@ -132,6 +181,18 @@ export function validateOptions(options: unknown): asserts options is Collectfas
   }
   for (const name of ['include', 'exclude']) {
     if (o[name] !== undefined && !isGlobs(o[name])) fail(name, 'a glob or a non-empty array of globs', o[name])
+  }
+  if (o.manifest !== undefined && o.manifest !== false && (typeof o.manifest !== 'string' || validatePath(o.manifest) !== undefined)) {
+    fail('manifest', "false or a relative path like '.collectfasta/manifest.json'", o.manifest)
+  }
+  if (o.onDeployed !== undefined && typeof o.onDeployed !== 'function') fail('onDeployed', 'a function', o.onDeployed)
+  if (o.prune !== undefined && typeof o.prune !== 'boolean') {
+    if (typeof o.prune !== 'object' || o.prune === null) fail('prune', 'a boolean or `{ keepDeploys, maxDeletes, unknown }`', o.prune)
+    const p = o.prune as Record<string, unknown>
+    for (const name of ['keepDeploys', 'maxDeletes']) {
+      if (p[name] !== undefined && !(Number.isInteger(p[name]) && (p[name] as number) >= 1)) fail(`prune.${name}`, 'an integer ≥ 1', p[name])
+    }
+    if (p.unknown !== undefined && typeof p.unknown !== 'boolean') fail('prune.unknown', 'a boolean', p.unknown)
   }
   if (o.source !== undefined && o.source !== 'bundle' && o.source !== 'outDir') {
     fail('source', "'bundle' or 'outDir'", o.source)

@@ -31,9 +31,8 @@ export function summarize(report: DeployReport): string {
   ]
   if (report.failed.length) parts.push(`${report.failed.length} failed`)
   if (report.pending.length) parts.push(`${report.pending.length} held back`)
-  if (report.deleted.length) parts.push(`${report.deleted.length} deleted`)
-  const r = report.requests
-  const requests = r.list + r.stat + r.upload + r.delete
+  if (report.deleted.length) parts.push(`${report.deleted.length} ${report.dryRun ? 'would be deleted' : 'deleted'}`)
+  const requests = Object.values(report.requests).reduce((a, b) => a + b, 0)
   const dry = report.dryRun ? ' (dry run)' : ''
   return `[collectfasta] ${report.target}${dry}: ${parts.join(', ')}, ${requests} request(s) in ${(report.durationMs / 1000).toFixed(2)} s`
 }

@@ -24,6 +24,11 @@ export interface RemoteObject {
   /** Fingerprint of the headers the object was stored with, when the strategy can tell. */
   headersFingerprint?: string
   /**
+   * What identifies this stored version (S3 ETag, GCS generation, fs content hash). The remote
+   * manifest records it, so a later listing can tell the object is still the one recorded.
+   */
+  version?: string
+  /**
    * The listing cannot decide (e.g. an S3 multipart ETag that is not an MD5):
    * the core calls `stat(key)` for this object when it needs to compare.
    */
@@ -51,7 +56,7 @@ export interface UploadFile {
 }
 
 /** Kinds of storage requests counted in the report. */
-export type RequestKind = 'list' | 'stat' | 'upload' | 'delete'
+export type RequestKind = 'list' | 'stat' | 'get' | 'upload' | 'delete'
 
 /** Passed to every strategy call. */
 export interface StrategyContext {
@@ -77,6 +82,8 @@ export interface Strategy {
   list?(ctx: StrategyContext): AsyncIterable<RemoteObject>
   /** One object, when the listing cannot decide. Resolves `undefined` when it does not exist. */
   stat?(key: string, ctx: StrategyContext): Promise<RemoteObject | undefined>
+  /** Read one object's bytes (the remote manifest); `undefined` when it does not exist. */
+  get?(key: string, ctx: StrategyContext): Promise<Uint8Array | undefined>
   /** Store bytes and headers; resolves once the storage has confirmed it. */
   upload(file: UploadFile, ctx: StrategyContext): Promise<RemoteObject | undefined>
   /** Delete keys (all under the prefix). */

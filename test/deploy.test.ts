@@ -47,7 +47,9 @@ describe('deploy()', () => {
     expect(report.target).toBe('memory://test/')
     expect(report.uploaded[0]).toEqual({ key: expect.any(String), size: expect.any(Number), reason: 'new' })
     expect(report.bytesUploaded).toBe(report.uploaded.reduce((n, u) => n + u.size, 0))
-    expect(report.requests).toEqual({ list: 1, stat: 0, upload: 4, delete: 0 })
+    // One GET for the remote manifest (none yet), one listing, four files and then the manifest.
+    expect(report.requests).toEqual({ list: 1, stat: 0, get: 1, upload: 5, delete: 0 })
+    expect(report.manifest?.key).toBe('.collectfasta/manifest.json')
     expect(JSON.parse(readFileSync(join(root, 'out/deploy.json'), 'utf8'))).toEqual(report)
   })
 
@@ -85,7 +87,7 @@ describe('deploy()', () => {
     const other = await run({ strategy: memory({ prefix: 'b/' }) })
     expect(other.uploaded).toHaveLength(4)
     const again = await run({ strategy: memory({ prefix: 'a/' }) })
-    expect(again.requests).toEqual({ list: 0, stat: 0, upload: 0, delete: 0 })
+    expect(again.requests).toEqual({ list: 0, stat: 0, get: 0, upload: 0, delete: 0 })
   })
 
   it('forgets files that are no longer deployed', async () => {
@@ -129,9 +131,9 @@ describe('deploy()', () => {
         yield object.key.endsWith('.js') ? { key: object.key, needsStat: true } : object
       }
     }
-    const report = await run({ strategy, cacheDir: 'cold-cache' })
+    const report = await run({ strategy, cacheDir: 'cold-cache', manifest: false })
     expect(report.uploaded).toEqual([])
-    expect(report.requests).toEqual({ list: 1, stat: 1, upload: 0, delete: 0 })
+    expect(report.requests).toEqual({ list: 1, stat: 1, get: 0, upload: 0, delete: 0 })
     expect(strategy.calls).toEqual(['list', 'stat:assets/app-1.js'])
   })
 

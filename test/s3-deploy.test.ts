@@ -33,9 +33,10 @@ describe.each(LOCAL_SERVERS)('vite build deploying to S3 on $name', (server) => 
     const prefix = `site-${Date.now().toString(36)}/`
     const { client, counts, reset } = countingClient(endpoint)
     const cacheDir = join(root, '.cache')
-    const run = async () => {
+    const run = async (extra: { manifest?: false } = {}) => {
       reset()
       const plugin = collectfasta({
+        ...extra,
         strategy: localS3(endpoint, prefix, { client }),
         cacheDir,
         headers: [{ match: 'many/**', cacheControl: 'public, max-age=600', metadata: { origin: 'public-dir' } }],
@@ -49,7 +50,8 @@ describe.each(LOCAL_SERVERS)('vite build deploying to S3 on $name', (server) => 
     const n = dist.size
     expect(n).toBeGreaterThan(MANY)
     expect(first.uploaded).toHaveLength(n)
-    expect(counts.PutObject).toBe(n - 1)
+    expect(counts.PutObject).toBe(n - 1 + 1) // every single-part file, then the deploy manifest
+    expect(first.manifest?.key).toBe(`${prefix}.collectfasta/manifest.json`)
     expect(counts.CreateMultipartUpload).toBe(1)
     expect(counts.UploadPart).toBe(2)
 
@@ -72,23 +74,32 @@ describe.each(LOCAL_SERVERS)('vite build deploying to S3 on $name', (server) => 
     const second = await run()
     expect(second.uploaded).toEqual([])
     expect(counts).toEqual({})
-    expect(second.requests).toEqual({ list: 0, stat: 0, upload: 0, delete: 0 })
+    expect(second.requests).toEqual({ list: 0, stat: 0, get: 0, upload: 0, delete: 0 })
 
+    // Cold cache: the deploy manifest (one GET) says what each listed ETag holds, so not even
+    // the multipart object needs a HEAD.
     rmSync(cacheDir, { recursive: true })
     const cold = await run()
     expect(cold.uploaded).toEqual([])
-    expect(counts.ListObjectsV2).toBe(Math.ceil(n / 1000))
-    // Real S3 (and fauxqs) give the multipart object an `md5-N` ETag: one HEAD reads our digest.
-    // s3rver gives it a plain MD5 ETag, so its listing decides alone.
+    expect(counts).toEqual({ GetObject: 1, ListObjectsV2: Math.ceil(n / 1000) })
+    expect(cold.requests).toEqual({ list: Math.ceil(n / 1000), stat: 0, get: 1, upload: 0, delete: 0 })
+
+    // Without the manifest, the listing alone: real S3 (and fauxqs) give the multipart object an
+    // `md5-N` ETag, so one HEAD reads our digest; s3rver gives it a plain MD5 ETag.
+    rmSync(cacheDir, { recursive: true })
+    const bare = await run({ manifest: false })
     const heads = server.name === 's3rver' ? 0 : 1
+    expect(bare.uploaded).toEqual([])
+    expect(counts.ListObjectsV2).toBe(Math.ceil(n / 1000))
     expect(counts.HeadObject ?? 0).toBe(heads)
     expect(counts.PutObject ?? 0).toBe(0)
-    expect(cold.requests).toEqual({ list: Math.ceil(n / 1000), stat: heads, upload: 0, delete: 0 })
+    expect(bare.requests).toEqual({ list: Math.ceil(n / 1000), stat: heads, get: 0, upload: 0, delete: 0 })
 
     writeFileSync(join(root, 'public/many/0042.txt'), 'changed\n')
     const one = await run()
     expect(one.uploaded.map((u) => u.key)).toEqual([`${prefix}many/0042.txt`])
-    expect(counts).toEqual({ PutObject: 1 })
+    // The file, then the manifest (after reading the previous one for its deploy history).
+    expect(counts).toEqual({ PutObject: 2, GetObject: 1 })
 
     const before = snapshot(join(root, 'dist'))
     writeFileSync(join(root, 'src/lazy-b.js'), "export function run() {\n  console.log('lazy B, version 2')\n}\n")
@@ -96,7 +107,7 @@ describe.each(LOCAL_SERVERS)('vite build deploying to S3 on $name', (server) => 
     const changed = changedPaths(before, snapshot(join(root, 'dist')))
     expect(chunk.uploaded.map((u) => u.key).sort()).toEqual(changed.map((p) => prefix + p))
     expect(chunk.uploaded.at(-1)?.key).toBe(`${prefix}index.html`)
-    expect(counts.PutObject).toBe(changed.length)
+    expect(counts.PutObject).toBe(changed.length + 1)
 
     client.destroy()
   })

@@ -74,11 +74,8 @@ export function filesystem(options: FilesystemOptions): Strategy {
         if (!dirent.isFile() || dirent.name.includes(TMP_MARKER)) continue
         const path = join(dirent.parentPath, dirent.name)
         const bytes = await readFile(path)
-        yield {
-          key: relative(root, path).split(sep).join('/'),
-          size: bytes.byteLength,
-          xxh64: hash(bytes),
-        } satisfies RemoteObject
+        const xxh64 = hash(bytes)
+        yield { key: relative(root, path).split(sep).join('/'), size: bytes.byteLength, xxh64, version: xxh64 } satisfies RemoteObject
       }
     },
 
@@ -86,7 +83,17 @@ export function filesystem(options: FilesystemOptions): Strategy {
       const hash = await loadHasher()
       try {
         const bytes = await readFile(pathOf(key))
-        return { key, size: bytes.byteLength, xxh64: hash(bytes) }
+        const xxh64 = hash(bytes)
+        return { key, size: bytes.byteLength, xxh64, version: xxh64 }
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+        throw e
+      }
+    },
+
+    async get(key) {
+      try {
+        return new Uint8Array(await readFile(pathOf(key)))
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
         throw e
@@ -104,7 +111,7 @@ export function filesystem(options: FilesystemOptions): Strategy {
         await rm(tmp, { force: true })
         throw e
       }
-      return { key: file.key, size: file.size, xxh64: file.xxh64 }
+      return { key: file.key, size: file.size, xxh64: file.xxh64, version: file.xxh64 }
     },
 
     async delete(keys) {

@@ -99,6 +99,7 @@ function toRemote(metadata: ObjectMetadata): RemoteObject {
     md5: metadata.md5Hash ? Buffer.from(metadata.md5Hash, 'base64').toString('hex') : ours(METADATA_MD5),
     xxh64: ours(METADATA_XXH64),
     headersFingerprint: ours(METADATA_HEADERS),
+    version: metadata.generation === undefined ? undefined : String(metadata.generation),
   }
 }
 
@@ -206,8 +207,20 @@ export function gcs(options: GcsOptions): Strategy {
       } catch (error) {
         throw explain(error, bucket, file.key)
       }
-      remember(object.metadata as ObjectMetadata)
-      return { key: file.key, size: file.size, md5: file.md5(), xxh64: file.xxh64 }
+      const stored = object.metadata as ObjectMetadata
+      remember(stored)
+      return { key: file.key, size: file.size, md5: file.md5(), xxh64: file.xxh64, version: stored.generation === undefined ? undefined : String(stored.generation) }
+    },
+
+    async get(key) {
+      const b = await connect()
+      try {
+        const [bytes] = await b.file(key).download()
+        return new Uint8Array(bytes)
+      } catch (error) {
+        if ((error as GcsError).code === 404) return undefined
+        throw explain(error, bucket, key)
+      }
     },
 
     async delete(keys, ctx) {

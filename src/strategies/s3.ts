@@ -176,6 +176,7 @@ export function s3(options: S3Options): Strategy {
       xxh64: metadata[METADATA_XXH64],
       md5: metadata[METADATA_MD5] ?? (!kms && etag && PLAIN_ETAG.test(etag) ? etag : undefined),
       headersFingerprint: metadata[METADATA_HEADERS],
+      version: etag,
     }
   }
 
@@ -225,7 +226,7 @@ export function s3(options: S3Options): Strategy {
           if (!object.Key) continue
           const etag = object.ETag?.replaceAll('"', '')
           const plain = !kms && etag !== undefined && PLAIN_ETAG.test(etag)
-          yield { key: object.Key, size: object.Size, md5: plain ? etag : undefined, needsStat: !plain, statOnMismatch: true }
+          yield { key: object.Key, size: object.Size, md5: plain ? etag : undefined, version: etag, needsStat: !plain, statOnMismatch: true }
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined
       } while (token)
@@ -247,8 +248,9 @@ export function s3(options: S3Options): Strategy {
       const { client, sdk } = await connect()
       const params = objectParams(file)
       if (file.size < threshold) {
+        let put: import('@aws-sdk/client-s3').PutObjectCommandOutput
         try {
-          await client.send(
+          put = await client.send(
             new sdk.PutObjectCommand({ ...params, Body: file.body, ContentLength: file.size, ContentMD5: Buffer.from(file.md5(), 'hex').toString('base64') }),
             { abortSignal: ctx.signal },
           )
@@ -256,10 +258,11 @@ export function s3(options: S3Options): Strategy {
           throw explain(error, bucket, file.key, endpoint)
         }
         ctx.count('upload')
-        return { key: file.key, size: file.size, md5: file.md5(), xxh64: file.xxh64 }
+        return { key: file.key, size: file.size, md5: file.md5(), xxh64: file.xxh64, version: put.ETag?.replaceAll('"', '') }
       }
 
       let uploadId: string | undefined
+      let etag: string | undefined
       try {
         const created = await client.send(new sdk.CreateMultipartUploadCommand(params), { abortSignal: ctx.signal })
         ctx.count('upload')
@@ -285,11 +288,12 @@ export function s3(options: S3Options): Strategy {
         }, ctx.signal)
         if (parts.length !== numbers.length) throw new Error('the upload was cancelled')
         parts.sort((a, b) => a.PartNumber - b.PartNumber)
-        await client.send(
+        const completed = await client.send(
           new sdk.CompleteMultipartUploadCommand({ Bucket: bucket, Key: file.key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
           { abortSignal: ctx.signal },
         )
         ctx.count('upload')
+        etag = completed.ETag?.replaceAll('"', '')
       } catch (error) {
         if (uploadId) {
           // Leave no orphaned parts behind (they are billed until aborted).
@@ -297,7 +301,18 @@ export function s3(options: S3Options): Strategy {
         }
         throw explain(error, bucket, file.key, endpoint)
       }
-      return { key: file.key, size: file.size, md5: file.md5(), xxh64: file.xxh64 }
+      return { key: file.key, size: file.size, md5: file.md5(), xxh64: file.xxh64, version: etag }
+    },
+
+    async get(key, ctx) {
+      const { client, sdk } = await connect()
+      try {
+        const object = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: ctx.signal })
+        return await object.Body?.transformToByteArray()
+      } catch (error) {
+        if ((error as Error).name === 'NoSuchKey' || (error as SdkError).$metadata?.httpStatusCode === 404) return undefined
+        throw explain(error, bucket, key, endpoint)
+      }
     },
 
     async delete(keys, ctx) {

@@ -25,7 +25,7 @@ export interface ContractHarness {
 }
 
 export function context(): StrategyContext & { counts: Record<RequestKind, number> } {
-  const counts: Record<RequestKind, number> = { list: 0, stat: 0, upload: 0, delete: 0 }
+  const counts: Record<RequestKind, number> = { list: 0, stat: 0, get: 0, upload: 0, delete: 0 }
   return {
     counts,
     signal: new AbortController().signal,
@@ -204,7 +204,7 @@ export function runContract(harness: ContractHarness): void {
 
       const warm = await run()
       expect(warm.uploaded).toEqual([])
-      expect(warm.requests).toEqual({ list: 0, stat: 0, upload: 0, delete: 0 })
+      expect(warm.requests).toEqual({ list: 0, stat: 0, get: 0, upload: 0, delete: 0 })
 
       const coldCache = `${cacheDir}-cold`
       tmpDirs.push(coldCache)

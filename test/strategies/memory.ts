@@ -8,7 +8,7 @@ export interface StoredObject {
 
 export interface MemoryStrategy extends Strategy {
   objects: Map<string, StoredObject>
-  /** Every call made, in order: `upload:key`, `list`, `stat:key`, `delete:keys`. */
+  /** Every call made, in order: `upload:key`, `list`, `stat:key`, `get:key`, `delete:keys`. */
   calls: string[]
 }
 
@@ -37,20 +37,25 @@ export function memory(options: MemoryOptions = {}): MemoryStrategy {
     async *list() {
       calls.push('list')
       for (const [key, object] of objects) {
-        if (key.startsWith(prefix)) yield { key, size: object.bytes.byteLength, md5: md5Hex(object.bytes) }
+        const md5 = md5Hex(object.bytes)
+        if (key.startsWith(prefix)) yield { key, size: object.bytes.byteLength, md5, version: md5 }
       }
     },
     async stat(key) {
       calls.push(`stat:${key}`)
       const object = objects.get(key)
-      return object && { key, size: object.bytes.byteLength, md5: md5Hex(object.bytes) }
+      return object && { key, size: object.bytes.byteLength, md5: md5Hex(object.bytes), version: md5Hex(object.bytes) }
+    },
+    async get(key) {
+      calls.push(`get:${key}`)
+      return objects.get(key)?.bytes
     },
     async upload(file) {
       calls.push(`upload:${file.key}`)
       await new Promise((r) => setTimeout(r, 1))
       if (options.failUpload?.(file.key)) throw new Error('simulated storage failure (503)')
       objects.set(file.key, { bytes: Uint8Array.from(file.body), headers: structuredClone(file.headers) })
-      return { key: file.key, size: file.size }
+      return { key: file.key, size: file.size, version: file.md5() }
     },
     async delete(keys) {
       calls.push(`delete:${keys.join(',')}`)
