@@ -1,0 +1,309 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, relative, sep } from 'node:path'
+import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
+import { afterAll, describe, expect, inject, it } from 'vitest'
+import { deploy } from '../src/index.js'
+import type { DeployOptions, DeployReport, Strategy } from '../src/index.js'
+import { filesystem } from '../src/strategies/fs.js'
+import { gcs } from '../src/strategies/gcs.js'
+import { S3_BUCKET } from './setup/servers.js'
+import { writeTree } from './helpers.js'
+import { GCS_BUCKET, emulatorStorage } from './strategies/gcs-emulator.js'
+import { type StoredObject, memory } from './strategies/memory.js'
+import { countingClient, localS3 } from './strategies/s3-servers.js'
+
+const dirs: string[] = []
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+
+/** A storage to run these tests against, with an independent way to look into it. */
+interface Backend {
+  name: string
+  strategy(prefix: string): Strategy
+  /** Every key under `prefix`, read without the strategy. */
+  keys(prefix: string): Promise<string[]>
+  put(key: string, body: string): Promise<void>
+  remove(key: string): Promise<void>
+  cacheControl(key: string): Promise<string | undefined>
+}
+
+const memoryObjects = new Map<string, StoredObject>()
+const fsRoot = mkdtempSync(join(tmpdir(), 'collectfasta-safe-fs-'))
+dirs.push(fsRoot)
+
+const backends: Backend[] = [
+  {
+    name: 'memory',
+    strategy: (prefix) => memory({ prefix, objects: memoryObjects }),
+    keys: async (prefix) => [...memoryObjects.keys()].filter((k) => k.startsWith(prefix)),
+    put: async (key, body) => void memoryObjects.set(key, { bytes: Buffer.from(body), headers: { contentType: 'text/plain' } }),
+    remove: async (key) => void memoryObjects.delete(key),
+    cacheControl: async (key) => memoryObjects.get(key)?.headers.cacheControl,
+  },
+  {
+    name: 'filesystem',
+    strategy: (prefix) => filesystem({ dir: fsRoot, prefix }),
+    keys: async (prefix) =>
+      readdirSync(fsRoot, { recursive: true, withFileTypes: true })
+        .filter((d) => d.isFile())
+        .map((d) => relative(fsRoot, join(d.parentPath, d.name)).split(sep).join('/'))
+        .filter((key) => key.startsWith(prefix)),
+    put: async (key, body) => {
+      mkdirSync(dirname(join(fsRoot, key)), { recursive: true })
+      writeFileSync(join(fsRoot, key), body)
+    },
+    remove: async (key) => rmSync(join(fsRoot, key)),
+    cacheControl: async () => undefined,
+  },
+  {
+    name: 's3 (fauxqs)',
+    strategy: (prefix) => localS3(inject('fauxqsEndpoint'), prefix),
+    keys: async (prefix) => {
+      const { client } = countingClient(inject('fauxqsEndpoint'))
+      const page = await client.send(new ListObjectsV2Command({ Bucket: S3_BUCKET, Prefix: prefix }))
+      client.destroy()
+      return (page.Contents ?? []).map((o) => o.Key!)
+    },
+    put: async (key, body) => {
+      const { client } = countingClient(inject('fauxqsEndpoint'))
+      await client.send(new PutObjectCommand({ Bucket: S3_BUCKET, Key: key, Body: body }))
+      client.destroy()
+    },
+    remove: async (key) => {
+      const { client } = countingClient(inject('fauxqsEndpoint'))
+      await client.send(new DeleteObjectCommand({ Bucket: S3_BUCKET, Key: key }))
+      client.destroy()
+    },
+    cacheControl: async (key) => {
+      const { client } = countingClient(inject('fauxqsEndpoint'))
+      const head = await client.send(new HeadObjectCommand({ Bucket: S3_BUCKET, Key: key }))
+      client.destroy()
+      return head.CacheControl
+    },
+  },
+  {
+    name: 'gcs (emulator)',
+    strategy: (prefix) => gcs({ bucket: GCS_BUCKET, prefix, storage: emulatorStorage() }),
+    keys: async (prefix) => (await emulatorStorage().bucket(GCS_BUCKET).getFiles({ prefix }))[0].map((f) => f.name),
+    put: async (key, body) => emulatorStorage().bucket(GCS_BUCKET).file(key).save(body, { resumable: false }),
+    remove: async (key) => void (await emulatorStorage().bucket(GCS_BUCKET).file(key).delete()),
+    cacheControl: async (key) => (await emulatorStorage().bucket(GCS_BUCKET).file(key).getMetadata())[0].cacheControl,
+  },
+]
+
+let sites = 0
+
+/** A project that deploys successive versions of a site under a fresh prefix of `backend`. */
+function project(backend: Backend) {
+  const root = mkdtempSync(join(tmpdir(), 'collectfasta-safe-'))
+  dirs.push(root)
+  sites += 1
+  const prefix = `safe-${process.pid}-${Date.now().toString(36)}-${sites}/`
+  const warnings: string[] = []
+  const infos: string[] = []
+  /** Replaces dist/ with version `v` of the site: its own hashed chunk, shared files. */
+  const version = (v: number, extra: Record<string, string> = {}) => {
+    rmSync(join(root, 'dist'), { recursive: true, force: true })
+    writeTree(join(root, 'dist'), {
+      'index.html': `<script src="/assets/app-v${v}.js"></script>`,
+      [`assets/app-v${v}.js`]: `app(${v})`,
+      'assets/vendor-1.js': 'vendor()',
+      'robots.txt': 'User-agent: *',
+      ...extra,
+    })
+  }
+  const run = (options: Partial<DeployOptions> = {}): Promise<DeployReport> =>
+    deploy({
+      outDir: 'dist',
+      root,
+      strategy: backend.strategy(prefix),
+      logger: { info: (m) => void infos.push(m), warn: (m) => void warnings.push(m) },
+      ...options,
+    })
+  const manifest = `${prefix}.collectfasta/manifest.json`
+  /** The site's keys in the storage, relative to the prefix, without the manifest. */
+  const stored = async () =>
+    (await backend.keys(prefix))
+      .filter((k) => k !== manifest)
+      .map((k) => k.slice(prefix.length))
+      .sort()
+  /** The strategy, with uploads of matching keys failing and deletes recorded. */
+  const failingStrategy = (fail: (key: string) => boolean) => {
+    const strategy = backend.strategy(prefix)
+    const deletes: string[][] = []
+    return {
+      deletes,
+      strategy: {
+        ...strategy,
+        upload: (file, ctx) => (fail(file.key) ? Promise.reject(new Error('simulated 503')) : strategy.upload(file, ctx)),
+        delete: async (keys, ctx) => {
+          deletes.push(keys)
+          await strategy.delete?.(keys, ctx)
+        },
+      } satisfies Strategy,
+    }
+  }
+  return { prefix, manifest, warnings, infos, version, run, stored, failingStrategy }
+}
+
+describe.each(backends)('remote deploy manifest on $name', (backend) => {
+  it('a cold cache with the manifest catches header changes and drift, and uploads nothing else', async () => {
+    const p = project(backend)
+    p.version(1)
+    await p.run()
+    expect(await backend.keys(p.manifest)).toEqual([p.manifest])
+
+    // Drift: an object deleted behind our back. A header rule changed. A fresh CI machine (cold cache).
+    await backend.remove(`${p.prefix}robots.txt`)
+    const report = await p.run({ cacheDir: 'cold-1', headers: [{ match: 'assets/vendor-*.js', cacheControl: 'public, max-age=60' }] })
+    expect(report.plan).toHaveLength(2)
+    expect(report.plan).toEqual(
+      expect.arrayContaining([
+        { key: `${p.prefix}assets/vendor-1.js`, action: 'upload', reason: 'headers' },
+        { key: `${p.prefix}robots.txt`, action: 'upload', reason: 'missing' },
+      ]),
+    )
+    expect(report.requests).toMatchObject({ list: 1, get: 1, stat: 0 })
+    expect(await p.stored()).toContain('robots.txt')
+    if (backend.name !== 'filesystem') expect(await backend.cacheControl(`${p.prefix}assets/vendor-1.js`)).toBe('public, max-age=60')
+  })
+
+  it('trustRemoteManifest decides from the manifest alone: one GET, no listing', async () => {
+    const p = project(backend)
+    p.version(1)
+    await p.run()
+    const report = await p.run({ cacheDir: 'cold-2', trustRemoteManifest: true })
+    expect(report.uploaded).toEqual([])
+    expect(report.requests).toEqual({ list: 0, stat: 0, get: 1, upload: 0, delete: 0 })
+  })
+
+  it('a no-change deploy writes nothing, not even the manifest', async () => {
+    const p = project(backend)
+    p.version(1)
+    await p.run()
+    const report = await p.run()
+    expect(report.requests).toEqual({ list: 0, stat: 0, get: 0, upload: 0, delete: 0 })
+    expect(report.manifest).toBeUndefined()
+  })
+
+  it('an unreadable manifest falls back to the listing with a warning', async () => {
+    const p = project(backend)
+    p.version(1)
+    await p.run()
+    await backend.put(p.manifest, '{ not json')
+    const report = await p.run({ cacheDir: 'cold-3' })
+    expect(p.warnings.join('\n')).toMatch(/Ignoring the remote manifest .*manifest\.json/)
+    expect(report.uploaded).toEqual([])
+    expect(report.requests.list).toBe(1)
+  })
+
+  it('manifest: false writes none', async () => {
+    const p = project(backend)
+    p.version(1)
+    const report = await p.run({ manifest: false })
+    expect(await backend.keys(p.manifest)).toEqual([])
+    expect(report.requests.get).toBe(0)
+  })
+})
+
+describe.each(backends)('prune on $name', (backend) => {
+  it('keeps the files of the last keepDeploys deploys and deletes older ones', async () => {
+    const p = project(backend)
+    for (const v of [1, 2, 3]) {
+      p.version(v)
+      expect((await p.run({ prune: { keepDeploys: 3 } })).deleted).toEqual([])
+    }
+    expect(await p.stored()).toEqual(['assets/app-v1.js', 'assets/app-v2.js', 'assets/app-v3.js', 'assets/vendor-1.js', 'index.html', 'robots.txt'])
+    p.version(4)
+    const fourth = await p.run({ prune: { keepDeploys: 3 } })
+    expect(fourth.deleted).toEqual([`${p.prefix}assets/app-v1.js`])
+    expect(fourth.plan).toContainEqual({ key: `${p.prefix}assets/app-v1.js`, action: 'delete', reason: 'stale' })
+    expect(await p.stored()).toEqual(['assets/app-v2.js', 'assets/app-v3.js', 'assets/app-v4.js', 'assets/vendor-1.js', 'index.html', 'robots.txt'])
+  })
+
+  it('a dry run reports what it would delete, and deletes nothing', async () => {
+    const p = project(backend)
+    for (const v of [1, 2]) {
+      p.version(v)
+      await p.run({ prune: { keepDeploys: 1 } })
+    }
+    p.version(3)
+    const before = await p.stored()
+    const dry = await p.run({ prune: { keepDeploys: 1 }, dryRun: true })
+    expect(dry.deleted).toEqual([`${p.prefix}assets/app-v2.js`])
+    expect(dry.plan).toHaveLength(3)
+    expect(dry.plan).toEqual(
+      expect.arrayContaining([
+        { key: `${p.prefix}assets/app-v3.js`, action: 'upload', reason: 'new' },
+        { key: `${p.prefix}index.html`, action: 'upload', reason: 'changed' },
+        { key: `${p.prefix}assets/app-v2.js`, action: 'delete', reason: 'stale' },
+      ]),
+    )
+    expect(p.infos.join('\n')).toMatch(/would delete .*assets\/app-v2\.js \(not in the recent deploys/)
+    expect(p.infos.join('\n')).toMatch(/would upload .*index\.html \(content changed\)/)
+    expect(await p.stored()).toEqual(before)
+  })
+
+  it('refuses above maxDeletes, explains, and forgets nothing', async () => {
+    const p = project(backend)
+    p.version(1, { 'assets/a-1.js': 'a', 'assets/b-1.js': 'b' })
+    await p.run({ prune: { keepDeploys: 1 } })
+    p.version(2)
+    const refused = await p.run({ prune: { keepDeploys: 1, maxDeletes: 2 } })
+    expect(refused.deleted).toEqual([])
+    expect(refused.pruneRefused).toMatch(/3 stale objects exceed prune.maxDeletes \(2\)/)
+    expect(p.warnings.join('\n')).toMatch(/raise maxDeletes/)
+    p.version(3)
+    const allowed = await p.run({ prune: { keepDeploys: 1, maxDeletes: 10 } })
+    expect(allowed.deleted.sort()).toEqual(['assets/a-1.js', 'assets/app-v1.js', 'assets/app-v2.js', 'assets/b-1.js'].map((k) => p.prefix + k))
+    expect(await p.stored()).toEqual(['assets/app-v3.js', 'assets/vendor-1.js', 'index.html', 'robots.txt'])
+  })
+
+  it('deletes nothing when an upload failed', async () => {
+    const p = project(backend)
+    p.version(1)
+    await p.run({ prune: { keepDeploys: 1 } })
+    p.version(2)
+    const failing = p.failingStrategy((key) => key.endsWith('app-v2.js'))
+    await expect(p.run({ prune: { keepDeploys: 1 }, strategy: failing.strategy })).rejects.toThrow(/app-v2\.js/)
+    expect(failing.deletes).toEqual([])
+    expect(await p.stored()).toContain('assets/app-v1.js')
+    expect(await p.stored()).not.toContain('assets/app-v2.js')
+  })
+
+  it('leaves objects no deploy wrote, unless prune.unknown; never touches keys outside the prefix', async () => {
+    const p = project(backend)
+    const outside = `${p.prefix.slice(0, -1)}-other/app.js`
+    await backend.put(`${p.prefix}uploads/user.png`, 'u')
+    await backend.put(outside, 'o')
+    p.version(1)
+    await p.run({ prune: true })
+    p.version(2)
+    await p.run({ prune: true })
+    expect(await p.stored()).toContain('uploads/user.png')
+    p.version(3)
+    const report = await p.run({ prune: { unknown: true } })
+    expect(report.plan).toContainEqual({ key: `${p.prefix}uploads/user.png`, action: 'delete', reason: 'unknown' })
+    expect(await p.stored()).not.toContain('uploads/user.png')
+    expect(await backend.keys(outside)).toEqual([outside])
+    expect(await backend.keys(p.manifest)).toEqual([p.manifest])
+  })
+})
+
+describe('onDeployed', () => {
+  const backend = backends[0]!
+  it('runs after a successful deploy with the report, never on a dry run', async () => {
+    const p = project(backend)
+    p.version(1)
+    const seen: DeployReport[] = []
+    await p.run({ dryRun: true, onDeployed: (r) => void seen.push(r) })
+    expect(seen).toEqual([])
+    const report = await p.run({ onDeployed: (r) => void seen.push(r) })
+    expect(seen).toEqual([report])
+    await expect(p.run({ force: true, onDeployed: () => Promise.reject(new Error('CDN down')) })).rejects.toThrow(
+      /The deploy succeeded, but `onDeployed` failed: CDN down/,
+    )
+  })
+})
