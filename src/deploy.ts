@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { ChecksumCache } from './cache.js'
+import { compressionPlan } from './compress.js'
 import { loadHasher, md5Hex } from './hash.js'
 import { fingerprintHeaders } from './headers.js'
 import { type Entry, GROUP_HASHED, GROUP_LAST, GROUP_OTHER, buildManifest } from './manifest.js'
@@ -162,6 +163,11 @@ class RemoteState {
   }
 }
 
+function compressionFor(compress: DeployCommonOptions['compress'], strategy: Strategy) {
+  const plan = compressionPlan(compress)
+  return plan && { plan, mode: strategy.compression ?? 'in-place' }
+}
+
 function resolvePrune(prune: DeployCommonOptions['prune']): Required<PruneOptions> | undefined {
   if (!prune) return undefined
   const options = prune === true ? {} : prune
@@ -219,6 +225,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
       assetsDir: options.assetsDir ?? DEFAULTS.assetsDir,
       defaultCacheControl: options.defaultCacheControl ?? DEFAULTS.defaultCacheControl,
       rules: options.headers ?? DEFAULTS.headers,
+      compression: compressionFor(options.compress, strategy),
       warn: logger.warn,
     })
   ).filter((entry) => entry.path !== manifestPath)
@@ -249,8 +256,8 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 
     if (dryRun) {
       for (const { entry, reason } of plan) {
-        report.uploaded.push({ key: entry.key, size: entry.size, reason })
-        report.bytesUploaded += entry.size
+        report.uploaded.push({ key: entry.key, size: entry.body().byteLength, reason })
+        report.bytesUploaded += entry.body().byteLength
       }
       if (prune && plan.length > 0) {
         const stale = await findStale(entries, prune, remote, manifestPath, prefix)
@@ -414,8 +421,8 @@ interface UploadContext {
 function toUploadFile(entry: Entry): UploadFile {
   return {
     key: entry.key,
-    body: entry.bytes,
-    size: entry.size,
+    body: entry.body(),
+    size: entry.body().byteLength,
     xxh64: entry.xxh64,
     md5: entry.md5,
     headers: entry.headers,
@@ -443,8 +450,8 @@ async function upload(plan: Plan[], ctx: UploadContext): Promise<void> {
         try {
           const stored = await ctx.counted('upload', (c) => strategy.upload(toUploadFile(entry), c))
           ctx.record(entry, stored)
-          report.uploaded.push({ key: entry.key, size: entry.size, reason })
-          report.bytesUploaded += entry.size
+          report.uploaded.push({ key: entry.key, size: entry.body().byteLength, reason })
+          report.bytesUploaded += entry.body().byteLength
         } catch (error) {
           report.failed.push({ key: entry.key, error: errorText(error) })
         }

@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
 import picomatch from 'picomatch'
+import { type CompressionPlan, type Encoding, compress, siblingPath } from './compress.js'
 import { loadHasher, md5Hex } from './hash.js'
 import { type HeaderDefaults, createHeaderResolver, fingerprintHeaders, isHtml } from './headers.js'
 import type { ObjectHeaders } from './strategy.js'
@@ -15,10 +16,17 @@ export interface Entry {
   path: string
   /** Storage key: the strategy's prefix + path. */
   key: string
+  /** The file's own bytes (before any compression). */
   bytes: Uint8Array
+  /** Size of `bytes`. */
   size: number
+  /** Hex xxh64 of `bytes` (of the original file, for a compressed sibling). The cache keys on it. */
   xxh64: string
-  /** Hex MD5, computed on first call to `md5()` (only cache misses and uploads need it). */
+  /** Compression applied to the stored bytes, if any. */
+  encoding?: Encoding
+  /** The bytes to store: `bytes`, or their compressed form (computed once, only when needed). */
+  body(): Uint8Array
+  /** Hex MD5 of `body()`, computed on first call to `md5()` (only cache misses and uploads need it). */
   md5Hex?: string
   md5(): string
   headers: ObjectHeaders
@@ -33,6 +41,8 @@ export interface ManifestInput extends HeaderDefaults {
   inMemory?: Map<string, Uint8Array>
   include?: string | string[]
   exclude?: string | string[]
+  /** Precompression, and whether it replaces the file (object storages) or adds siblings (filesystem). */
+  compression?: { plan: CompressionPlan; mode: 'in-place' | 'siblings' }
   warn(message: string): void
 }
 
@@ -100,25 +110,45 @@ export async function buildManifest(input: ManifestInput): Promise<Entry[]> {
     const problem = validatePath(path)
     if (problem) throw new Error(`[collectfasta] Cannot deploy \`${path}\`: ${problem}. Rename it or exclude it.`)
     const bytes = input.inMemory?.get(path) ?? readFileSync(join(input.outDir, path))
+    const xxh64 = hash(bytes)
     const headers = headersOf(path)
-    const headersJson = fingerprintHeaders(headers)
-    let headersFingerprint = fingerprints.get(headersJson)
-    if (!headersFingerprint) {
-      headersFingerprint = hash(Buffer.from(headersJson))
-      fingerprints.set(headersJson, headersFingerprint)
+    const encodings = input.compression?.plan.encodingsFor(path, bytes.byteLength) ?? []
+    const group = groupOf(path, assetsPrefix)
+    const add = (entryPath: string, entryHeaders: ObjectHeaders, identity: string, encoding?: Encoding) => {
+      const headersJson = fingerprintHeaders(entryHeaders)
+      let headersFingerprint = fingerprints.get(headersJson)
+      if (!headersFingerprint) {
+        headersFingerprint = hash(Buffer.from(headersJson))
+        fingerprints.set(headersJson, headersFingerprint)
+      }
+      let body: Uint8Array | undefined = encoding ? undefined : bytes
+      const entry: Entry = {
+        path: entryPath,
+        key: input.prefix + entryPath,
+        bytes,
+        size: bytes.byteLength,
+        xxh64: identity,
+        encoding,
+        body: () => (body ??= compress(bytes, encoding as Encoding)),
+        md5: () => (entry.md5Hex ??= md5Hex(entry.body())),
+        headers: entryHeaders,
+        headersFingerprint,
+        group,
+      }
+      entries.push(entry)
     }
-    const entry: Entry = {
-      path,
-      key: input.prefix + path,
-      bytes,
-      size: bytes.byteLength,
-      xxh64: hash(bytes),
-      md5: () => (entry.md5Hex ??= md5Hex(bytes)),
-      headers,
-      headersFingerprint,
-      group: groupOf(path, assetsPrefix),
+    if (encodings.length && input.compression?.mode === 'in-place') {
+      const encoding = encodings[0] as Encoding
+      add(path, { ...headers, contentEncoding: encoding }, xxh64, encoding)
+    } else {
+      add(path, headers, xxh64)
+      // Sibling files for servers that serve them (nginx gzip_static / brotli_static): keyed on
+      // the original's hash, so an unchanged file is not even compressed again.
+      for (const encoding of encodings) {
+        if (paths.has(siblingPath(path, encoding))) continue // the build made its own: it wins
+        add(siblingPath(path, encoding), { ...headers, contentEncoding: encoding }, `${encoding}:${xxh64}`, encoding)
+      }
     }
-    entries.push(entry)
   }
   return entries
 }

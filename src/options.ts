@@ -1,3 +1,4 @@
+import type { CompressOptions } from './compress.js'
 import type { DeployReport } from './deploy.js'
 import type { HeaderRule } from './headers.js'
 import { validatePath } from './manifest.js'
@@ -83,6 +84,13 @@ export interface DeployCommonOptions {
    * @default false
    */
   prune?: boolean | PruneOptions
+  /**
+   * Precompress text files: object storages store the compressed bytes under the same key with
+   * Content-Encoding (brotli when on, else gzip); the filesystem strategy writes `.br` / `.gz`
+   * siblings. `true` means `{}` (brotli and gzip, default match and minSize).
+   * @default false
+   */
+  compress?: boolean | CompressOptions
   /**
    * Called after a successful deploy (not a dry run) with the report, e.g. to invalidate a CDN.
    * @default undefined
@@ -193,6 +201,13 @@ export function validateOptions(options: unknown): asserts options is Collectfas
       if (p[name] !== undefined && !(Number.isInteger(p[name]) && (p[name] as number) >= 1)) fail(`prune.${name}`, 'an integer ≥ 1', p[name])
     }
     if (p.unknown !== undefined && typeof p.unknown !== 'boolean') fail('prune.unknown', 'a boolean', p.unknown)
+  }
+  if (o.compress !== undefined && typeof o.compress !== 'boolean') {
+    if (typeof o.compress !== 'object' || o.compress === null) fail('compress', 'a boolean or `{ gzip, brotli, match, minSize }`', o.compress)
+    const c = o.compress as Record<string, unknown>
+    for (const name of ['gzip', 'brotli']) if (c[name] !== undefined && typeof c[name] !== 'boolean') fail(`compress.${name}`, 'a boolean', c[name])
+    if (c.match !== undefined && !isGlobs(c.match)) fail('compress.match', 'a glob or a non-empty array of globs', c.match)
+    if (c.minSize !== undefined && !(Number.isInteger(c.minSize) && (c.minSize as number) >= 0)) fail('compress.minSize', 'an integer ≥ 0', c.minSize)
   }
   if (o.source !== undefined && o.source !== 'bundle' && o.source !== 'outDir') {
     fail('source', "'bundle' or 'outDir'", o.source)

@@ -46,9 +46,9 @@ export interface UploadFile {
   key: string
   body: Uint8Array
   size: number
-  /** Hex xxh64 of `body`. */
+  /** Hex xxh64 of the file's content before compression (what the cache and manifest key on). */
   xxh64: string
-  /** Hex MD5 of `body`, computed on first call and remembered. */
+  /** Hex MD5 of `body` (as stored), computed on first call and remembered. */
   md5(): string
   headers: ObjectHeaders
   /** Fingerprint of `headers`, for strategies that store it next to the object. */
@@ -76,6 +76,13 @@ export interface Strategy {
   target: string
   /** Key prefix every key starts with: `''` or a POSIX path ending in `/`. */
   prefix?: string
+  /**
+   * How `compress` applies here: 'in-place' stores the compressed bytes under the same key with
+   * Content-Encoding (object storages); 'siblings' adds `.gz` / `.br` files next to the
+   * original (web servers with gzip_static / brotli_static).
+   * @default 'in-place'
+   */
+  compression?: 'in-place' | 'siblings'
   /** Suggested upload concurrency when the user sets none. */
   concurrency?: number
   /** Every object under the prefix, in bulk. Used only when the cache cannot decide. */

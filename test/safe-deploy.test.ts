@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative, sep } from 'node:path'
 import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
@@ -9,9 +10,9 @@ import { filesystem } from '../src/strategies/fs.js'
 import { gcs } from '../src/strategies/gcs.js'
 import { S3_BUCKET } from './setup/servers.js'
 import { writeTree } from './helpers.js'
-import { GCS_BUCKET, emulatorStorage } from './strategies/gcs-emulator.js'
+import { GCS_BUCKET, emulatorStorage, readBackGcs } from './strategies/gcs-emulator.js'
 import { type StoredObject, memory } from './strategies/memory.js'
-import { countingClient, localS3 } from './strategies/s3-servers.js'
+import { countingClient, localS3, readBackS3 } from './strategies/s3-servers.js'
 
 const dirs: string[] = []
 afterAll(() => {
@@ -27,6 +28,8 @@ interface Backend {
   put(key: string, body: string): Promise<void>
   remove(key: string): Promise<void>
   cacheControl(key: string): Promise<string | undefined>
+  /** The stored bytes and Content-Encoding, as a separate client reads them. */
+  read(key: string): Promise<{ bytes: Uint8Array; contentEncoding?: string } | undefined>
 }
 
 const memoryObjects = new Map<string, StoredObject>()
@@ -41,6 +44,10 @@ const backends: Backend[] = [
     put: async (key, body) => void memoryObjects.set(key, { bytes: Buffer.from(body), headers: { contentType: 'text/plain' } }),
     remove: async (key) => void memoryObjects.delete(key),
     cacheControl: async (key) => memoryObjects.get(key)?.headers.cacheControl,
+    read: async (key) => {
+      const object = memoryObjects.get(key)
+      return object && { bytes: object.bytes, contentEncoding: object.headers.contentEncoding }
+    },
   },
   {
     name: 'filesystem',
@@ -56,6 +63,7 @@ const backends: Backend[] = [
     },
     remove: async (key) => rmSync(join(fsRoot, key)),
     cacheControl: async () => undefined,
+    read: async (key) => (existsSync(join(fsRoot, key)) ? { bytes: readFileSync(join(fsRoot, key)) } : undefined),
   },
   {
     name: 's3 (fauxqs)',
@@ -82,6 +90,10 @@ const backends: Backend[] = [
       client.destroy()
       return head.CacheControl
     },
+    read: async (key) => {
+      const object = await readBackS3(inject('fauxqsEndpoint'), key)
+      return object && { bytes: object.bytes, contentEncoding: object.headers?.contentEncoding }
+    },
   },
   {
     name: 'gcs (emulator)',
@@ -90,6 +102,10 @@ const backends: Backend[] = [
     put: async (key, body) => emulatorStorage().bucket(GCS_BUCKET).file(key).save(body, { resumable: false }),
     remove: async (key) => void (await emulatorStorage().bucket(GCS_BUCKET).file(key).delete()),
     cacheControl: async (key) => (await emulatorStorage().bucket(GCS_BUCKET).file(key).getMetadata())[0].cacheControl,
+    read: async (key) => {
+      const object = await readBackGcs(key)
+      return object && { bytes: object.bytes, contentEncoding: object.headers?.contentEncoding }
+    },
   },
 ]
 
@@ -289,6 +305,51 @@ describe.each(backends)('prune on $name', (backend) => {
     expect(await p.stored()).not.toContain('uploads/user.png')
     expect(await backend.keys(outside)).toEqual([outside])
     expect(await backend.keys(p.manifest)).toEqual([p.manifest])
+  })
+})
+
+describe.each(backends)('compress on $name', (backend) => {
+  const decode = (bytes: Uint8Array, encoding: string | undefined) =>
+    encoding === 'br' ? brotliDecompressSync(bytes) : encoding === 'gzip' ? gunzipSync(bytes) : Buffer.from(bytes)
+
+  it('stores compressed bytes that decode to the original, and a second deploy uploads nothing', async () => {
+    const p = project(backend)
+    const big = `${'export const table = ['.padEnd(40, ' ')}${Array.from({ length: 400 }, (_, i) => i * 7).join(',')}]\n`
+    p.version(1, { 'assets/big-1.js': big, 'assets/logo-1.png': 'x'.repeat(4000) })
+    const first = await p.run({ compress: true })
+    const siblings = backend.name === 'filesystem'
+    const js = await backend.read(`${p.prefix}assets/big-1.js`)
+    if (siblings) {
+      // Web-server directory: the original stays, .br and .gz siblings beside it.
+      expect(Buffer.from(js!.bytes).toString()).toBe(big)
+      expect(decode((await backend.read(`${p.prefix}assets/big-1.js.br`))!.bytes, 'br').toString()).toBe(big)
+      expect(decode((await backend.read(`${p.prefix}assets/big-1.js.gz`))!.bytes, 'gzip').toString()).toBe(big)
+    } else {
+      expect(js?.contentEncoding).toBe('br')
+      expect(js!.bytes.byteLength).toBeLessThan(big.length / 2)
+      expect(decode(js!.bytes, js?.contentEncoding).toString()).toBe(big)
+    }
+    // Not compressed: small files (below minSize) and formats that are compressed already.
+    expect((await backend.read(`${p.prefix}robots.txt`))?.contentEncoding).toBeUndefined()
+    expect((await backend.read(`${p.prefix}assets/logo-1.png`))?.contentEncoding).toBeUndefined()
+    expect(await p.stored()).not.toContain('assets/logo-1.png.br')
+    const reported = first.uploaded.find((u) => u.key.endsWith(siblings ? 'big-1.js.br' : 'big-1.js'))
+    expect(reported!.size).toBeLessThan(big.length / 2) // the report counts the bytes actually sent
+
+    const second = await p.run({ compress: true })
+    expect(second.uploaded).toEqual([])
+    expect(second.requests).toEqual({ list: 0, stat: 0, get: 0, upload: 0, delete: 0 })
+
+    // Compression is deterministic: a cold cache finds the same compressed bytes stored.
+    const cold = await p.run({ compress: true, cacheDir: 'cold-compress', manifest: false })
+    if (!siblings) expect(cold.uploaded).toEqual([])
+    expect(cold.uploaded.filter((u) => !/\.(br|gz)$/.test(u.key))).toEqual([])
+    expect(cold.requests.stat).toBe(0)
+
+    // Turning compression off re-uploads exactly the compressed files, plainly (on a filesystem
+    // the originals were plain already; the siblings are left for prune).
+    const plain = await p.run()
+    expect(plain.uploaded.map((u) => u.key)).toEqual(siblings ? [] : [`${p.prefix}assets/big-1.js`])
   })
 })
 

@@ -58,6 +58,7 @@ export function filesystem(options: FilesystemOptions): Strategy {
     name: STRATEGY_NAME,
     target: `file://${root}/${prefix}`,
     prefix,
+    compression: 'siblings',
     concurrency: options.concurrency ?? 8,
 
     async *list() {

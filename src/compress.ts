@@ -1,0 +1,68 @@
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
+import picomatch from 'picomatch'
+
+export type Encoding = 'gzip' | 'br'
+
+/** Precompression of text files before upload. */
+export interface CompressOptions {
+  /**
+   * Compress with gzip (level 9). Object storages get one encoding per file: brotli when both are on.
+   * @default true
+   */
+  gzip?: boolean
+  /**
+   * Compress with brotli (quality 11).
+   * @default true
+   */
+  brotli?: boolean
+  /**
+   * Which files (relative to outDir). Already-compressed formats (images, fonts, video) do not pay.
+   * @default '**\/*.{js,mjs,cjs,css,html,htm,svg,json,map,txt,xml,wasm,webmanifest,ico}'
+   */
+  match?: string | string[]
+  /**
+   * Smaller files are left alone: their headers cost more than compression saves.
+   * @default 1024
+   */
+  minSize?: number
+}
+
+export const DEFAULT_COMPRESS_MATCH = '**/*.{js,mjs,cjs,css,html,htm,svg,json,map,txt,xml,wasm,webmanifest,ico}'
+const EXTENSIONS: Record<Encoding, string> = { gzip: '.gz', br: '.br' }
+
+export interface CompressionPlan {
+  /** Encodings to apply to a path, in order of preference; empty when it is not compressed. */
+  encodingsFor(path: string, size: number): Encoding[]
+}
+
+export function compressionPlan(options: boolean | CompressOptions | undefined): CompressionPlan | undefined {
+  if (!options) return undefined
+  const o = options === true ? {} : options
+  const encodings: Encoding[] = []
+  if (o.brotli ?? true) encodings.push('br')
+  if (o.gzip ?? true) encodings.push('gzip')
+  if (encodings.length === 0) return undefined
+  const matches = picomatch(o.match ?? DEFAULT_COMPRESS_MATCH, { dot: true })
+  const minSize = o.minSize ?? 1024
+  return { encodingsFor: (path, size) => (size >= minSize && matches(path) ? encodings : []) }
+}
+
+export function siblingPath(path: string, encoding: Encoding): string {
+  return path + EXTENSIONS[encoding]
+}
+
+/**
+ * Deterministic compression: fixed levels, no timestamps (Node's gzip header carries mtime 0),
+ * so the same bytes always compress to the same bytes and an unchanged file never re-uploads.
+ */
+export function compress(bytes: Uint8Array, encoding: Encoding): Uint8Array {
+  if (encoding === 'br') {
+    return brotliCompressSync(bytes, {
+      params: {
+        [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
+        [constants.BROTLI_PARAM_SIZE_HINT]: bytes.byteLength,
+      },
+    })
+  }
+  return gzipSync(bytes, { level: 9 })
+}
