@@ -378,6 +378,9 @@ async function diff(entries: Entry[], ctx: DiffContext): Promise<Plan[]> {
   if (unknown.length === 0) return plan
 
   const { strategy, remote } = ctx
+  // The manifest and the listing are independent requests: ask both at once.
+  const listed = ctx.trustRemoteManifest ? undefined : remote.listing()
+  listed?.catch(() => {}) // awaited below; this only keeps an early failure from going unhandled
   const manifest = await remote.manifest()
   const prefix = strategy.prefix ?? ''
   let listing: Map<string, RemoteObject> | undefined
@@ -385,7 +388,7 @@ async function diff(entries: Entry[], ctx: DiffContext): Promise<Plan[]> {
     listing = new Map(Object.entries(manifest.files).map(([path, file]) => [prefix + path, { key: prefix + path, ...file }]))
   } else {
     if (ctx.trustRemoteManifest) ctx.warn('[collectfasta] trustRemoteManifest is set, but no remote manifest was found: listing the storage instead.')
-    listing = await remote.listing()
+    listing = await (listed ?? remote.listing())
   }
   const stat = strategy.stat?.bind(strategy)
   await runPool(unknown, ctx.concurrency, async (entry) => {

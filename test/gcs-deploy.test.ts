@@ -8,7 +8,7 @@ import { runPool } from '../src/pool.js'
 import { gcs } from '../src/strategies/gcs.js'
 import { copyApp, removeApps, snapshot } from './app.js'
 import { writeTree } from './helpers.js'
-import { countingProxy } from './servers/counting-proxy.js'
+import { recordingProxy } from './servers/proxy.mjs'
 import { GCS_BUCKET, emulatorStorage, readBackGcs } from './strategies/gcs-emulator.js'
 
 afterAll(removeApps)
@@ -18,11 +18,11 @@ it('vite build deploying to the Cloud Storage emulator: all, then no request, th
   const files: Record<string, string> = {}
   for (let i = 0; i < 1100; i++) files[`public/many/${String(i).padStart(4, '0')}.txt`] = `file ${i}\n`
   writeTree(root, files)
-  const proxy = await countingProxy(inject('gcsEndpoint'))
+  const proxy = await recordingProxy(inject('gcsEndpoint'))
   const storage = emulatorStorage(proxy.url)
   const prefix = `site-${Date.now().toString(36)}/`
   const cacheDir = join(root, '.cache')
-  const count = (pattern: RegExp) => proxy.requests.filter((r) => pattern.test(r)).length
+  const count = (pattern: RegExp) => proxy.requests.filter((r) => pattern.test(`${r.method} ${r.path}`)).length
   // The SDK drops the /storage/v1 path segment when it talks to an emulator.
   const LIST = new RegExp(`^GET (/storage/v1)?/b/${GCS_BUCKET}/o$`)
   const UPLOAD = new RegExp(`^POST /upload/storage/v1/b/${GCS_BUCKET}/o$`)

