@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import { ChecksumCache } from './cache.js'
 import { compressionPlan } from './compress.js'
 import { loadHasher, md5Hex } from './hash.js'
@@ -7,6 +7,7 @@ import { fingerprintHeaders } from './headers.js'
 import { type Entry, GROUP_HASHED, GROUP_LAST, GROUP_OTHER, buildManifest } from './manifest.js'
 import { DEFAULTS, type DeployCommonOptions, type PruneOptions, validateOptions } from './options.js'
 import { runPool } from './pool.js'
+import { backoff, createThrottle, isThrottle } from './throttle.js'
 import { MANIFEST_FORMAT, type RemoteManifest, parseManifest, serializeManifest } from './remote-manifest.js'
 import { type Logger, consoleLogger, createProgress, summarize } from './report.js'
 import type { RemoteObject, RequestKind, Strategy, StrategyContext, UploadFile } from './strategy.js'
@@ -60,6 +61,12 @@ export interface DeployOptions extends DeployCommonOptions {
   logger?: Logger
   /** Show a progress line on an interactive terminal when uploads take long. @default true */
   progress?: boolean
+  /**
+   * On SIGINT or SIGTERM, start no new upload, let those in flight finish, save the cache and
+   * fail with a one-line account (a second signal ends the process at once). The plugin sets it.
+   * @default false
+   */
+  handleSignals?: boolean
 }
 
 /** Thrown when some uploads failed; `report` says which. */
@@ -70,6 +77,20 @@ export class DeployError extends Error {
   ) {
     super(message)
     this.name = 'DeployError'
+  }
+}
+
+/** Fails before any upload if the cache could not be saved afterwards. */
+function ensureWritable(dir: string): void {
+  const probe = join(dir, `.write-test-${process.pid}`)
+  try {
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(probe, '')
+    rmSync(probe)
+  } catch (error) {
+    throw new Error(
+      `[collectfasta] The cache directory ${dir} is not writable (${errorText(error)}). Fix it or set \`cacheDir\`; nothing was uploaded.`,
+    )
   }
 }
 
@@ -193,7 +214,16 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
   const outDir = resolve(root, options.outDir)
   const dryRun = resolveDryRun(options.dryRun)
   const concurrency = options.concurrency ?? strategy.concurrency ?? DEFAULTS.concurrency
-  const signal = options.signal ?? new AbortController().signal
+  const controller = new AbortController()
+  const signal = controller.signal
+  if (options.signal?.aborted) controller.abort(options.signal.reason)
+  options.signal?.addEventListener('abort', () => controller.abort(options.signal?.reason), { once: true })
+  let caughtSignal: NodeJS.Signals | undefined
+  const onSignal = (name: NodeJS.Signals) => {
+    caughtSignal = name
+    logger.warn(`[collectfasta] ${name}: finishing the uploads in flight and saving the cache (send it again to stop at once).`)
+    controller.abort(new Error(name))
+  }
   const manifestPath = options.manifest === undefined ? DEFAULTS.manifest : options.manifest
   const prune = resolvePrune(options.prune)
   const requests: Record<RequestKind, number> = { list: 0, stat: 0, get: 0, upload: 0, delete: 0 }
@@ -230,13 +260,22 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
     })
   ).filter((entry) => entry.path !== manifestPath)
   if (entries.length === 0) {
-    logger.warn(`[collectfasta] Nothing to deploy: ${outDir} has no files that pass include/exclude.`)
+    throw new Error(
+      `[collectfasta] Nothing to deploy: ${outDir} has no files${options.include || options.exclude ? ' that pass include/exclude' : ''}. Build first, or check outDir, include and exclude.`,
+    )
   }
 
-  const cache = ChecksumCache.load(resolve(root, options.cacheDir ?? DEFAULTS.cacheDir), strategy.target, logger.warn)
+  const cacheDir = resolve(root, options.cacheDir ?? DEFAULTS.cacheDir)
+  if (!dryRun) ensureWritable(cacheDir)
+  const cache = ChecksumCache.load(cacheDir, strategy.target, logger.warn)
   const record = (entry: Entry, stored?: RemoteObject) =>
     cache.set(entry.key, [entry.xxh64, entry.headersFingerprint, entry.size, entry.md5Hex ?? '', stored?.version ?? ''])
   const remote = new RemoteState(strategy, counted, manifestPath ? prefix + manifestPath : undefined, logger.warn)
+  const handleSignals = options.handleSignals === true && !dryRun
+  if (handleSignals) {
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+  }
 
   try {
     const plan = await diff(entries, {
@@ -294,6 +333,10 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
       }
     }
   } finally {
+    if (handleSignals) {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
     if (!dryRun) {
       try {
         cache.save()
@@ -311,6 +354,13 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`)
   }
   logger.info(summarize(report))
+  if (signal.aborted && report.failed.length === 0) {
+    const why = caughtSignal ?? errorText(signal.reason ?? 'aborted')
+    throw new DeployError(
+      `[collectfasta] Deploy cancelled (${why}): ${report.uploaded.length} uploaded, ${report.pending.length} not uploaded; the cache is saved, so the next run uploads only what is missing.`,
+      report,
+    )
+  }
   if (report.failed.length > 0 || report.pending.length > 0) {
     const lines = report.failed.map((f) => `  ${f.key}: ${f.error}`)
     const held = report.pending.length
@@ -433,10 +483,34 @@ function toUploadFile(entry: Entry): UploadFile {
   }
 }
 
-/** Uploads group by group; a failure in one group holds back every later group. */
+/** Retries of one upload after a throttling answer, on top of the SDK's own retries. */
+const THROTTLE_RETRIES = 5
+
+/**
+ * Uploads group by group; a failure in one group holds back every later group. Throttling
+ * answers lower the concurrency and retry the upload after a jittered pause.
+ */
 async function upload(plan: Plan[], ctx: UploadContext): Promise<void> {
   const { strategy, report } = ctx
   const progress = createProgress(plan.length, ctx.progress)
+  const throttle = createThrottle(ctx.concurrency)
+  const attempt = async (entry: Entry): Promise<RemoteObject | undefined> => {
+    for (let retry = 1; ; retry++) {
+      await throttle.acquire()
+      try {
+        ensureUnchanged(entry)
+        const stored = await ctx.counted('upload', (c) => strategy.upload(toUploadFile(entry), c))
+        throttle.succeeded()
+        return stored
+      } catch (error) {
+        if (!isThrottle(error) || retry > THROTTLE_RETRIES || ctx.signal.aborted) throw error
+        throttle.slowDown()
+      } finally {
+        throttle.release()
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoff(retry)))
+    }
+  }
   for (const group of [GROUP_HASHED, GROUP_OTHER, GROUP_LAST]) {
     const items = plan.filter((p) => p.entry.group === group)
     if (report.failed.length > 0 || ctx.signal.aborted) {
@@ -451,7 +525,7 @@ async function upload(plan: Plan[], ctx: UploadContext): Promise<void> {
         started.add(item)
         const { entry, reason } = item
         try {
-          const stored = await ctx.counted('upload', (c) => strategy.upload(toUploadFile(entry), c))
+          const stored = await attempt(entry)
           ctx.record(entry, stored)
           report.uploaded.push({ key: entry.key, size: entry.body().byteLength, reason })
           report.bytesUploaded += entry.body().byteLength
@@ -465,6 +539,22 @@ async function upload(plan: Plan[], ctx: UploadContext): Promise<void> {
     for (const item of items) if (!started.has(item)) report.pending.push(item.entry.key)
   }
   progress.done()
+}
+
+/** A file read from disk must still be what was hashed: never upload bytes under a stale hash. */
+function ensureUnchanged(entry: Entry): void {
+  if (!entry.source) return
+  let now: { size: number; mtimeMs: number } | undefined
+  try {
+    now = statSync(entry.source.file)
+  } catch {
+    now = undefined
+  }
+  if (!now || now.size !== entry.source.size || now.mtimeMs !== entry.source.mtimeMs) {
+    throw new Error(
+      `${now ? 'changed' : 'disappeared'} on disk while deploying (something is still writing to outDir); not uploaded. Deploy again once the build has finished.`,
+    )
+  }
 }
 
 interface StaleObject {

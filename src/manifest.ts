@@ -32,6 +32,8 @@ export interface Entry {
   headers: ObjectHeaders
   headersFingerprint: string
   group: number
+  /** For a file read from disk: where, and its size and mtime then (to notice later changes). */
+  source?: { file: string; size: number; mtimeMs: number }
 }
 
 export interface ManifestInput extends HeaderDefaults {
@@ -83,6 +85,9 @@ export function listOutDir(outDir: string, warn: (message: string) => void): str
   return paths
 }
 
+/** S3 and GCS cap keys at 1,024 bytes (UTF-8), prefix included. */
+const MAX_KEY_BYTES = 1024
+
 export function validatePath(path: string): string | undefined {
   if (path.includes('\\')) return 'it contains a backslash, which storages treat differently'
   if (path.includes('\0')) return 'it contains a NUL character'
@@ -109,12 +114,27 @@ export async function buildManifest(input: ManifestInput): Promise<Entry[]> {
     if (!included(path) || excluded(path)) continue
     const problem = validatePath(path)
     if (problem) throw new Error(`[collectfasta] Cannot deploy \`${path}\`: ${problem}. Rename it or exclude it.`)
-    const bytes = input.inMemory?.get(path) ?? readFileSync(join(input.outDir, path))
+    const inMemory = input.inMemory?.get(path)
+    let source: Entry['source']
+    let bytes: Uint8Array
+    if (inMemory) bytes = inMemory
+    else {
+      const file = join(input.outDir, path)
+      const before = statSync(file)
+      bytes = readFileSync(file)
+      source = { file, size: before.size, mtimeMs: before.mtimeMs }
+    }
     const xxh64 = hash(bytes)
     const headers = headersOf(path)
     const encodings = input.compression?.plan.encodingsFor(path, bytes.byteLength) ?? []
     const group = groupOf(path, assetsPrefix)
     const add = (entryPath: string, entryHeaders: ObjectHeaders, identity: string, encoding?: Encoding) => {
+      const keyBytes = Buffer.byteLength(input.prefix + entryPath)
+      if (keyBytes > MAX_KEY_BYTES) {
+        throw new Error(
+          `[collectfasta] Cannot deploy \`${entryPath}\`: its key would be ${keyBytes} bytes, storages allow ${MAX_KEY_BYTES}. Shorten the file name or the prefix, or exclude it.`,
+        )
+      }
       const headersJson = fingerprintHeaders(entryHeaders)
       let headersFingerprint = fingerprints.get(headersJson)
       if (!headersFingerprint) {
@@ -134,6 +154,7 @@ export async function buildManifest(input: ManifestInput): Promise<Entry[]> {
         headers: entryHeaders,
         headersFingerprint,
         group,
+        source,
       }
       entries.push(entry)
     }

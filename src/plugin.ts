@@ -57,6 +57,7 @@ export function collectfasta(options: CollectfastaOptions): Plugin {
             root: config?.root ?? process.cwd(),
             logger,
             progress: config ? config.logLevel === 'info' : true,
+            handleSignals: true,
           })
         } catch (error) {
           if (error instanceof DeployError) lastReport = error.report

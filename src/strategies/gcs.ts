@@ -80,13 +80,15 @@ function explain(error: unknown, bucket: string, key: string | undefined): Error
     hint = `The bucket \`${bucket}\` does not exist. Check \`bucket\` and \`projectId\`.`
   } else if (e.code === 403 || e.code === 401) {
     hint = 'Permission denied. The account needs storage.objects.list, storage.objects.get, storage.objects.create (and storage.objects.delete to delete) on the bucket, e.g. the Storage Object Admin role.'
+  } else if (e.code === 429 || e.code === 503) {
+    hint = 'The storage asked to slow down; the deploy lowers its concurrency and retries. Lower `concurrency` if this persists.'
   } else if (typeof e.code === 'string' && /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET/.test(e.code)) {
     hint = 'Could not reach Cloud Storage. Check the network (and STORAGE_EMULATOR_HOST when using the emulator).'
   } else {
     hint = 'Check the bucket, the credentials and the network.'
   }
   const code = e.code === undefined ? '' : ` (${e.code})`
-  return storageError(STRATEGY_NAME, `Request failed${code} for ${where}: ${message}. ${hint}`, error)
+  return storageError(STRATEGY_NAME, `Request failed${code} for ${where}: ${message}. ${hint}`, error, e.code === 429 || e.code === 503)
 }
 
 function toRemote(metadata: ObjectMetadata): RemoteObject {

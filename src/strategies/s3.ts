@@ -71,6 +71,12 @@ export interface S3Options {
    */
   requestChecksumCalculation?: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED'
   /**
+   * Milliseconds a request may take before it is abandoned (and retried): a stalled connection
+   * never hangs the deploy.
+   * @default 120000
+   */
+  requestTimeout?: number
+  /**
    * Uploads in flight at once; overrides the plugin's `concurrency` for this strategy.
    * @default the plugin's concurrency (16)
    */
@@ -98,7 +104,7 @@ function validate(options: S3Options): void {
     fail("Missing required option `bucket`: the bucket to deploy into, e.g. `s3({ bucket: 'my-site' })`.")
   }
   if (options.bucket.includes('/')) fail(`The bucket ${JSON.stringify(options.bucket)} contains '/': put the folder in \`prefix\`.`)
-  for (const name of ['multipartThreshold', 'partSize', 'partConcurrency', 'maxAttempts', 'concurrency'] as const) {
+  for (const name of ['multipartThreshold', 'partSize', 'partConcurrency', 'maxAttempts', 'concurrency', 'requestTimeout'] as const) {
     const value = options[name]
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) fail(`Expected \`${name}\` to be an integer ≥ 1, got ${String(value)}.`)
   }
@@ -127,13 +133,16 @@ function explain(error: unknown, bucket: string, key: string | undefined, endpoi
     hint = `The bucket is in another region${region ? ` (${region})` : ''}. Set \`region\`${region ? `: '${region}'` : ''}.`
   } else if (has('ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET') || /ECONNREFUSED|ENOTFOUND|getaddrinfo/.test(message)) {
     hint = `Could not reach ${endpoint ?? 'S3'}. Check \`endpoint\`, \`region\` and the network.`
+  } else if (has('SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequests') || status === 503 || status === 429) {
+    hint = 'The storage asked to slow down; the deploy lowers its concurrency and retries. Lower `concurrency` if this persists.'
   } else if (/Region is missing/i.test(message)) {
     hint = 'No region is set. Pass `region`, or set AWS_REGION.'
   } else {
     hint = 'Check the bucket, the credentials and the network.'
   }
   const where = key === undefined ? `s3://${bucket}` : `s3://${bucket}/${key}`
-  return storageError(STRATEGY_NAME, `${code}${status ? ` (HTTP ${status})` : ''} for ${where}: ${message}. ${hint}`, error)
+  const throttled = has('SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequests') || status === 503 || status === 429
+  return storageError(STRATEGY_NAME, `${code}${status ? ` (HTTP ${status})` : ''} for ${where}: ${message}. ${hint}`, error, throttled)
 }
 
 /**
@@ -160,6 +169,7 @@ export function s3(options: S3Options): Strategy {
       forcePathStyle: options.forcePathStyle,
       credentials: options.credentials,
       maxAttempts: options.maxAttempts ?? 3,
+      requestHandler: { requestTimeout: options.requestTimeout ?? 120_000, connectionTimeout: 10_000 },
       followRegionRedirects: !endpoint,
       requestChecksumCalculation: options.requestChecksumCalculation ?? (endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED'),
       responseChecksumValidation: endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',

@@ -16,7 +16,11 @@ export async function importSdk<T>(name: string, load: () => Promise<unknown>): 
   }
 }
 
-/** An error from a storage, prefixed with the plugin and strategy names, keeping its cause. */
-export function storageError(strategy: string, message: string, cause?: unknown): Error {
-  return new Error(`[collectfasta] [${strategy}] ${message}`, cause === undefined ? undefined : { cause })
+/**
+ * An error from a storage, prefixed with the plugin and strategy names, keeping its cause.
+ * `throttled` marks "slow down" answers, on which the core lowers its concurrency and retries.
+ */
+export function storageError(strategy: string, message: string, cause?: unknown, throttled = false): Error {
+  const error = new Error(`[collectfasta] [${strategy}] ${message}`, cause === undefined ? undefined : { cause })
+  return throttled ? Object.assign(error, { throttled: true }) : error
 }

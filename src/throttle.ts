@@ -1,0 +1,70 @@
+/**
+ * Backing off when the storage says "slow down": the number of uploads in flight halves on
+ * every throttling answer and grows back by one after a run of successes (AIMD, as TCP does),
+ * and a throttled upload is retried after an exponential, jittered pause.
+ */
+
+/** Whether an error means "too many requests" (S3 SlowDown/503, HTTP 429, GCS rate limits). */
+export function isThrottle(error: unknown): boolean {
+  const e = error as { throttled?: boolean; cause?: unknown }
+  if (e?.throttled === true) return true
+  return e?.cause !== undefined && e.cause !== error ? isThrottle(e.cause) : false
+}
+
+export interface Throttle {
+  /** Resolves once fewer than the current limit are in flight; the caller must `release()`. */
+  acquire(): Promise<void>
+  release(): void
+  /** A throttling answer: halve the limit. */
+  slowDown(): void
+  /** A success: after `limit` of them in a row, allow one more in flight. */
+  succeeded(): void
+  readonly limit: number
+}
+
+export function createThrottle(max: number): Throttle {
+  let limit = max
+  let inFlight = 0
+  let streak = 0
+  const waiting: (() => void)[] = []
+  const wake = () => {
+    while (inFlight < limit && waiting.length) {
+      inFlight++
+      waiting.shift()?.()
+    }
+  }
+  return {
+    get limit() {
+      return limit
+    },
+    acquire() {
+      if (inFlight < limit) {
+        inFlight++
+        return Promise.resolve()
+      }
+      return new Promise((resolve) => waiting.push(resolve))
+    },
+    release() {
+      inFlight--
+      wake()
+    },
+    slowDown() {
+      limit = Math.max(1, Math.floor(limit / 2))
+      streak = 0
+    },
+    succeeded() {
+      if (limit >= max) return
+      streak++
+      if (streak >= limit) {
+        limit++
+        streak = 0
+        wake()
+      }
+    },
+  }
+}
+
+/** Pause before retry `attempt` (1, 2, …): 250 ms doubling, capped at 8 s, with full jitter. */
+export function backoff(attempt: number, random = Math.random): number {
+  return Math.round(random() * Math.min(8000, 250 * 2 ** (attempt - 1)))
+}
