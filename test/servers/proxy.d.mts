@@ -4,13 +4,28 @@ export interface RecordedRequest {
   path: string
   kind: RequestKind
   bytes: number
+  /** Requests in flight when this one arrived (itself included). */
+  inFlight: number
+  fault?: FaultKind
+}
+export type FaultKind = 'error500' | 'slowDown' | 'resetRequest' | 'resetResponse' | 'stall' | 'truncate'
+export interface ProxyOptions {
+  seed?: number
+  rates?: Partial<Record<FaultKind, number>>
+  maxFaults?: number
+  stallMs?: number
+  throttleAbove?: number
+  latencyMs?: number
+  onRequest?: (request: RecordedRequest) => void
 }
 export interface RecordingProxy {
   url: string
   requests: RecordedRequest[]
+  faults: { count: number; byKind: Partial<Record<FaultKind, number>> }
+  setFaults(on: boolean): void
   reset(): void
   summary(): Record<RequestKind | 'bytes', number>
   close(): Promise<void>
 }
 export function kindOf(method: string, url: string): RequestKind
-export function recordingProxy(target: string): Promise<RecordingProxy>
+export function recordingProxy(target: string, options?: ProxyOptions): Promise<RecordingProxy>

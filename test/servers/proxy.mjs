@@ -14,29 +14,120 @@ export function kindOf(method, url) {
   return 'PUT' // PUT objects and parts, POST uploads, multipart create/complete
 }
 
+/** mulberry32: seeded, so a fault schedule is the same on every run. */
+function seeded(seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const SLOW_DOWN =
+  '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>'
+const INTERNAL =
+  '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>'
+
 /**
  * @param {string} target upstream base URL, e.g. http://127.0.0.1:4566
+ * @param {{ seed?: number, rates?: Partial<Record<'error500'|'slowDown'|'resetRequest'|'resetResponse'|'stall'|'truncate', number>>,
+ *   maxFaults?: number, stallMs?: number, throttleAbove?: number, latencyMs?: number, onRequest?: (entry: object) => void }} [options]
+ *   Faults are drawn per request from `rates` (probabilities) with a seeded generator, at most
+ *   `maxFaults` in all; `throttleAbove` answers 503 SlowDown whenever more requests than that are
+ *   in flight. Everything stays on loopback and stops with `close()`.
  */
-export async function recordingProxy(target) {
+export async function recordingProxy(target, options = {}) {
   const upstream = new URL(target)
-  /** @type {{ method: string, path: string, kind: string, bytes: number }[]} */
+  const random = seeded(options.seed ?? 1)
+  const rates = options.rates ?? {}
+  const maxFaults = options.maxFaults ?? 10_000
+  /** @type {{ method: string, path: string, kind: string, bytes: number, inFlight: number, fault?: string }[]} */
   const requests = []
+  const faults = { count: 0, byKind: {} }
+  let inFlight = 0
+  let faultsOn = true
+  const pickFault = () => {
+    if (!faultsOn || faults.count >= maxFaults) return undefined
+    let roll = random()
+    for (const [name, rate] of Object.entries(rates)) {
+      if (roll < rate) return name
+      roll -= rate
+    }
+    return undefined
+  }
   const server = createServer((req, res) => {
     const url = req.url ?? ''
-    const entry = { method: req.method ?? 'GET', path: decodeURIComponent(url.split('?')[0] ?? ''), kind: kindOf(req.method ?? 'GET', url), bytes: 0 }
+    inFlight++
+    res.on('close', () => inFlight--)
+    const entry = { method: req.method ?? 'GET', path: decodeURIComponent(url.split('?')[0] ?? ''), kind: kindOf(req.method ?? 'GET', url), bytes: 0, inFlight }
     requests.push(entry)
+    options.onRequest?.(entry)
     req.on('data', (chunk) => {
       entry.bytes += chunk.length
     })
+    let fault = pickFault()
+    if (!fault && faultsOn && options.throttleAbove !== undefined && inFlight > options.throttleAbove) fault = 'slowDown'
+    if (fault) {
+      faults.count++
+      faults.byKind[fault] = (faults.byKind[fault] ?? 0) + 1
+      entry.fault = fault
+    }
+    if (fault === 'error500' || fault === 'slowDown') {
+      req.resume()
+      req.on('end', () =>
+        setTimeout(() => {
+          res.writeHead(fault === 'slowDown' ? 503 : 500, { 'content-type': 'application/xml' })
+          res.end(fault === 'slowDown' ? SLOW_DOWN : INTERNAL)
+        }, options.latencyMs ?? 0),
+      )
+      return
+    }
+    if (fault === 'resetRequest') {
+      // Drop the connection while the request is still arriving.
+      req.once('data', () => req.socket.destroy())
+      req.once('end', () => req.socket.destroy())
+      return
+    }
+    if (fault === 'stall') {
+      // Never answer; the client's timeout must give up. The socket closes after stallMs.
+      req.resume()
+      setTimeout(() => req.socket.destroy(), options.stallMs ?? 10_000).unref()
+      return
+    }
+    if (options.latencyMs) req.pause()
     const forward = request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: url, headers: { ...req.headers, host: upstream.host } },
       (answer) => {
+        if (fault === 'resetResponse') {
+          // The server did the work; the answer is lost on the way back.
+          answer.resume()
+          answer.on('end', () => req.socket.destroy())
+          return
+        }
         res.writeHead(answer.statusCode ?? 502, answer.headers)
+        if (fault === 'truncate') {
+          // Half an answer, then the connection ends: the client sees a short body.
+          let sent = false
+          answer.once('data', (chunk) => {
+            sent = true
+            res.write(chunk.subarray(0, Math.floor(chunk.length / 2)))
+            req.socket.destroy()
+          })
+          answer.on('end', () => {
+            if (!sent) req.socket.destroy()
+          })
+          return
+        }
         answer.pipe(res)
       },
     )
     forward.on('error', () => res.destroy())
-    req.pipe(forward)
+    // A wide-area round trip, simulated: lets requests overlap as they do against a real storage.
+    if (options.latencyMs) setTimeout(() => req.pipe(forward), options.latencyMs)
+    else req.pipe(forward)
   })
   server.keepAliveTimeout = 5000
   await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)))
@@ -44,6 +135,11 @@ export async function recordingProxy(target) {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    faults,
+    /** Turn fault injection off (or on again) without restarting. */
+    setFaults(on) {
+      faultsOn = on
+    },
     reset: () => void requests.splice(0),
     /** Requests by kind, and the bytes they carried. */
     summary() {
