@@ -1,0 +1,121 @@
+import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, inject, it } from 'vitest'
+import { type DeployOptions, type DeployReport, collectfasta, deploy } from '../src/index.js'
+import { filesystem } from '../src/strategies/fs.js'
+import { gcs } from '../src/strategies/gcs.js'
+import { s3 } from '../src/strategies/s3.js'
+import { writeTree } from './helpers.js'
+import { S3_BUCKET } from './setup/servers.js'
+import { memory } from './strategies/memory.js'
+
+const dirs: string[] = []
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+
+function site(files: Record<string, string> = { 'index.html': '<h1>hi</h1>', 'assets/a-1.js': 'a()', 'robots.txt': 'ok' }) {
+  const root = mkdtempSync(join(tmpdir(), 'collectfasta-bad-'))
+  dirs.push(root)
+  writeTree(join(root, 'dist'), files)
+  const strategy = memory()
+  const messages: string[] = []
+  const run = (options: Partial<DeployOptions> = {}) =>
+    deploy({ outDir: 'dist', root, strategy, logger: { info: (m) => void messages.push(m), warn: (m) => void messages.push(m) }, ...options })
+  return { root, outDir: join(root, 'dist'), strategy, messages, run }
+}
+
+describe('bad input: one clear error, nothing written', () => {
+  it.each([
+    ['filesystem without dir', () => filesystem({} as never), /\[fs\] Missing required option `dir`/],
+    ['s3 without bucket', () => s3({} as never), /\[s3\] Missing required option `bucket`/],
+    ['gcs without bucket', () => gcs({} as never), /\[gcs\] Missing required option `bucket`/],
+    ['s3 with a bad endpoint', () => s3({ bucket: 'b', endpoint: 'minio:9000' }), /Expected `endpoint` to be a URL/],
+    ['s3 with a part below 5 MiB', () => s3({ bucket: 'b', partSize: 1 }), /at least 5 MiB/],
+    ['gcs with a bad maxAttempts', () => gcs({ bucket: 'b', maxAttempts: -1 }), /Expected `maxAttempts` to be an integer ≥ 1/],
+    ['s3 with prefix /', () => s3({ bucket: 'b', prefix: '/' }), /names no folder: leave `prefix` out/],
+    ['gcs with prefix ..', () => gcs({ bucket: 'b', prefix: '../x' }), /not a plain path/],
+    ['the plugin with compress.minSize -1', () => collectfasta({ strategy: memory(), compress: { minSize: -1 } }), /`compress.minSize` to be an integer ≥ 0/],
+    ['the plugin with prune.keepDeploys 0', () => collectfasta({ strategy: memory(), prune: { keepDeploys: 0 } }), /`prune.keepDeploys` to be an integer ≥ 1/],
+    ['the plugin with manifest ../m.json', () => collectfasta({ strategy: memory(), manifest: '../m.json' }), /`manifest` to be false or a relative path/],
+  ])('%s', (_name, make, message) => {
+    expect(make).toThrow(message)
+  })
+
+  it('an empty outDir', async () => {
+    const { outDir, run, strategy } = site({})
+    mkdirSync(outDir)
+    await expect(run()).rejects.toThrow(/Nothing to deploy: .*dist has no files\. Build first/)
+    expect(strategy.calls).toEqual([])
+  })
+
+  it('a cacheDir that cannot be written', async () => {
+    const { root, run, strategy } = site()
+    writeFileSync(join(root, 'not-a-dir'), '')
+    await expect(run({ cacheDir: 'not-a-dir/cache' })).rejects.toThrow(/cache directory .*not-a-dir\/cache is not writable .*nothing was uploaded/)
+    expect(strategy.calls).toEqual([])
+  })
+
+  it.each([
+    ['../escape.js', /not a plain relative path/],
+    ['/etc/passwd', /not a plain relative path/],
+    ['a\\b.js', /backslash/],
+    ['nul\0.js', /NUL/],
+    [`${'x'.repeat(1100)}.js`, /key would be 1103 bytes, storages allow 1024/],
+  ])('a key %#: %s', async (name, message) => {
+    const { run, strategy } = site()
+    await expect(run({ files: new Map([[name, Buffer.from('x')]]) })).rejects.toThrow(message)
+    expect(strategy.calls).toEqual([])
+  })
+
+  it('a file that changes on disk between hashing and upload is not uploaded with a stale hash', async () => {
+    const { outDir, run, strategy } = site()
+    const upload = strategy.upload.bind(strategy)
+    let once = false
+    strategy.upload = async (file, ctx) => {
+      if (!once) {
+        once = true // while the first (hashed) asset uploads, the build rewrites robots.txt
+        writeFileSync(join(outDir, 'robots.txt'), 'changed behind our back, and longer')
+      }
+      return upload(file, ctx)
+    }
+    const error = await run().catch((e: Error & { report: DeployReport }) => e)
+    expect((error as Error).message).toMatch(/robots\.txt: changed on disk while deploying/)
+    expect(strategy.objects.has('robots.txt')).toBe(false)
+    expect(strategy.objects.has('index.html')).toBe(false)
+  })
+
+  it('a file that disappears before its upload', async () => {
+    const { outDir, run, strategy } = site()
+    const upload = strategy.upload.bind(strategy)
+    strategy.upload = async (file, ctx) => {
+      if (file.key === 'assets/a-1.js') unlinkSync(join(outDir, 'robots.txt'))
+      return upload(file, ctx)
+    }
+    await expect(run()).rejects.toThrow(/robots\.txt: disappeared on disk while deploying/)
+  })
+})
+
+describe('secrets never appear in logs, errors or the report', () => {
+  const secret = 'wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY-never-print'
+  it.each([
+    ['refused credentials', () => inject('s3rverEndpoint')],
+    ['a refused connection', () => 'http://127.0.0.1:9'],
+  ])('%s', async (_name, endpoint) => {
+    const { root, messages } = site()
+    const strategy = s3({ bucket: S3_BUCKET, endpoint: endpoint(), forcePathStyle: true, maxAttempts: 1, credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: secret } })
+    const error = (await deploy({
+      outDir: 'dist',
+      root,
+      strategy,
+      reportFile: 'report.json',
+      logger: { info: (m) => void messages.push(m), warn: (m) => void messages.push(m) },
+    }).catch((e: unknown) => e)) as Error & { report?: DeployReport }
+    expect(error).toBeInstanceOf(Error)
+    const seen = [error.message, String(error.stack), JSON.stringify(error.report ?? {}), ...messages].join('\n')
+    expect(seen).toMatch(/\[s3\]/) // the error is there and explained…
+    expect(seen).not.toContain(secret) // …without the secret
+    expect(seen).not.toContain(secret.slice(0, 12))
+  })
+})
