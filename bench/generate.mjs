@@ -1,6 +1,7 @@
 // Deterministic synthetic Vite-like outputs: the same seed gives the same files, byte for byte.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { seeded as random } from '../test/servers/random.mjs'
 
 /**
  * Shapes of the outputs. Chunks are 1–80 KB, skewed small as real code-split output is; images
@@ -14,18 +15,6 @@ export const PROFILES = {
   large: { files: 10000, chunks: 3600, images: 150, big: 3, html: 12 },
 }
 const BIG_SIZE = 5.5 * 1024 * 1024
-
-/** mulberry32: a small seeded PRNG, enough for reproducible sizes and bytes. */
-function random(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const WORDS = ['export', 'const', 'function', 'return', 'import', 'from', 'await', 'async', 'let', 'if', 'else', 'null', 'true', 'value', 'props', 'state', 'render', 'node', 'item', 'index']
 

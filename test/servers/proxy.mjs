@@ -1,6 +1,7 @@
 // An HTTP proxy on loopback that forwards every request to one upstream server and records it:
 // the tests and the benchmark count requests from outside the code they measure.
 import { createServer, request } from 'node:http'
+import { seeded } from './random.mjs'
 
 /** A request's kind, as S3 and GCS would bill it. */
 export function kindOf(method, url) {
@@ -12,18 +13,6 @@ export function kindOf(method, url) {
   if (method === 'GET') return 'GET'
   if (method === 'DELETE' || (method === 'POST' && /(^|&)delete(=|&|$)/.test(query))) return 'DELETE'
   return 'PUT' // PUT objects and parts, POST uploads, multipart create/complete
-}
-
-/** mulberry32: seeded, so a fault schedule is the same on every run. */
-function seeded(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 const SLOW_DOWN =
