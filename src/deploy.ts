@@ -4,7 +4,7 @@ import { ChecksumCache } from './cache.js'
 import { compressionPlan } from './compress.js'
 import { loadHasher, md5Hex } from './hash.js'
 import { fingerprintHeaders } from './headers.js'
-import { type Entry, GROUP_HASHED, GROUP_LAST, GROUP_OTHER, buildManifest } from './manifest.js'
+import { type Entry, GROUP_HASHED, GROUP_LAST, GROUP_OTHER, buildManifest, validatePath } from './manifest.js'
 import { DEFAULTS, type DeployCommonOptions, type PruneOptions, validateOptions } from './options.js'
 import { runPool } from './pool.js'
 import { backoff, createThrottle, isThrottle } from './throttle.js'
@@ -578,7 +578,8 @@ async function findStale(
   for (const deploy of previous.slice(0, prune.keepDeploys - 1)) for (const path of deploy.paths) kept.add(path)
   const stale = new Map<string, DeleteReason>()
   for (const deploy of previous.slice(prune.keepDeploys - 1)) {
-    for (const path of deploy.paths) if (!kept.has(path)) stale.set(prefix + path, 'stale')
+    // A path the manifest should never hold (`..`, absolute) is never turned into a delete.
+    for (const path of deploy.paths) if (!kept.has(path) && validatePath(path) === undefined) stale.set(prefix + path, 'stale')
   }
   if (prune.unknown) {
     const recorded = new Set(previous.flatMap((d) => d.paths))

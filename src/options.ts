@@ -2,6 +2,7 @@ import type { CompressOptions } from './compress.js'
 import type { DeployReport } from './deploy.js'
 import type { HeaderRule } from './headers.js'
 import { validatePath } from './manifest.js'
+import { DEFAULT_MANIFEST_PATH } from './remote-manifest.js'
 import type { Strategy } from './strategy.js'
 
 /** Deleting what recent deploys no longer use, after a grace period. */
@@ -129,7 +130,7 @@ export const DEFAULTS = {
   source: 'bundle' as const,
   watch: false,
   assetsDir: 'assets',
-  manifest: '.collectfasta/manifest.json',
+  manifest: DEFAULT_MANIFEST_PATH,
   trustRemoteManifest: false,
   keepDeploys: 3,
   maxDeletes: 256,
@@ -194,6 +195,9 @@ export function validateOptions(options: unknown): asserts options is Collectfas
     fail('manifest', "false or a relative path like '.collectfasta/manifest.json'", o.manifest)
   }
   if (o.onDeployed !== undefined && typeof o.onDeployed !== 'function') fail('onDeployed', 'a function', o.onDeployed)
+  if (o.prune && o.manifest === false) {
+    throw new TypeError('[collectfasta] `prune` needs the deploy manifest (it records which deploy wrote what): remove `manifest: false`.')
+  }
   if (o.prune !== undefined && typeof o.prune !== 'boolean') {
     if (typeof o.prune !== 'object' || o.prune === null) fail('prune', 'a boolean or `{ keepDeploys, maxDeletes, unknown }`', o.prune)
     const p = o.prune as Record<string, unknown>

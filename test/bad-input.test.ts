@@ -38,6 +38,7 @@ describe('bad input: one clear error, nothing written', () => {
     ['gcs with prefix ..', () => gcs({ bucket: 'b', prefix: '../x' }), /not a plain path/],
     ['the plugin with compress.minSize -1', () => collectfasta({ strategy: memory(), compress: { minSize: -1 } }), /`compress.minSize` to be an integer ≥ 0/],
     ['the plugin with prune.keepDeploys 0', () => collectfasta({ strategy: memory(), prune: { keepDeploys: 0 } }), /`prune.keepDeploys` to be an integer ≥ 1/],
+    ['prune without the manifest', () => collectfasta({ strategy: memory(), prune: true, manifest: false }), /`prune` needs the deploy manifest/],
     ['the plugin with manifest ../m.json', () => collectfasta({ strategy: memory(), manifest: '../m.json' }), /`manifest` to be false or a relative path/],
   ])('%s', (_name, make, message) => {
     expect(make).toThrow(message)
