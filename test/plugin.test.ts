@@ -164,6 +164,35 @@ describe.each(builders)('plugin in a real %s build', (_name, build) => {
   })
 })
 
+describe('vite build --watch', () => {
+  const watchOnce = async (root: string, watch: boolean) => {
+    const strategy = memory()
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache'), watch })
+    const watcher = (await vite8.build({
+      root,
+      configFile: false,
+      logLevel: 'silent',
+      build: { outDir: 'dist', watch: {} },
+      plugins: [plugin],
+    })) as unknown as { on(event: 'event', cb: (e: { code: string; result?: { close(): Promise<void> } }) => void): void; close(): Promise<void> }
+    await new Promise<void>((resolve, reject) =>
+      watcher.on('event', (event) => {
+        if (event.code === 'BUNDLE_END') void event.result?.close()
+        if (event.code === 'END') resolve()
+        if (event.code === 'ERROR') reject(event)
+      }),
+    )
+    await watcher.close()
+    return strategy
+  }
+
+  it('deploys after each rebuild only with watch: true', async () => {
+    const root = copyApp()
+    expect(uploadsIn(await watchOnce(root, false))).toEqual([])
+    expect(uploadsIn(await watchOnce(root, true))).toContain('index.html')
+  })
+})
+
 describe('plugin in a plain Rollup 4 build', () => {
   const build = async (root: string, strategy: MemoryStrategy) => {
     const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })

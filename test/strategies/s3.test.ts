@@ -99,3 +99,58 @@ describe('s3 strategy without a server', () => {
     await expect(strategy.upload(await uploadFile('a.txt', 'a'), context())).rejects.toThrow(/Could not reach http:\/\/127\.0\.0\.1:9/)
   })
 })
+
+describe('s3 strategy request parameters', () => {
+  it('sends ACL, storage class, encryption, extra params and our digests with every object', async () => {
+    const sent: { name: string; input: Record<string, unknown> }[] = []
+    const client = {
+      send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+        sent.push({ name: command.constructor.name, input: command.input })
+        return { ETag: '"0123456789abcdef0123456789abcdef"' }
+      },
+      destroy() {},
+    }
+    const strategy = s3({
+      bucket: 'site',
+      client: client as never,
+      acl: 'public-read',
+      storageClass: 'STANDARD_IA',
+      serverSideEncryption: 'aws:kms',
+      sseKmsKeyId: 'key-1',
+      params: (file) => ({ ContentDisposition: `inline; filename="${file.key}"` }),
+    })
+    const file = await uploadFile('a.css', 'a{}', { contentType: 'text/css', cacheControl: 'no-cache', metadata: { team: 'web' } })
+    const stored = await strategy.upload(file, context())
+    expect(sent).toHaveLength(1)
+    expect(sent[0]!.name).toBe('PutObjectCommand')
+    expect(sent[0]!.input).toMatchObject({
+      Bucket: 'site',
+      Key: 'a.css',
+      ACL: 'public-read',
+      StorageClass: 'STANDARD_IA',
+      ServerSideEncryption: 'aws:kms',
+      SSEKMSKeyId: 'key-1',
+      ContentType: 'text/css',
+      CacheControl: 'no-cache',
+      ContentDisposition: 'inline; filename="a.css"',
+      ContentMD5: Buffer.from(file.md5(), 'hex').toString('base64'),
+      Metadata: { team: 'web', 'collectfasta-md5': file.md5(), 'collectfasta-xxh64': file.xxh64, 'collectfasta-headers': file.headersFingerprint },
+    })
+    expect(stored?.version).toBe('0123456789abcdef0123456789abcdef')
+    // No ACL unless asked: objects stay private.
+    sent.length = 0
+    await s3({ bucket: 'site', client: client as never }).upload(file, context())
+    expect(sent[0]!.input.ACL).toBeUndefined()
+  })
+
+  it('treats every ETag as unknown under SSE-KMS, and asks HEAD for the stored digest', async () => {
+    const client = {
+      send: async () => ({ Contents: [{ Key: 'a.js', Size: 3, ETag: '"0123456789abcdef0123456789abcdef"' }], IsTruncated: false }),
+      destroy() {},
+    }
+    const strategy = s3({ bucket: 'site', client: client as never, serverSideEncryption: 'aws:kms' })
+    const listed = []
+    for await (const object of strategy.list!(context())) listed.push(object)
+    expect(listed[0]).toMatchObject({ key: 'a.js', md5: undefined, needsStat: true })
+  })
+})
