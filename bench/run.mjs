@@ -179,6 +179,7 @@ async function micro() {
   return { xxh64: rate(hash), md5: rate(md5Hex), saveMs, loadMs }
 }
 
+const ANALYSIS_MARKER = '<!-- analysis: written by hand, kept across runs -->'
 const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
 
 async function main() {
@@ -234,7 +235,13 @@ async function main() {
   rmSync(work, { recursive: true, force: true })
   const markdown = render(rows, notes, microResult)
   console.log(markdown)
-  if (!quick) writeFileSync(join(here, 'RESULTS.md'), markdown)
+  if (!quick) {
+    // The hand-written analysis below the marker survives a new run; the tables are replaced.
+    const file = join(here, 'RESULTS.md')
+    const previous = existsSync(file) ? readFileSync(file, 'utf8') : ''
+    const marker = previous.indexOf(ANALYSIS_MARKER)
+    writeFileSync(file, `${markdown}\n${marker >= 0 ? previous.slice(marker) : `${ANALYSIS_MARKER}\n`}`)
+  }
 }
 
 function render(rows, notes, m) {

@@ -43,17 +43,29 @@ export function isHtml(path: string): boolean {
 export function createHeaderResolver(defaults: HeaderDefaults): (path: string) => ObjectHeaders {
   const assetsPrefix = defaults.assetsDir ? `${defaults.assetsDir.replace(/^\.?\/+|\/+$/g, '')}/` : ''
   const rules = defaults.rules.map((rule) => ({ rule, test: picomatch(rule.match, { dot: true }) }))
+  // Without a matching rule, headers depend only on the extension and the folder: thousands of
+  // files share a few objects (which nothing mutates), and their fingerprints are computed once.
+  const shared = new Map<string, ObjectHeaders>()
   return (path) => {
+    const html = isHtml(path)
+    const hashed = !html && assetsPrefix !== '' && path.startsWith(assetsPrefix)
+    const dot = path.lastIndexOf('.')
+    const extension = dot > path.lastIndexOf('/') ? path.slice(dot + 1).toLowerCase() : ''
+    const matching = rules.filter(({ test }) => test(path))
+    const memoKey = `${extension}\0${html}\0${hashed}`
+    if (matching.length === 0) {
+      const known = shared.get(memoKey)
+      if (known) return known
+    }
     const headers: ObjectHeaders = {
       contentType: withCharset(lookup(path) ?? 'application/octet-stream'),
-      cacheControl: isHtml(path)
-        ? HTML_CACHE_CONTROL
-        : assetsPrefix && path.startsWith(assetsPrefix)
-          ? IMMUTABLE
-          : defaults.defaultCacheControl,
+      cacheControl: html ? HTML_CACHE_CONTROL : hashed ? IMMUTABLE : defaults.defaultCacheControl,
     }
-    for (const { rule, test } of rules) {
-      if (!test(path)) continue
+    if (matching.length === 0) {
+      shared.set(memoKey, headers)
+      return headers
+    }
+    for (const { rule } of matching) {
       if (rule.cacheControl !== undefined) headers.cacheControl = rule.cacheControl
       if (rule.contentType !== undefined) headers.contentType = rule.contentType
       if (rule.contentEncoding !== undefined) headers.contentEncoding = rule.contentEncoding

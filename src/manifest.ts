@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
 import picomatch from 'picomatch'
 import { type CompressionPlan, type Encoding, compress, siblingPath } from './compress.js'
@@ -80,7 +80,7 @@ export function listOutDir(outDir: string, warn: (message: string) => void): str
       }
       isFile = statSync(target).isFile()
     }
-    if (isFile) paths.push(relative(root, full).split(sep).join('/'))
+    if (isFile) paths.push(sep === '/' ? full.slice(root.length + 1) : relative(root, full).split(sep).join('/'))
   }
   return paths
 }
@@ -105,6 +105,7 @@ export async function buildManifest(input: ManifestInput): Promise<Entry[]> {
   const excluded = input.exclude ? picomatch(input.exclude, { dot: true }) : () => false
   const assetsPrefix = input.assetsDir ? `${input.assetsDir.replace(/^\.?\/+|\/+$/g, '')}/` : ''
   const fingerprints = new Map<string, string>()
+  const fingerprintOf = new WeakMap<ObjectHeaders, string>()
 
   const paths = new Set(input.inMemory?.keys())
   for (const path of listOutDir(input.outDir, input.warn)) paths.add(path)
@@ -120,9 +121,15 @@ export async function buildManifest(input: ManifestInput): Promise<Entry[]> {
     if (inMemory) bytes = inMemory
     else {
       const file = join(input.outDir, path)
-      const before = statSync(file)
-      bytes = readFileSync(file)
-      source = { file, size: before.size, mtimeMs: before.mtimeMs }
+      // One open for both: the size and mtime seen now are those of the bytes read now.
+      const fd = openSync(file, 'r')
+      try {
+        const before = fstatSync(fd)
+        bytes = readFileSync(fd)
+        source = { file, size: before.size, mtimeMs: before.mtimeMs }
+      } finally {
+        closeSync(fd)
+      }
     }
     const xxh64 = hash(bytes)
     const headers = headersOf(path)
@@ -135,11 +142,13 @@ export async function buildManifest(input: ManifestInput): Promise<Entry[]> {
           `[collectfasta] Cannot deploy \`${entryPath}\`: its key would be ${keyBytes} bytes, storages allow ${MAX_KEY_BYTES}. Shorten the file name or the prefix, or exclude it.`,
         )
       }
-      const headersJson = fingerprintHeaders(entryHeaders)
-      let headersFingerprint = fingerprints.get(headersJson)
+      // Most files share a headers object (see createHeaderResolver): fingerprint each once.
+      let headersFingerprint = fingerprintOf.get(entryHeaders)
       if (!headersFingerprint) {
-        headersFingerprint = hash(Buffer.from(headersJson))
+        const headersJson = fingerprintHeaders(entryHeaders)
+        headersFingerprint = fingerprints.get(headersJson) ?? hash(Buffer.from(headersJson))
         fingerprints.set(headersJson, headersFingerprint)
+        fingerprintOf.set(entryHeaders, headersFingerprint)
       }
       let body: Uint8Array | undefined = encoding ? undefined : bytes
       const entry: Entry = {
