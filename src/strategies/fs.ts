@@ -4,6 +4,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path'
 import { loadHasher } from '../hash.js'
 import { normalizePrefix } from '../options.js'
 import { type RemoteObject, type Strategy, defineStrategy } from '../strategy.js'
+import { assertUnderPrefix } from './shared.js'
 
 const STRATEGY_NAME = 'fs'
 /** Temporary files of interrupted writes carry this marker; listings ignore them. */
@@ -116,8 +117,8 @@ export function filesystem(options: FilesystemOptions): Strategy {
     },
 
     async delete(keys) {
+      assertUnderPrefix(STRATEGY_NAME, prefix, keys)
       for (const key of keys) {
-        if (!key.startsWith(prefix)) throw error(`Refusing to delete ${JSON.stringify(key)}: it is outside the prefix "${prefix}".`)
         const path = pathOf(key)
         if ((await stat(path).catch(() => undefined))?.isFile()) await unlink(path)
       }

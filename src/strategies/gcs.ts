@@ -1,7 +1,7 @@
 import type { File, Storage, StorageOptions } from '@google-cloud/storage'
 import { normalizePrefix } from '../options.js'
 import { type RemoteObject, type Strategy, defineStrategy } from '../strategy.js'
-import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, importSdk, storageError } from './shared.js'
+import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, importSdk, storageError, validateBucketOptions } from './shared.js'
 
 const STRATEGY_NAME = 'gcs'
 const MiB = 1024 * 1024
@@ -52,20 +52,8 @@ interface GcsError {
   message?: string
 }
 
-function fail(message: string): never {
-  throw new TypeError(`[collectfasta] [${STRATEGY_NAME}] ${message}`)
-}
-
 function validate(options: GcsOptions): void {
-  if (typeof options !== 'object' || options === null) fail(`Expected options like \`{ bucket: 'my-site' }\`, got ${String(options)}.`)
-  if (typeof options.bucket !== 'string' || options.bucket === '') {
-    fail("Missing required option `bucket`: the bucket to deploy into, e.g. `gcs({ bucket: 'my-site' })`.")
-  }
-  if (options.bucket.includes('/')) fail(`The bucket ${JSON.stringify(options.bucket)} contains '/': put the folder in \`prefix\`.`)
-  for (const name of ['resumableThreshold', 'maxAttempts', 'concurrency'] as const) {
-    const value = options[name]
-    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) fail(`Expected \`${name}\` to be an integer ≥ 1, got ${String(value)}.`)
-  }
+  validateBucketOptions(STRATEGY_NAME, options, ['resumableThreshold', 'maxAttempts', 'concurrency'])
 }
 
 /** Explains an SDK error: what went wrong, where, and what to check. */
@@ -226,8 +214,7 @@ export function gcs(options: GcsOptions): Strategy {
     },
 
     async delete(keys, ctx) {
-      const outside = keys.filter((key) => !key.startsWith(prefix))
-      if (outside.length) throw storageError(STRATEGY_NAME, `Refusing to delete keys outside the prefix "${prefix}": ${outside.join(', ')}.`)
+      assertUnderPrefix(STRATEGY_NAME, prefix, keys)
       const b = await connect()
       const failures: string[] = []
       // One request per object (the JSON API has no multi-object delete), 100 at a time.

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto'
 import { normalizePrefix } from '../options.js'
 import { runPool } from '../pool.js'
 import { type RemoteObject, type Strategy, type UploadFile, defineStrategy } from '../strategy.js'
-import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, importSdk, storageError } from './shared.js'
+import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, importSdk, storageError, validateBucketOptions } from './shared.js'
 
 const STRATEGY_NAME = 's3'
 const MiB = 1024 * 1024
@@ -99,15 +99,7 @@ function fail(message: string): never {
 }
 
 function validate(options: S3Options): void {
-  if (typeof options !== 'object' || options === null) fail(`Expected options like \`{ bucket: 'my-site' }\`, got ${String(options)}.`)
-  if (typeof options.bucket !== 'string' || options.bucket === '') {
-    fail("Missing required option `bucket`: the bucket to deploy into, e.g. `s3({ bucket: 'my-site' })`.")
-  }
-  if (options.bucket.includes('/')) fail(`The bucket ${JSON.stringify(options.bucket)} contains '/': put the folder in \`prefix\`.`)
-  for (const name of ['multipartThreshold', 'partSize', 'partConcurrency', 'maxAttempts', 'concurrency', 'requestTimeout'] as const) {
-    const value = options[name]
-    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) fail(`Expected \`${name}\` to be an integer ≥ 1, got ${String(value)}.`)
-  }
+  validateBucketOptions(STRATEGY_NAME, options, ['multipartThreshold', 'partSize', 'partConcurrency', 'maxAttempts', 'concurrency', 'requestTimeout'])
   if (options.partSize !== undefined && options.partSize < 5 * MiB) fail(`Expected \`partSize\` to be at least 5 MiB (S3's minimum), got ${options.partSize}.`)
   if (options.endpoint !== undefined && !/^https?:\/\//.test(options.endpoint)) {
     fail(`Expected \`endpoint\` to be a URL like 'https://<account>.r2.cloudflarestorage.com', got ${JSON.stringify(options.endpoint)}.`)
@@ -327,8 +319,7 @@ export function s3(options: S3Options): Strategy {
     },
 
     async delete(keys, ctx) {
-      const outside = keys.filter((key) => !key.startsWith(prefix))
-      if (outside.length) throw storageError(STRATEGY_NAME, `Refusing to delete keys outside the prefix "${prefix}": ${outside.join(', ')}.`)
+      assertUnderPrefix(STRATEGY_NAME, prefix, keys)
       const { client, sdk } = await connect()
       const failures: string[] = []
       for (let i = 0; i < keys.length; i += 1000) {

@@ -24,3 +24,31 @@ export function storageError(strategy: string, message: string, cause?: unknown,
   const error = new Error(`[collectfasta] [${strategy}] ${message}`, cause === undefined ? undefined : { cause })
   return throttled ? Object.assign(error, { throttled: true }) : error
 }
+
+/**
+ * Checks the options every bucket strategy shares: an object with a `bucket` (no folder in it)
+ * and positive integers where numbers are expected. Mistakes are TypeErrors naming the fix.
+ */
+export function validateBucketOptions(strategy: string, options: unknown, integers: readonly string[]): void {
+  const fail = (message: string): never => {
+    throw new TypeError(`[collectfasta] [${strategy}] ${message}`)
+  }
+  if (typeof options !== 'object' || options === null) fail(`Expected options like \`{ bucket: 'my-site' }\`, got ${String(options)}.`)
+  const o = options as Record<string, unknown>
+  if (typeof o.bucket !== 'string' || o.bucket === '') {
+    fail(`Missing required option \`bucket\`: the bucket to deploy into, e.g. \`${strategy}({ bucket: 'my-site' })\`.`)
+  }
+  if ((o.bucket as string).includes('/')) fail(`The bucket ${JSON.stringify(o.bucket)} contains '/': put the folder in \`prefix\`.`)
+  for (const name of integers) {
+    const value = o[name]
+    if (value !== undefined && !(Number.isInteger(value) && (value as number) >= 1)) {
+      fail(`Expected \`${name}\` to be an integer ≥ 1, got ${String(value)}.`)
+    }
+  }
+}
+
+/** Deleting is only ever allowed under the strategy's own prefix. */
+export function assertUnderPrefix(strategy: string, prefix: string, keys: readonly string[]): void {
+  const outside = keys.filter((key) => !key.startsWith(prefix))
+  if (outside.length) throw storageError(strategy, `Refusing to delete keys outside the prefix "${prefix}": ${outside.join(', ')}.`)
+}
