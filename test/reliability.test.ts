@@ -71,11 +71,13 @@ const MIXES: [string, Backend, ProxyOptions['rates']][] = [
 let prefixes = 0
 
 describe.each(MIXES)('faults: %s (%s)', (_mix, backend, rates) => {
+  // A stalled request is held for 2 minutes: only the client's timeout gets the deploy past it
+  // within the test's time limit.
   it('either deploys everything correctly or names what it could not store; the next runs repair exactly that', async () => {
     const { root, outDir } = site()
     prefixes++
     const prefix = `faults-${process.pid}-${Date.now().toString(36)}-${prefixes}/`
-    const proxy = await recordingProxy(backend.endpoint(), { seed: 1000 + prefixes, rates, maxFaults: 150, stallMs: 4000 })
+    const proxy = await recordingProxy(backend.endpoint(), { seed: 1000 + prefixes, rates, maxFaults: 150, stallMs: 120_000 })
     const run = () =>
       deploy({ outDir, root, strategy: backend.strategy(proxy.url, prefix), logger: { info() {}, warn() {} } }).catch(
         (error: Error & { report?: DeployReport }) => {

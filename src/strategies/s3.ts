@@ -161,7 +161,8 @@ export function s3(options: S3Options): Strategy {
       forcePathStyle: options.forcePathStyle,
       credentials: options.credentials,
       maxAttempts: options.maxAttempts ?? 3,
-      requestHandler: { requestTimeout: options.requestTimeout ?? 120_000, connectionTimeout: 10_000 },
+      // Recent SDKs only warn when requestTimeout passes unless told to throw (and then retry).
+      requestHandler: { requestTimeout: options.requestTimeout ?? 120_000, throwOnRequestTimeout: true, connectionTimeout: 10_000 },
       followRegionRedirects: !endpoint,
       requestChecksumCalculation: options.requestChecksumCalculation ?? (endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED'),
       responseChecksumValidation: endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
