@@ -156,7 +156,7 @@ function contenders(proxyUrl) {
 /** Throughput of the hashing path and the cache on this machine: the floor of a no-change deploy. */
 async function micro() {
   const { loadHasher, md5Hex } = await import('../dist/hash.js')
-  const { ChecksumCache } = await import('../dist/cache.js')
+  const { ChecksumCache } = await import('../dist/core/cache.js')
   const hash = await loadHasher()
   const data = Buffer.alloc(64 * 1024 * 1024)
   for (let i = 0; i < data.length; i += 4) data.writeUInt32LE((i * 2654435761) >>> 0, i)

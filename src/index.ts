@@ -2,11 +2,21 @@ import { collectfasta } from './plugin.js'
 
 export { collectfasta }
 export default collectfasta
-export { deploy, DeployError } from './deploy.js'
-export type { DeleteReason, DeployOptions, DeployReport, PlanItem, UploadReason } from './deploy.js'
-export type { CollectfastaOptions, DeployCommonOptions, PruneOptions } from './options.js'
-export type { CompressOptions } from './compress.js'
-export type { HeaderRule } from './headers.js'
-export type { Logger } from './report.js'
-export { defineStrategy } from './strategy.js'
-export type { ObjectHeaders, RemoteObject, RequestKind, Strategy, StrategyContext, UploadFile } from './strategy.js'
+export { deploy } from './core/deploy.js'
+export { DeployError } from './report.js'
+export type { DeleteReason, DeployReport, Logger, PlanItem, UploadReason } from './report.js'
+export type { CollectfastaOptions, DeployCommonOptions, DeployOptions, PruneOptions } from './options.js'
+export type { CompressOptions } from './core/compress.js'
+export type { HeaderRule } from './core/headers.js'
+export { normalizePrefix } from './paths.js'
+export { defineStrategy, isThrottle, storageError } from './strategy.js'
+export type {
+  ObjectHeaders,
+  RemoteObject,
+  RequestKind,
+  Strategy,
+  StrategyContext,
+  StrategyWith,
+  UploadFile,
+} from './strategy.js'
+export type { CollectfastaApi } from './plugin.js'

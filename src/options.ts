@@ -1,9 +1,11 @@
-import type { CompressOptions } from './compress.js'
-import type { DeployReport } from './deploy.js'
-import type { HeaderRule } from './headers.js'
-import { validatePath } from './manifest.js'
-import { DEFAULT_MANIFEST_PATH } from './remote-manifest.js'
+import type { CompressOptions } from './core/compress.js'
+import type { HeaderRule } from './core/headers.js'
+import { DEFAULTS } from './defaults.js'
+import { isNormalizedPrefix, validatePath } from './paths.js'
+import type { DeployReport, Logger } from './report.js'
 import type { Strategy } from './strategy.js'
+
+export { DEFAULTS }
 
 /** Deleting what recent deploys no longer use, after a grace period. */
 export interface PruneOptions {
@@ -99,6 +101,30 @@ export interface DeployCommonOptions {
   onDeployed?: (report: DeployReport) => void | Promise<void>
 }
 
+/** Options of `deploy()`: the shared ones plus where the files are and how to run. */
+export interface DeployOptions extends DeployCommonOptions {
+  /** The directory to deploy. */
+  outDir: string
+  /** Files already in memory, by POSIX path relative to outDir; the rest is read from outDir. */
+  files?: Map<string, Uint8Array>
+  /** Vite's `build.assetsDir`: files under it have hashed names. @default 'assets' */
+  assetsDir?: string
+  /** Root for relative `cacheDir` and `reportFile`. @default process.cwd() */
+  root?: string
+  /** Cancels the deploy: no new upload starts; the cache keeps what was confirmed. */
+  signal?: AbortSignal
+  /** Where messages go. @default console */
+  logger?: Logger
+  /** Show a progress line on an interactive terminal when uploads take long. @default true */
+  progress?: boolean
+  /**
+   * On SIGINT or SIGTERM, start no new upload, let those in flight finish, save the cache and
+   * fail with a one-line account (a second signal ends the process at once). The plugin sets it.
+   * @default false
+   */
+  handleSignals?: boolean
+}
+
 export interface CollectfastaOptions extends DeployCommonOptions {
   /**
    * Turn the plugin off. `COLLECTFASTA_ENABLED=false` (or `0`) also turns it off.
@@ -118,23 +144,6 @@ export interface CollectfastaOptions extends DeployCommonOptions {
    */
   watch?: boolean
 }
-
-export const DEFAULTS = {
-  enabled: true,
-  dryRun: false,
-  concurrency: 16,
-  cacheDir: 'node_modules/.cache/vite-plugin-collectfasta',
-  force: false,
-  headers: [] as HeaderRule[],
-  defaultCacheControl: 'public, max-age=0, must-revalidate',
-  source: 'bundle' as const,
-  watch: false,
-  assetsDir: 'assets',
-  manifest: DEFAULT_MANIFEST_PATH,
-  trustRemoteManifest: false,
-  keepDeploys: 3,
-  maxDeletes: 256,
-} satisfies Partial<Record<keyof CollectfastaOptions | keyof PruneOptions | 'assetsDir', unknown>>
 
 function describe(value: unknown): string {
   if (value === null) return 'null'
@@ -171,12 +180,12 @@ export function validateOptions(options: unknown): asserts options is Collectfas
     fail('strategy.target', 'a non-empty string naming where it writes', strategy.target)
   }
   if (typeof strategy.upload !== 'function') fail('strategy.upload', 'a function', strategy.upload)
-  for (const method of ['list', 'stat', 'delete', 'dispose']) {
+  for (const method of ['list', 'stat', 'get', 'delete', 'dispose']) {
     if (strategy[method] !== undefined && typeof strategy[method] !== 'function') {
       fail(`strategy.${method}`, 'a function or undefined', strategy[method])
     }
   }
-  if (strategy.prefix !== undefined && (typeof strategy.prefix !== 'string' || validPrefix(strategy.prefix) === false)) {
+  if (strategy.prefix !== undefined && (typeof strategy.prefix !== 'string' || !isNormalizedPrefix(strategy.prefix))) {
     fail('strategy.prefix', "'' or a relative POSIX path ending in '/'", strategy.prefix)
   }
   for (const flag of ['enabled', 'dryRun', 'force', 'watch', 'trustRemoteManifest']) {
@@ -236,30 +245,29 @@ export function validateOptions(options: unknown): asserts options is Collectfas
   }
 }
 
-/** A prefix is '' or `a/b/`; strategies normalize theirs with `normalizePrefix`. */
-function validPrefix(prefix: string): boolean {
-  return prefix === '' || (prefix.endsWith('/') && !prefix.startsWith('/') && !prefix.split('/').slice(0, -1).some((p) => p === '' || p === '.' || p === '..'))
+function envFlag(name: string): boolean | undefined {
+  const value = process.env[name]?.trim().toLowerCase()
+  if (value === undefined || value === '') return undefined
+  return !['0', 'false', 'no', 'off'].includes(value)
 }
 
-/**
- * Normalizes a user's prefix: `static`, `/static/`, `static/` all become `static/`; `''` means
- * the root. `'/'`, `.`/`..` segments, backslashes and NUL are refused.
- */
-export function normalizePrefix(strategy: string, prefix: string | undefined): string {
-  if (prefix === undefined) return ''
-  if (typeof prefix !== 'string') fail(`${strategy}: prefix`, 'a string', prefix)
-  const parts = prefix.split('/').filter((p) => p !== '')
-  if (parts.some((p) => p === '.' || p === '..') || /[\\\0]/.test(prefix)) {
-    throw new TypeError(
-      `[collectfasta] [${strategy}] The prefix ${JSON.stringify(prefix)} is not a plain path: ` +
-        "remove '.', '..', backslashes and NUL characters.",
-    )
+/** `dryRun` as the environment overrides it (`COLLECTFASTA_DRY_RUN=1`). */
+export function resolveDryRun(option: boolean | undefined): boolean {
+  return envFlag('COLLECTFASTA_DRY_RUN') ?? option ?? DEFAULTS.dryRun
+}
+
+/** `enabled` as the environment overrides it (`COLLECTFASTA_ENABLED=false`). */
+export function resolveEnabled(option: boolean | undefined): boolean {
+  return (envFlag('COLLECTFASTA_ENABLED') ?? true) && (option ?? DEFAULTS.enabled)
+}
+
+/** `prune` with every default filled in, or `undefined` when it is off. */
+export function resolvePrune(prune: DeployCommonOptions['prune']): Required<PruneOptions> | undefined {
+  if (!prune) return undefined
+  const o = prune === true ? {} : prune
+  return {
+    keepDeploys: o.keepDeploys ?? DEFAULTS.prune.keepDeploys,
+    maxDeletes: o.maxDeletes ?? DEFAULTS.prune.maxDeletes,
+    unknown: o.unknown ?? DEFAULTS.prune.unknown,
   }
-  if (parts.length === 0 && prefix !== '') {
-    throw new TypeError(
-      `[collectfasta] [${strategy}] The prefix ${JSON.stringify(prefix)} names no folder: ` +
-        "leave `prefix` out (or pass '') to deploy to the root.",
-    )
-  }
-  return parts.length ? `${parts.join('/')}/` : ''
 }

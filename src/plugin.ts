@@ -1,16 +1,22 @@
 import { dirname } from 'node:path'
 import type { Plugin, ResolvedConfig } from 'vite'
-import { DeployError, type DeployReport, deploy, resolveEnabled } from './deploy.js'
-import { type CollectfastaOptions, DEFAULTS, validateOptions } from './options.js'
-import type { Logger } from './report.js'
+import { deploy } from './core/deploy.js'
+import { type CollectfastaOptions, DEFAULTS, resolveEnabled, validateOptions } from './options.js'
+import { DeployError, type DeployReport, type Logger } from './report.js'
 
 const PLUGIN_NAME = 'vite-plugin-collectfasta'
+
+/** What the plugin exposes to other plugins and tests as `plugin.api`. */
+export interface CollectfastaApi {
+  /** The report of the last deploy of this plugin instance. */
+  readonly report: DeployReport | undefined
+}
 
 /**
  * Deploys the client build to the storage of `options.strategy` at the end of `vite build`
  * (or a Rollup build), uploading only what changed.
  */
-export function collectfasta(options: CollectfastaOptions): Plugin {
+export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaApi> {
   validateOptions(options)
   if (!resolveEnabled(options.enabled)) return { name: PLUGIN_NAME }
   let config: ResolvedConfig | undefined
@@ -66,8 +72,7 @@ export function collectfasta(options: CollectfastaOptions): Plugin {
       },
     },
     api: {
-      /** The report of the last deploy of this plugin instance, for tests and other plugins. */
-      get report(): DeployReport | undefined {
+      get report() {
         return lastReport
       },
     },

@@ -1,20 +1,45 @@
+/** What `runPool` did: how many items were started (always a prefix of `items`). */
+export interface PoolResult {
+  /** Items `items[0 .. started-1]` were started and have settled; the rest never started. */
+  started: number
+}
+
+export interface PoolOptions {
+  /** At most this many tasks run at once (an integer ≥ 1). */
+  limit: number
+  /** Once aborted, no further task starts. */
+  signal?: AbortSignal
+  /**
+   * When a task throws: `true` starts no further task, waits for those in flight, then rejects
+   * with the first error; `false` runs every task and then rejects with the only error, or an
+   * AggregateError of all of them. Errors are never dropped either way.
+   * @default false
+   */
+  stopOnError?: boolean
+}
+
 /**
- * Runs `task` over `items` with at most `limit` at once. A task's failure is the task's own
- * business (it records it); the pool never stops early except when `signal` aborts, and then
- * only stops starting new tasks.
+ * Runs `task` over `items` in order, at most `limit` at once. It never returns or rejects while
+ * a started task is still running, so a caller that then aborts (a multipart upload) or saves
+ * (the cache) knows nothing is still writing. Items are started in order: those not started
+ * (after an abort or an error) are exactly `items.slice(started)`.
  */
-export async function runPool<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<void>,
-  signal?: AbortSignal,
-): Promise<void> {
+export async function runPool<T>(items: readonly T[], task: (item: T, index: number) => Promise<void>, options: PoolOptions): Promise<PoolResult> {
+  const { limit, signal, stopOnError = false } = options
   let next = 0
+  const errors: unknown[] = []
   const worker = async () => {
-    while (next < items.length && !signal?.aborted) {
-      const item = items[next++] as T
-      await task(item)
+    while (next < items.length && !signal?.aborted && !(stopOnError && errors.length > 0)) {
+      const index = next++
+      try {
+        await task(items[index] as T, index)
+      } catch (error) {
+        errors.push(error)
+      }
     }
   }
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  if (errors.length === 1 || (stopOnError && errors.length > 0)) throw errors[0]
+  if (errors.length > 1) throw new AggregateError(errors, `${errors.length} of ${next} tasks failed`)
+  return { started: next }
 }

@@ -1,4 +1,81 @@
-import type { DeployReport } from './deploy.js'
+import type { RequestKind } from './strategy.js'
+
+export type UploadReason = 'new' | 'changed' | 'headers' | 'forced' | 'missing'
+export type DeleteReason = 'stale' | 'unknown'
+
+/** Each reason in words, for the dry-run plan and messages. */
+export const REASONS: Record<UploadReason | DeleteReason, string> = {
+  new: 'new file',
+  changed: 'content changed',
+  headers: 'headers changed',
+  forced: 'forced',
+  missing: 'missing remotely',
+  stale: 'not in the recent deploys kept by prune.keepDeploys',
+  unknown: 'written by no recorded deploy (prune.unknown)',
+}
+
+/** One decision of the deploy, with its reason: the dry-run plan, and the record of a real run. */
+export type PlanItem =
+  | { key: string; action: 'upload'; reason: UploadReason }
+  | { key: string; action: 'delete'; reason: DeleteReason }
+
+/** The deploy report: returned by `deploy()` and written to `reportFile`. A public contract. */
+export interface DeployReport {
+  target: string
+  dryRun: boolean
+  /** Uploaded objects; in a dry run, the objects that would be uploaded. */
+  uploaded: { key: string; size: number; reason: UploadReason }[]
+  /** Keys already stored with the same content and headers. */
+  skipped: string[]
+  failed: { key: string; error: string }[]
+  /** Keys held back because an earlier group failed or the deploy was cancelled. */
+  pending: string[]
+  /** Deleted keys (`prune`); in a dry run, the keys that would be deleted. */
+  deleted: string[]
+  /** Bytes uploaded; in a dry run, the bytes that would be uploaded. */
+  bytesUploaded: number
+  durationMs: number
+  /** Requests made to the storage: LIST pages, HEADs, GETs, uploads or parts, delete batches. */
+  requests: Record<RequestKind, number>
+  /** Every upload and delete decided, with its reason. */
+  plan: PlanItem[]
+  /** The deploy manifest written after the site's files, if one was written. */
+  manifest?: { key: string; size: number }
+  /** Why `prune` deleted nothing although there were stale objects. */
+  pruneRefused?: string
+}
+
+/** Thrown when some uploads failed or the deploy was cancelled; `report` says which. */
+export class DeployError extends Error {
+  constructor(
+    message: string,
+    readonly report: DeployReport,
+  ) {
+    super(message)
+    this.name = 'DeployError'
+  }
+}
+
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** The message of the DeployError a finished deploy ends with, or `undefined` when it succeeded. */
+export function failureMessage(report: DeployReport, signal: AbortSignal, caught?: string): string | undefined {
+  if (signal.aborted && report.failed.length === 0) {
+    const why = caught ?? errorText(signal.reason ?? 'aborted')
+    return `[collectfasta] Deploy cancelled (${why}): ${report.uploaded.length} uploaded, ${report.pending.length} not uploaded; the cache is saved, so the next run uploads only what is missing.`
+  }
+  if (report.failed.length === 0 && report.pending.length === 0) return undefined
+  const lines = report.failed.map((f) => `  ${f.key}: ${f.error}`)
+  const held = report.pending.length
+    ? `\n${report.pending.length} file(s) were held back so that HTML never points at missing files: ${report.pending.join(', ')}`
+    : ''
+  return (
+    `[collectfasta] ${report.failed.length} upload(s) to ${report.target} failed:\n${lines.join('\n')}${held}\n` +
+    'Every confirmed upload is cached: run the deploy again to upload only what is missing.'
+  )
+}
 
 export interface Logger {
   info(message: string): void

@@ -99,7 +99,27 @@ export interface Strategy {
   dispose?(): Promise<void>
 }
 
-/** Identity helper that gives a custom strategy its types. */
+/** A strategy that has the optional capabilities `K`: what each built-in factory returns. */
+export type StrategyWith<K extends 'list' | 'stat' | 'get' | 'delete' | 'dispose'> = Strategy & Required<Pick<Strategy, K>>
+
+/** Identity helper that gives a custom strategy its types (and keeps its precise type). */
 export function defineStrategy<T extends Strategy>(strategy: T): T {
   return strategy
+}
+
+/**
+ * An error from a storage, prefixed with the plugin and strategy names, keeping its cause.
+ * `throttled` marks a "slow down" answer (HTTP 429/503, S3 SlowDown): on it the core halves
+ * its concurrency and retries the upload after a pause. Custom strategies use it the same way.
+ */
+export function storageError(strategy: string, message: string, cause?: unknown, throttled = false): Error {
+  const error = new Error(`[collectfasta] [${strategy}] ${message}`, cause === undefined ? undefined : { cause })
+  return throttled ? Object.assign(error, { throttled: true }) : error
+}
+
+/** Whether an error (or one of its causes) was marked as a throttling answer by `storageError`. */
+export function isThrottle(error: unknown): boolean {
+  const e = error as { throttled?: boolean; cause?: unknown }
+  if (e?.throttled === true) return true
+  return e?.cause !== undefined && e.cause !== error ? isThrottle(e.cause) : false
 }

@@ -124,7 +124,7 @@ describe('deploy()', () => {
     const objects = new Map<string, StoredObject>()
     await run({ strategy: memory({ objects }) })
     const strategy = memory({ objects })
-    const list = strategy.list!.bind(strategy)
+    const list = strategy.list.bind(strategy)
     strategy.list = async function* (ctx) {
       for await (const object of list(ctx)) {
         // Like an S3 multipart ETag: no usable digest in the listing.

@@ -38,10 +38,10 @@ it('vite build deploying to the Cloud Storage emulator: all, then no request, th
     const dist = snapshot(join(root, 'dist'))
     expect(first.uploaded).toHaveLength(dist.size)
     expect(count(UPLOAD)).toBe(dist.size + 1) // and the deploy manifest
-    await runPool([...dist], 16, async ([path, bytes]) => {
+    await runPool([...dist], async ([path, bytes]) => {
       const object = await readBackGcs(prefix + path)
       expect(object && Buffer.from(object.bytes).equals(bytes), path).toBe(true)
-    })
+    }, { limit: 16 })
     expect((await readBackGcs(`${prefix}index.html`))?.headers).toMatchObject({ contentType: 'text/html; charset=utf-8', cacheControl: 'no-cache' })
     expect((await readBackGcs(`${prefix}many/0001.txt`))?.headers).toMatchObject({
       contentType: 'text/plain; charset=utf-8',

@@ -73,10 +73,10 @@ async function recoverAndCheck(a: ReturnType<typeof app>) {
   expect(report.failed).toEqual([])
   const local = snapshot(a.outDir)
   const wrong: string[] = []
-  await runPool([...local], 16, async ([path, bytes]) => {
+  await runPool([...local], async ([path, bytes]) => {
     const stored = await readBackS3(endpoint, a.prefix + path)
     if (!stored || !Buffer.from(stored.bytes).equals(bytes)) wrong.push(path)
-  })
+  }, { limit: 16 })
   expect(wrong).toEqual([])
   const again = await deploy({ outDir: a.outDir, root: a.root, cacheDir: a.cacheDir, strategy: localS3(endpoint, a.prefix), logger: { info() {}, warn() {} } })
   expect(again.uploaded).toEqual([])

@@ -32,11 +32,11 @@ const TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', tx
 /** Paths whose stored bytes or Content-Type are not the local ones, read by a separate client. */
 async function wrongOrMissing(outDir: string, prefix: string, readBack: (key: string) => Promise<ReadBack | undefined>) {
   const bad: string[] = []
-  await runPool([...snapshot(outDir)], 16, async ([path, bytes]) => {
+  await runPool([...snapshot(outDir)], async ([path, bytes]) => {
     const stored = await readBack(prefix + path)
     const type = TYPES[path.split('.').at(-1)!]
     if (!stored || !Buffer.from(stored.bytes).equals(bytes) || stored.headers?.contentType !== type) bad.push(path)
-  })
+  }, { limit: 16 })
   return bad.sort()
 }
 

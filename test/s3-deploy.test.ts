@@ -56,10 +56,10 @@ describe.each(LOCAL_SERVERS)('vite build deploying to S3 on $name', (server) => 
     expect(counts.UploadPart).toBe(2)
 
     // Every object, read back by a separate client: the bytes on disk, the headers we set.
-    await runPool([...dist], 16, async ([path, bytes]) => {
+    await runPool([...dist], async ([path, bytes]) => {
       const object = await readBackS3(endpoint, prefix + path)
       expect(object && Buffer.from(object.bytes).equals(bytes), path).toBe(true)
-    })
+    }, { limit: 16 })
     const html = await readBackS3(endpoint, `${prefix}index.html`)
     expect(html?.headers).toMatchObject({ contentType: 'text/html; charset=utf-8', cacheControl: 'no-cache' })
     const css = [...dist.keys()].find((k) => k.endsWith('.css'))!

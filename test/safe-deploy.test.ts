@@ -6,7 +6,7 @@ import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObject
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { deploy } from '../src/index.js'
 import type { DeployOptions, DeployReport, Strategy } from '../src/index.js'
-import { filesystem } from '../src/strategies/fs.js'
+import { filesystem } from '../src/strategies/filesystem.js'
 import { gcs } from '../src/strategies/gcs.js'
 import { S3_BUCKET } from './setup/servers.js'
 import { writeTree } from './helpers.js'

@@ -1,10 +1,10 @@
 import type { File, Storage, StorageOptions } from '@google-cloud/storage'
-import { normalizePrefix } from '../options.js'
-import { type RemoteObject, type Strategy, defineStrategy } from '../strategy.js'
-import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, importSdk, storageError, validateBucketOptions } from './shared.js'
+import { DEFAULTS } from '../defaults.js'
+import { normalizePrefix } from '../paths.js'
+import { type RemoteObject, type StrategyWith, defineStrategy, storageError } from '../strategy.js'
+import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, importSdk, validateBucketOptions } from './utils.js'
 
 const STRATEGY_NAME = 'gcs'
-const MiB = 1024 * 1024
 
 export interface GcsOptions {
   /** The bucket to deploy into. */
@@ -98,11 +98,13 @@ function toRemote(metadata: ObjectMetadata): RemoteObject {
  * page) that carries MD5s and our own digests and header fingerprints in custom metadata, so
  * even changed header rules are seen without a request per object.
  */
-export function gcs(options: GcsOptions): Strategy {
+export type GcsStrategy = StrategyWith<'list' | 'stat' | 'get' | 'delete' | 'dispose'>
+
+export function gcs(options: GcsOptions): GcsStrategy {
   validate(options)
   const { bucket } = options
   const prefix = normalizePrefix(STRATEGY_NAME, options.prefix)
-  const threshold = options.resumableThreshold ?? 8 * MiB
+  const threshold = options.resumableThreshold ?? DEFAULTS.gcs.resumableThreshold
   let storage: Storage | undefined = options.storage
   /** Generations seen in this deploy: the precondition that makes a retried write safe. */
   const generations = new Map<string, string>()
@@ -117,7 +119,7 @@ export function gcs(options: GcsOptions): Strategy {
         credentials: options.credentials,
         retryOptions: {
           autoRetry: true,
-          maxRetries: (options.maxAttempts ?? 3) - 1,
+          maxRetries: (options.maxAttempts ?? DEFAULTS.gcs.maxAttempts) - 1,
           // Writes are retried only under a generation precondition, so a retry never
           // overwrites an object that someone else wrote in between.
           idempotencyStrategy: sdk.IdempotencyStrategy.RetryConditional,

@@ -7,10 +7,12 @@ import type {
   StorageClass,
 } from '@aws-sdk/client-s3'
 import { createHash } from 'node:crypto'
-import { normalizePrefix } from '../options.js'
+import { DEFAULTS } from '../defaults.js'
+import { normalizePrefix } from '../paths.js'
 import { runPool } from '../pool.js'
-import { type RemoteObject, type Strategy, type UploadFile, defineStrategy } from '../strategy.js'
-import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, importSdk, storageError, validateBucketOptions } from './shared.js'
+import { type RemoteObject, type StrategyWith, type UploadFile, defineStrategy, storageError } from '../strategy.js'
+import { type SdkError, explain } from './s3-errors.js'
+import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, importSdk, validateBucketOptions } from './utils.js'
 
 const STRATEGY_NAME = 's3'
 const MiB = 1024 * 1024
@@ -85,15 +87,6 @@ export interface S3Options {
 
 const PLAIN_ETAG = /^[0-9a-f]{32}$/
 
-interface SdkError {
-  name?: string
-  Code?: string
-  code?: string
-  message?: string
-  $metadata?: { httpStatusCode?: number }
-  $response?: { headers?: Record<string, string> }
-}
-
 function fail(message: string): never {
   throw new TypeError(`[collectfasta] [${STRATEGY_NAME}] ${message}`)
 }
@@ -106,48 +99,19 @@ function validate(options: S3Options): void {
   }
 }
 
-/** Explains an SDK error: what went wrong, where, and what to check. */
-function explain(error: unknown, bucket: string, key: string | undefined, endpoint: string | undefined): Error {
-  const e = error as SdkError
-  const code = e.name ?? e.Code ?? e.code ?? 'Error'
-  const status = e.$metadata?.httpStatusCode
-  const message = (e.message ?? String(error)).replace(/\.+$/, '')
-  const region = e.$response?.headers?.['x-amz-bucket-region']
-  const has = (...codes: string[]) => codes.includes(code)
-  let hint: string
-  if (has('InvalidAccessKeyId', 'SignatureDoesNotMatch', 'CredentialsProviderError', 'ExpiredToken')) {
-    hint = 'The credentials were refused or not found. Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the `credentials` option.'
-  } else if (has('NoSuchBucket')) {
-    hint = `The bucket \`${bucket}\` does not exist. Check \`bucket\` (and \`endpoint\` for S3-compatible services).`
-  } else if (has('AccessDenied', 'Forbidden') || status === 403) {
-    hint = 'Access denied. The credentials need s3:ListBucket on the bucket and s3:GetObject, s3:PutObject (and s3:DeleteObject if deleting) on its objects.'
-  } else if (has('PermanentRedirect', 'AuthorizationHeaderMalformed') || status === 301) {
-    hint = `The bucket is in another region${region ? ` (${region})` : ''}. Set \`region\`${region ? `: '${region}'` : ''}.`
-  } else if (has('ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET') || /ECONNREFUSED|ENOTFOUND|getaddrinfo/.test(message)) {
-    hint = `Could not reach ${endpoint ?? 'S3'}. Check \`endpoint\`, \`region\` and the network.`
-  } else if (has('SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequests') || status === 503 || status === 429) {
-    hint = 'The storage asked to slow down; the deploy lowers its concurrency and retries. Lower `concurrency` if this persists.'
-  } else if (/Region is missing/i.test(message)) {
-    hint = 'No region is set. Pass `region`, or set AWS_REGION.'
-  } else {
-    hint = 'Check the bucket, the credentials and the network.'
-  }
-  const where = key === undefined ? `s3://${bucket}` : `s3://${bucket}/${key}`
-  const throttled = has('SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequests') || status === 503 || status === 429
-  return storageError(STRATEGY_NAME, `${code}${status ? ` (HTTP ${status})` : ''} for ${where}: ${message}. ${hint}`, error, throttled)
-}
-
 /**
  * Deploys to Amazon S3 or an S3-compatible service. Cold caches are answered by one listing
  * (1,000 keys a request), comparing ETags with local MD5s; objects whose ETag is not an MD5
  * (multipart, SSE-KMS) carry our digests in their metadata, read with one HEAD each.
  */
-export function s3(options: S3Options): Strategy {
+export type S3Strategy = StrategyWith<'list' | 'stat' | 'get' | 'delete' | 'dispose'>
+
+export function s3(options: S3Options): S3Strategy {
   validate(options)
   const { bucket, endpoint } = options
   const prefix = normalizePrefix(STRATEGY_NAME, options.prefix)
-  const threshold = options.multipartThreshold ?? 8 * MiB
-  const partSize = options.partSize ?? 8 * MiB
+  const threshold = options.multipartThreshold ?? DEFAULTS.s3.multipartThreshold
+  const partSize = options.partSize ?? DEFAULTS.s3.partSize
   const kms = options.serverSideEncryption?.startsWith('aws:kms') ?? false
   let client: S3Client | undefined = options.client
   let sdk: typeof import('@aws-sdk/client-s3') | undefined
@@ -160,9 +124,9 @@ export function s3(options: S3Options): Strategy {
       endpoint,
       forcePathStyle: options.forcePathStyle,
       credentials: options.credentials,
-      maxAttempts: options.maxAttempts ?? 3,
+      maxAttempts: options.maxAttempts ?? DEFAULTS.s3.maxAttempts,
       // Recent SDKs only warn when requestTimeout passes unless told to throw (and then retry).
-      requestHandler: { requestTimeout: options.requestTimeout ?? 120_000, throwOnRequestTimeout: true, connectionTimeout: 10_000 },
+      requestHandler: { requestTimeout: options.requestTimeout ?? DEFAULTS.s3.requestTimeout, throwOnRequestTimeout: true, connectionTimeout: DEFAULTS.s3.connectionTimeout },
       followRegionRedirects: !endpoint,
       requestChecksumCalculation: options.requestChecksumCalculation ?? (endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED'),
       responseChecksumValidation: endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
@@ -239,7 +203,7 @@ export function s3(options: S3Options): Strategy {
       } while (token)
     },
 
-    async stat(key, ctx) {
+    async stat(key) {
       const { client, sdk } = await connect()
       try {
         const head = await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }))
@@ -275,7 +239,9 @@ export function s3(options: S3Options): Strategy {
         uploadId = created.UploadId
         const parts: { PartNumber: number; ETag?: string }[] = []
         const numbers = Array.from({ length: Math.ceil(file.size / partSize) }, (_, i) => i + 1)
-        await runPool(numbers, options.partConcurrency ?? 4, async (partNumber) => {
+        // The first failed part stops the upload: no further part starts, and the abort below
+        // runs only once no part is in flight (a part finishing after it would be billed).
+        await runPool(numbers, async (partNumber) => {
           const body = file.body.subarray((partNumber - 1) * partSize, Math.min(partNumber * partSize, file.size))
           const part = await client.send(
             new sdk.UploadPartCommand({
@@ -290,7 +256,7 @@ export function s3(options: S3Options): Strategy {
           )
           ctx.count('upload')
           parts.push({ PartNumber: partNumber, ETag: part.ETag })
-        }, ctx.signal)
+        }, { limit: options.partConcurrency ?? DEFAULTS.s3.partConcurrency, signal: ctx.signal, stopOnError: true })
         if (parts.length !== numbers.length) throw new Error('the upload was cancelled')
         parts.sort((a, b) => a.PartNumber - b.PartNumber)
         const completed = await client.send(
@@ -308,7 +274,7 @@ export function s3(options: S3Options): Strategy {
       return { key: file.key, size: file.size, md5: file.md5(), xxh64: file.xxh64, version: etag }
     },
 
-    async get(key, ctx) {
+    async get(key) {
       const { client, sdk } = await connect()
       try {
         const object = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }))

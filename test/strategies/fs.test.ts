@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { filesystem } from '../../src/strategies/fs.js'
+import { filesystem } from '../../src/strategies/filesystem.js'
 import { context, runContract, uploadFile } from './contract.js'
 
 const root = mkdtempSync(join(tmpdir(), 'collectfasta-fs-'))

@@ -1,12 +1,12 @@
 import { md5Hex } from '../../src/hash.js'
-import { type ObjectHeaders, type Strategy, defineStrategy } from '../../src/strategy.js'
+import { type ObjectHeaders, type StrategyWith, defineStrategy } from '../../src/strategy.js'
 
 export interface StoredObject {
   bytes: Uint8Array
   headers: ObjectHeaders
 }
 
-export interface MemoryStrategy extends Strategy {
+export interface MemoryStrategy extends StrategyWith<'list' | 'stat' | 'get' | 'delete'> {
   objects: Map<string, StoredObject>
   /** Every call made, in order: `upload:key`, `list`, `stat:key`, `get:key`, `delete:keys`. */
   calls: string[]

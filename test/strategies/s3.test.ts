@@ -23,7 +23,7 @@ for (const server of LOCAL_SERVERS) {
       expect(Buffer.from((await readBackS3(server.endpoint(), 'multipart/big.bin'))!.bytes).equals(bytes)).toBe(true)
       const head = await headS3(server.endpoint(), 'multipart/big.bin')
       expect(head.CacheControl).toBe('no-cache')
-      const stat = await strategy.stat!('multipart/big.bin', context())
+      const stat = await strategy.stat('multipart/big.bin', context())
       expect(stat).toMatchObject({ md5: file.md5(), xxh64: file.xxh64, size: bytes.length })
       await strategy.dispose?.()
     })
@@ -33,10 +33,10 @@ for (const server of LOCAL_SERVERS) {
       const keys = Array.from({ length: 1005 }, (_, i) => `paging/${String(i).padStart(4, '0')}.txt`)
       const ctx = context()
       const { runPool } = await import('../../src/pool.js')
-      await runPool(keys, 16, async (key) => void (await strategy.upload(await uploadFile(key, key), ctx)))
+      await runPool(keys, async (key) => void (await strategy.upload(await uploadFile(key, key), ctx)), { limit: 16 })
       const listCtx = context()
       const listed: string[] = []
-      for await (const object of strategy.list!(listCtx)) listed.push(object.key)
+      for await (const object of strategy.list(listCtx)) listed.push(object.key)
       expect(listed.sort()).toEqual(keys)
       expect(listCtx.counts.list).toBe(2)
       await strategy.dispose?.()
@@ -150,7 +150,7 @@ describe('s3 strategy request parameters', () => {
     }
     const strategy = s3({ bucket: 'site', client: client as never, serverSideEncryption: 'aws:kms' })
     const listed = []
-    for await (const object of strategy.list!(context())) listed.push(object)
+    for await (const object of strategy.list(context())) listed.push(object)
     expect(listed[0]).toMatchObject({ key: 'a.js', md5: undefined, needsStat: true })
   })
 })

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { FlatCache } from 'flat-cache'
 
@@ -36,6 +36,20 @@ export class ChecksumCache {
       serialize: JSON.stringify,
       deserialize: JSON.parse,
     })
+  }
+
+  /** Fails before any upload if the cache could not be saved afterwards. */
+  static ensureWritable(dir: string): void {
+    const probe = join(dir, `.write-test-${process.pid}`)
+    try {
+      mkdirSync(dir, { recursive: true })
+      writeFileSync(probe, '')
+      rmSync(probe)
+    } catch (error) {
+      throw new Error(
+        `[collectfasta] The cache directory ${dir} is not writable (${(error as Error).message}). Fix it or set \`cacheDir\`; nothing was uploaded.`,
+      )
+    }
   }
 
   /** Loads the cache; anything unreadable is reported through `warn` and treated as empty. */

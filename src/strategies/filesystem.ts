@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
+import { DEFAULTS } from '../defaults.js'
 import { loadHasher } from '../hash.js'
-import { normalizePrefix } from '../options.js'
-import { type RemoteObject, type Strategy, defineStrategy } from '../strategy.js'
-import { assertUnderPrefix } from './shared.js'
+import { normalizePrefix } from '../paths.js'
+import { type RemoteObject, type StrategyWith, defineStrategy } from '../strategy.js'
+import { assertUnderPrefix } from './utils.js'
 
 const STRATEGY_NAME = 'fs'
 /** Temporary files of interrupted writes carry this marker; listings ignore them. */
@@ -34,7 +35,9 @@ function error(message: string): Error {
  * so a web server never serves half a file. Headers cannot be stored on a filesystem: the
  * server serving `dir` decides them.
  */
-export function filesystem(options: FilesystemOptions): Strategy {
+export type FilesystemStrategy = StrategyWith<'list' | 'stat' | 'get' | 'delete'>
+
+export function filesystem(options: FilesystemOptions): FilesystemStrategy {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`[collectfasta] [${STRATEGY_NAME}] Expected options like \`{ dir: '/srv/www' }\`, got ${String(options)}.`)
   }
@@ -60,7 +63,7 @@ export function filesystem(options: FilesystemOptions): Strategy {
     target: `file://${root}/${prefix}`,
     prefix,
     compression: 'siblings',
-    concurrency: options.concurrency ?? 8,
+    concurrency: options.concurrency ?? DEFAULTS.filesystem.concurrency,
 
     async *list() {
       const hash = await loadHasher()

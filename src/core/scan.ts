@@ -2,41 +2,13 @@ import { closeSync, fstatSync, openSync, readFileSync, readdirSync, realpathSync
 import { join, relative, sep } from 'node:path'
 import picomatch from 'picomatch'
 import { type CompressionPlan, type Encoding, compress, siblingPath } from './compress.js'
-import { loadHasher, md5Hex } from './hash.js'
+import { loadHasher, md5Hex } from '../hash.js'
 import { type HeaderDefaults, createHeaderResolver, fingerprintHeaders, isHtml } from './headers.js'
-import type { ObjectHeaders } from './strategy.js'
+import { MAX_KEY_BYTES, validatePath } from '../paths.js'
+import type { ObjectHeaders } from '../strategy.js'
+import { type Entry, GROUP_HASHED, GROUP_LAST, GROUP_OTHER } from './entry.js'
 
-/** Upload order: each group is finished before the next starts. */
-export const GROUP_HASHED = 0
-export const GROUP_OTHER = 1
-export const GROUP_LAST = 2
-
-export interface Entry {
-  /** POSIX path relative to outDir. */
-  path: string
-  /** Storage key: the strategy's prefix + path. */
-  key: string
-  /** The file's own bytes (before any compression). */
-  bytes: Uint8Array
-  /** Size of `bytes`. */
-  size: number
-  /** Hex xxh64 of `bytes` (of the original file, for a compressed sibling). The cache keys on it. */
-  xxh64: string
-  /** Compression applied to the stored bytes, if any. */
-  encoding?: Encoding
-  /** The bytes to store: `bytes`, or their compressed form (computed once, only when needed). */
-  body(): Uint8Array
-  /** Hex MD5 of `body()`, computed on first call to `md5()` (only cache misses and uploads need it). */
-  md5Hex?: string
-  md5(): string
-  headers: ObjectHeaders
-  headersFingerprint: string
-  group: number
-  /** For a file read from disk: where, and its size and mtime then (to notice later changes). */
-  source?: { file: string; size: number; mtimeMs: number }
-}
-
-export interface ManifestInput extends HeaderDefaults {
+export interface ScanInput extends HeaderDefaults {
   outDir: string
   prefix: string
   /** Bytes already in memory (the bundle), by path relative to outDir. */
@@ -60,7 +32,7 @@ function groupOf(path: string, assetsPrefix: string): number {
  * Every file under outDir, as relative POSIX paths. Symbolic links are followed only when
  * they resolve inside outDir, so a link can never publish a file from elsewhere.
  */
-export function listOutDir(outDir: string, warn: (message: string) => void): string[] {
+function listOutDir(outDir: string, warn: (message: string) => void): string[] {
   const root = realpathSync(outDir)
   const paths: string[] = []
   for (const dirent of readdirSync(root, { recursive: true, withFileTypes: true })) {
@@ -85,20 +57,8 @@ export function listOutDir(outDir: string, warn: (message: string) => void): str
   return paths
 }
 
-/** S3 and GCS cap keys at 1,024 bytes (UTF-8), prefix included. */
-const MAX_KEY_BYTES = 1024
-
-export function validatePath(path: string): string | undefined {
-  if (path.includes('\\')) return 'it contains a backslash, which storages treat differently'
-  if (path.includes('\0')) return 'it contains a NUL character'
-  if (path.startsWith('/') || path.split('/').some((part) => part === '..' || part === '.' || part === '')) {
-    return 'it is not a plain relative path'
-  }
-  return undefined
-}
-
-/** The first pass: every file to deploy, hashed in memory, with its headers and group. */
-export async function buildManifest(input: ManifestInput): Promise<Entry[]> {
+/** The first pass: every file to deploy, hashed, with its headers and group. */
+export async function scan(input: ScanInput): Promise<Entry[]> {
   const hash = await loadHasher()
   const headersOf = createHeaderResolver(input)
   const included = input.include ? picomatch(input.include, { dot: true }) : () => true

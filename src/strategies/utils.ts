@@ -1,3 +1,5 @@
+import { storageError } from '../strategy.js'
+
 /** Object metadata where strategies keep our digests, so a cold cache can compare without downloading. */
 export const METADATA_MD5 = 'collectfasta-md5'
 export const METADATA_XXH64 = 'collectfasta-xxh64'
@@ -16,14 +18,6 @@ export async function importSdk<T>(name: string, load: () => Promise<unknown>): 
   }
 }
 
-/**
- * An error from a storage, prefixed with the plugin and strategy names, keeping its cause.
- * `throttled` marks "slow down" answers, on which the core lowers its concurrency and retries.
- */
-export function storageError(strategy: string, message: string, cause?: unknown, throttled = false): Error {
-  const error = new Error(`[collectfasta] [${strategy}] ${message}`, cause === undefined ? undefined : { cause })
-  return throttled ? Object.assign(error, { throttled: true }) : error
-}
 
 /**
  * Checks the options every bucket strategy shares: an object with a `bucket` (no folder in it)

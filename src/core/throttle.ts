@@ -4,13 +4,6 @@
  * and a throttled upload is retried after an exponential, jittered pause.
  */
 
-/** Whether an error means "too many requests" (S3 SlowDown/503, HTTP 429, GCS rate limits). */
-export function isThrottle(error: unknown): boolean {
-  const e = error as { throttled?: boolean; cause?: unknown }
-  if (e?.throttled === true) return true
-  return e?.cause !== undefined && e.cause !== error ? isThrottle(e.cause) : false
-}
-
 export interface Throttle {
   /** Resolves once fewer than the current limit are in flight; the caller must `release()`. */
   acquire(): Promise<void>

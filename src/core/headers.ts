@@ -1,6 +1,6 @@
 import { lookup } from 'mrmime'
 import picomatch from 'picomatch'
-import type { ObjectHeaders } from './strategy.js'
+import type { ObjectHeaders } from '../strategy.js'
 
 /** A header rule: every rule whose `match` fits a file applies, later rules win. */
 export interface HeaderRule {

@@ -1,5 +1,6 @@
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
 import picomatch from 'picomatch'
+import { DEFAULTS } from '../defaults.js'
 
 export type Encoding = 'gzip' | 'br'
 
@@ -27,7 +28,6 @@ export interface CompressOptions {
   minSize?: number
 }
 
-export const DEFAULT_COMPRESS_MATCH = '**/*.{js,mjs,cjs,css,html,htm,svg,json,map,txt,xml,wasm,webmanifest,ico}'
 const EXTENSIONS: Record<Encoding, string> = { gzip: '.gz', br: '.br' }
 
 export interface CompressionPlan {
@@ -39,11 +39,11 @@ export function compressionPlan(options: boolean | CompressOptions | undefined):
   if (!options) return undefined
   const o = options === true ? {} : options
   const encodings: Encoding[] = []
-  if (o.brotli ?? true) encodings.push('br')
-  if (o.gzip ?? true) encodings.push('gzip')
+  if (o.brotli ?? DEFAULTS.compress.brotli) encodings.push('br')
+  if (o.gzip ?? DEFAULTS.compress.gzip) encodings.push('gzip')
   if (encodings.length === 0) return undefined
-  const matches = picomatch(o.match ?? DEFAULT_COMPRESS_MATCH, { dot: true })
-  const minSize = o.minSize ?? 1024
+  const matches = picomatch(o.match ?? DEFAULTS.compress.match, { dot: true })
+  const minSize = o.minSize ?? DEFAULTS.compress.minSize
   return { encodingsFor: (path, size) => (size >= minSize && matches(path) ? encodings : []) }
 }
 

@@ -1,0 +1,34 @@
+import type { Encoding } from './compress.js'
+import type { ObjectHeaders } from '../strategy.js'
+
+/** Upload order: each group is finished before the next starts. */
+export const GROUP_HASHED = 0
+export const GROUP_OTHER = 1
+export const GROUP_LAST = 2
+export const GROUPS = [GROUP_HASHED, GROUP_OTHER, GROUP_LAST] as const
+
+/** One object to deploy, made by the scan and read by every later phase. */
+export interface Entry {
+  /** POSIX path relative to outDir. */
+  path: string
+  /** Storage key: the strategy's prefix + path. */
+  key: string
+  /** The file's own bytes (before any compression). */
+  bytes: Uint8Array
+  /** Size of `bytes`. */
+  size: number
+  /** Hex xxh64 of `bytes` (of the original file, for a compressed sibling). The cache keys on it. */
+  xxh64: string
+  /** Compression applied to the stored bytes, if any. */
+  encoding?: Encoding
+  /** The bytes to store: `bytes`, or their compressed form (computed once, only when needed). */
+  body(): Uint8Array
+  /** Hex MD5 of `body()`, computed on first call to `md5()` (only cache misses and uploads need it). */
+  md5Hex?: string
+  md5(): string
+  headers: ObjectHeaders
+  headersFingerprint: string
+  group: number
+  /** For a file read from disk: where, and its size and mtime then (to notice later changes). */
+  source?: { file: string; size: number; mtimeMs: number }
+}

@@ -1,0 +1,104 @@
+import { statSync } from 'node:fs'
+import { runPool } from '../pool.js'
+import { type DeployReport, createProgress, errorText } from '../report.js'
+import { type RemoteObject, type Strategy, type UploadFile, isThrottle } from '../strategy.js'
+import type { Upload } from './diff.js'
+import { type Entry, GROUPS } from './entry.js'
+import type { Counted } from './requests.js'
+import { backoff, createThrottle } from './throttle.js'
+
+export interface UploadContext {
+  strategy: Strategy
+  concurrency: number
+  counted: Counted
+  signal: AbortSignal
+  report: DeployReport
+  progress: boolean
+  /** Records an object the storage confirmed: called at once, so a crash loses nothing confirmed. */
+  record(entry: Entry, stored?: RemoteObject): void
+}
+
+function toUploadFile(entry: Entry): UploadFile {
+  return {
+    key: entry.key,
+    body: entry.body(),
+    size: entry.body().byteLength,
+    xxh64: entry.xxh64,
+    md5: entry.md5,
+    headers: entry.headers,
+    headersFingerprint: entry.headersFingerprint,
+  }
+}
+
+/** Retries of one upload after a throttling answer, on top of the SDK's own retries. */
+const THROTTLE_RETRIES = 5
+
+/** A file read from disk must still be what was hashed: never upload bytes under a stale hash. */
+function ensureUnchanged(entry: Entry): void {
+  if (!entry.source) return
+  let now: { size: number; mtimeMs: number } | undefined
+  try {
+    now = statSync(entry.source.file)
+  } catch {
+    now = undefined
+  }
+  if (!now || now.size !== entry.source.size || now.mtimeMs !== entry.source.mtimeMs) {
+    throw new Error(
+      `${now ? 'changed' : 'disappeared'} on disk while deploying (something is still writing to outDir); not uploaded. Deploy again once the build has finished.`,
+    )
+  }
+}
+
+/**
+ * Uploads group by group (hashed assets, other files, then HTML and manifests); a failure in
+ * one group holds back every later group, and a cancelled deploy starts no new upload.
+ * Throttling answers lower the concurrency and retry the upload after a jittered pause.
+ */
+export async function upload(uploads: Upload[], ctx: UploadContext): Promise<void> {
+  const { strategy, report } = ctx
+  const progress = createProgress(uploads.length, ctx.progress)
+  const throttle = createThrottle(ctx.concurrency)
+  const attempt = async (entry: Entry): Promise<RemoteObject | undefined> => {
+    for (let retry = 1; ; retry++) {
+      await throttle.acquire()
+      try {
+        ensureUnchanged(entry)
+        const stored = await ctx.counted('upload', (c) => strategy.upload(toUploadFile(entry), c))
+        throttle.succeeded()
+        return stored
+      } catch (error) {
+        if (!isThrottle(error) || retry > THROTTLE_RETRIES || ctx.signal.aborted) throw error
+        throttle.slowDown()
+      } finally {
+        throttle.release()
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoff(retry)))
+    }
+  }
+  for (const group of GROUPS) {
+    const items = uploads.filter((u) => u.entry.group === group)
+    if (report.failed.length > 0 || ctx.signal.aborted) {
+      report.pending.push(...items.map((u) => u.entry.key))
+      continue
+    }
+    // A failed upload is recorded and the rest of its group still goes (each file stands
+    // alone); only later groups are held back.
+    const { started } = await runPool(
+      items,
+      async ({ entry, reason }) => {
+        try {
+          const stored = await attempt(entry)
+          ctx.record(entry, stored)
+          report.uploaded.push({ key: entry.key, size: entry.body().byteLength, reason })
+          report.bytesUploaded += entry.body().byteLength
+        } catch (error) {
+          report.failed.push({ key: entry.key, error: errorText(error) })
+        }
+        progress.tick()
+      },
+      { limit: ctx.concurrency, signal: ctx.signal },
+    )
+    report.pending.push(...items.slice(started).map((u) => u.entry.key))
+  }
+  progress.done()
+}

@@ -1,0 +1,30 @@
+/**
+ * Every default of the plugin, `deploy()`, prune, compress and the built-in strategies, in one
+ * place. It imports nothing, so strategies read their defaults without loading the core.
+ */
+const MiB = 1024 * 1024
+
+export const DEFAULTS = {
+  enabled: true,
+  dryRun: false,
+  concurrency: 16,
+  cacheDir: 'node_modules/.cache/vite-plugin-collectfasta',
+  force: false,
+  defaultCacheControl: 'public, max-age=0, must-revalidate',
+  source: 'bundle' as const,
+  watch: false,
+  assetsDir: 'assets',
+  manifest: '.collectfasta/manifest.json',
+  trustRemoteManifest: false,
+  progress: true,
+  prune: { keepDeploys: 3, maxDeletes: 256, unknown: false },
+  compress: {
+    gzip: true,
+    brotli: true,
+    match: '**/*.{js,mjs,cjs,css,html,htm,svg,json,map,txt,xml,wasm,webmanifest,ico}',
+    minSize: 1024,
+  },
+  filesystem: { concurrency: 8 },
+  s3: { multipartThreshold: 8 * MiB, partSize: 8 * MiB, partConcurrency: 4, maxAttempts: 3, requestTimeout: 120_000, connectionTimeout: 10_000 },
+  gcs: { resumableThreshold: 8 * MiB, maxAttempts: 3 },
+} as const

@@ -1,0 +1,48 @@
+/**
+ * Key rules shared by the core and every strategy: what a prefix and a path may be. This module
+ * imports nothing, so a strategy can use it without loading the deploy core.
+ */
+
+/** S3 and GCS cap keys at 1,024 bytes (UTF-8), prefix included. */
+export const MAX_KEY_BYTES = 1024
+
+/** Why `path` is not a plain relative POSIX path, or `undefined` when it is one. */
+export function validatePath(path: string): string | undefined {
+  if (path.includes('\\')) return 'it contains a backslash, which storages treat differently'
+  if (path.includes('\0')) return 'it contains a NUL character'
+  if (path.startsWith('/') || path.split('/').some((part) => part === '..' || part === '.' || part === '')) {
+    return 'it is not a plain relative path'
+  }
+  return undefined
+}
+
+/** A normalized prefix is '' or `a/b/`: what a strategy's `prefix` must be. */
+export function isNormalizedPrefix(prefix: string): boolean {
+  return prefix === '' || (prefix.endsWith('/') && validatePath(prefix.slice(0, -1)) === undefined)
+}
+
+/**
+ * Normalizes a user's prefix: `static`, `/static/`, `static/` all become `static/`; `''` means
+ * the root. `'/'`, `.`/`..` segments, backslashes and NUL are refused with a TypeError naming
+ * `strategy`. For custom strategies as much as ours.
+ */
+export function normalizePrefix(strategy: string, prefix: string | undefined): string {
+  if (prefix === undefined) return ''
+  if (typeof prefix !== 'string') {
+    throw new TypeError(`[collectfasta] [${strategy}] Expected \`prefix\` to be a string, got ${typeof prefix}.`)
+  }
+  const parts = prefix.split('/').filter((p) => p !== '')
+  if (parts.some((p) => p === '.' || p === '..') || /[\\\0]/.test(prefix)) {
+    throw new TypeError(
+      `[collectfasta] [${strategy}] The prefix ${JSON.stringify(prefix)} is not a plain path: ` +
+        "remove '.', '..', backslashes and NUL characters.",
+    )
+  }
+  if (parts.length === 0 && prefix !== '') {
+    throw new TypeError(
+      `[collectfasta] [${strategy}] The prefix ${JSON.stringify(prefix)} names no folder: ` +
+        "leave `prefix` out (or pass '') to deploy to the root.",
+    )
+  }
+  return parts.length ? `${parts.join('/')}/` : ''
+}

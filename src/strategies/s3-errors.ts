@@ -1,0 +1,43 @@
+import { storageError } from '../strategy.js'
+
+const STRATEGY_NAME = 's3'
+
+export interface SdkError {
+  name?: string
+  Code?: string
+  code?: string
+  message?: string
+  $metadata?: { httpStatusCode?: number }
+  $response?: { headers?: Record<string, string> }
+}
+
+/** Explains an SDK error: what went wrong, where, and what to check. */
+export function explain(error: unknown, bucket: string, key: string | undefined, endpoint: string | undefined): Error {
+  const e = error as SdkError
+  const code = e.name ?? e.Code ?? e.code ?? 'Error'
+  const status = e.$metadata?.httpStatusCode
+  const message = (e.message ?? String(error)).replace(/\.+$/, '')
+  const region = e.$response?.headers?.['x-amz-bucket-region']
+  const has = (...codes: string[]) => codes.includes(code)
+  let hint: string
+  if (has('InvalidAccessKeyId', 'SignatureDoesNotMatch', 'CredentialsProviderError', 'ExpiredToken')) {
+    hint = 'The credentials were refused or not found. Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the `credentials` option.'
+  } else if (has('NoSuchBucket')) {
+    hint = `The bucket \`${bucket}\` does not exist. Check \`bucket\` (and \`endpoint\` for S3-compatible services).`
+  } else if (has('AccessDenied', 'Forbidden') || status === 403) {
+    hint = 'Access denied. The credentials need s3:ListBucket on the bucket and s3:GetObject, s3:PutObject (and s3:DeleteObject if deleting) on its objects.'
+  } else if (has('PermanentRedirect', 'AuthorizationHeaderMalformed') || status === 301) {
+    hint = `The bucket is in another region${region ? ` (${region})` : ''}. Set \`region\`${region ? `: '${region}'` : ''}.`
+  } else if (has('ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET') || /ECONNREFUSED|ENOTFOUND|getaddrinfo/.test(message)) {
+    hint = `Could not reach ${endpoint ?? 'S3'}. Check \`endpoint\`, \`region\` and the network.`
+  } else if (has('SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequests') || status === 503 || status === 429) {
+    hint = 'The storage asked to slow down; the deploy lowers its concurrency and retries. Lower `concurrency` if this persists.'
+  } else if (/Region is missing/i.test(message)) {
+    hint = 'No region is set. Pass `region`, or set AWS_REGION.'
+  } else {
+    hint = 'Check the bucket, the credentials and the network.'
+  }
+  const where = key === undefined ? `s3://${bucket}` : `s3://${bucket}/${key}`
+  const throttled = has('SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequests') || status === 503 || status === 429
+  return storageError(STRATEGY_NAME, `${code}${status ? ` (HTTP ${status})` : ''} for ${where}: ${message}. ${hint}`, error, throttled)
+}
