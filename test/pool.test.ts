@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest'
+import { backoff, createThrottle } from '../src/core/throttle.js'
+import { runPool } from '../src/pool.js'
+
+const tick = (ms = 1) => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe('runPool', () => {
+  it('never runs more than `limit` at once and runs every item', async () => {
+    let running = 0
+    let peak = 0
+    const seen: number[] = []
+    const { started } = await runPool(
+      Array.from({ length: 20 }, (_, i) => i),
+      async (i) => {
+        running++
+        peak = Math.max(peak, running)
+        await tick(i % 3)
+        seen.push(i)
+        running--
+      },
+      { limit: 4 },
+    )
+    expect(started).toBe(20)
+    expect(peak).toBe(4)
+    expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i))
+  })
+
+  it('stopOnError: starts nothing after a failure, waits for tasks in flight, then rejects with the first error', async () => {
+    const startedItems: number[] = []
+    const finished: number[] = []
+    const run = runPool(
+      [0, 1, 2, 3, 4, 5, 6, 7],
+      async (i) => {
+        startedItems.push(i)
+        if (i === 1) throw new Error('part 1 failed')
+        await tick(20)
+        finished.push(i)
+      },
+      { limit: 3, stopOnError: true },
+    )
+    await expect(run).rejects.toThrow('part 1 failed')
+    // 0 and 2 were in flight with 1: both finished before the pool settled; nothing after them started.
+    expect(startedItems).toEqual([0, 1, 2])
+    expect(finished.sort()).toEqual([0, 2])
+  })
+
+  it('without stopOnError: runs every task and loses no error', async () => {
+    const ran: number[] = []
+    const run = runPool(
+      [0, 1, 2, 3],
+      async (i) => {
+        ran.push(i)
+        if (i % 2) throw new Error(`task ${i}`)
+      },
+      { limit: 2 },
+    )
+    const error = await run.catch((e: unknown) => e)
+    expect(ran.sort()).toEqual([0, 1, 2, 3])
+    expect(error).toBeInstanceOf(AggregateError)
+    expect((error as AggregateError).errors.map((e: Error) => e.message).sort()).toEqual(['task 1', 'task 3'])
+  })
+
+  it('an aborted signal starts no new task; the unstarted items are the tail', async () => {
+    const controller = new AbortController()
+    const ran: number[] = []
+    const { started } = await runPool(
+      [0, 1, 2, 3, 4, 5],
+      async (i) => {
+        ran.push(i)
+        if (i === 2) controller.abort()
+        await tick()
+      },
+      { limit: 1, signal: controller.signal },
+    )
+    expect(ran).toEqual([0, 1, 2])
+    expect(started).toBe(3)
+  })
+})
+
+describe('the upload throttle', () => {
+  it('halves on a throttling answer and grows back by one after a run of successes', () => {
+    const throttle = createThrottle(16)
+    throttle.slowDown()
+    throttle.slowDown()
+    expect(throttle.limit).toBe(4)
+    for (let i = 0; i < 3; i++) throttle.succeeded()
+    expect(throttle.limit).toBe(4)
+    throttle.succeeded()
+    expect(throttle.limit).toBe(5)
+    for (let i = 0; i < 200; i++) throttle.succeeded()
+    expect(throttle.limit).toBe(16)
+  })
+
+  it('never drops below one in flight, and wakes a waiter when it grows', async () => {
+    const throttle = createThrottle(2)
+    for (let i = 0; i < 5; i++) throttle.slowDown()
+    expect(throttle.limit).toBe(1)
+    await throttle.acquire()
+    let second = false
+    const waiting = throttle.acquire().then(() => {
+      second = true
+    })
+    await tick()
+    expect(second).toBe(false)
+    throttle.succeeded() // one success at limit 1: grows to 2, wakes the waiter
+    await waiting
+    expect(second).toBe(true)
+  })
+
+  it('backs off exponentially with full jitter, capped at 8 s', () => {
+    expect(backoff(1, () => 1)).toBe(250)
+    expect(backoff(3, () => 1)).toBe(1000)
+    expect(backoff(20, () => 1)).toBe(8000)
+    expect(backoff(5, () => 0)).toBe(0)
+  })
+})
