@@ -87,7 +87,7 @@ export const consoleLogger: Logger = {
   warn: (message) => console.warn(message),
 }
 
-export function formatBytes(bytes: number): string {
+function formatBytes(bytes: number): string {
   if (bytes < 1000) return `${bytes} B`
   const units = ['kB', 'MB', 'GB', 'TB']
   let value = bytes / 1000

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { FlatCache } from 'flat-cache'
 
 /** Bumped when the stored shape changes; another format is treated as empty, with a warning. */
-export const CACHE_FORMAT = 1
+const CACHE_FORMAT = 1
 const CACHE_ID = 'checksums.json'
 
 /** What we know was stored: [xxh64, header fingerprint, size, md5 or '', storage version or ''] */

@@ -12,8 +12,7 @@ import type { Counted } from './requests.js'
  * stale files can be deleted after a grace period.
  */
 
-export const MANIFEST_FORMAT = 1
-export const DEFAULT_MANIFEST_PATH = '.collectfasta/manifest.json'
+const MANIFEST_FORMAT = 1
 
 /** What was stored for one path (relative to the prefix). */
 export interface ManifestFile {
@@ -44,7 +43,7 @@ export function parseManifest(bytes: Uint8Array): RemoteManifest {
   return data as RemoteManifest
 }
 
-export function serializeManifest(manifest: RemoteManifest): Uint8Array {
+function serializeManifest(manifest: RemoteManifest): Uint8Array {
   return Buffer.from(`${JSON.stringify(manifest)}\n`)
 }
 

@@ -24,8 +24,8 @@ export interface HeaderDefaults {
   rules: HeaderRule[]
 }
 
-export const IMMUTABLE = 'public, max-age=31536000, immutable'
-export const HTML_CACHE_CONTROL = 'no-cache'
+const IMMUTABLE = 'public, max-age=31536000, immutable'
+const HTML_CACHE_CONTROL = 'no-cache'
 
 const TEXT_TYPES = new Set(['application/javascript', 'application/json', 'application/xml'])
 
