@@ -6,6 +6,28 @@ import { DeployError, type DeployReport, type Logger } from './report.js'
 
 const PLUGIN_NAME = 'vite-plugin-collectfasta'
 
+/**
+ * Frameworks whose Vite build is not the site they publish (pages are rendered, or an adapter
+ * writes the output, after Vite's client build): the plain plugin would deploy a partial site.
+ */
+const FRAMEWORKS: { name: string; plugin: RegExp; use: string }[] = [
+  { name: 'VitePress', plugin: /^vitepress$/, use: "`buildEnd: collectfasta({ strategy })` from 'vite-plugin-collectfasta/vitepress' in .vitepress/config" },
+  { name: 'Astro', plugin: /^astro:build$/, use: "`integrations: [collectfasta({ strategy })]` from 'vite-plugin-collectfasta/astro' in astro.config" },
+  { name: 'SvelteKit', plugin: /^vite-plugin-sveltekit-setup$/, use: "`adapter: collectfasta(adapter(), { strategy })` from 'vite-plugin-collectfasta/sveltekit' in svelte.config.js" },
+  { name: 'Nuxt', plugin: /^nuxt:/, use: "`modules: [collectfasta({ strategy })]` from 'vite-plugin-collectfasta/nuxt' in nuxt.config" },
+  { name: 'React Router', plugin: /^react-router$/, use: '`npx collectfasta deploy build/client` after `react-router build`' },
+]
+
+/** The one sentence for a framework build the plain plugin must not deploy, if this is one. */
+export function frameworkRefusal(pluginNames: readonly string[]): string | undefined {
+  const found = FRAMEWORKS.find((f) => pluginNames.some((name) => f.plugin.test(name)))
+  if (!found) return undefined
+  return (
+    `[collectfasta] This is a ${found.name} build: Vite's output is not the finished site yet, so the Vite plugin ` +
+    `would deploy it without its pages. Remove collectfasta() from the Vite plugins and use ${found.use}.`
+  )
+}
+
 /** What the plugin exposes to other plugins and tests as `plugin.api`. */
 export interface CollectfastaApi {
   /** The report of the last deploy of this plugin instance. */
@@ -30,14 +52,19 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
     applyToEnvironment: (environment) => environment.name === 'client',
     configResolved(resolved) {
       config = resolved
+      const refusal = frameworkRefusal(resolved.plugins.map((p) => p.name))
+      if (refusal) throw new Error(refusal)
     },
     writeBundle: {
       order: 'post',
       sequential: true,
       async handler(output, bundle) {
-        if (config?.build.ssr) return // Vite 5 has no environments: skip its SSR build here.
-        const environment = (this as { environment?: { name: string } }).environment
-        if (environment && environment.name !== 'client') return
+        // Vite 6+: the environment's own config says who consumes it (a framework may set
+        // ssr flags on the client environment). Vite 5 has no environments: its build.ssr.
+        const environment = (this as { environment?: { name: string; config?: { consumer?: string } } }).environment
+        if (environment) {
+          if (environment.name !== 'client' || (environment.config?.consumer ?? 'client') !== 'client') return
+        } else if (config?.build.ssr) return
         if (this.meta.watchMode && !(options.watch ?? DEFAULTS.watch)) return
         const outDir = output.dir ?? (output.file ? dirname(output.file) : undefined)
         if (!outDir) this.error('[collectfasta] The output has neither `dir` nor `file`: set `build.outDir` (or Rollup `output.dir`).')

@@ -1,13 +1,32 @@
-// Runs before `npm test`: installs the Cloud Storage emulator (firebase-tools, pinned in
-// test/servers/gcs/package-lock.json) when it is missing. It lives in its own package so that
-// `--omit=optional` applies to it alone: no native module is compiled, and the project's own
-// optional dependencies (Rolldown's and Biome's binaries) are still installed.
+// Runs before `npm test`: installs what the tests need beside the root's devDependencies, once,
+// and keeps it for later runs (each folder's node_modules is the cache):
+// - the Cloud Storage emulator (firebase-tools, test/servers/gcs), with --omit=optional so no
+//   native module is compiled while the root's optional binaries (Rolldown, Biome) stay;
+// - one package per framework fixture (test/frameworks/*), pinned by its lock file, so their
+//   Vite versions never meet the root's. Each gets a link to this package, as an install would.
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, lstatSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const dir = fileURLToPath(new URL('./gcs/', import.meta.url))
-if (!existsSync(`${dir}node_modules/firebase-tools/package.json`)) {
-  console.log('Installing the Cloud Storage emulator for the GCS tests (once)...')
-  execFileSync('npm', ['ci', '--omit=optional', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'inherit' })
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+
+function install(dir, what, extra = []) {
+  if (existsSync(join(dir, 'node_modules/.package-lock.json'))) return
+  console.log(`Installing ${what} (once)...`)
+  execFileSync(npm, ['ci', ...extra, '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'inherit', shell: process.platform === 'win32' })
+}
+
+install(join(root, 'test/servers/gcs'), 'the Cloud Storage emulator for the GCS tests', ['--omit=optional'])
+
+const frameworks = join(root, 'test/frameworks')
+for (const name of readdirSync(frameworks)) {
+  const dir = join(frameworks, name)
+  if (!existsSync(join(dir, 'package.json'))) continue
+  install(dir, `the ${name} fixture`)
+  const link = join(dir, 'node_modules/vite-plugin-collectfasta')
+  if (existsSync(link) && lstatSync(link).isSymbolicLink()) continue
+  rmSync(link, { recursive: true, force: true })
+  symlinkSync(root, link, 'junction')
 }

@@ -1,0 +1,142 @@
+import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { promisify } from 'node:util'
+import { afterAll, describe, expect, inject, it } from 'vitest'
+import { FIXTURE, snapshot } from './app.js'
+import { S3_BUCKET } from './setup/servers.js'
+import { headS3, readBackS3 } from './strategies/s3-servers.js'
+
+const run = promisify(execFile)
+const FRAMEWORKS_DIR = join(FIXTURE, '../../frameworks')
+const MANIFEST = '.collectfasta/manifest.json'
+
+interface Framework {
+  name: string
+  dir: string
+  /** The framework's own build command, as its CLI script and arguments. */
+  build: string[]
+  /** The directory the framework publishes. */
+  out: string
+  /** Its hashed assets folder. */
+  assets: string
+  /** Pages every build must publish. */
+  pages: string[]
+}
+
+const FRAMEWORKS: Framework[] = [
+  {
+    name: 'VitePress 1.6.4',
+    dir: 'vitepress',
+    build: ['node_modules/vitepress/bin/vitepress.js', 'build', 'docs'],
+    out: 'docs/.vitepress/dist',
+    assets: 'assets/',
+    pages: ['index.html', 'about.html', 'guide/index.html', 'guide/second.html', '404.html', 'sitemap.xml', 'hashmap.json'],
+  },
+  {
+    name: 'Astro 5.18',
+    dir: 'astro',
+    build: ['node_modules/astro/astro.js', 'build'],
+    out: 'dist',
+    assets: '_astro/',
+    pages: ['index.html', 'about/index.html', 'blog/post/index.html', 'robots.txt'],
+  },
+  {
+    name: 'SvelteKit 2.70 + adapter-static 3',
+    dir: 'sveltekit',
+    build: ['node_modules/vite/bin/vite.js', 'build'],
+    out: 'build',
+    assets: '_app/immutable/',
+    pages: ['index.html', 'about.html', 'robots.txt'],
+  },
+  {
+    name: 'Nuxt 4.4.5 (nuxt generate)',
+    dir: 'nuxt',
+    build: ['node_modules/@nuxt/cli/bin/nuxi.mjs', 'generate'],
+    out: '.output/public',
+    assets: '_nuxt/',
+    pages: ['index.html', 'about/index.html', '200.html', '404.html', 'robots.txt'],
+  },
+]
+
+const temp: string[] = []
+afterAll(() => {
+  for (const dir of temp) rmSync(dir, { recursive: true, force: true })
+})
+
+/** Runs a fixture's real build with the deploy target in its environment. */
+async function build(framework: Framework, target: string, args = framework.build) {
+  const cwd = join(FRAMEWORKS_DIR, framework.dir)
+  rmSync(join(cwd, '.collectfasta'), { recursive: true, force: true })
+  const env: NodeJS.ProcessEnv = { ...process.env, COLLECTFASTA_TARGET: target, NO_COLOR: '1', CI: '1' }
+  env.COLLECTFASTA_S3_ENDPOINT = inject('s3rverEndpoint')
+  for (const name of ['VITEST', 'VITEST_MODE', 'VITEST_POOL_ID', 'VITEST_WORKER_ID', 'NODE_ENV']) delete env[name]
+  return run(process.execPath, args, { cwd, env, maxBuffer: 64 * 1024 * 1024, timeout: 180_000 })
+}
+
+describe.each(FRAMEWORKS)('$name', (framework) => {
+  const cwd = join(FRAMEWORKS_DIR, framework.dir)
+
+  it('one line in its config deploys exactly the finished site, once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), `collectfasta-${framework.dir}-`))
+    temp.push(dir)
+    const { stdout, stderr } = await build(framework, pathToFileURL(dir).href)
+    const output = stdout + stderr
+    const summaries = output.split('\n').filter((line) => line.startsWith('[collectfasta] file://'))
+    expect(summaries).toHaveLength(1)
+
+    const published = snapshot(join(cwd, framework.out))
+    const deployed = snapshot(dir)
+    expect(deployed.has(MANIFEST)).toBe(true)
+    deployed.delete(MANIFEST)
+    expect(framework.pages.filter((page) => !published.has(page))).toEqual([])
+    const hashed = [...published.keys()].filter((path) => path.startsWith(framework.assets))
+    expect(hashed.length).toBeGreaterThan(0)
+    expect([...deployed.keys()].sort()).toEqual([...published.keys()].sort())
+    const different = [...published].filter(([path, bytes]) => !deployed.get(path)?.equals(bytes)).map(([path]) => path)
+    expect(different).toEqual([])
+    expect([...deployed.keys()].filter((path) => path.startsWith('.vite/') || /\.(mjs|js)\.map$|server/.test(path))).toEqual([])
+
+    // cacheDir and reportFile resolve against the project (where package.json is).
+    const report = JSON.parse(readFileSync(join(cwd, '.collectfasta/report.json'), 'utf8'))
+    expect(report.uploaded).toHaveLength(published.size)
+    expect(existsSync(join(cwd, '.collectfasta/cache/checksums.json'))).toBe(true)
+    expect(summaries[0]).toContain(`uploaded ${published.size} file(s)`)
+  })
+})
+
+describe('on a local S3 server', () => {
+  it('Astro: hashed assets are cached for good, pages revalidate', async () => {
+    const astro = FRAMEWORKS[1] as Framework
+    const prefix = `astro-${Date.now()}/`
+    await build(astro, `s3://${S3_BUCKET}/${prefix}`)
+    const endpoint = inject('s3rverEndpoint')
+    const published = snapshot(join(FRAMEWORKS_DIR, 'astro/dist'))
+    const hashed = [...published.keys()].filter((path) => path.startsWith('_astro/'))
+    expect(hashed.length).toBeGreaterThan(0)
+    for (const path of hashed) expect((await headS3(endpoint, prefix + path)).CacheControl, path).toBe('public, max-age=31536000, immutable')
+    const page = await readBackS3(endpoint, `${prefix}about/index.html`)
+    expect(page?.headers).toMatchObject({ contentType: 'text/html; charset=utf-8', cacheControl: 'no-cache' })
+    expect(Buffer.from(page?.bytes ?? []).equals(published.get('about/index.html') as Buffer)).toBe(true)
+  })
+})
+
+describe('the plain Vite plugin in a framework build', () => {
+  it('fails with one sentence naming the integration, and deploys nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'collectfasta-refused-'))
+    temp.push(dir)
+    const sveltekit = FRAMEWORKS[2] as Framework
+    const failed = await build(sveltekit, pathToFileURL(join(dir, 'www')).href, [...sveltekit.build, '--config', 'vite.config.plain.js']).then(
+      () => undefined,
+      (error: { code: number; stderr: string; stdout: string }) => error,
+    )
+    expect(failed?.code).not.toBe(0)
+    expect(`${failed?.stderr}${failed?.stdout}`).toContain(
+      "This is a SvelteKit build: Vite's output is not the finished site yet, so the Vite plugin would deploy it without its pages. " +
+        "Remove collectfasta() from the Vite plugins and use `adapter: collectfasta(adapter(), { strategy })` from 'vite-plugin-collectfasta/sveltekit' in svelte.config.js.",
+    )
+    expect(existsSync(join(dir, 'www'))).toBe(false)
+  })
+})

@@ -1,0 +1,9 @@
+import adapter from '@sveltejs/adapter-static'
+import { collectfasta } from 'vite-plugin-collectfasta/sveltekit'
+import { target } from '../target.mjs'
+
+export default {
+  kit: {
+    adapter: collectfasta(adapter(), { strategy: await target(), reportFile: '.collectfasta/report.json', cacheDir: '.collectfasta/cache' }),
+  },
+}
