@@ -20,3 +20,5 @@ export type {
   UploadFile,
 } from './strategy.js'
 export type { CollectfastaApi } from './plugin.js'
+export { defineConfig } from './cli/config.js'
+export type { CollectfastaConfig, ConfigExport } from './cli/config.js'

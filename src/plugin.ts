@@ -32,6 +32,8 @@ export function frameworkRefusal(pluginNames: readonly string[]): string | undef
 export interface CollectfastaApi {
   /** The report of the last deploy of this plugin instance. */
   readonly report: DeployReport | undefined
+  /** The options it was given: what `collectfasta deploy` reads from a vite.config. */
+  readonly options: CollectfastaOptions
 }
 
 /**
@@ -40,7 +42,7 @@ export interface CollectfastaApi {
  */
 export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaApi> {
   validateOptions(options)
-  if (!resolveEnabled(options.enabled)) return { name: PLUGIN_NAME }
+  if (!resolveEnabled(options.enabled)) return { name: PLUGIN_NAME, api: { report: undefined, options } }
   let config: ResolvedConfig | undefined
   let lastReport: DeployReport | undefined
 
@@ -102,6 +104,7 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
       get report() {
         return lastReport
       },
+      options,
     },
   }
 }

@@ -1,0 +1,39 @@
+import { fileURLToPath } from 'node:url'
+import type { Strategy } from '../strategy.js'
+
+/** A usage mistake: the CLI prints the message and exits with 2. */
+export class UsageError extends Error {
+  override name = 'UsageError'
+}
+
+/**
+ * The strategy for a `--to` URL: `s3://bucket/prefix`, `gs://bucket/prefix` or
+ * `file:///srv/www`. Credentials come from each SDK's default chain; `endpoint` points S3 at a
+ * compatible service (with path-style URLs, which most of them need).
+ */
+export async function strategyFor(to: string, endpoint?: string): Promise<Strategy> {
+  let url: URL
+  try {
+    url = new URL(to)
+  } catch {
+    throw new UsageError(`[collectfasta] --to ${JSON.stringify(to)} is not a URL: use s3://bucket/prefix, gs://bucket/prefix or file:///path/to/dir.`)
+  }
+  if (endpoint !== undefined && url.protocol !== 's3:') throw new UsageError('[collectfasta] --endpoint applies to s3:// targets only.')
+  const prefix = decodeURIComponent(url.pathname.replace(/^\/+/, ''))
+  switch (url.protocol) {
+    case 's3:': {
+      const { s3 } = await import('../strategies/s3.js')
+      return s3({ bucket: url.hostname, prefix, endpoint, forcePathStyle: endpoint !== undefined ? true : undefined })
+    }
+    case 'gs:': {
+      const { gcs } = await import('../strategies/gcs.js')
+      return gcs({ bucket: url.hostname, prefix })
+    }
+    case 'file:': {
+      const { filesystem } = await import('../strategies/filesystem.js')
+      return filesystem({ dir: fileURLToPath(url) })
+    }
+    default:
+      throw new UsageError(`[collectfasta] --to ${JSON.stringify(to)}: unknown scheme ${url.protocol} Use s3://, gs:// or file://.`)
+  }
+}

@@ -1,0 +1,171 @@
+import { execFile } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { afterAll, describe, expect, inject, it } from 'vitest'
+import { snapshot } from './app.js'
+import { writeTree } from './helpers.js'
+import { S3_BUCKET } from './setup/servers.js'
+import { GCS_BUCKET, readBackGcs } from './strategies/gcs-emulator.js'
+import { readBackS3 } from './strategies/s3-servers.js'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const CLI = join(ROOT, 'dist/cli.js')
+const SITE = { 'index.html': '<h1>home</h1>', 'about/index.html': '<h1>about</h1>', 'assets/app-1a2b3c.js': 'console.log(1)', 'robots.txt': 'ok' }
+
+const temp: string[] = []
+afterAll(() => {
+  for (const dir of temp) rmSync(dir, { recursive: true, force: true })
+})
+
+/** A project folder with a built site in dist/, and this package linked in as an install would. */
+function project(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'collectfasta-cli-'))
+  temp.push(dir)
+  writeTree(join(dir, 'dist'), SITE)
+  mkdirSync(join(dir, 'node_modules'))
+  symlinkSync(ROOT, join(dir, 'node_modules/vite-plugin-collectfasta'), 'junction')
+  symlinkSync(join(ROOT, 'node_modules/vite'), join(dir, 'node_modules/vite'), 'junction')
+  return dir
+}
+
+interface Result {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs the built CLI as a user would, in `cwd`. */
+function cli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, CI: '1', ...env } }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr })
+    })
+  })
+}
+
+function siteFiles(dir: string): string[] {
+  return [...snapshot(dir).keys()].filter((path) => !path.startsWith('.collectfasta/')).sort()
+}
+
+describe('collectfasta deploy', () => {
+  it('--help lists every flag with one line each', async () => {
+    const { code, stdout } = await cli(ROOT, ['deploy', '--help'])
+    expect(code).toBe(0)
+    const flags = ['--to', '--endpoint', '--config', '--mode', '--dry-run', '--force', '--concurrency', '--prune', '--report', '--cache-dir', '--json', '--quiet']
+    for (const flag of flags) expect(stdout, flag).toMatch(new RegExp(`^\\s+${flag}\\b.*\\S`, 'm'))
+  })
+
+  it('to a directory: deploys, then finds nothing to do; --json prints only the report', async () => {
+    const dir = project()
+    const www = join(dir, 'www')
+    const first = await cli(dir, ['deploy', 'dist', '--to', pathToFileURL(www).href])
+    expect(first.stderr).toBe('')
+    expect(first.code).toBe(0)
+    expect(first.stdout).toMatch(/\[collectfasta\] file:\/\/.*: uploaded 4 file\(s\)/)
+    expect(siteFiles(www)).toEqual(Object.keys(SITE).sort())
+    const again = await cli(dir, ['deploy', '--to', pathToFileURL(www).href, '--json'])
+    expect(again.code).toBe(0)
+    const report = JSON.parse(again.stdout)
+    expect(report.uploaded).toEqual([])
+    expect(report.skipped).toHaveLength(4)
+    expect(again.stderr).toMatch(/0 file\(s\)/) // the summary goes to stderr with --json
+  })
+
+  it('to a local S3 server with --endpoint, credentials from the environment', async () => {
+    const dir = project()
+    const endpoint = inject('s3rverEndpoint')
+    const prefix = `cli-${Date.now()}/`
+    const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' }
+    const { code, stdout, stderr } = await cli(dir, ['deploy', '--to', `s3://${S3_BUCKET}/${prefix}`, '--endpoint', endpoint, '--report', 'out/report.json'], env)
+    expect(stderr.replace(/.*NodeVersionSupportWarning[^\n]*\n?/g, '')).not.toMatch(/error/i)
+    expect(code).toBe(0)
+    expect(stdout).toContain(`s3://${S3_BUCKET}/${prefix}`)
+    for (const [path, content] of Object.entries(SITE)) {
+      expect(Buffer.from((await readBackS3(endpoint, prefix + path))?.bytes ?? []).toString(), path).toBe(content)
+    }
+    expect((await readBackS3(endpoint, `${prefix}assets/app-1a2b3c.js`))?.headers?.cacheControl).toBe('public, max-age=31536000, immutable')
+    expect(snapshot(join(dir, 'out')).has('report.json')).toBe(true)
+  })
+
+  it('to the GCS emulator', async () => {
+    const dir = project()
+    const prefix = `cli-${Date.now()}/`
+    const { code } = await cli(dir, ['deploy', '--to', `gs://${GCS_BUCKET}/${prefix}`], {
+      STORAGE_EMULATOR_HOST: inject('gcsEndpoint'),
+      GOOGLE_CLOUD_PROJECT: 'collectfasta-test',
+    })
+    expect(code).toBe(0)
+    for (const [path, content] of Object.entries(SITE)) {
+      expect(Buffer.from((await readBackGcs(prefix + path))?.bytes ?? []).toString(), path).toBe(content)
+    }
+  })
+
+  it('reads collectfasta.config.ts (defineConfig); flags override it', async () => {
+    const dir = project()
+    writeFileSync(
+      join(dir, 'collectfasta.config.ts'),
+      [
+        "import { defineConfig } from 'vite-plugin-collectfasta'",
+        "import { filesystem } from 'vite-plugin-collectfasta/filesystem'",
+        "const dir: string = new URL('./from-config', import.meta.url).pathname",
+        'export default defineConfig({ strategy: filesystem({ dir }), dir: "dist", exclude: "robots.txt" })',
+      ].join('\n'),
+    )
+    const dry = await cli(dir, ['deploy', '--dry-run'])
+    expect(dry.code).toBe(0)
+    expect(dry.stdout).toMatch(/would upload 3 file\(s\)/)
+    const real = await cli(dir, ['deploy'])
+    expect(real.code).toBe(0)
+    expect(siteFiles(join(dir, 'from-config'))).toEqual(['about/index.html', 'assets/app-1a2b3c.js', 'index.html'])
+    const elsewhere = join(dir, 'from-flag')
+    expect((await cli(dir, ['deploy', '--to', pathToFileURL(elsewhere).href])).code).toBe(0)
+    expect(siteFiles(elsewhere)).toEqual(['about/index.html', 'assets/app-1a2b3c.js', 'index.html']) // --to won, exclude kept
+  })
+
+  it('reads the plugin options of vite.config.ts for --mode, and its outDir', async () => {
+    const dir = project()
+    writeTree(join(dir, 'out'), SITE)
+    writeFileSync(
+      join(dir, 'vite.config.ts'),
+      [
+        "import { defineConfig } from 'vite'",
+        "import collectfasta from 'vite-plugin-collectfasta'",
+        "import { filesystem } from 'vite-plugin-collectfasta/filesystem'",
+        'export default defineConfig(({ mode }) => ({',
+        "  build: { outDir: 'out' },",
+        "  plugins: [collectfasta({ strategy: filesystem({ dir: new URL('./www-' + mode, import.meta.url).pathname }) })],",
+        '}))',
+      ].join('\n'),
+    )
+    const { code, stdout } = await cli(dir, ['deploy', '--mode', 'staging', '--quiet'])
+    expect(code).toBe(0)
+    expect(stdout).toBe('')
+    expect(siteFiles(join(dir, 'www-staging'))).toEqual(Object.keys(SITE).sort())
+  })
+
+  it('exit 1 when uploads failed, with the report on stdout under --json', async () => {
+    const dir = project()
+    const www = join(dir, 'www')
+    mkdirSync(join(www, 'index.html'), { recursive: true }) // a directory where a page must go
+    const { code, stdout, stderr } = await cli(dir, ['deploy', '--to', pathToFileURL(www).href, '--json'])
+    expect(code).toBe(1)
+    expect(stderr).toMatch(/1 upload\(s\) to file:\/\/.* failed:\n\s+index\.html: /)
+    expect(JSON.parse(stdout).failed.map((f: { key: string }) => f.key)).toEqual(['index.html'])
+  })
+
+  it.each([
+    [['deploy', '--to', 's3://bucket/x', '--concurrency', '0'], /Expected `concurrency` to be an integer ≥ 1, got number 0/],
+    [['deploy', '--to', 'ftp://host/x'], /unknown scheme ftp:/],
+    [['deploy'], /No target: pass --to s3:\/\/bucket\/prefix/],
+    [['deploy', '--nope'], /Unknown option `--nope`/],
+    [['deploy', 'missing-dir', '--to', 'file:///tmp/collectfasta-cli-never'], /The directory .*missing-dir does not exist: build first/],
+    [['publish'], /Unknown command "publish"/],
+  ])('exit 2 for bad usage: %j', async (args, message) => {
+    const dir = project()
+    const { code, stderr } = await cli(dir, args)
+    expect(stderr).toMatch(message)
+    expect(code).toBe(2)
+  })
+})
