@@ -16,6 +16,7 @@ export const DEFAULTS = {
   assetsDir: 'assets',
   manifest: '.collectfasta/manifest.json',
   trustRemoteManifest: false,
+  trustCache: false,
   progress: true,
   prune: { keepDeploys: 3, maxDeletes: 256, unknown: false },
   compress: {

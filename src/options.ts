@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { CompressOptions } from './core/compress.js'
 import type { HeaderRule } from './core/headers.js'
 import { DEFAULTS } from './defaults.js'
@@ -81,6 +83,20 @@ export interface DeployCommonOptions {
    * @default false
    */
   trustRemoteManifest?: boolean
+  /**
+   * Trust the local cache without asking the storage. By default a deploy with a warm cache
+   * first asks one cheap question (a HEAD of the deploy manifest, no body) and trusts the cache
+   * only if nobody else deployed since it last did; `true` skips that request, which is only
+   * right when this one machine is the only deployer of the target.
+   * @default false
+   */
+  trustCache?: boolean
+  /**
+   * The id of this site, recorded with each deploy in the deploy manifest: prune refuses to
+   * run where the manifest holds another site's deploys (two sites sharing one prefix).
+   * @default the `name` in the project's package.json, else 'site'
+   */
+  site?: string
   /**
    * Delete objects that the last `keepDeploys` deploys did not write, after every upload
    * succeeded. Off by default; `true` means `{}` (all defaults).
@@ -188,13 +204,13 @@ export function validateOptions(options: unknown): asserts options is Collectfas
   if (strategy.prefix !== undefined && (typeof strategy.prefix !== 'string' || !isNormalizedPrefix(strategy.prefix))) {
     fail('strategy.prefix', "'' or a relative POSIX path ending in '/'", strategy.prefix)
   }
-  for (const flag of ['enabled', 'dryRun', 'force', 'watch', 'trustRemoteManifest']) {
+  for (const flag of ['enabled', 'dryRun', 'force', 'watch', 'trustRemoteManifest', 'trustCache']) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') fail(flag, 'a boolean', o[flag])
   }
   if (o.concurrency !== undefined && !(Number.isInteger(o.concurrency) && (o.concurrency as number) >= 1)) {
     fail('concurrency', 'an integer ≥ 1', o.concurrency)
   }
-  for (const name of ['cacheDir', 'reportFile', 'defaultCacheControl']) {
+  for (const name of ['cacheDir', 'reportFile', 'defaultCacheControl', 'site']) {
     if (o[name] !== undefined && (typeof o[name] !== 'string' || o[name] === '')) fail(name, 'a non-empty string', o[name])
   }
   for (const name of ['include', 'exclude']) {
@@ -206,6 +222,19 @@ export function validateOptions(options: unknown): asserts options is Collectfas
   if (o.onDeployed !== undefined && typeof o.onDeployed !== 'function') fail('onDeployed', 'a function', o.onDeployed)
   if (o.prune && o.manifest === false) {
     throw new TypeError('[collectfasta] `prune` needs the deploy manifest (it records which deploy wrote what): remove `manifest: false`.')
+  }
+  // A capability an option needs is refused here, never silently off later.
+  const can = (method: string) => typeof strategy[method] === 'function'
+  if (o.prune && !can('delete')) {
+    throw new TypeError(`[collectfasta] \`prune\` needs a strategy that can delete, and ${String(strategy.name)} has no \`delete\`: remove \`prune\`.`)
+  }
+  if (o.prune && !can('get')) {
+    throw new TypeError(`[collectfasta] \`prune\` needs the deploy manifest, which ${String(strategy.name)} cannot read back (no \`get\`): remove \`prune\`.`)
+  }
+  if (typeof o.manifest === 'string' && !can('get')) {
+    throw new TypeError(
+      `[collectfasta] The deploy manifest needs a strategy that can read it back, and ${String(strategy.name)} has no \`get\`: set \`manifest: false\` or add \`get\`.`,
+    )
   }
   if (o.prune !== undefined && typeof o.prune !== 'boolean') {
     if (typeof o.prune !== 'object' || o.prune === null) fail('prune', 'a boolean or `{ keepDeploys, maxDeletes, unknown }`', o.prune)
@@ -259,6 +288,16 @@ export function resolveDryRun(option: boolean | undefined): boolean {
 /** `enabled` as the environment overrides it (`COLLECTFASTA_ENABLED=false`). */
 export function resolveEnabled(option: boolean | undefined): boolean {
   return (envFlag('COLLECTFASTA_ENABLED') ?? true) && (option ?? DEFAULTS.enabled)
+}
+
+/** `site` as given, else the project's package name: stable across runs and runners. */
+export function resolveSite(option: string | undefined, root: string): string {
+  if (option !== undefined) return option
+  try {
+    const { name } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name?: unknown }
+    if (typeof name === 'string' && name !== '') return name
+  } catch {}
+  return 'site'
 }
 
 /** `prune` with every default filled in, or `undefined` when it is off. */

@@ -47,8 +47,9 @@ describe('deploy()', () => {
     expect(report.target).toBe('memory://test/')
     expect(report.uploaded[0]).toEqual({ key: expect.any(String), size: expect.any(Number), reason: 'new' })
     expect(report.bytesUploaded).toBe(report.uploaded.reduce((n, u) => n + u.size, 0))
-    // One GET for the remote manifest (none yet), one listing, four files and then the manifest.
-    expect(report.requests).toEqual({ list: 1, stat: 0, get: 1, upload: 5, delete: 0 })
+    // One stat of the deploy manifest (none yet, so no GET), one listing, four files, the
+    // manifest checked again (did anyone deploy meanwhile?) and then written.
+    expect(report.requests).toEqual({ list: 1, stat: 2, get: 0, upload: 5, delete: 0 })
     expect(report.manifest?.key).toBe('.collectfasta/manifest.json')
     expect(JSON.parse(readFileSync(join(root, 'out/deploy.json'), 'utf8'))).toEqual(report)
   })
@@ -83,11 +84,20 @@ describe('deploy()', () => {
 
   it('namespaces the cache by target: a second target is not skipped', async () => {
     const { run } = site()
-    await run({ strategy: memory({ prefix: 'a/' }) })
-    const other = await run({ strategy: memory({ prefix: 'b/' }) })
+    const objects = new Map<string, StoredObject>()
+    await run({ strategy: memory({ prefix: 'a/', objects }) })
+    const other = await run({ strategy: memory({ prefix: 'b/', objects }) })
     expect(other.uploaded).toHaveLength(4)
-    const again = await run({ strategy: memory({ prefix: 'a/' }) })
-    expect(again.requests).toEqual({ list: 0, stat: 0, get: 0, upload: 0, delete: 0 })
+    const again = await run({ strategy: memory({ prefix: 'a/', objects }) })
+    expect(again.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0 })
+  })
+
+  it('a warm cache never vouches for a storage that lost its objects', async () => {
+    const { run } = site()
+    await run({ strategy: memory({ prefix: 'a/' }) })
+    // Another, empty storage under the same target name: the cache must not skip a thing.
+    const fresh = await run({ strategy: memory({ prefix: 'a/' }) })
+    expect(fresh.uploaded.map((u) => u.reason)).toEqual(['new', 'new', 'new', 'new'])
   })
 
   it('forgets files that are no longer deployed', async () => {

@@ -13,7 +13,7 @@ import { GCS_BUCKET, emulatorStorage, readBackGcs } from './strategies/gcs-emula
 
 afterAll(removeApps)
 
-it('vite build deploying to the Cloud Storage emulator: all, then no request, then a cold cache that lists and uploads nothing', async () => {
+it('vite build deploying to the Cloud Storage emulator: all, then one metadata request, then a cold cache that lists and uploads nothing', async () => {
   const root = copyApp()
   const files: Record<string, string> = {}
   for (let i = 0; i < 1100; i++) files[`public/many/${String(i).padStart(4, '0')}.txt`] = `file ${i}\n`
@@ -50,13 +50,16 @@ it('vite build deploying to the Cloud Storage emulator: all, then no request, th
 
     const second = await run()
     expect(second.uploaded).toEqual([])
-    expect(proxy.requests).toEqual([])
+    // The one cheap question: the deploy manifest's metadata (its generation), no body.
+    expect(proxy.requests.map((r) => `${r.method} ${decodeURIComponent(r.path).replace(/\?.*/, '')}`)).toEqual([
+      `GET /b/${GCS_BUCKET}/o/${prefix}.collectfasta/manifest.json`,
+    ])
 
     rmSync(cacheDir, { recursive: true })
     const cold = await run()
     expect(cold.uploaded).toEqual([])
     expect(count(LIST)).toBe(Math.ceil(dist.size / 1000))
-    expect(proxy.requests).toHaveLength(Math.ceil(dist.size / 1000) + 1) // + one GET of the manifest
+    expect(proxy.requests).toHaveLength(Math.ceil(dist.size / 1000) + 2) // + the manifest's metadata and its GET
 
     // The listing carries our header fingerprint: a rule change is seen even on a cold cache.
     rmSync(cacheDir, { recursive: true })

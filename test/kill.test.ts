@@ -63,10 +63,17 @@ export default {
 const exited = (child: ChildProcess) =>
   new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))))
 
-/** After a kill: the cache file is whole, and a normal deploy leaves the storage complete. */
-async function recoverAndCheck(a: ReturnType<typeof app>) {
-  const cacheFile = join(a.cacheDir, 'checksums.json')
-  if (existsSync(cacheFile)) expect(() => JSON.parse(readFileSync(cacheFile, 'utf8'))).not.toThrow()
+/** The revision of the one target in a cache file (each save bumps it). */
+function cacheRevision(cacheDir: string): number {
+  const records = JSON.parse(readFileSync(join(cacheDir, 'checksums.json'), 'utf8')) as { key: string; value: { revision: number } }[]
+  expect(records).toHaveLength(1)
+  return (records[0] as { value: { revision: number } }).value.revision
+}
+
+/** After a kill: the cache file is the old one or a newer one, and a normal deploy leaves the storage complete. */
+async function recoverAndCheck(a: ReturnType<typeof app>, oldRevision: number) {
+  expect(existsSync(join(a.cacheDir, 'checksums.json'))).toBe(true)
+  expect(cacheRevision(a.cacheDir)).toBeGreaterThanOrEqual(oldRevision)
   const endpoint = inject('fauxqsEndpoint')
   const strategy = localS3(endpoint, a.prefix)
   const report = await deploy({ outDir: a.outDir, root: a.root, cacheDir: a.cacheDir, strategy, logger: { info() {}, warn() {} } })
@@ -96,8 +103,10 @@ describe('SIGKILL mid-deploy (a child vite build)', () => {
     let child: ReturnType<ReturnType<typeof app>['build']> | undefined
     const seen: RecordedRequest[] = []
     let fired = false
+    let armed = false
     const proxy = await recordingProxy(inject('fauxqsEndpoint'), {
       onRequest: (r) => {
+        if (!armed) return
         seen.push(r)
         if (!fired && when(r, seen)) {
           fired = true
@@ -107,12 +116,18 @@ describe('SIGKILL mid-deploy (a child vite build)', () => {
     })
     try {
       const a = app(proxy.url)
+      // An older deploy first, so that there is an old cache for the kill to leave whole.
+      const old = join(a.root, 'old-dist')
+      writeTree(old, { 'index.html': '<h1>old</h1>', 'p/0.txt': 'old 0\n', 'p/1.txt': 'old 1\n' })
+      await deploy({ outDir: old, root: a.root, cacheDir: a.cacheDir, strategy: localS3(proxy.url, a.prefix), logger: { info() {}, warn() {} } })
+      const oldRevision = cacheRevision(a.cacheDir)
+      armed = true
       child = a.build()
       const code = await exited(child)
       expect(fired, child.output()).toBe(true)
       // Killed at once: the build cannot have finished. (With a delay it may have, just.)
       if (delayMs === 0) expect(code).not.toBe(0)
-      await recoverAndCheck(a)
+      await recoverAndCheck(a, oldRevision)
     } finally {
       await proxy.close()
     }
@@ -142,7 +157,7 @@ describe('SIGTERM mid-deploy', () => {
       expect(notUploaded).toBeGreaterThan(0)
       const cache = JSON.parse(readFileSync(join(a.cacheDir, 'checksums.json'), 'utf8'))
       expect(Object.keys(cache[0].value.entries)).toHaveLength(uploaded)
-      const next = await recoverAndCheck(a)
+      const next = await recoverAndCheck(a, 1)
       expect(next.uploaded).toHaveLength(notUploaded)
     } finally {
       await proxy.close()

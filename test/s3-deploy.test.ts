@@ -27,7 +27,7 @@ function bigApp(): string {
 }
 
 describe.each(LOCAL_SERVERS)('vite build deploying to S3 on $name', (server) => {
-  it('first build uploads all; second makes no request; cold cache lists once per 1,000 keys and uploads nothing; one change uploads one file', async () => {
+  it('first build uploads all; second makes one HEAD; cold cache lists once per 1,000 keys and uploads nothing; one change uploads one file', async () => {
     const endpoint = server.endpoint()
     const root = bigApp()
     const prefix = `site-${Date.now().toString(36)}/`
@@ -73,16 +73,17 @@ describe.each(LOCAL_SERVERS)('vite build deploying to S3 on $name', (server) => 
 
     const second = await run()
     expect(second.uploaded).toEqual([])
-    expect(counts).toEqual({})
-    expect(second.requests).toEqual({ list: 0, stat: 0, get: 0, upload: 0, delete: 0 })
+    // The one cheap question: a HEAD of the deploy manifest, still the version this cache wrote.
+    expect(counts).toEqual({ HeadObject: 1 })
+    expect(second.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0 })
 
     // Cold cache: the deploy manifest (one GET) says what each listed ETag holds, so not even
     // the multipart object needs a HEAD.
     rmSync(cacheDir, { recursive: true })
     const cold = await run()
     expect(cold.uploaded).toEqual([])
-    expect(counts).toEqual({ GetObject: 1, ListObjectsV2: Math.ceil(n / 1000) })
-    expect(cold.requests).toEqual({ list: Math.ceil(n / 1000), stat: 0, get: 1, upload: 0, delete: 0 })
+    expect(counts).toEqual({ HeadObject: 1, GetObject: 1, ListObjectsV2: Math.ceil(n / 1000) })
+    expect(cold.requests).toEqual({ list: Math.ceil(n / 1000), stat: 1, get: 1, upload: 0, delete: 0 })
 
     // Without the manifest, the listing alone: real S3 (and fauxqs) give the multipart object an
     // `md5-N` ETag, so one HEAD reads our digest; s3rver gives it a plain MD5 ETag.
@@ -95,11 +96,17 @@ describe.each(LOCAL_SERVERS)('vite build deploying to S3 on $name', (server) => 
     expect(counts.PutObject ?? 0).toBe(0)
     expect(bare.requests).toEqual({ list: Math.ceil(n / 1000), stat: heads, get: 0, upload: 0, delete: 0 })
 
+    // A deploy without the manifest cannot vouch for the storage: the next one checks it, and
+    // having found everything stored, vouches again.
+    const checked = await run()
+    expect(checked.uploaded).toEqual([])
+    expect(counts.ListObjectsV2).toBe(Math.ceil(n / 1000))
+
     writeFileSync(join(root, 'public/many/0042.txt'), 'changed\n')
     const one = await run()
     expect(one.uploaded.map((u) => u.key)).toEqual([`${prefix}many/0042.txt`])
-    // The file, then the manifest (after reading the previous one for its deploy history).
-    expect(counts).toEqual({ PutObject: 2, GetObject: 1 })
+    // The manifest's HEAD; the file; the manifest read for its history, checked again, written.
+    expect(counts).toEqual({ HeadObject: 2, PutObject: 2, GetObject: 1 })
 
     const before = snapshot(join(root, 'dist'))
     writeFileSync(join(root, 'src/lazy-b.js'), "export function run() {\n  console.log('lazy B, version 2')\n}\n")

@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { FlatCache } from 'flat-cache'
+import { lock } from 'proper-lockfile'
 
 /** Bumped when the stored shape changes; another format is treated as empty, with a warning. */
-const CACHE_FORMAT = 1
+const CACHE_FORMAT = 2
 const CACHE_ID = 'checksums.json'
 
 /** What we know was stored: [xxh64, header fingerprint, size, md5 or '', storage version or ''] */
@@ -11,31 +12,36 @@ export type CacheRecord = [xxh64: string, headersFingerprint: string, size: numb
 
 interface TargetRecords {
   format: number
+  /** Bumped by every save: a save that finds another number knows another process saved. */
+  revision: number
+  /**
+   * The version of the deploy manifest this cache last wrote: while the storage's manifest is
+   * still that version, nobody else has deployed and the entries can be trusted.
+   */
+  manifestVersion?: string
   entries: Record<string, CacheRecord>
 }
 
 /**
  * The checksum store: for each target, the objects the storage confirmed. One file may serve
- * several targets. It is written atomically, so a crash leaves the old file or the new one.
+ * several targets and several processes: a save takes a lock, re-reads the file and merges this
+ * process's changes key by key, so nobody's confirmations are dropped. It is written to a
+ * temporary file and renamed, so a crash leaves the old file or the new one.
  */
 export class ChecksumCache {
   readonly file: string
-  private readonly store: FlatCache
   private records: Record<string, CacheRecord> = {}
-  private changed = false
+  /** This process's changes since loading: a record, or null for a key forgotten. */
+  private readonly changes = new Map<string, CacheRecord | null>()
+  private revision = 0
+  private version: string | undefined
+  private versionChanged = false
 
   private constructor(
     private readonly dir: string,
     private readonly target: string,
   ) {
     this.file = join(dir, CACHE_ID)
-    this.store = new FlatCache({
-      cacheDir: dir,
-      cacheId: CACHE_ID,
-      useClone: false,
-      serialize: JSON.stringify,
-      deserialize: JSON.parse,
-    })
   }
 
   /** Fails before any upload if the cache could not be saved afterwards. */
@@ -55,28 +61,42 @@ export class ChecksumCache {
   /** Loads the cache; anything unreadable is reported through `warn` and treated as empty. */
   static load(dir: string, target: string, warn: (message: string) => void): ChecksumCache {
     const cache = new ChecksumCache(dir, target)
+    const stored = cache.read(cache.open(warn), warn)
+    if (stored) {
+      cache.records = stored.entries
+      cache.revision = stored.revision
+      cache.version = stored.manifestVersion
+    }
+    return cache
+  }
+
+  /** The whole file (every target), or an empty store if it is absent or unreadable. */
+  private open(warn?: (message: string) => void): FlatCache {
+    const store = new FlatCache({ cacheDir: this.dir, cacheId: CACHE_ID, useClone: false, serialize: JSON.stringify, deserialize: JSON.parse })
     try {
-      cache.store.loadFile(cache.file)
+      store.loadFile(this.file)
     } catch (error) {
-      warn(
-        `The cache file ${cache.file} could not be read (${(error as Error).message}); ` +
+      warn?.(
+        `The cache file ${this.file} could not be read (${(error as Error).message}); ` +
           'starting from an empty cache. It will be rewritten after this deploy.',
       )
-      cache.store.clear()
-      return cache
+      store.clear()
     }
-    const stored = cache.store.getKey<TargetRecords | undefined>(target)
-    if (stored === undefined) return cache
+    return store
+  }
+
+  /** This target's records in `store`, or undefined (absent, or another format). */
+  private read(store: FlatCache, warn?: (message: string) => void): TargetRecords | undefined {
+    const stored = store.getKey<Partial<TargetRecords> | undefined>(this.target)
+    if (stored === undefined) return undefined
     if (stored?.format !== CACHE_FORMAT || typeof stored.entries !== 'object' || stored.entries === null) {
-      warn(
-        `The cache for ${target} in ${cache.file} has format ${JSON.stringify(stored?.format)}, ` +
+      warn?.(
+        `The cache for ${this.target} in ${this.file} has format ${JSON.stringify(stored?.format)}, ` +
           `this version reads format ${CACHE_FORMAT}; starting from an empty cache for this target.`,
       )
-      cache.changed = true
-      return cache
+      return undefined
     }
-    cache.records = stored.entries
-    return cache
+    return { format: CACHE_FORMAT, revision: Number(stored.revision) || 0, manifestVersion: stored.manifestVersion, entries: stored.entries }
   }
 
   get(key: string): CacheRecord | undefined {
@@ -87,13 +107,13 @@ export class ChecksumCache {
   /** Record an object the storage confirmed. */
   set(key: string, record: CacheRecord): void {
     this.records[key] = record
-    this.changed = true
+    this.changes.set(key, record)
   }
 
   delete(key: string): void {
     if (key in this.records) {
       delete this.records[key]
-      this.changed = true
+      this.changes.set(key, null)
     }
   }
 
@@ -106,33 +126,60 @@ export class ChecksumCache {
     return Object.keys(this.records).length
   }
 
-  /** Writes the cache if anything changed: to a temporary file first, then renamed over the old one. */
-  save(): void {
-    if (!this.changed) return
-    this.store.setKey(this.target, { format: CACHE_FORMAT, entries: this.records } satisfies TargetRecords)
+  /** The deploy manifest version this cache vouches for, if any. */
+  get manifestVersion(): string | undefined {
+    return this.version
+  }
+
+  /** Vouch for a manifest version (one this process wrote), or for none (`undefined`). */
+  set manifestVersion(version: string | undefined) {
+    this.version = version
+    this.versionChanged = true
+  }
+
+  /**
+   * Merges this process's changes into the file, under a lock. If another process saved this
+   * target since we read it, our manifest version is dropped: the two deploys may have
+   * interleaved, so the next deploy checks the storage instead of trusting either.
+   */
+  async save(): Promise<void> {
+    if (this.changes.size === 0 && !this.versionChanged) return
+    let release: (() => Promise<void>) | undefined
     const tmpId = `${CACHE_ID}.${process.pid}.tmp`
     const tmpFile = join(this.dir, tmpId)
-    let failure: unknown
-    const onError = (error: unknown) => {
-      failure = error
-    }
-    this.store.on('error', onError)
     try {
       if (!existsSync(this.dir)) mkdirSync(this.dir, { recursive: true })
-      this.store.cacheId = tmpId
-      this.store.save(true)
+      release = await lock(this.dir, { lockfilePath: join(this.dir, `${CACHE_ID}.lock`), retries: { retries: 40, minTimeout: 25, maxTimeout: 500 }, stale: 30_000 })
+      const store = this.open()
+      const onDisk = this.read(store)
+      const entries = onDisk?.entries ?? {}
+      for (const [key, record] of this.changes) {
+        if (record) entries[key] = record
+        else delete entries[key]
+      }
+      const interleaved = (onDisk?.revision ?? 0) !== this.revision
+      const manifestVersion = interleaved ? undefined : this.version
+      const revision = Math.max(onDisk?.revision ?? 0, this.revision) + 1
+      store.setKey(this.target, { format: CACHE_FORMAT, revision, manifestVersion, entries } satisfies TargetRecords)
+      // flat-cache writes its own format to a temporary file; the rename makes it whole or absent.
+      let failure: unknown
+      store.on('error', (error: unknown) => {
+        failure = error
+      })
+      store.cacheId = tmpId
+      store.save(true)
       if (failure) throw failure
       renameSync(tmpFile, this.file)
-      this.changed = false
+      this.records = entries
+      this.revision = revision
+      this.version = manifestVersion
+      this.changes.clear()
+      this.versionChanged = false
     } catch (error) {
       rmSync(tmpFile, { force: true })
-      throw new Error(
-        `[collectfasta] Could not write the cache file ${this.file}: ${(error as Error).message}. ` +
-          'Check that `cacheDir` is writable; the deploy itself succeeded.',
-      )
+      throw new Error(`[collectfasta] Could not write the cache file ${this.file}: ${(error as Error).message}. Check that \`cacheDir\` is writable.`)
     } finally {
-      this.store.cacheId = CACHE_ID
-      this.store.off('error', onError)
+      await release?.().catch(() => {})
     }
   }
 }

@@ -1,3 +1,5 @@
+import * as v from 'valibot'
+import { validatePath } from '../paths.js'
 import { type DeployReport, type Logger, errorText } from '../report.js'
 import type { Strategy, UploadFile } from '../strategy.js'
 import type { ChecksumCache } from './cache.js'
@@ -13,34 +15,74 @@ import type { Counted } from './requests.js'
  */
 
 const MANIFEST_FORMAT = 1
+const TOOL = 'vite-plugin-collectfasta'
+
+const FileSchema = v.object({ xxh64: v.string(), headers: v.string(), size: v.pipe(v.number(), v.integer(), v.minValue(0)), md5: v.string(), version: v.string() })
+const DeploySchema = v.object({
+  at: v.string(),
+  paths: v.array(v.string()),
+  /** Which site wrote it (the `site` option); absent in manifests of older versions. */
+  site: v.optional(v.string()),
+  /** Written by a deploy with include/exclude: its paths include the last full deploy's. */
+  partial: v.optional(v.boolean()),
+})
+const ManifestSchema = v.object({
+  format: v.literal(MANIFEST_FORMAT),
+  tool: v.literal(TOOL),
+  deploys: v.array(DeploySchema),
+  files: v.record(v.string(), FileSchema),
+})
 
 /** What was stored for one path (relative to the prefix). */
-export interface ManifestFile {
-  xxh64: string
-  /** Fingerprint of the headers it was stored with. */
-  headers: string
-  size: number
-  md5: string
-  /** The storage's identity of the stored version (ETag, generation); '' when unknown. */
-  version: string
-}
+export type ManifestFile = v.InferOutput<typeof FileSchema>
+export type ManifestDeploy = v.InferOutput<typeof DeploySchema>
 
 export interface RemoteManifest {
   format: number
-  tool: 'vite-plugin-collectfasta'
-  /** Newest first: when each recent deploy happened and every path it deployed. */
-  deploys: { at: string; paths: string[] }[]
-  /** The files of the newest deploy. */
+  tool: typeof TOOL
+  /** Newest first: when each recent deploy happened, which site wrote it, every path it deployed. */
+  deploys: ManifestDeploy[]
+  /** The files of the newest deploy (and, after partial deploys, of the last full one). */
   files: Record<string, ManifestFile>
 }
 
-/** Parses a manifest; throws an Error saying what is wrong with it. */
-export function parseManifest(bytes: Uint8Array): RemoteManifest {
-  const data = JSON.parse(Buffer.from(bytes).toString('utf8')) as Partial<RemoteManifest>
-  if (data?.tool !== 'vite-plugin-collectfasta') throw new Error('it was not written by vite-plugin-collectfasta')
-  if (data.format !== MANIFEST_FORMAT) throw new Error(`it has format ${JSON.stringify(data.format)}, this version reads ${MANIFEST_FORMAT}`)
-  if (!Array.isArray(data.deploys) || typeof data.files !== 'object' || data.files === null) throw new Error('it is incomplete')
-  return data as RemoteManifest
+/**
+ * Parses a deploy manifest read from the storage, which others can write: anything off the
+ * schema throws an Error saying where, and paths that are not plain relative paths are dropped
+ * (reported through `warn`), so they can never become a skip or a delete.
+ */
+export function parseManifest(bytes: Uint8Array, warn: (message: string) => void = () => {}): RemoteManifest {
+  let data: unknown
+  try {
+    data = JSON.parse(Buffer.from(bytes).toString('utf8'))
+  } catch (error) {
+    throw new Error((error as Error).message)
+  }
+  const tool = (data as { tool?: unknown } | null)?.tool
+  if (tool !== TOOL) throw new Error('it was not written by vite-plugin-collectfasta')
+  const format = (data as { format?: unknown }).format
+  if (format !== MANIFEST_FORMAT) throw new Error(`it has format ${JSON.stringify(format)}, this version reads ${MANIFEST_FORMAT}`)
+  const parsed = v.safeParse(ManifestSchema, data)
+  if (!parsed.success) {
+    const issue = parsed.issues[0]
+    const where = issue.path?.map((item) => String(item.key)).join('.') ?? ''
+    throw new Error(`it does not match the manifest schema${where ? ` at ${where}` : ''}: ${issue.message}`)
+  }
+  const manifest = parsed.output
+  let dropped = 0
+  for (const deploy of manifest.deploys) {
+    const plain = deploy.paths.filter((path) => validatePath(path) === undefined)
+    dropped += deploy.paths.length - plain.length
+    deploy.paths = plain
+  }
+  for (const path of Object.keys(manifest.files)) {
+    if (validatePath(path) !== undefined) {
+      delete manifest.files[path]
+      dropped++
+    }
+  }
+  if (dropped > 0) warn(`[collectfasta] Ignored ${dropped} path(s) in the deploy manifest that are not plain relative paths.`)
+  return manifest
 }
 
 function serializeManifest(manifest: RemoteManifest): Uint8Array {
@@ -57,20 +99,31 @@ export interface ManifestWrite {
   logger: Logger
 }
 
-/** Writes the deploy manifest, after every file of the site. Its failure is a warning, never a lie. */
-export async function writeManifest(entries: Entry[], deploys: RemoteManifest['deploys'], ctx: ManifestWrite): Promise<void> {
-  const files: RemoteManifest['files'] = {}
+/**
+ * Writes the deploy manifest, after every file of the site, and resolves with the version the
+ * storage gave it (what the cache then vouches for), or `undefined` when it could not be
+ * written or has no version. Its failure is a warning, never a lie. `carried` are the files of
+ * the previous manifest that a partial deploy did not look at: they are still stored.
+ */
+export async function writeManifest(
+  entries: Entry[],
+  deploys: RemoteManifest['deploys'],
+  carried: RemoteManifest['files'],
+  ctx: ManifestWrite,
+): Promise<string | undefined> {
+  const files: RemoteManifest['files'] = { ...carried }
   for (const entry of entries) {
     const cached = ctx.cache.get(entry.key)
+    // Only what is known: an MD5 is never computed (nor a file compressed) just for the manifest.
     files[entry.path] = {
       xxh64: entry.xxh64,
       headers: entry.headersFingerprint,
       size: entry.size,
-      md5: cached?.[3] || entry.md5(),
+      md5: cached?.[3] || entry.md5Hex || '',
       version: cached?.[4] ?? '',
     }
   }
-  const body = serializeManifest({ format: MANIFEST_FORMAT, tool: 'vite-plugin-collectfasta', deploys, files })
+  const body = serializeManifest({ format: MANIFEST_FORMAT, tool: TOOL, deploys, files })
   const hash = await loadHasher()
   const headers = { contentType: 'application/json; charset=utf-8', cacheControl: 'no-cache' }
   let md5: string | undefined
@@ -84,12 +137,15 @@ export async function writeManifest(entries: Entry[], deploys: RemoteManifest['d
     headersFingerprint: hash(Buffer.from(fingerprintHeaders(headers))),
   }
   try {
-    await ctx.counted('upload', (c) => ctx.strategy.upload(file, c))
+    const stored = await ctx.counted('upload', (c) => ctx.strategy.upload(file, c))
     ctx.report.manifest = { key: ctx.key, size: body.byteLength }
+    // A strategy that cannot stat is checked by reading the manifest: its version is the hash.
+    return ctx.strategy.stat ? stored?.version : file.xxh64
   } catch (error) {
     ctx.logger.warn(
       `[collectfasta] The site is deployed, but the manifest ${ctx.key} could not be written (${errorText(error)}). ` +
-        'The next cold-cache deploy will list the storage instead.',
+        'The next deploy will list the storage instead.',
     )
+    return undefined
   }
 }

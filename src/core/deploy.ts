@@ -1,14 +1,14 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { DEFAULTS, type DeployOptions, resolveDryRun, resolvePrune, validateOptions } from '../options.js'
+import { DEFAULTS, type DeployOptions, resolveDryRun, resolvePrune, resolveSite, validateOptions } from '../options.js'
 import { DeployError, type DeployReport, REASONS, consoleLogger, errorText, failureMessage, summarize } from '../report.js'
 import type { RemoteObject, Strategy } from '../strategy.js'
 import { ChecksumCache } from './cache.js'
 import { compressionPlan } from './compress.js'
-import { writeManifest } from './deploy-manifest.js'
+import { type ManifestDeploy, type RemoteManifest, writeManifest } from './deploy-manifest.js'
 import { RemoteState, diff } from './diff.js'
 import type { Entry } from './entry.js'
-import { findStale, prune, refusal } from './prune.js'
+import { planPrune, prune } from './prune.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
 import { scan } from './scan.js'
 import { upload } from './upload.js'
@@ -34,11 +34,20 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
   const requests = emptyRequestCounts()
   const counted = createCounter(requests, stop.signal)
   const report: DeployReport = { target: strategy.target, dryRun, uploaded: [], skipped: [], failed: [], pending: [], deleted: [], bytesUploaded: 0, durationMs: 0, requests, plan: [] }
-
-  // 1. Scan: every file of the output, hashed, with its headers and upload group.
   if (!existsSync(outDir) || !statSync(outDir).isDirectory()) {
     throw new Error(`[collectfasta] The output directory ${outDir} does not exist. Build first, or fix \`outDir\`.`)
   }
+  const cacheDir = resolve(root, options.cacheDir ?? DEFAULTS.cacheDir)
+  if (!dryRun) ChecksumCache.ensureWritable(cacheDir)
+  const partial = Boolean(options.include || options.exclude)
+  const trustCache = options.trustCache ?? DEFAULTS.trustCache
+  const remote = new RemoteState(strategy, counted, manifestPath ? prefix + manifestPath : undefined, logger.warn)
+  // The one cheap question of a warm deploy (has anyone deployed since this cache did?),
+  // asked first so that it and the SDK import overlap the scan.
+  const startVersion = trustCache || !remote.canCheckManifest ? undefined : remote.manifestVersion()
+  startVersion?.catch(() => {}) // awaited below; this only keeps an early failure from going unhandled
+
+  // 1. Scan: every file of the output, hashed, with its headers and upload group.
   const compression = compressionPlan(options.compress)
   const entries = (
     await scan({
@@ -59,23 +68,28 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
     throw new Error(`[collectfasta] Nothing to deploy: ${outDir} has no files${filtered}. Build first, or check outDir, include and exclude.`)
   }
 
-  const cacheDir = resolve(root, options.cacheDir ?? DEFAULTS.cacheDir)
-  if (!dryRun) ChecksumCache.ensureWritable(cacheDir)
   const cache = ChecksumCache.load(cacheDir, strategy.target, logger.warn)
-  const record = (entry: Entry, stored?: RemoteObject) =>
+  const site = resolveSite(options.site, root)
+  const recordEntry = (entry: Entry, stored?: RemoteObject) =>
     cache.set(entry.key, [entry.xxh64, entry.headersFingerprint, entry.size, entry.md5Hex ?? '', stored?.version ?? ''])
-  const remote = new RemoteState(strategy, counted, manifestPath ? prefix + manifestPath : undefined, logger.warn)
   if (!dryRun && options.handleSignals) stop.listen()
+  const checkpoint = createCheckpoint(cache, logger.warn)
 
   try {
-    // 2. Diff: what the storage lacks or holds differently.
+    // 2. Diff: what the storage lacks or holds differently. The cache decides only while the
+    // storage's manifest is the version it last vouched for (or the user trusts it outright; or
+    // the storage can tell nothing at all).
+    const seen = await startVersion
+    const cacheTrusted =
+      trustCache || (!remote.canCheckManifest && !strategy.list) || (seen !== undefined && seen !== '?' && seen === cache.manifestVersion)
     const uploads = await diff(entries, {
+      cacheTrusted,
       strategy,
       cache,
       remote,
       counted,
       concurrency,
-      record,
+      record: recordEntry,
       warn: logger.warn,
       force: options.force ?? DEFAULTS.force,
       trustRemoteManifest: options.trustRemoteManifest ?? DEFAULTS.trustRemoteManifest,
@@ -88,10 +102,12 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
       for (const { entry, reason } of uploads) report.uploaded.push({ key: entry.key, size: entry.body().byteLength, reason })
       report.bytesUploaded = report.uploaded.reduce((sum, u) => sum + u.size, 0)
       if (pruning && uploads.length > 0) {
-        const stale = await findStale(entries, pruning, remote, manifestPath, prefix)
+        const previous = await remote.manifest()
+        const history = [thisDeploy(entries, previous, site, partial), ...(previous?.deploys ?? [])]
         // The dry run refuses what the real run would refuse.
-        report.pruneRefused = refusal(stale.length, pruning)
-        if (report.pruneRefused) logger.warn(`[collectfasta] ${report.pruneRefused}`)
+        const { stale, refused } = await planPrune(history, pruning, site, remote, manifestPath, prefix)
+        report.pruneRefused = refused
+        if (refused) logger.warn(`[collectfasta] Prune refused: ${refused}`)
         else {
           for (const item of stale) report.plan.push({ key: item.key, action: 'delete', reason: item.reason })
           report.deleted.push(...stale.map((item) => item.key))
@@ -100,27 +116,40 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
       for (const item of report.plan) logger.info(`[collectfasta] would ${item.action} ${item.key} (${REASONS[item.reason]})`)
     } else {
       // 3. Upload in groups: hashed assets, other files, then HTML and manifests.
+      const record = (entry: Entry, stored?: RemoteObject) => {
+        recordEntry(entry, stored)
+        checkpoint.confirmed()
+      }
       await upload(uploads, { strategy, concurrency, counted, signal: stop.signal, report, record, progress: options.progress ?? DEFAULTS.progress })
-      cache.retainOnly(new Set(entries.map((e) => e.key)))
+      await checkpoint.settled()
+      if (!partial) cache.retainOnly(new Set(entries.map((e) => e.key)))
       const succeeded = report.failed.length === 0 && report.pending.length === 0 && !stop.signal.aborted
+      if (succeeded && uploads.length === 0 && !cacheTrusted && seen !== undefined && seen !== '?') {
+        // Every file was checked against the storage and found stored: vouch for what was seen.
+        cache.manifestVersion = seen
+      }
       // 4. Prune and the deploy manifest, only after every upload succeeded. A deploy that
-      // changed nothing writes nothing: zero requests.
+      // changed nothing writes nothing.
       if (succeeded && uploads.length > 0) {
         const previous = await remote.manifest()
-        const history = [{ at: new Date().toISOString(), paths: entries.map((e) => e.path) }, ...(previous?.deploys ?? [])]
-        const keep = await prune(entries, pruning, history, DEFAULTS.prune.keepDeploys, { strategy, counted, report, remote, manifestPath, warn: logger.warn })
-        if (manifestPath && strategy.get) await writeManifest(entries, keep, { strategy, counted, cache, report, key: prefix + manifestPath, logger })
+        const history = [thisDeploy(entries, previous, site, partial), ...(previous?.deploys ?? [])]
+        const keep = await prune(pruning, history, DEFAULTS.prune.keepDeploys, { strategy, counted, report, remote, manifestPath, site, warn: logger.warn })
+        if (manifestPath && strategy.get) {
+          // Someone else deployed while this deploy ran if the manifest changed since it began:
+          // then neither deploy's cache may vouch for the storage (the next run checks it).
+          const interleaved = !trustCache && (await remote.currentManifestVersion()) !== seen
+          const carried = partial ? carriedFiles(previous, entries) : {}
+          const written = await writeManifest(entries, keep, carried, { strategy, counted, cache, report, key: prefix + manifestPath, logger })
+          cache.manifestVersion = interleaved ? undefined : written
+        }
       }
     }
   } finally {
     stop.unlisten()
     // 5. Save the cache, whatever happened: it holds only what the storage confirmed.
     if (!dryRun) {
-      try {
-        cache.save()
-      } catch (error) {
-        logger.warn(errorText(error))
-      }
+      await checkpoint.settled()
+      await cache.save().catch((error: unknown) => logger.warn(errorText(error)))
     }
     await strategy.dispose?.()
   }
@@ -168,4 +197,43 @@ function stopController(options: Pick<DeployOptions, 'signal'>, warn: (message: 
     process.off('SIGTERM', onSignal)
   }
   return state
+}
+
+/** This deploy's line in the history; a partial one also keeps the last deploy's paths. */
+function thisDeploy(entries: Entry[], previous: RemoteManifest | undefined, site: string, partial: boolean): ManifestDeploy {
+  const paths = entries.map((e) => e.path)
+  if (!partial) return { at: new Date().toISOString(), site, paths }
+  const all = new Set([...(previous?.deploys[0]?.paths ?? []), ...paths])
+  return { at: new Date().toISOString(), site, paths: [...all], partial: true }
+}
+
+/** The previous manifest's files that a partial deploy did not look at: they are still stored. */
+function carriedFiles(previous: RemoteManifest | undefined, entries: Entry[]): RemoteManifest['files'] {
+  const files = { ...previous?.files }
+  for (const entry of entries) delete files[entry.path]
+  return files
+}
+
+/** Confirmations between two checkpoint saves of the cache during a long upload. */
+const CHECKPOINT_EVERY = 500
+const CHECKPOINT_MS = 5000
+
+/**
+ * Saves the cache every few seconds or confirmations while uploading, so a SIGKILL late in a
+ * long deploy keeps what was confirmed. One save at a time; a failed save is a warning.
+ */
+function createCheckpoint(cache: ChecksumCache, warn: (message: string) => void) {
+  let count = 0
+  let last = Date.now()
+  let saving: Promise<void> = Promise.resolve()
+  return {
+    confirmed() {
+      count++
+      if (count < CHECKPOINT_EVERY && Date.now() - last < CHECKPOINT_MS) return
+      count = 0
+      last = Date.now()
+      saving = saving.then(() => cache.save()).catch((error: unknown) => warn(errorText(error)))
+    },
+    settled: () => saving,
+  }
 }

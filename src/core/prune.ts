@@ -3,7 +3,6 @@ import { type DeleteReason, type DeployReport, errorText } from '../report.js'
 import type { Strategy } from '../strategy.js'
 import type { RemoteManifest } from './deploy-manifest.js'
 import type { RemoteState } from './diff.js'
-import type { Entry } from './entry.js'
 import type { Counted } from './requests.js'
 
 /** `prune` with every default filled in. */
@@ -20,25 +19,25 @@ export interface StaleObject {
 
 /**
  * Objects to delete: those of deploys older than the grace period that no kept deploy uses,
- * and (with `unknown`) those under the prefix that no recorded deploy wrote.
+ * and (with `unknown`) those under the prefix that no recorded deploy wrote. `history` is the
+ * deploy history newest first, this deploy included.
  */
-export async function findStale(
-  entries: Entry[],
+async function findStale(
+  history: RemoteManifest['deploys'],
   prune: ResolvedPrune,
   remote: RemoteState,
   manifestPath: string | false,
   prefix: string,
 ): Promise<StaleObject[]> {
-  const previous = (await remote.manifest())?.deploys ?? []
-  const kept = new Set(entries.map((e) => e.path))
-  for (const deploy of previous.slice(0, prune.keepDeploys - 1)) for (const path of deploy.paths) kept.add(path)
+  const kept = new Set<string>()
+  for (const deploy of history.slice(0, prune.keepDeploys)) for (const path of deploy.paths) kept.add(path)
   const stale = new Map<string, DeleteReason>()
-  for (const deploy of previous.slice(prune.keepDeploys - 1)) {
+  for (const deploy of history.slice(prune.keepDeploys)) {
     // A path the manifest should never hold (`..`, absolute) is never turned into a delete.
     for (const path of deploy.paths) if (!kept.has(path) && validatePath(path) === undefined) stale.set(prefix + path, 'stale')
   }
   if (prune.unknown) {
-    const recorded = new Set(previous.flatMap((d) => d.paths))
+    const recorded = new Set(history.flatMap((d) => d.paths))
     for (const key of (await remote.listing())?.keys() ?? []) {
       const path = key.slice(prefix.length)
       if (!key.startsWith(prefix) || kept.has(path) || path === manifestPath || stale.has(key)) continue
@@ -48,13 +47,41 @@ export async function findStale(
   return [...stale].map(([key, reason]) => ({ key, reason }))
 }
 
-/** Why a prune of `count` objects is refused, or `undefined` when it may go ahead. */
-export function refusal(count: number, prune: ResolvedPrune): string | undefined {
-  if (count <= prune.maxDeletes) return undefined
-  return (
-    `${count} stale objects exceed prune.maxDeletes (${prune.maxDeletes}); nothing was deleted. ` +
-    'Check that prefix and keepDeploys are what you mean, then raise maxDeletes for one deploy.'
-  )
+export interface PrunePlan {
+  stale: StaleObject[]
+  /** Why nothing may be deleted, or undefined. */
+  refused?: string
+}
+
+/**
+ * What prune would delete, or why it refuses: another site's deploys in the history (two sites
+ * on one prefix would delete each other's live files), or more deletes than `maxDeletes`.
+ * The dry run and the real run both ask this, so a dry run reports what the real run does.
+ */
+export async function planPrune(
+  history: RemoteManifest['deploys'],
+  prune: ResolvedPrune,
+  site: string,
+  remote: RemoteState,
+  manifestPath: string | false,
+  prefix: string,
+): Promise<PrunePlan> {
+  const others = [...new Set(history.map((d) => d.site).filter((s): s is string => s !== undefined && s !== site))]
+  if (others.length > 0) {
+    const refused =
+      `the deploy manifest records deploys of another site (${others.map((o) => JSON.stringify(o)).join(', ')}) under this prefix, ` +
+      `and deleting what site ${JSON.stringify(site)} does not use would break it; nothing was deleted. ` +
+      'Give each site its own prefix, or the same `site` if they are one site.'
+    return { stale: [], refused }
+  }
+  const stale = await findStale(history, prune, remote, manifestPath, prefix)
+  if (stale.length <= prune.maxDeletes) return { stale }
+  return {
+    stale,
+    refused:
+      `${stale.length} stale objects exceed prune.maxDeletes (${prune.maxDeletes}); nothing was deleted. ` +
+      'Check that prefix and keepDeploys are what you mean, then raise maxDeletes for one deploy.',
+  }
 }
 
 export interface PruneContext {
@@ -63,6 +90,7 @@ export interface PruneContext {
   report: DeployReport
   remote: RemoteState
   manifestPath: string | false
+  site: string
   warn(message: string): void
 }
 
@@ -72,7 +100,6 @@ export interface PruneContext {
  * their files are gone, so a refused prune can still delete them later.
  */
 export async function prune(
-  entries: Entry[],
   options: ResolvedPrune | undefined,
   history: RemoteManifest['deploys'],
   keepWithoutPrune: number,
@@ -80,10 +107,10 @@ export async function prune(
 ): Promise<RemoteManifest['deploys']> {
   if (!options) return history.slice(0, keepWithoutPrune)
   const { strategy, report } = ctx
-  const stale = await findStale(entries, options, ctx.remote, ctx.manifestPath, strategy.prefix ?? '')
-  report.pruneRefused = refusal(stale.length, options)
-  if (report.pruneRefused) {
-    ctx.warn(`[collectfasta] ${report.pruneRefused}`)
+  const { stale, refused } = await planPrune(history, options, ctx.site, ctx.remote, ctx.manifestPath, strategy.prefix ?? '')
+  if (refused) {
+    report.pruneRefused = refused
+    ctx.warn(`[collectfasta] Prune refused: ${refused}`)
     return history
   }
   if (stale.length > 0 && strategy.delete) {

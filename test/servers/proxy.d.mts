@@ -15,6 +15,8 @@ export interface ProxyOptions {
   maxFaults?: number
   stallMs?: number
   throttleAbove?: number
+  /** Uploads whose URL (path and query, decoded) matches fail with a 500 on every attempt while faults are on. */
+  failPaths?: RegExp
   latencyMs?: number
   onRequest?: (request: RecordedRequest) => void
 }

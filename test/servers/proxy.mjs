@@ -57,7 +57,9 @@ export async function recordingProxy(target, options = {}) {
     req.on('data', (chunk) => {
       entry.bytes += chunk.length
     })
-    let fault = pickFault()
+    // A key that fails on every attempt outlasts any retry: the deploy must report it.
+    const always = faultsOn && entry.kind === 'PUT' && options.failPaths?.test(decodeURIComponent(url))
+    let fault = always ? 'error500' : pickFault()
     if (!fault && faultsOn && options.throttleAbove !== undefined && inFlight > options.throttleAbove) fault = 'slowDown'
     if (fault) {
       faults.count++

@@ -181,7 +181,7 @@ export function runContract(harness: ContractHarness): void {
       await strategy.dispose?.()
     })
 
-    it('deploys a directory: warm no-change run makes no request; cold cache uploads nothing', async () => {
+    it('deploys a directory: warm no-change run makes one request; cold cache uploads nothing', async () => {
       const prefix = freshPrefix()
       const outDir = mkdtempSync(join(tmpdir(), 'collectfasta-contract-'))
       tmpDirs.push(outDir)
@@ -204,7 +204,8 @@ export function runContract(harness: ContractHarness): void {
 
       const warm = await run()
       expect(warm.uploaded).toEqual([])
-      expect(warm.requests).toEqual({ list: 0, stat: 0, get: 0, upload: 0, delete: 0 })
+      // One cheap question (a stat of the deploy manifest, no body), and nothing else.
+      expect(warm.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0 })
 
       const coldCache = `${cacheDir}-cold`
       tmpDirs.push(coldCache)
