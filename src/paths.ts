@@ -6,11 +6,15 @@
 /** S3 and GCS cap keys at 1,024 bytes (UTF-8), prefix included. */
 export const MAX_KEY_BYTES = 1024
 
+const DOT_SEGMENT = /(^|\/)\.{1,2}(\/|$)/
+
 /** Why `path` is not a plain relative POSIX path, or `undefined` when it is one. */
 export function validatePath(path: string): string | undefined {
   if (path.includes('\\')) return 'it contains a backslash, which storages treat differently'
   if (path.includes('\0')) return 'it contains a NUL character'
-  if (path.startsWith('/') || path.split('/').some((part) => part === '..' || part === '.' || part === '')) {
+  // No empty, '.' or '..' segment (the same as splitting on '/', without the arrays: manifests
+  // of 100,000 paths are checked with this).
+  if (path === '' || path.startsWith('/') || path.endsWith('/') || path.includes('//') || DOT_SEGMENT.test(path)) {
     return 'it is not a plain relative path'
   }
   return undefined

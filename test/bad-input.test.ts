@@ -40,6 +40,21 @@ describe('bad input: one clear error, nothing written', () => {
     ['the plugin with prune.keepDeploys 0', () => collectfasta({ strategy: memory(), prune: { keepDeploys: 0 } }), /`prune.keepDeploys` to be an integer ≥ 1/],
     ['prune without the manifest', () => collectfasta({ strategy: memory(), prune: true, manifest: false }), /`prune` needs the deploy manifest/],
     ['the plugin with manifest ../m.json', () => collectfasta({ strategy: memory(), manifest: '../m.json' }), /`manifest` to be false or a relative path/],
+    [
+      'prune with a strategy that cannot delete',
+      () => collectfasta({ strategy: { ...memory(), delete: undefined }, prune: true }),
+      /`prune` needs a strategy that can delete, and memory has no `delete`: remove `prune`/,
+    ],
+    [
+      'prune with a strategy that cannot read the manifest',
+      () => collectfasta({ strategy: { ...memory(), get: undefined }, prune: true }),
+      /`prune` needs the deploy manifest, which memory cannot read back \(no `get`\)/,
+    ],
+    [
+      'an explicit manifest with a strategy that cannot read it',
+      () => collectfasta({ strategy: { ...memory(), get: undefined }, manifest: 'm.json' }),
+      /needs a strategy that can read it back, and memory has no `get`: set `manifest: false`/,
+    ],
   ])('%s', (_name, make, message) => {
     expect(make).toThrow(message)
   })

@@ -161,7 +161,7 @@ function project(backend: Backend) {
       } satisfies Strategy,
     }
   }
-  return { prefix, manifest, warnings, infos, version, run, stored, failingStrategy }
+  return { root, prefix, manifest, warnings, infos, version, run, stored, failingStrategy }
 }
 
 describe.each(backends)('remote deploy manifest on $name', (backend) => {
@@ -368,5 +368,164 @@ describe('onDeployed', () => {
     await expect(p.run({ force: true, onDeployed: () => Promise.reject(new Error('CDN down')) })).rejects.toThrow(
       /The deploy succeeded, but `onDeployed` failed: CDN down/,
     )
+  })
+})
+
+/** Paths of `dist` whose stored bytes differ from the local ones, read by a separate client. */
+async function differing(backend: Backend, prefix: string, dist: string): Promise<string[]> {
+  const wrong: string[] = []
+  const local = readdirSync(dist, { recursive: true, withFileTypes: true }).filter((d) => d.isFile())
+  expect(local.length).toBeGreaterThan(0)
+  for (const dirent of local) {
+    const path = relative(dist, join(dirent.parentPath, dirent.name)).split(sep).join('/')
+    const stored = await backend.read(prefix + path)
+    if (!stored || !Buffer.from(stored.bytes).equals(readFileSync(join(dist, path)))) wrong.push(path)
+  }
+  return wrong.sort()
+}
+
+describe.each(backends)('the storage is the truth, not the cache, on $name', (backend) => {
+  it('a rollback with an older runner’s cache uploads exactly what differs, then one question', async () => {
+    const p = project(backend)
+    p.version(1, { 'robots.txt': 'site A' })
+    await p.run({ cacheDir: 'runner-1' })
+    p.version(2, { 'robots.txt': 'site B' }) // same names, other bytes, from another runner
+    await p.run({ cacheDir: 'runner-2' })
+    p.version(1, { 'robots.txt': 'site A' })
+    const back = await p.run({ cacheDir: 'runner-1' })
+    expect(back.uploaded.map((u) => u.key.slice(p.prefix.length)).sort()).toEqual(['index.html', 'robots.txt'])
+    expect(await differing(backend, p.prefix, join(p.root, 'dist'))).toEqual([])
+    const again = await p.run({ cacheDir: 'runner-1' })
+    expect(again.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0 })
+  })
+
+  it('objects another deployer pruned are uploaded again, never reported unchanged', async () => {
+    const p = project(backend)
+    p.version(1)
+    await p.run({ cacheDir: 'runner-1' })
+    p.version(2)
+    rmSync(join(p.root, 'dist/robots.txt'))
+    const other = await p.run({ cacheDir: 'runner-2', prune: { keepDeploys: 1 } })
+    expect(other.deleted.map((k) => k.slice(p.prefix.length)).sort()).toEqual(['assets/app-v1.js', 'robots.txt'])
+    p.version(1)
+    const back = await p.run({ cacheDir: 'runner-1' })
+    expect(back.uploaded.map((u) => u.key.slice(p.prefix.length)).sort()).toEqual(['assets/app-v1.js', 'index.html', 'robots.txt'])
+    expect(await differing(backend, p.prefix, join(p.root, 'dist'))).toEqual([])
+  })
+
+  it('a file deleted behind a trusted cache is uploaded again when the storage is listed anyway', async () => {
+    const p = project(backend)
+    p.version(1)
+    await p.run()
+    await backend.remove(`${p.prefix}robots.txt`) // no deploy: the manifest is unchanged
+    p.version(1, { 'new.txt': 'a new file makes the deploy list the storage' })
+    const report = await p.run()
+    expect(report.requests.list).toBe(1)
+    expect(report.plan).toEqual(
+      expect.arrayContaining([
+        { key: `${p.prefix}robots.txt`, action: 'upload', reason: 'missing' },
+        { key: `${p.prefix}new.txt`, action: 'upload', reason: 'new' },
+      ]),
+    )
+    expect(await differing(backend, p.prefix, join(p.root, 'dist'))).toEqual([])
+  })
+
+  it('two deploys at once with one cacheDir: the next deploy converges, the one after uploads nothing', async () => {
+    for (let trial = 0; trial < 3; trial++) {
+      const p = project(backend)
+      const files = (site: string) => {
+        const tree: Record<string, string> = { 'index.html': `<h1>${site}</h1>` }
+        for (let i = 0; i < 30; i++) tree[`shared/${i}.txt`] = `${site} ${i}`
+        return tree
+      }
+      writeTree(join(p.root, 'dist-a'), files('A'))
+      writeTree(join(p.root, 'dist-b'), files('B'))
+      await Promise.all([p.run({ outDir: 'dist-a' }), p.run({ outDir: 'dist-b' })])
+      const next = await p.run({ outDir: 'dist-a' })
+      expect(next.failed).toEqual([])
+      expect(await differing(backend, p.prefix, join(p.root, 'dist-a'))).toEqual([])
+      const after = await p.run({ outDir: 'dist-a' })
+      expect(after.uploaded).toEqual([])
+    }
+  })
+
+  it('two targets sharing one cacheDir in one process keep each other’s entries', async () => {
+    const p = project(backend)
+    p.version(1)
+    const [x, y] = [`${p.prefix}x/`, `${p.prefix}y/`]
+    await Promise.all([p.run({ strategy: backend.strategy(x) }), p.run({ strategy: backend.strategy(y) })])
+    for (const prefix of [x, y]) {
+      const warm = await p.run({ strategy: backend.strategy(prefix) })
+      expect(warm.requests, prefix).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0 })
+    }
+  })
+
+  it('hotfix deploys with include and prune never delete what the live page uses', async () => {
+    const p = project(backend)
+    p.version(1)
+    await p.run({ prune: true })
+    for (let hotfix = 1; hotfix <= 3; hotfix++) {
+      writeFileSync(join(p.root, 'dist/index.html'), `<script src="/assets/app-v1.js"></script><!-- hotfix ${hotfix} -->`)
+      const report = await p.run({ include: 'index.html', prune: true })
+      expect(report.uploaded.map((u) => u.key)).toEqual([`${p.prefix}index.html`])
+      expect(report.deleted).toEqual([])
+    }
+    expect(await p.stored()).toEqual(['assets/app-v1.js', 'assets/vendor-1.js', 'index.html', 'robots.txt'])
+    // A full deploy later still prunes as usual: the grace period counts the partial deploys.
+    p.version(2)
+    const full = await p.run({ prune: { keepDeploys: 1 } })
+    expect(full.deleted).toEqual([`${p.prefix}assets/app-v1.js`])
+  })
+
+  it('prune refuses, in one sentence, where another site deploys under the same prefix', async () => {
+    const p = project(backend)
+    p.version(1)
+    await p.run({ site: 'docs' })
+    p.version(2)
+    const report = await p.run({ site: 'shop', prune: { keepDeploys: 1 } })
+    expect(report.pruneRefused).toMatch(/records deploys of another site \("docs"\) under this prefix.*nothing was deleted\. Give each site its own prefix/)
+    expect(report.deleted).toEqual([])
+    expect(await p.stored()).toContain('assets/app-v1.js')
+    expect(p.warnings.join('\n')).toMatch(/Prune refused: /)
+  })
+
+  it('a dry run refuses the maxDeletes the real run refuses', async () => {
+    const p = project(backend)
+    for (let v = 1; v <= 3; v++) {
+      p.version(v)
+      await p.run()
+    }
+    p.version(4)
+    const dry = await p.run({ prune: { keepDeploys: 1, maxDeletes: 1 }, dryRun: true })
+    const real = await p.run({ prune: { keepDeploys: 1, maxDeletes: 1 } })
+    expect(real.pruneRefused).toMatch(/3 stale objects exceed prune\.maxDeletes \(1\)/)
+    expect(dry.pruneRefused).toBe(real.pruneRefused)
+    expect(dry.deleted).toEqual([])
+    expect(real.deleted).toEqual([])
+  })
+
+  it('a manifest off the schema is ignored with a warning naming where; its paths never become deletes', async () => {
+    const p = project(backend)
+    p.version(1)
+    await p.run()
+    const manifest = (deploys: unknown) => JSON.stringify({ format: 1, tool: 'vite-plugin-collectfasta', deploys, files: {} })
+    await backend.put(p.manifest, manifest([null]))
+    p.version(2)
+    const report = await p.run({ cacheDir: 'cold-null', prune: { keepDeploys: 1 } })
+    expect(p.warnings.join('\n')).toMatch(/does not match the manifest schema at deploys\.0/)
+    expect(report.failed).toEqual([])
+    expect(report.deleted).toEqual([])
+
+    await backend.put(p.manifest, manifest([{ at: 'x', paths: 'abc' }]))
+    p.version(3)
+    const letters = await p.run({ cacheDir: 'cold-letters', prune: { keepDeploys: 1 } })
+    expect(p.warnings.join('\n')).toMatch(/at deploys\.0\.paths/)
+    expect(letters.deleted).toEqual([])
+
+    await backend.put(p.manifest, manifest([{ at: 'x', paths: ['../outside.txt', '/etc/passwd', 'assets/app-v1.js'] }, { at: 'y', paths: [] }]))
+    p.version(4)
+    const odd = await p.run({ cacheDir: 'cold-odd', prune: { keepDeploys: 1 } })
+    expect(p.warnings.join('\n')).toMatch(/Ignored 2 path\(s\) in the deploy manifest that are not plain relative paths/)
+    expect(odd.deleted.every((key) => key.startsWith(p.prefix))).toBe(true)
   })
 })
