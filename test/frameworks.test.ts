@@ -85,7 +85,7 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
     const { stdout, stderr } = await build(framework, pathToFileURL(dir).href)
     const output = stdout + stderr
     const summaries = output.split('\n').filter((line) => line.startsWith('[collectfasta] file://'))
-    expect(summaries).toHaveLength(1)
+    expect(summaries, output).toHaveLength(1)
 
     const published = snapshot(join(cwd, framework.out))
     const deployed = snapshot(dir)
@@ -94,14 +94,14 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
     expect(framework.pages.filter((page) => !published.has(page))).toEqual([])
     const hashed = [...published.keys()].filter((path) => path.startsWith(framework.assets))
     expect(hashed.length).toBeGreaterThan(0)
-    expect([...deployed.keys()].sort()).toEqual([...published.keys()].sort())
+    expect([...deployed.keys()].sort(), output).toEqual([...published.keys()].sort())
     const different = [...published].filter(([path, bytes]) => !deployed.get(path)?.equals(bytes)).map(([path]) => path)
     expect(different).toEqual([])
     expect([...deployed.keys()].filter((path) => path.startsWith('.vite/') || /\.(mjs|js)\.map$|server/.test(path))).toEqual([])
 
     // cacheDir and reportFile resolve against the project (where package.json is).
     const report = JSON.parse(readFileSync(join(cwd, '.collectfasta/report.json'), 'utf8'))
-    expect(report.uploaded).toHaveLength(published.size)
+    expect(report.uploaded, output).toHaveLength(published.size)
     expect(existsSync(join(cwd, '.collectfasta/cache/checksums.json'))).toBe(true)
     expect(summaries[0]).toContain(`uploaded ${published.size} file(s)`)
   })
