@@ -6,6 +6,14 @@
 /** S3 and GCS cap keys at 1,024 bytes (UTF-8), prefix included. */
 export const MAX_KEY_BYTES = 1024
 
+/**
+ * A record keyed by paths, without a prototype: a file named `__proto__` or `constructor` is a
+ * key like any other (on a plain object it would set or read the prototype instead).
+ */
+export function pathRecord<T>(from?: Record<string, T>): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, from)
+}
+
 const DOT_SEGMENT = /(^|\/)\.{1,2}(\/|$)/
 
 /** Why `path` is not a plain relative POSIX path, or `undefined` when it is one. */

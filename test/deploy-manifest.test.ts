@@ -47,3 +47,14 @@ describe('parseManifest (a file from a bucket others can write)', () => {
     expect(warnings).toEqual(['[collectfasta] Ignored 4 path(s) in the deploy manifest that are not plain relative paths.'])
   })
 })
+
+describe('paths named like Object.prototype members', () => {
+  it('are plain keys of the manifest’s files', () => {
+    const text = `{"format":1,"tool":"vite-plugin-collectfasta","deploys":[],"files":{"__proto__":${JSON.stringify(file(1))},"constructor":${JSON.stringify(file(2))}}}`
+    const manifest = parseManifest(Buffer.from(text))
+    expect(Object.keys(manifest.files).sort()).toEqual(['__proto__', 'constructor'])
+    expect(manifest.files['constructor' as string]?.size).toBe(2)
+    expect(Object.hasOwn(manifest.files, 'toString')).toBe(false)
+    expect(manifest.files.toString).toBeUndefined()
+  })
+})

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path'
 import { FlatCache } from 'flat-cache'
 import { lock } from 'proper-lockfile'
+import { pathRecord } from '../paths.js'
 
 /** Bumped when the stored shape changes; another format is treated as empty, with a warning. */
 const CACHE_FORMAT = 2
@@ -30,7 +31,7 @@ interface TargetRecords {
  */
 export class ChecksumCache {
   readonly file: string
-  private records: Record<string, CacheRecord> = {}
+  private records: Record<string, CacheRecord> = pathRecord()
   /** This process's changes since loading: a record, or null for a key forgotten. */
   private readonly changes = new Map<string, CacheRecord | null>()
   private revision = 0
@@ -63,7 +64,7 @@ export class ChecksumCache {
     const cache = new ChecksumCache(dir, target)
     const stored = cache.read(cache.open(warn), warn)
     if (stored) {
-      cache.records = stored.entries
+      cache.records = pathRecord(stored.entries)
       cache.revision = stored.revision
       cache.version = stored.manifestVersion
     }
@@ -152,7 +153,7 @@ export class ChecksumCache {
       release = await lock(this.dir, { lockfilePath: join(this.dir, `${CACHE_ID}.lock`), retries: { retries: 40, minTimeout: 25, maxTimeout: 500 }, stale: 30_000 })
       const store = this.open()
       const onDisk = this.read(store)
-      const entries = onDisk?.entries ?? {}
+      const entries = pathRecord(onDisk?.entries)
       for (const [key, record] of this.changes) {
         if (record) entries[key] = record
         else delete entries[key]

@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { validatePath } from '../paths.js'
+import { pathRecord, validatePath } from '../paths.js'
 import { type DeployReport, type Logger, errorText } from '../report.js'
 import type { Strategy, UploadFile } from '../strategy.js'
 import type { ChecksumCache } from './cache.js'
@@ -26,11 +26,13 @@ const DeploySchema = v.object({
   /** Written by a deploy with include/exclude: its paths include the last full deploy's. */
   partial: v.optional(v.boolean()),
 })
+// `files` is checked as a list of [path, file] entries: a record schema would drop paths such
+// as `__proto__` or `constructor`, which are legal file names.
 const ManifestSchema = v.object({
   format: v.literal(MANIFEST_FORMAT),
   tool: v.literal(TOOL),
   deploys: v.array(DeploySchema),
-  files: v.record(v.string(), FileSchema),
+  files: v.array(v.tuple([v.string(), FileSchema])),
 })
 
 /** What was stored for one path (relative to the prefix). */
@@ -62,13 +64,21 @@ export function parseManifest(bytes: Uint8Array, warn: (message: string) => void
   if (tool !== TOOL) throw new Error('it was not written by vite-plugin-collectfasta')
   const format = (data as { format?: unknown }).format
   if (format !== MANIFEST_FORMAT) throw new Error(`it has format ${JSON.stringify(format)}, this version reads ${MANIFEST_FORMAT}`)
-  const parsed = v.safeParse(ManifestSchema, data)
+  const rawFiles = (data as { files?: unknown }).files
+  if (typeof rawFiles !== 'object' || rawFiles === null || Array.isArray(rawFiles)) throw new Error('it does not match the manifest schema at files: not an object')
+  const entries = Object.entries(rawFiles)
+  const parsed = v.safeParse(ManifestSchema, { ...(data as object), files: entries })
   if (!parsed.success) {
     const issue = parsed.issues[0]
-    const where = issue.path?.map((item) => String(item.key)).join('.') ?? ''
+    const keys = issue.path?.map((item) => String(item.key)) ?? []
+    // files.<n>.1.size names the file by its path: files.<path>.size
+    if (keys[0] === 'files' && keys[1] !== undefined) keys.splice(1, 2, entries[Number(keys[1])]?.[0] ?? keys[1])
+    const where = keys.join('.')
     throw new Error(`it does not match the manifest schema${where ? ` at ${where}` : ''}: ${issue.message}`)
   }
-  const manifest = parsed.output
+  const files = pathRecord<ManifestFile>()
+  for (const [path, file] of parsed.output.files) files[path] = file
+  const manifest: RemoteManifest = { ...parsed.output, files }
   let dropped = 0
   for (const deploy of manifest.deploys) {
     const plain = deploy.paths.filter((path) => validatePath(path) === undefined)
@@ -111,7 +121,7 @@ export async function writeManifest(
   carried: RemoteManifest['files'],
   ctx: ManifestWrite,
 ): Promise<string | undefined> {
-  const files: RemoteManifest['files'] = { ...carried }
+  const files = pathRecord(carried)
   for (const entry of entries) {
     const cached = ctx.cache.get(entry.key)
     // Only what is known: an MD5 is never computed (nor a file compressed) just for the manifest.

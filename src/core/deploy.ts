@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { DEFAULTS, type DeployOptions, resolveDryRun, resolvePrune, resolveSite, validateOptions } from '../options.js'
 import { DeployError, type DeployReport, REASONS, consoleLogger, errorText, failureMessage, summarize } from '../report.js'
+import { pathRecord } from '../paths.js'
 import type { RemoteObject, Strategy } from '../strategy.js'
 import { ChecksumCache } from './cache.js'
 import { compressionPlan } from './compress.js'
@@ -209,7 +210,7 @@ function thisDeploy(entries: Entry[], previous: RemoteManifest | undefined, site
 
 /** The previous manifest's files that a partial deploy did not look at: they are still stored. */
 function carriedFiles(previous: RemoteManifest | undefined, entries: Entry[]): RemoteManifest['files'] {
-  const files = { ...previous?.files }
+  const files = pathRecord(previous?.files)
   for (const entry of entries) delete files[entry.path]
   return files
 }

@@ -4,7 +4,7 @@ import { errorText } from '../report.js'
 import type { RemoteObject, Strategy } from '../strategy.js'
 import type { ChecksumCache } from './cache.js'
 import { loadHasher } from '../hash.js'
-import { type RemoteManifest, parseManifest } from './deploy-manifest.js'
+import { type ManifestFile, type RemoteManifest, parseManifest } from './deploy-manifest.js'
 import type { Entry } from './entry.js'
 import type { Counted } from './requests.js'
 
@@ -148,7 +148,16 @@ export async function diff(entries: Entry[], ctx: DiffContext): Promise<Upload[]
   const prefix = strategy.prefix ?? ''
   let listing: Map<string, RemoteObject> | undefined
   if (ctx.trustRemoteManifest && manifest) {
-    listing = new Map(Object.entries(manifest.files).map(([path, file]) => [prefix + path, { key: prefix + path, ...file }]))
+    // The manifest's record, as a listing would give it (its `headers` is the fingerprint).
+    const asListed = (path: string, file: ManifestFile): RemoteObject => ({
+      key: prefix + path,
+      size: file.size,
+      xxh64: file.xxh64,
+      md5: file.md5 || undefined,
+      headersFingerprint: file.headers,
+      version: file.version || undefined,
+    })
+    listing = new Map(Object.entries(manifest.files).map(([path, file]) => [prefix + path, asListed(path, file)]))
   } else {
     if (ctx.trustRemoteManifest) ctx.warn('[collectfasta] trustRemoteManifest is set, but no remote manifest was found: listing the storage instead.')
     listing = await (listed ?? remote.listing())

@@ -35,6 +35,12 @@ function withCharset(type: string): string {
   return isText ? `${type}; charset=utf-8` : type
 }
 
+/** mrmime's type for a path; a name like `__proto__` or `x.constructor` is just unknown. */
+function typeOf(path: string): string {
+  const type: unknown = lookup(path)
+  return typeof type === 'string' ? type : 'application/octet-stream'
+}
+
 export function isHtml(path: string): boolean {
   return /\.html?$/i.test(path)
 }
@@ -58,7 +64,7 @@ export function createHeaderResolver(defaults: HeaderDefaults): (path: string) =
       if (known) return known
     }
     const headers: ObjectHeaders = {
-      contentType: withCharset(lookup(path) ?? 'application/octet-stream'),
+      contentType: withCharset(typeOf(path)),
       cacheControl: html ? HTML_CACHE_CONTROL : hashed ? IMMUTABLE : defaults.defaultCacheControl,
     }
     if (matching.length === 0) {

@@ -1,103 +1,24 @@
-import type {
-  ObjectCannedACL,
-  PutObjectCommandInput,
-  S3Client,
-  S3ClientConfig,
-  ServerSideEncryption,
-  StorageClass,
-} from '@aws-sdk/client-s3'
+import type { S3Client } from '@aws-sdk/client-s3'
 import { createHash } from 'node:crypto'
 import { DEFAULTS } from '../defaults.js'
 import { normalizePrefix } from '../paths.js'
 import { runPool } from '../pool.js'
 import { type RemoteObject, type StrategyWith, type UploadFile, defineStrategy, storageError } from '../strategy.js'
 import { type SdkError, explain } from './s3-errors.js'
-import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, importSdk, validateBucketOptions } from './utils.js'
+import { type S3Options, validate } from './s3-options.js'
+import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, importSdk } from './utils.js'
+
+export type { S3Options }
 
 const STRATEGY_NAME = 's3'
-const MiB = 1024 * 1024
-
-export interface S3Options {
-  /** The bucket to deploy into. */
-  bucket: string
-  /**
-   * Key prefix (a "folder") for every object. `static`, `/static` and `static/` are the same.
-   * @default ''
-   */
-  prefix?: string
-  /** AWS region. @default the SDK's chain (AWS_REGION, profile), or 'us-east-1' with a custom `endpoint` */
-  region?: string
-  /** Endpoint of an S3-compatible service (R2, MinIO, Backblaze B2, DigitalOcean Spaces…). @default AWS */
-  endpoint?: string
-  /** Path-style URLs (`endpoint/bucket/key`), which most S3-compatible services need. @default false */
-  forcePathStyle?: boolean
-  /** Credentials or a provider. @default the SDK's default chain (env, profile, SSO, instance role) */
-  credentials?: S3ClientConfig['credentials']
-  /** A ready client; region, endpoint, credentials and retries are then the client's own. */
-  client?: S3Client
-  /** Canned ACL for every object. Never set unless asked: buckets are private by default. @default undefined */
-  acl?: ObjectCannedACL
-  /** Storage class for every object, e.g. 'STANDARD_IA'. @default the bucket's default */
-  storageClass?: StorageClass
-  /** Server-side encryption: 'AES256' (SSE-S3), 'aws:kms' or 'aws:kms:dsse'. @default the bucket's default */
-  serverSideEncryption?: ServerSideEncryption
-  /** KMS key id for SSE-KMS. @default the AWS managed key */
-  sseKmsKeyId?: string
-  /** Extra PutObject / CreateMultipartUpload parameters, fixed or per file (e.g. `ContentDisposition`, `Tagging`). */
-  params?: Partial<PutObjectCommandInput> | ((file: UploadFile) => Partial<PutObjectCommandInput>)
-  /**
-   * Files of this many bytes or more are uploaded in parts.
-   * @default 8 MiB
-   */
-  multipartThreshold?: number
-  /**
-   * Size of each part (S3 needs at least 5 MiB, except for the last).
-   * @default 8 MiB
-   */
-  partSize?: number
-  /**
-   * Parts of one file uploaded at once.
-   * @default 4
-   */
-  partConcurrency?: number
-  /**
-   * Attempts per request, including the first; the SDK retries with backoff and jitter.
-   * @default 3
-   */
-  maxAttempts?: number
-  /**
-   * The SDK's request checksums. Several S3-compatible servers reject or corrupt the newer
-   * aws-chunked bodies, so with a custom `endpoint` this defaults to 'WHEN_REQUIRED'.
-   * Every upload carries a Content-MD5 either way, which S3 verifies.
-   * @default 'WHEN_SUPPORTED' on AWS, 'WHEN_REQUIRED' with a custom endpoint
-   */
-  requestChecksumCalculation?: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED'
-  /**
-   * Milliseconds a request may take before it is abandoned (and retried): a stalled connection
-   * never hangs the deploy.
-   * @default 120000
-   */
-  requestTimeout?: number
-  /**
-   * Uploads in flight at once; overrides the plugin's `concurrency` for this strategy.
-   * @default the plugin's concurrency (16)
-   */
-  concurrency?: number
-}
 
 const PLAIN_ETAG = /^[0-9a-f]{32}$/
 
-function fail(message: string): never {
-  throw new TypeError(`[collectfasta] [${STRATEGY_NAME}] ${message}`)
+/** A key from a listing with `EncodingType=url`: S3 encodes it as a form value (a space is '+'). */
+export function decodeListedKey(key: string): string {
+  return decodeURIComponent(key.replaceAll('+', ' '))
 }
 
-function validate(options: S3Options): void {
-  validateBucketOptions(STRATEGY_NAME, options, ['multipartThreshold', 'partSize', 'partConcurrency', 'maxAttempts', 'concurrency', 'requestTimeout'])
-  if (options.partSize !== undefined && options.partSize < 5 * MiB) fail(`Expected \`partSize\` to be at least 5 MiB (S3's minimum), got ${options.partSize}.`)
-  if (options.endpoint !== undefined && !/^https?:\/\//.test(options.endpoint)) {
-    fail(`Expected \`endpoint\` to be a URL like 'https://<account>.r2.cloudflarestorage.com', got ${JSON.stringify(options.endpoint)}.`)
-  }
-}
 
 /**
  * Deploys to Amazon S3 or an S3-compatible service. Cold caches are answered by one listing
@@ -187,17 +108,20 @@ export function s3(options: S3Options): S3Strategy {
         let page: import('@aws-sdk/client-s3').ListObjectsV2CommandOutput
         try {
           page = await client.send(
-            new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, MaxKeys: 1000, ContinuationToken: token })
+            // URL-encoded keys: in raw XML a key's \r comes back as \n (XML normalises line ends).
+            new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, MaxKeys: 1000, ContinuationToken: token, EncodingType: 'url' }),
           )
         } catch (error) {
           throw explain(error, bucket, prefix || undefined, endpoint)
         }
         ctx.count('list')
+        const encoded = page.EncodingType === 'url' // servers that ignore the request send raw keys
         for (const object of page.Contents ?? []) {
           if (!object.Key) continue
+          const key = encoded ? decodeListedKey(object.Key) : object.Key
           const etag = object.ETag?.replaceAll('"', '')
           const plain = !kms && etag !== undefined && PLAIN_ETAG.test(etag)
-          yield { key: object.Key, size: object.Size, md5: plain ? etag : undefined, version: etag, needsStat: !plain, statOnMismatch: true }
+          yield { key, size: object.Size, md5: plain ? etag : undefined, version: etag, needsStat: !plain, statOnMismatch: true }
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined
       } while (token)

@@ -22,6 +22,11 @@ export interface ContractHarness {
   readBack(strategy: Strategy, key: string): Promise<ReadBack | undefined>
   /** Whether the storage keeps Content-Type, Cache-Control and metadata. */
   storesHeaders: boolean
+  /**
+   * The local S3 servers ignore ListObjectsV2's EncodingType=url and send keys in raw XML,
+   * where a \r comes back as \n: their listing cannot round-trip a \r (real S3 can).
+   */
+  listsRawXml?: boolean
 }
 
 export function context(): StrategyContext & { counts: Record<RequestKind, number> } {
@@ -179,6 +184,35 @@ export function runContract(harness: ContractHarness): void {
       expect([...(await listAll(strategy)).keys()]).toEqual([`${prefix}keep.txt`])
       expect(await harness.readBack(strategy, `${prefix}old/drop.txt`)).toBeUndefined()
       await strategy.dispose?.()
+    })
+
+    it('deploys hostile file names; a cold cache finds them all, prune.unknown deletes none', async () => {
+      const names = ['constructor', '__proto__', 'toString', 'a.constructor', 'assets/__proto__.js', 'sp ace.txt', 'plus+x.txt', 'pct%20x.txt']
+      names.push('hash#x.txt', 'q?x.txt', 'tab\tx.txt', 'ctl\x01x.txt', 'del\x7fx.txt', 'e\u0301.txt', '\u00e9.txt', '日本.txt')
+      if (!harness.listsRawXml) names.push('cr\rx.txt')
+      const outDir = mkdtempSync(join(tmpdir(), 'collectfasta-names-'))
+      tmpDirs.push(outDir)
+      writeTree(outDir, Object.fromEntries(names.map((name, i) => [name, `file ${i}`])))
+      const prefix = freshPrefix()
+      const run = async (cacheDir: string, extra = {}) => {
+        tmpDirs.push(join(outDir, '..', cacheDir))
+        return deploy({ outDir, strategy: await harness.create(prefix), cacheDir: join(outDir, '..', cacheDir), logger: { info() {}, warn() {} }, ...extra })
+      }
+      const first = await run(`${prefix.slice(0, -1)}-names-a`)
+      expect(first.uploaded).toHaveLength(names.length)
+      for (const name of names) {
+        const stored = await harness.readBack(await harness.create(prefix), prefix + name)
+        expect(stored && Buffer.from(stored.bytes).toString(), JSON.stringify(name)).toBe(`file ${names.indexOf(name)}`)
+      }
+      // The cache kept every name (a `__proto__` key on a plain object would be lost): one question.
+      const warm = await run(`${prefix.slice(0, -1)}-names-a`)
+      expect(warm.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0 })
+      const cold = await run(`${prefix.slice(0, -1)}-names-b`, { manifest: false, prune: false })
+      expect(cold.uploaded).toEqual([])
+      // A forced deploy runs prune: every listed key must be one of ours, or nothing is left to delete.
+      const pruned = await run(`${prefix.slice(0, -1)}-names-c`, { prune: { unknown: true }, force: true })
+      expect(pruned.uploaded).toHaveLength(names.length)
+      expect(pruned.deleted).toEqual([])
     })
 
     it('deploys a directory: warm no-change run makes one request; cold cache uploads nothing', async () => {
