@@ -201,6 +201,12 @@ export function validateOptions(options: unknown): asserts options is Collectfas
       fail(`strategy.${method}`, 'a function or undefined', strategy[method])
     }
   }
+  if (strategy.concurrency !== undefined && !(Number.isInteger(strategy.concurrency) && (strategy.concurrency as number) >= 1)) {
+    fail('strategy.concurrency', 'an integer ≥ 1 (the strategy would upload nothing)', strategy.concurrency)
+  }
+  if (strategy.compression !== undefined && strategy.compression !== 'in-place' && strategy.compression !== 'siblings') {
+    fail('strategy.compression', "'in-place' or 'siblings'", strategy.compression)
+  }
   if (strategy.prefix !== undefined && (typeof strategy.prefix !== 'string' || !isNormalizedPrefix(strategy.prefix))) {
     fail('strategy.prefix', "'' or a relative POSIX path ending in '/'", strategy.prefix)
   }

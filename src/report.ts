@@ -60,6 +60,9 @@ export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
+/** Keys named in a failure message; the report lists them all. */
+const MAX_NAMED = 20
+
 /** The message of the DeployError a finished deploy ends with, or `undefined` when it succeeded. */
 export function failureMessage(report: DeployReport, signal: AbortSignal, caught?: string): string | undefined {
   if (signal.aborted && report.failed.length === 0) {
@@ -67,12 +70,25 @@ export function failureMessage(report: DeployReport, signal: AbortSignal, caught
     return `[collectfasta] Deploy cancelled (${why}): ${report.uploaded.length} uploaded, ${report.pending.length} not uploaded; the cache is saved, so the next run uploads only what is missing.`
   }
   if (report.failed.length === 0 && report.pending.length === 0) return undefined
-  const lines = report.failed.map((f) => `  ${f.key}: ${f.error}`)
-  const held = report.pending.length
-    ? `\n${report.pending.length} file(s) were held back so that HTML never points at missing files: ${report.pending.join(', ')}`
+  // Grouped by cause, at most MAX_NAMED keys in all: a failure of 30,000 keys is a few lines,
+  // and the report has every key.
+  const byCause = new Map<string, string[]>()
+  for (const { key, error } of report.failed) byCause.set(error, [...(byCause.get(error) ?? []), key])
+  const lines: string[] = []
+  let named = 0
+  for (const [cause, keys] of byCause) {
+    const shown = keys.slice(0, Math.max(1, MAX_NAMED - named))
+    named += shown.length
+    const more = keys.length > shown.length ? ` and ${keys.length - shown.length} more` : ''
+    lines.push(keys.length === 1 ? `  ${keys[0]}: ${cause}` : `  ${shown.join(', ')}${more}: ${cause}`)
+  }
+  const pending = report.pending.length
+  const held = pending
+    ? `\n${pending} file(s) were held back so that HTML never points at missing files: ${report.pending.slice(0, MAX_NAMED).join(', ')}${pending > MAX_NAMED ? ` and ${pending - MAX_NAMED} more` : ''}`
     : ''
+  const all = report.failed.length + pending > MAX_NAMED ? ' (every key is in the report)' : ''
   return (
-    `[collectfasta] ${report.failed.length} upload(s) to ${report.target} failed:\n${lines.join('\n')}${held}\n` +
+    `[collectfasta] ${report.failed.length} upload(s) to ${report.target} failed${all}:\n${lines.join('\n')}${held}\n` +
     'Every confirmed upload is cached: run the deploy again to upload only what is missing.'
   )
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, inject, it } from 'vitest'
@@ -6,6 +6,7 @@ import { type DeployOptions, type DeployReport, collectfasta, deploy } from '../
 import { filesystem } from '../src/strategies/filesystem.js'
 import { gcs } from '../src/strategies/gcs.js'
 import { s3 } from '../src/strategies/s3.js'
+import { failureMessage } from '../src/report.js'
 import { writeTree } from './helpers.js'
 import { S3_BUCKET } from './setup/servers.js'
 import { memory } from './strategies/memory.js'
@@ -38,6 +39,7 @@ describe('bad input: one clear error, nothing written', () => {
     ['gcs with prefix ..', () => gcs({ bucket: 'b', prefix: '../x' }), /not a plain path/],
     ['the plugin with compress.minSize -1', () => collectfasta({ strategy: memory(), compress: { minSize: -1 } }), /`compress.minSize` to be an integer ≥ 0/],
     ['the plugin with prune.keepDeploys 0', () => collectfasta({ strategy: memory(), prune: { keepDeploys: 0 } }), /`prune.keepDeploys` to be an integer ≥ 1/],
+    ['a strategy with concurrency 0', () => collectfasta({ strategy: { ...memory(), concurrency: 0 } }), /`strategy.concurrency` to be an integer ≥ 1 \(the strategy would upload nothing\), got number 0/],
     ['prune without the manifest', () => collectfasta({ strategy: memory(), prune: true, manifest: false }), /`prune` needs the deploy manifest/],
     ['the plugin with manifest ../m.json', () => collectfasta({ strategy: memory(), manifest: '../m.json' }), /`manifest` to be false or a relative path/],
     [
@@ -114,6 +116,24 @@ describe('bad input: one clear error, nothing written', () => {
   })
 })
 
+describe('files that cannot be read name themselves', () => {
+  it.skipIf(process.platform === 'darwin' || process.platform === 'win32')('a name that is not valid UTF-8 (Linux allows any bytes; macOS and Windows refuse them)', async () => {
+    const { outDir, run, strategy } = site()
+    writeFileSync(Buffer.concat([Buffer.from(`${outDir}/bad-`), Buffer.from([0xff, 0xfe]), Buffer.from('.txt')]), 'x')
+    await expect(run()).rejects.toThrow(/Cannot read `bad-\uFFFD\uFFFD\.txt` in outDir: its name is not valid UTF-8, so it cannot be opened or stored by name\. Rename it or exclude it\./)
+    expect(strategy.calls.filter((c) => c.startsWith('upload'))).toEqual([])
+  })
+
+  it('a file over 2 GiB (a sparse file: no disk used)', async () => {
+    const { outDir, run } = site()
+    const big = join(outDir, 'video/big.mp4')
+    mkdirSync(join(outDir, 'video'))
+    writeFileSync(big, '')
+    truncateSync(big, 2_200_000_000)
+    await expect(run()).rejects.toThrow(/Cannot deploy `video\/big\.mp4`: it is 2200000000 bytes, and files over 2 GiB are not supported yet/)
+  })
+})
+
 describe('secrets never appear in logs, errors or the report', () => {
   const secret = 'wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY-never-print'
   it.each([
@@ -134,5 +154,62 @@ describe('secrets never appear in logs, errors or the report', () => {
     expect(seen).toMatch(/\[s3\]/) // the error is there and explained…
     expect(seen).not.toContain(secret) // …without the secret
     expect(seen).not.toContain(secret.slice(0, 12))
+  })
+
+  it.each([
+    ['s3, credentials in the endpoint URL, refused', 's3'],
+    ['gcs, a service account key, no server', 'gcs'],
+  ])('%s: not in errors, messages, the report, the report file or the cache', async (_name, kind) => {
+    const { root, messages } = site()
+    const url = new URL(inject('s3rverEndpoint'))
+    const emulator = process.env.STORAGE_EMULATOR_HOST
+    const strategy =
+      kind === 's3'
+        ? s3({ bucket: S3_BUCKET, endpoint: `http://AKIAEXAMPLE:${secret}@${url.host}`, forcePathStyle: true, maxAttempts: 1 })
+        : gcs({ bucket: 'b', projectId: 'p', maxAttempts: 1, credentials: { client_email: 'deploy@p.iam.gserviceaccount.com', private_key: `-----BEGIN PRIVATE KEY-----\n${secret}\n-----END PRIVATE KEY-----\n` } })
+    if (kind === 'gcs') process.env.STORAGE_EMULATOR_HOST = 'http://127.0.0.1:9'
+    const error = (await deploy({
+      outDir: 'dist',
+      root,
+      strategy,
+      cacheDir: 'cache',
+      reportFile: 'report.json',
+      logger: { info: (m) => void messages.push(m), warn: (m) => void messages.push(m) },
+    })
+      .catch((e: unknown) => e)
+      .finally(() => {
+        process.env.STORAGE_EMULATOR_HOST = emulator
+      })) as Error & { report?: DeployReport }
+    expect(error).toBeInstanceOf(Error)
+    expect(strategy.target).toBe(kind === "s3" ? `s3://${S3_BUCKET}/ at http://${url.host}` : "gs://b/")
+    const files = ['report.json', 'cache/checksums.json'].filter((f) => existsSync(join(root, f))).map((f) => readFileSync(join(root, f), 'utf8'))
+    const seen = [error.message, String(error.stack), JSON.stringify(error.report ?? {}), ...messages, ...files].join('\n')
+    expect(seen).toMatch(kind === 's3' ? /\[s3\]/ : /\[gcs\]/)
+    expect(seen).not.toContain(secret.slice(0, 12))
+  })
+
+  it('credentials in an S3 endpoint URL are used, and stored nowhere', async () => {
+    const { root } = site()
+    const url = new URL(inject('s3rverEndpoint'))
+    const strategy = s3({ bucket: S3_BUCKET, prefix: `userinfo-${Date.now()}`, endpoint: `http://S3RVER:S3RVER@${url.host}`, forcePathStyle: true })
+    const report = await deploy({ outDir: 'dist', root, strategy, cacheDir: 'cache', logger: { info() {}, warn() {} } })
+    expect(report.uploaded).toHaveLength(3)
+    expect(report.target).not.toContain('S3RVER')
+    expect(readFileSync(join(root, 'cache/checksums.json'), 'utf8')).not.toContain('S3RVER@')
+  })
+})
+
+describe('a failure of thousands of keys', () => {
+  it('names the first 20 keys, grouped by cause, and counts the rest; the report has every key', () => {
+    const failed = Array.from({ length: 30_000 }, (_, i) => ({ key: `assets/f-${i}.js`, error: i % 2 ? 'SlowDown (HTTP 503)' : 'InternalError (HTTP 500)' }))
+    const pending = Array.from({ length: 500 }, (_, i) => `p-${i}.html`)
+    const report = { target: 's3://b/', failed, pending } as unknown as DeployReport
+    const message = failureMessage(report, new AbortController().signal) ?? ''
+    expect(message.length).toBeLessThan(2000)
+    expect(message).toContain('30000 upload(s) to s3://b/ failed (every key is in the report):')
+    expect(message).toMatch(/assets\/f-0\.js, assets\/f-2\.js, .* and 14980 more: InternalError \(HTTP 500\)/)
+    expect(message).toMatch(/assets\/f-1\.js and 14999 more: SlowDown \(HTTP 503\)/)
+    expect(message).toContain('500 file(s) were held back')
+    expect(message).toContain('and 480 more')
   })
 })

@@ -57,6 +57,34 @@ function listOutDir(outDir: string, warn: (message: string) => void): string[] {
   return paths
 }
 
+/** A file's bytes, with the size and mtime seen when they were read; errors name the file. */
+function readOutDirFile(file: string, path: string): { bytes: Uint8Array; source: NonNullable<Entry['source']> } {
+  let fd: number
+  try {
+    fd = openSync(file, 'r')
+  } catch (error) {
+    // readdir gives names as UTF-8 strings: bytes that are not UTF-8 become U+FFFD, and the
+    // file cannot be opened by that name.
+    if (path.includes('\uFFFD')) {
+      throw new Error(`[collectfasta] Cannot read \`${path}\` in outDir: its name is not valid UTF-8, so it cannot be opened or stored by name. Rename it or exclude it.`)
+    }
+    throw new Error(`[collectfasta] Cannot read \`${path}\` in outDir: ${(error as Error).message}`)
+  }
+  // One open for both: the size and mtime seen now are those of the bytes read now.
+  try {
+    const before = fstatSync(fd)
+    if (before.size > MAX_FILE_BYTES) {
+      throw new Error(`[collectfasta] Cannot deploy \`${path}\`: it is ${before.size} bytes, and files over 2 GiB are not supported yet. Exclude it and upload it another way.`)
+    }
+    return { bytes: readFileSync(fd), source: { file, size: before.size, mtimeMs: before.mtimeMs } }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** What one Buffer holds on every supported Node. */
+const MAX_FILE_BYTES = 2 ** 31 - 1
+
 /** The first pass: every file to deploy, hashed, with its headers and group. */
 export async function scan(input: ScanInput): Promise<Entry[]> {
   const hash = await loadHasher()
@@ -81,15 +109,7 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
     if (inMemory) bytes = inMemory
     else {
       const file = join(input.outDir, path)
-      // One open for both: the size and mtime seen now are those of the bytes read now.
-      const fd = openSync(file, 'r')
-      try {
-        const before = fstatSync(fd)
-        bytes = readFileSync(fd)
-        source = { file, size: before.size, mtimeMs: before.mtimeMs }
-      } finally {
-        closeSync(fd)
-      }
+      ;({ bytes, source } = readOutDirFile(file, path))
     }
     const xxh64 = hash(bytes)
     const headers = headersOf(path)

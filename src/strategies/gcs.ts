@@ -65,7 +65,7 @@ function explain(error: unknown, bucket: string, key: string | undefined): Error
   if (/Could not load the default credentials|Could not refresh access token|invalid_grant|No key or keyFile/i.test(message)) {
     hint = 'No usable credentials. Run `gcloud auth application-default login`, set GOOGLE_APPLICATION_CREDENTIALS, or pass `keyFilename` / `credentials`.'
   } else if (e.code === 404 && /bucket/i.test(message)) {
-    hint = `The bucket \`${bucket}\` does not exist. Check \`bucket\` and \`projectId\`.`
+    hint = /does not exist/i.test(message) ? 'Check `bucket` and `projectId`.' : `The bucket \`${bucket}\` does not exist. Check \`bucket\` and \`projectId\`.`
   } else if (e.code === 403 || e.code === 401) {
     hint = 'Permission denied. The account needs storage.objects.list, storage.objects.get, storage.objects.create (and storage.objects.delete to delete) on the bucket, e.g. the Storage Object Admin role.'
   } else if (e.code === 429 || e.code === 503) {

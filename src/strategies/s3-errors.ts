@@ -23,7 +23,9 @@ export function explain(error: unknown, bucket: string, key: string | undefined,
   if (has('InvalidAccessKeyId', 'SignatureDoesNotMatch', 'CredentialsProviderError', 'ExpiredToken')) {
     hint = 'The credentials were refused or not found. Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the `credentials` option.'
   } else if (has('NoSuchBucket')) {
-    hint = `The bucket \`${bucket}\` does not exist. Check \`bucket\` (and \`endpoint\` for S3-compatible services).`
+    // S3's own message already says it ("The specified bucket does not exist"): say it once.
+    const check = 'Check `bucket` (and `endpoint` for S3-compatible services).'
+    hint = /does not exist/i.test(message) ? check : `The bucket \`${bucket}\` does not exist. ${check}`
   } else if (has('AccessDenied', 'Forbidden') || status === 403) {
     hint = 'Access denied. The credentials need s3:ListBucket on the bucket and s3:GetObject, s3:PutObject (and s3:DeleteObject if deleting) on its objects.'
   } else if (has('PermanentRedirect', 'AuthorizationHeaderMalformed') || status === 301) {

@@ -14,6 +14,17 @@ const STRATEGY_NAME = 's3'
 
 const PLAIN_ETAG = /^[0-9a-f]{32}$/
 
+/** An endpoint without its userinfo, and that userinfo as S3 credentials. */
+function splitEndpoint(endpoint: string | undefined) {
+  if (endpoint === undefined) return { endpoint }
+  const url = new URL(endpoint)
+  if (!url.username && !url.password) return { endpoint }
+  const userinfo = { accessKeyId: decodeURIComponent(url.username), secretAccessKey: decodeURIComponent(url.password) }
+  url.username = ''
+  url.password = ''
+  return { endpoint: url.href.replace(/\/$/, endpoint.endsWith('/') ? '/' : ''), userinfo }
+}
+
 /** A key from a listing with `EncodingType=url`: S3 encodes it as a form value (a space is '+'). */
 export function decodeListedKey(key: string): string {
   return decodeURIComponent(key.replaceAll('+', ' '))
@@ -29,7 +40,10 @@ export type S3Strategy = StrategyWith<'list' | 'stat' | 'get' | 'delete' | 'disp
 
 export function s3(options: S3Options): S3Strategy {
   validate(options)
-  const { bucket, endpoint } = options
+  const { bucket } = options
+  // Credentials in the endpoint URL (http://KEY:SECRET@host) are used as credentials, and the
+  // URL is never printed or stored with them: the target, the cache and errors name the host.
+  const { endpoint, userinfo } = splitEndpoint(options.endpoint)
   const prefix = normalizePrefix(STRATEGY_NAME, options.prefix)
   const threshold = options.multipartThreshold ?? DEFAULTS.s3.multipartThreshold
   const partSize = options.partSize ?? DEFAULTS.s3.partSize
@@ -44,7 +58,7 @@ export function s3(options: S3Options): S3Strategy {
       region: options.region ?? (endpoint ? process.env.AWS_REGION ?? 'us-east-1' : undefined),
       endpoint,
       forcePathStyle: options.forcePathStyle,
-      credentials: options.credentials,
+      credentials: options.credentials ?? userinfo,
       maxAttempts: options.maxAttempts ?? DEFAULTS.s3.maxAttempts,
       // Recent SDKs only warn when requestTimeout passes unless told to throw (and then retry).
       requestHandler: { requestTimeout: options.requestTimeout ?? DEFAULTS.s3.requestTimeout, throwOnRequestTimeout: true, connectionTimeout: DEFAULTS.s3.connectionTimeout },

@@ -60,7 +60,7 @@ describe('gcs strategy errors', () => {
     return gcs({ bucket: 'site', storage: storage as never })
   }
   it.each([
-    [{ code: 404, message: 'The specified bucket does not exist.' }, /gs:\/\/site\/k.*The bucket `site` does not exist/],
+    [{ code: 404, message: 'The specified bucket does not exist.' }, /gs:\/\/site\/k: The specified bucket does not exist\. Check `bucket` and `projectId`\.$/],
     [{ code: 403, message: 'x does not have storage.objects.create access' }, /Permission denied\. .*storage\.objects\.create/],
     [{ message: 'Could not load the default credentials.' }, /No usable credentials\. Run `gcloud auth application-default login`/],
   ])('explains %o', async (error, message) => {
