@@ -2,7 +2,7 @@ import { dirname } from 'node:path'
 import type { Plugin, ResolvedConfig } from 'vite'
 import { deploy } from './core/deploy.js'
 import { type CollectfastaOptions, DEFAULTS, resolveEnabled, validateOptions } from './options.js'
-import { DeployError, type DeployReport, type Logger } from './report.js'
+import type { DeployReport, Logger } from './report.js'
 
 const PLUGIN_NAME = 'vite-plugin-collectfasta'
 
@@ -68,6 +68,7 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
           if (environment.name !== 'client' || (environment.config?.consumer ?? 'client') !== 'client') return
         } else if (config?.build.ssr) return
         if (this.meta.watchMode && !(options.watch ?? DEFAULTS.watch)) return
+        lastReport = undefined // never the previous build's
         const outDir = output.dir ?? (output.file ? dirname(output.file) : undefined)
         if (!outDir) this.error('[collectfasta] The output has neither `dir` nor `file`: set `build.outDir` (or Rollup `output.dir`).')
 
@@ -95,8 +96,11 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
             handleSignals: true,
           })
         } catch (error) {
-          if (error instanceof DeployError) lastReport = error.report
-          this.error(error instanceof Error ? error.message : String(error))
+          lastReport = (error as { report?: DeployReport }).report
+          // A failed deploy is not a bug in a plugin: the sentence, not a bundler stack trace
+          // (DEBUG=1 shows the stack).
+          const message = error instanceof Error ? error.message : String(error)
+          this.error(process.env.DEBUG ? (error as Error) : Object.assign(new Error(message), { stack: message }))
         }
       },
     },

@@ -227,3 +227,36 @@ describe('plugin in a plain Rollup 4 build', () => {
     expect(keysOf(third).some((k) => k.includes('lazy-b'))).toBe(false)
   })
 })
+
+describe('a build whose deploy fails before any upload', () => {
+  afterAll(removeApps)
+
+  it('fails with the sentence and no plugin stack; api.report is this build’s, never the previous one', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    let refused = false
+    const stat = strategy.stat.bind(strategy)
+    strategy.stat = async (key, ctx) => {
+      if (refused) throw new Error('[collectfasta] [memory] InvalidAccessKeyId (HTTP 403): the credentials were refused.')
+      return stat(key, ctx)
+    }
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache'), reportFile: 'report.json' })
+    const run = () =>
+      vite8.build({ root, logLevel: 'silent', configFile: false, build: { outDir: join(root, 'dist') }, plugins: [plugin] }).then(
+        () => undefined,
+        (error: Error) => error,
+      )
+    expect(await run()).toBeUndefined()
+    const first = plugin.api?.report
+    expect(first?.uploaded.length).toBeGreaterThan(0)
+
+    refused = true
+    const error = await run()
+    expect(error?.message).toContain('InvalidAccessKeyId (HTTP 403): the credentials were refused.')
+    expect(error?.message).not.toMatch(/at PluginContextImpl|at async plugin/) // no plugin stack in what Vite prints
+    const second = plugin.api?.report
+    expect(second).not.toBe(first)
+    expect(second?.failed).toEqual([{ key: '', error: expect.stringContaining('InvalidAccessKeyId') }])
+    expect(JSON.parse(readFileSync(join(root, 'report.json'), 'utf8')).failed).toEqual(second?.failed)
+  })
+})

@@ -177,8 +177,14 @@ export class ChecksumCache {
       this.changes.clear()
       this.versionChanged = false
     } catch (error) {
-      rmSync(tmpFile, { force: true })
-      throw new Error(`[collectfasta] Could not write the cache file ${this.file}: ${(error as Error).message}. Check that \`cacheDir\` is writable.`)
+      // The cleanup must not hide why the save failed (e.g. an ENOTDIR of its own).
+      try {
+        rmSync(tmpFile, { force: true })
+      } catch {}
+      throw new Error(
+        `[collectfasta] Could not write the cache file ${this.file}: ${(error as Error).message}. ` +
+          'Every upload it would have recorded is stored; the next deploy checks the storage for them. Check that `cacheDir` is writable.',
+      )
     } finally {
       await release?.().catch(() => {})
     }

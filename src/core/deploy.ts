@@ -35,132 +35,27 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
   const requests = emptyRequestCounts()
   const counted = createCounter(requests, stop.signal)
   const report: DeployReport = { target: strategy.target, dryRun, uploaded: [], skipped: [], failed: [], pending: [], deleted: [], bytesUploaded: 0, durationMs: 0, requests, plan: [] }
-  if (!existsSync(outDir) || !statSync(outDir).isDirectory()) {
-    throw new Error(`[collectfasta] The output directory ${outDir} does not exist. Build first, or fix \`outDir\`.`)
-  }
-  const cacheDir = resolve(root, options.cacheDir ?? DEFAULTS.cacheDir)
-  if (!dryRun) ChecksumCache.ensureWritable(cacheDir)
-  const partial = Boolean(options.include || options.exclude)
-  const trustCache = options.trustCache ?? DEFAULTS.trustCache
-  const remote = new RemoteState(strategy, counted, manifestPath ? prefix + manifestPath : undefined, logger.warn)
-  // The one cheap question of a warm deploy (has anyone deployed since this cache did?),
-  // asked first so that it and the SDK import overlap the scan.
-  const startVersion = trustCache || !remote.canCheckManifest ? undefined : remote.manifestVersion()
-  startVersion?.catch(() => {}) // awaited below; this only keeps an early failure from going unhandled
-
-  // 1. Scan: every file of the output, hashed, with its headers and upload group.
-  const compression = compressionPlan(options.compress)
-  const entries = (
-    await scan({
-      outDir,
-      prefix,
-      inMemory: options.files,
-      include: options.include,
-      exclude: options.exclude,
-      assetsDir: options.assetsDir ?? DEFAULTS.assetsDir,
-      defaultCacheControl: options.defaultCacheControl ?? DEFAULTS.defaultCacheControl,
-      rules: options.headers ?? [],
-      compression: compression && { plan: compression, mode: strategy.compression ?? 'in-place' },
-      warn: logger.warn,
-    })
-  ).filter((entry) => entry.path !== manifestPath)
-  if (entries.length === 0) {
-    const filtered = options.include || options.exclude ? ' that pass include/exclude' : ''
-    throw new Error(`[collectfasta] Nothing to deploy: ${outDir} has no files${filtered}. Build first, or check outDir, include and exclude.`)
-  }
-
-  const cache = ChecksumCache.load(cacheDir, strategy.target, logger.warn)
-  const site = resolveSite(options.site, root)
-  const recordEntry = (entry: Entry, stored?: RemoteObject) =>
-    cache.set(entry.key, [entry.xxh64, entry.headersFingerprint, entry.size, entry.md5Hex ?? '', stored?.version ?? ''])
-  if (!dryRun && options.handleSignals) stop.listen()
-  const checkpoint = createCheckpoint(cache, logger.warn)
-
-  try {
-    // 2. Diff: what the storage lacks or holds differently. The cache decides only while the
-    // storage's manifest is the version it last vouched for (or the user trusts it outright; or
-    // the storage can tell nothing at all).
-    const seen = await startVersion
-    const cacheTrusted =
-      trustCache || (!remote.canCheckManifest && !strategy.list) || (seen !== undefined && seen !== '?' && seen === cache.manifestVersion)
-    const uploads = await diff(entries, {
-      cacheTrusted,
-      strategy,
-      cache,
-      remote,
-      counted,
-      concurrency,
-      record: recordEntry,
-      warn: logger.warn,
-      force: options.force ?? DEFAULTS.force,
-      trustRemoteManifest: options.trustRemoteManifest ?? DEFAULTS.trustRemoteManifest,
-    })
-    const planned = new Set(uploads.map((u) => u.entry.key))
-    for (const entry of entries) if (!planned.has(entry.key)) report.skipped.push(entry.key)
-    for (const { entry, reason } of uploads) report.plan.push({ key: entry.key, action: 'upload', reason })
-
-    if (dryRun) {
-      for (const { entry, reason } of uploads) report.uploaded.push({ key: entry.key, size: entry.body().byteLength, reason })
-      report.bytesUploaded = report.uploaded.reduce((sum, u) => sum + u.size, 0)
-      if (pruning && uploads.length > 0) {
-        const previous = await remote.manifest()
-        const history = [thisDeploy(entries, previous, site, partial), ...(previous?.deploys ?? [])]
-        // The dry run refuses what the real run would refuse.
-        const { stale, refused } = await planPrune(history, pruning, site, remote, manifestPath, prefix)
-        report.pruneRefused = refused
-        if (refused) logger.warn(`[collectfasta] Prune refused: ${refused}`)
-        else {
-          for (const item of stale) report.plan.push({ key: item.key, action: 'delete', reason: item.reason })
-          report.deleted.push(...stale.map((item) => item.key))
-        }
-      }
-      for (const item of report.plan) logger.info(`[collectfasta] would ${item.action} ${item.key} (${REASONS[item.reason]})`)
-    } else {
-      // 3. Upload in groups: hashed assets, other files, then HTML and manifests.
-      const record = (entry: Entry, stored?: RemoteObject) => {
-        recordEntry(entry, stored)
-        checkpoint.confirmed()
-      }
-      await upload(uploads, { strategy, concurrency, counted, signal: stop.signal, report, record, progress: options.progress ?? DEFAULTS.progress })
-      await checkpoint.settled()
-      if (!partial) cache.retainOnly(new Set(entries.map((e) => e.key)))
-      const succeeded = report.failed.length === 0 && report.pending.length === 0 && !stop.signal.aborted
-      if (succeeded && uploads.length === 0 && !cacheTrusted && seen !== undefined && seen !== '?') {
-        // Every file was checked against the storage and found stored: vouch for what was seen.
-        cache.manifestVersion = seen
-      }
-      // 4. Prune and the deploy manifest, only after every upload succeeded. A deploy that
-      // changed nothing writes nothing.
-      if (succeeded && uploads.length > 0) {
-        const previous = await remote.manifest()
-        const history = [thisDeploy(entries, previous, site, partial), ...(previous?.deploys ?? [])]
-        const keep = await prune(pruning, history, DEFAULTS.prune.keepDeploys, { strategy, counted, report, remote, manifestPath, site, warn: logger.warn })
-        if (manifestPath && strategy.get) {
-          // Someone else deployed while this deploy ran if the manifest changed since it began:
-          // then neither deploy's cache may vouch for the storage (the next run checks it).
-          const interleaved = !trustCache && (await remote.currentManifestVersion()) !== seen
-          const carried = partial ? carriedFiles(previous, entries) : {}
-          const written = await writeManifest(entries, keep, carried, { strategy, counted, cache, report, key: prefix + manifestPath, logger })
-          cache.manifestVersion = interleaved ? undefined : written
-        }
-      }
-    }
-  } finally {
-    stop.unlisten()
-    // 5. Save the cache, whatever happened: it holds only what the storage confirmed.
-    if (!dryRun) {
-      await checkpoint.settled()
-      await cache.save().catch((error: unknown) => logger.warn(errorText(error)))
-    }
-    await strategy.dispose?.()
-  }
-
-  report.durationMs = Math.round(performance.now() - started)
-  if (options.reportFile) {
+  const writeReport = () => {
+    report.durationMs = Math.round(performance.now() - started)
+    if (!options.reportFile) return
     const file = resolve(root, options.reportFile)
     mkdirSync(dirname(file), { recursive: true })
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`)
   }
+  try {
+    await phases()
+  } catch (error) {
+    // Stopped before its end (bad input, refused credentials, a missing bucket): the report
+    // still says why, in `failed` with the key '' (the deploy as a whole), and goes with the error.
+    if (!(error instanceof DeployError)) {
+      report.failed.push({ key: '', error: errorText(error) })
+      writeReport()
+      Object.assign(error as object, { report })
+    }
+    throw error
+  }
+
+  writeReport()
   logger.info(summarize(report))
   const failure = failureMessage(report, stop.signal, stop.caught)
   if (failure) throw new DeployError(failure, report)
@@ -172,6 +67,129 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
     }
   }
   return report
+
+  /** Steps 1 to 5; the report is filled in as they go. */
+  async function phases(): Promise<void> {
+    if (!existsSync(outDir) || !statSync(outDir).isDirectory()) {
+      throw new Error(`[collectfasta] The output directory ${outDir} does not exist. Build first, or fix \`outDir\`.`)
+    }
+    const cacheDir = resolve(root, options.cacheDir ?? DEFAULTS.cacheDir)
+    if (!dryRun) ChecksumCache.ensureWritable(cacheDir)
+    const partial = Boolean(options.include || options.exclude)
+    const trustCache = options.trustCache ?? DEFAULTS.trustCache
+    const remote = new RemoteState(strategy, counted, manifestPath ? prefix + manifestPath : undefined, logger.warn)
+    // The one cheap question of a warm deploy (has anyone deployed since this cache did?),
+    // asked first so that it and the SDK import overlap the scan.
+    const startVersion = trustCache || !remote.canCheckManifest ? undefined : remote.manifestVersion()
+    startVersion?.catch(() => {}) // awaited below; this only keeps an early failure from going unhandled
+
+    // 1. Scan: every file of the output, hashed, with its headers and upload group.
+    const compression = compressionPlan(options.compress)
+    const entries = (
+      await scan({
+        outDir,
+        prefix,
+        inMemory: options.files,
+        include: options.include,
+        exclude: options.exclude,
+        assetsDir: options.assetsDir ?? DEFAULTS.assetsDir,
+        defaultCacheControl: options.defaultCacheControl ?? DEFAULTS.defaultCacheControl,
+        rules: options.headers ?? [],
+        compression: compression && { plan: compression, mode: strategy.compression ?? 'in-place' },
+        warn: logger.warn,
+      })
+    ).filter((entry) => entry.path !== manifestPath)
+    if (entries.length === 0) {
+      const filtered = options.include || options.exclude ? ' that pass include/exclude' : ''
+      throw new Error(`[collectfasta] Nothing to deploy: ${outDir} has no files${filtered}. Build first, or check outDir, include and exclude.`)
+    }
+
+    const cache = ChecksumCache.load(cacheDir, strategy.target, logger.warn)
+    const site = resolveSite(options.site, root)
+    const recordEntry = (entry: Entry, stored?: RemoteObject) =>
+      cache.set(entry.key, [entry.xxh64, entry.headersFingerprint, entry.size, entry.md5Hex ?? '', stored?.version ?? ''])
+    if (!dryRun && options.handleSignals) stop.listen()
+    const checkpoint = createCheckpoint(cache, logger.warn)
+
+    try {
+      // 2. Diff: what the storage lacks or holds differently. The cache decides only while the
+      // storage's manifest is the version it last vouched for (or the user trusts it outright; or
+      // the storage can tell nothing at all).
+      const seen = await startVersion
+      const cacheTrusted =
+        trustCache || (!remote.canCheckManifest && !strategy.list) || (seen !== undefined && seen !== '?' && seen === cache.manifestVersion)
+      const uploads = await diff(entries, {
+        cacheTrusted,
+        strategy,
+        cache,
+        remote,
+        counted,
+        concurrency,
+        record: recordEntry,
+        warn: logger.warn,
+        force: options.force ?? DEFAULTS.force,
+        trustRemoteManifest: options.trustRemoteManifest ?? DEFAULTS.trustRemoteManifest,
+      })
+      const planned = new Set(uploads.map((u) => u.entry.key))
+      for (const entry of entries) if (!planned.has(entry.key)) report.skipped.push(entry.key)
+      for (const { entry, reason } of uploads) report.plan.push({ key: entry.key, action: 'upload', reason })
+
+      if (dryRun) {
+        for (const { entry, reason } of uploads) report.uploaded.push({ key: entry.key, size: entry.body().byteLength, reason })
+        report.bytesUploaded = report.uploaded.reduce((sum, u) => sum + u.size, 0)
+        if (pruning && uploads.length > 0) {
+          const previous = await remote.manifest()
+          const history = [thisDeploy(entries, previous, site, partial), ...(previous?.deploys ?? [])]
+          // The dry run refuses what the real run would refuse.
+          const { stale, refused } = await planPrune(history, pruning, site, remote, manifestPath, prefix)
+          report.pruneRefused = refused
+          if (refused) logger.warn(`[collectfasta] Prune refused: ${refused}`)
+          else {
+            for (const item of stale) report.plan.push({ key: item.key, action: 'delete', reason: item.reason })
+            report.deleted.push(...stale.map((item) => item.key))
+          }
+        }
+        for (const item of report.plan) logger.info(`[collectfasta] would ${item.action} ${item.key} (${REASONS[item.reason]})`)
+      } else {
+        // 3. Upload in groups: hashed assets, other files, then HTML and manifests.
+        const record = (entry: Entry, stored?: RemoteObject) => {
+          recordEntry(entry, stored)
+          checkpoint.confirmed()
+        }
+        await upload(uploads, { strategy, concurrency, counted, signal: stop.signal, report, record, progress: options.progress ?? DEFAULTS.progress })
+        await checkpoint.settled()
+        if (!partial) cache.retainOnly(new Set(entries.map((e) => e.key)))
+        const succeeded = report.failed.length === 0 && report.pending.length === 0 && !stop.signal.aborted
+        if (succeeded && uploads.length === 0 && !cacheTrusted && seen !== undefined && seen !== '?') {
+          // Every file was checked against the storage and found stored: vouch for what was seen.
+          cache.manifestVersion = seen
+        }
+        // 4. Prune and the deploy manifest, only after every upload succeeded. A deploy that
+        // changed nothing writes nothing.
+        if (succeeded && uploads.length > 0) {
+          const previous = await remote.manifest()
+          const history = [thisDeploy(entries, previous, site, partial), ...(previous?.deploys ?? [])]
+          const keep = await prune(pruning, history, DEFAULTS.prune.keepDeploys, { strategy, counted, report, remote, manifestPath, site, warn: logger.warn })
+          if (manifestPath && strategy.get) {
+            // Someone else deployed while this deploy ran if the manifest changed since it began:
+            // then neither deploy's cache may vouch for the storage (the next run checks it).
+            const interleaved = !trustCache && (await remote.currentManifestVersion()) !== seen
+            const carried = partial ? carriedFiles(previous, entries) : {}
+            const written = await writeManifest(entries, keep, carried, { strategy, counted, cache, report, key: prefix + manifestPath, logger })
+            cache.manifestVersion = interleaved ? undefined : written
+          }
+        }
+      }
+    } finally {
+      stop.unlisten()
+      // 5. Save the cache, whatever happened: it holds only what the storage confirmed.
+      if (!dryRun) {
+        await checkpoint.settled()
+        await cache.save().catch((error: unknown) => logger.warn(errorText(error)))
+      }
+      await strategy.dispose?.()
+    }
+  }
 }
 
 /**
