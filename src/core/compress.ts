@@ -1,4 +1,5 @@
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
+import { promisify } from 'node:util'
+import { brotliCompress, brotliCompressSync, constants, gzip, gzipSync } from 'node:zlib'
 import picomatch from 'picomatch'
 import { DEFAULTS } from '../defaults.js'
 
@@ -56,13 +57,19 @@ export function siblingPath(path: string, encoding: Encoding): string {
  * so the same bytes always compress to the same bytes and an unchanged file never re-uploads.
  */
 export function compress(bytes: Uint8Array, encoding: Encoding): Uint8Array {
-  if (encoding === 'br') {
-    return brotliCompressSync(bytes, {
-      params: {
-        [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
-        [constants.BROTLI_PARAM_SIZE_HINT]: bytes.byteLength,
-      },
-    })
-  }
-  return gzipSync(bytes, { level: 9 })
+  return encoding === 'br' ? brotliCompressSync(bytes, brotliOptions(bytes)) : gzipSync(bytes, GZIP)
+}
+
+const brotliAsync = promisify(brotliCompress)
+const gzipAsync = promisify(gzip)
+
+/** The same bytes as `compress`, computed on libuv's thread pool: uploads in flight keep going. */
+export async function compressAsync(bytes: Uint8Array, encoding: Encoding): Promise<Uint8Array> {
+  return encoding === 'br' ? brotliAsync(bytes, brotliOptions(bytes)) : gzipAsync(bytes, GZIP)
+}
+
+const GZIP = { level: 9 }
+
+function brotliOptions(bytes: Uint8Array) {
+  return { params: { [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.byteLength } }
 }

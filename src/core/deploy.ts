@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path'
 import { DEFAULTS, type DeployOptions, resolveDryRun, resolvePrune, resolveSite, validateOptions } from '../options.js'
 import { DeployError, type DeployReport, REASONS, consoleLogger, errorText, failureMessage, summarize } from '../report.js'
 import { pathRecord } from '../paths.js'
+import { runPool } from '../pool.js'
 import type { RemoteObject, Strategy } from '../strategy.js'
 import { ChecksumCache } from './cache.js'
 import { compressionPlan } from './compress.js'
@@ -135,6 +136,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
       for (const { entry, reason } of uploads) report.plan.push({ key: entry.key, action: 'upload', reason })
 
       if (dryRun) {
+        await runPool(uploads, ({ entry }) => entry.prepare(), { limit: concurrency })
         for (const { entry, reason } of uploads) report.uploaded.push({ key: entry.key, size: entry.body().byteLength, reason })
         report.bytesUploaded = report.uploaded.reduce((sum, u) => sum + u.size, 0)
         if (pruning && uploads.length > 0) {

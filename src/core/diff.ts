@@ -97,11 +97,15 @@ export class RemoteState {
   }
 }
 
-/** Compares the best digest the storage gave: our own xxh64 if stored, else MD5. */
-function sameContent(object: RemoteObject, entry: Entry): boolean {
+/**
+ * Compares the best digest the storage gave: our own xxh64 if stored, else MD5 (of the body as
+ * stored: a compressed body is then computed, off the main thread, only here).
+ */
+async function sameContent(object: RemoteObject, entry: Entry): Promise<boolean> {
   if (object.xxh64) return object.xxh64 === entry.xxh64
-  if (object.md5) return object.md5 === entry.md5()
-  return false
+  if (!object.md5) return false
+  if (entry.encoding && !entry.md5Hex) await entry.prepare()
+  return object.md5 === entry.md5()
 }
 
 export interface DiffContext {
@@ -182,10 +186,10 @@ export async function diff(entries: Entry[], ctx: DiffContext): Promise<Upload[]
       } else {
         const askStat = async () => (stat ? ctx.counted('stat', (c) => stat(entry.key, c)) : object)
         if (!listing || object?.needsStat) object = await askStat()
-        else if (object?.statOnMismatch && !sameContent(object, entry)) object = await askStat()
+        else if (object?.statOnMismatch && !(await sameContent(object, entry))) object = await askStat()
       }
       if (!object) uploads.push({ entry, reason: recorded ? 'missing' : 'new' })
-      else if (!sameContent(object, entry)) uploads.push({ entry, reason: 'changed' })
+      else if (!(await sameContent(object, entry))) uploads.push({ entry, reason: 'changed' })
       else if (object.headersFingerprint && object.headersFingerprint !== entry.headersFingerprint) {
         uploads.push({ entry, reason: 'headers' })
       } else ctx.record(entry, object)

@@ -23,6 +23,8 @@ export interface Entry {
   encoding?: Encoding
   /** The bytes to store: `bytes`, or their compressed form (computed once, only when needed). */
   body(): Uint8Array
+  /** Computes the compressed body off the main thread, so that `body()` then has it at hand. */
+  prepare(): Promise<void>
   /** Hex MD5 of `body()`, computed on first call to `md5()` (only cache misses and uploads need it). */
   md5Hex?: string
   md5(): string

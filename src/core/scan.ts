@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
 import picomatch from 'picomatch'
-import { type CompressionPlan, type Encoding, compress, siblingPath } from './compress.js'
+import { type CompressionPlan, type Encoding, compress, compressAsync, siblingPath } from './compress.js'
 import { loadHasher, md5Hex } from '../hash.js'
 import { type HeaderDefaults, createHeaderResolver, fingerprintHeaders, isHtml } from './headers.js'
 import { MAX_KEY_BYTES, validatePath } from '../paths.js'
@@ -139,6 +139,9 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
         xxh64: identity,
         encoding,
         body: () => (body ??= compress(bytes, encoding as Encoding)),
+        prepare: async () => {
+          body ??= await compressAsync(bytes, encoding as Encoding)
+        },
         md5: () => (entry.md5Hex ??= md5Hex(entry.body())),
         headers: entryHeaders,
         headersFingerprint,

@@ -63,6 +63,7 @@ export async function upload(uploads: Upload[], ctx: UploadContext): Promise<voi
       await throttle.acquire()
       try {
         ensureUnchanged(entry)
+        await entry.prepare()
         const stored = await ctx.counted('upload', (c) => strategy.upload(toUploadFile(entry), c))
         throttle.succeeded()
         return stored

