@@ -26,6 +26,6 @@ export const DEFAULTS = {
     minSize: 1024,
   },
   filesystem: { concurrency: 8 },
-  s3: { multipartThreshold: 8 * MiB, partSize: 8 * MiB, partConcurrency: 4, maxAttempts: 3, requestTimeout: 120_000, connectionTimeout: 10_000 },
+  s3: { multipartThreshold: 8 * MiB, partSize: 8 * MiB, partConcurrency: 4, maxAttempts: 3, timeout: 10_000, requestTimeout: 120_000, connectionTimeout: 10_000 },
   gcs: { resumableThreshold: 8 * MiB, maxAttempts: 3 },
 } as const

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, inject, it } from 'vitest'
@@ -211,5 +212,24 @@ describe('a failure of thousands of keys', () => {
     expect(message).toMatch(/assets\/f-1\.js and 14999 more: SlowDown \(HTTP 503\)/)
     expect(message).toContain('500 file(s) were held back')
     expect(message).toContain('and 480 more')
+  })
+})
+
+describe('an endpoint that accepts connections and never answers', () => {
+  it('fails in seconds (the short timeout of small requests), saying so', async () => {
+    const sockets = new Set<import('node:net').Socket>()
+    const server = createServer((socket) => void sockets.add(socket)) // accepts, never answers
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    try {
+      const { root } = site()
+      const strategy = s3({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, timeout: 400, maxAttempts: 2, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } })
+      const error = (await deploy({ outDir: 'dist', root, strategy, logger: { info() {}, warn() {} } }).catch((e: unknown) => e)) as Error
+      expect(error.message).toMatch(/\[s3\] .*did not answer in time \(the `timeout` option for small requests/)
+      // It was 3 × 120 s: the test's own time limit (60 s) catches a hang, no timing asserted.
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      server.close()
+    }
   })
 })

@@ -50,7 +50,7 @@ interface Backend {
 const fauxqs: Backend = {
   name: 's3 on fauxqs',
   // Short timeouts so that stalled requests are given up quickly.
-  strategy: (endpoint, prefix) => localS3(endpoint, prefix, { requestTimeout: 1500, maxAttempts: 3 }),
+  strategy: (endpoint, prefix) => localS3(endpoint, prefix, { timeout: 1500, requestTimeout: 1500, maxAttempts: 3 }),
   endpoint: () => inject('fauxqsEndpoint'),
   readBack: (key) => readBackS3(inject('fauxqsEndpoint'), key),
 }

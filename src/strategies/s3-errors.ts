@@ -30,6 +30,8 @@ export function explain(error: unknown, bucket: string, key: string | undefined,
     hint = 'Access denied. The credentials need s3:ListBucket on the bucket and s3:GetObject, s3:PutObject (and s3:DeleteObject if deleting) on its objects.'
   } else if (has('PermanentRedirect', 'AuthorizationHeaderMalformed') || status === 301) {
     hint = `The bucket is in another region${region ? ` (${region})` : ''}. Set \`region\`${region ? `: '${region}'` : ''}.`
+  } else if (has('TimeoutError') || /exceeded the configured \d+ ms requestTimeout/.test(message)) {
+    hint = `The storage at ${endpoint ?? 'S3'} did not answer in time (the \`timeout\` option for small requests, \`requestTimeout\` for large bodies). Check \`endpoint\` and the network.`
   } else if (has('ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET') || /ECONNREFUSED|ENOTFOUND|getaddrinfo/.test(message)) {
     hint = `Could not reach ${endpoint ?? 'S3'}. Check \`endpoint\`, \`region\` and the network.`
   } else if (has('SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequests') || status === 503 || status === 429) {

@@ -61,8 +61,15 @@ export interface S3Options {
    */
   requestChecksumCalculation?: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED'
   /**
-   * Milliseconds a request may take before it is abandoned (and retried): a stalled connection
-   * never hangs the deploy.
+   * Milliseconds a small request (LIST, HEAD, GET, DELETE, a PUT up to 1 MiB) may take before it
+   * is abandoned and retried: an endpoint that accepts connections but never answers fails the
+   * deploy in seconds, not minutes. Larger single PUTs get this plus 4 s per MiB.
+   * @default 10000
+   */
+  timeout?: number
+  /**
+   * Milliseconds a large body (each multipart part, and the completion) may take before it is
+   * abandoned and retried.
    * @default 120000
    */
   requestTimeout?: number
@@ -78,7 +85,7 @@ function fail(message: string): never {
 }
 
 export function validate(options: S3Options): void {
-  validateBucketOptions(STRATEGY_NAME, options, ['multipartThreshold', 'partSize', 'partConcurrency', 'maxAttempts', 'concurrency', 'requestTimeout'])
+  validateBucketOptions(STRATEGY_NAME, options, ['multipartThreshold', 'partSize', 'partConcurrency', 'maxAttempts', 'concurrency', 'requestTimeout', 'timeout'])
   if (options.partSize !== undefined && options.partSize < 5 * MiB) fail(`Expected \`partSize\` to be at least 5 MiB (S3's minimum), got ${options.partSize}.`)
   if (options.endpoint !== undefined && !/^https?:\/\//.test(options.endpoint)) {
     fail(`Expected \`endpoint\` to be a URL like 'https://<account>.r2.cloudflarestorage.com', got ${JSON.stringify(options.endpoint)}.`)

@@ -11,6 +11,7 @@ import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, impo
 export type { S3Options }
 
 const STRATEGY_NAME = 's3'
+const MiB = 1024 * 1024
 
 const PLAIN_ETAG = /^[0-9a-f]{32}$/
 
@@ -44,6 +45,10 @@ export function s3(options: S3Options): S3Strategy {
   // Credentials in the endpoint URL (http://KEY:SECRET@host) are used as credentials, and the
   // URL is never printed or stored with them: the target, the cache and errors name the host.
   const { endpoint, userinfo } = splitEndpoint(options.endpoint)
+  const shortTimeout = options.timeout ?? DEFAULTS.s3.timeout
+  /** Per-request options for a large body (sent without them, requests share the SDK's cached middleware). */
+  const long = { requestTimeout: options.requestTimeout ?? DEFAULTS.s3.requestTimeout }
+  const forBody = (size: number) => (size > MiB ? { requestTimeout: shortTimeout + Math.ceil((size / MiB) * 4000) } : undefined)
   const prefix = normalizePrefix(STRATEGY_NAME, options.prefix)
   const threshold = options.multipartThreshold ?? DEFAULTS.s3.multipartThreshold
   const partSize = options.partSize ?? DEFAULTS.s3.partSize
@@ -61,7 +66,8 @@ export function s3(options: S3Options): S3Strategy {
       credentials: options.credentials ?? userinfo,
       maxAttempts: options.maxAttempts ?? DEFAULTS.s3.maxAttempts,
       // Recent SDKs only warn when requestTimeout passes unless told to throw (and then retry).
-      requestHandler: { requestTimeout: options.requestTimeout ?? DEFAULTS.s3.requestTimeout, throwOnRequestTimeout: true, connectionTimeout: DEFAULTS.s3.connectionTimeout },
+      // Small requests get the short timeout; large bodies say their own (see `long`).
+      requestHandler: { requestTimeout: shortTimeout, throwOnRequestTimeout: true, connectionTimeout: DEFAULTS.s3.connectionTimeout },
       followRegionRedirects: !endpoint,
       requestChecksumCalculation: options.requestChecksumCalculation ?? (endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED'),
       responseChecksumValidation: endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
@@ -161,6 +167,7 @@ export function s3(options: S3Options): S3Strategy {
         try {
           put = await client.send(
             new sdk.PutObjectCommand({ ...params, Body: file.body, ContentLength: file.size, ContentMD5: Buffer.from(file.md5(), 'hex').toString('base64') }),
+            forBody(file.size),
           )
         } catch (error) {
           throw explain(error, bucket, file.key, endpoint)
@@ -191,6 +198,7 @@ export function s3(options: S3Options): S3Strategy {
               ContentLength: body.byteLength,
               ContentMD5: createHash('md5').update(body).digest('base64'),
             }),
+            long,
           )
           ctx.count('upload')
           parts.push({ PartNumber: partNumber, ETag: part.ETag })
@@ -199,6 +207,7 @@ export function s3(options: S3Options): S3Strategy {
         parts.sort((a, b) => a.PartNumber - b.PartNumber)
         const completed = await client.send(
           new sdk.CompleteMultipartUploadCommand({ Bucket: bucket, Key: file.key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+          long,
         )
         ctx.count('upload')
         etag = completed.ETag?.replaceAll('"', '')
