@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import type { CompressOptions } from './core/compress.js'
 import type { HeaderRule } from './core/headers.js'
 import { DEFAULTS } from './defaults.js'
@@ -196,7 +194,7 @@ export function validateOptions(options: unknown): asserts options is Collectfas
     fail('strategy.target', 'a non-empty string naming where it writes', strategy.target)
   }
   if (typeof strategy.upload !== 'function') fail('strategy.upload', 'a function', strategy.upload)
-  for (const method of ['list', 'stat', 'get', 'delete', 'dispose']) {
+  for (const method of ['list', 'stat', 'get', 'delete', 'dispose', 'bindRoot']) {
     if (strategy[method] !== undefined && typeof strategy[method] !== 'function') {
       fail(`strategy.${method}`, 'a function or undefined', strategy[method])
     }
@@ -277,42 +275,5 @@ export function validateOptions(options: unknown): asserts options is Collectfas
         }
       }
     })
-  }
-}
-
-function envFlag(name: string): boolean | undefined {
-  const value = process.env[name]?.trim().toLowerCase()
-  if (value === undefined || value === '') return undefined
-  return !['0', 'false', 'no', 'off'].includes(value)
-}
-
-/** `dryRun` as the environment overrides it (`COLLECTFASTA_DRY_RUN=1`). */
-export function resolveDryRun(option: boolean | undefined): boolean {
-  return envFlag('COLLECTFASTA_DRY_RUN') ?? option ?? DEFAULTS.dryRun
-}
-
-/** `enabled` as the environment overrides it (`COLLECTFASTA_ENABLED=false`). */
-export function resolveEnabled(option: boolean | undefined): boolean {
-  return (envFlag('COLLECTFASTA_ENABLED') ?? true) && (option ?? DEFAULTS.enabled)
-}
-
-/** `site` as given, else the project's package name: stable across runs and runners. */
-export function resolveSite(option: string | undefined, root: string): string {
-  if (option !== undefined) return option
-  try {
-    const { name } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name?: unknown }
-    if (typeof name === 'string' && name !== '') return name
-  } catch {}
-  return 'site'
-}
-
-/** `prune` with every default filled in, or `undefined` when it is off. */
-export function resolvePrune(prune: DeployCommonOptions['prune']): Required<PruneOptions> | undefined {
-  if (!prune) return undefined
-  const o = prune === true ? {} : prune
-  return {
-    keepDeploys: o.keepDeploys ?? DEFAULTS.prune.keepDeploys,
-    maxDeletes: o.maxDeletes ?? DEFAULTS.prune.maxDeletes,
-    unknown: o.unknown ?? DEFAULTS.prune.unknown,
   }
 }

@@ -1,7 +1,8 @@
 import { dirname } from 'node:path'
 import type { Plugin, ResolvedConfig } from 'vite'
 import { deploy } from './core/deploy.js'
-import { type CollectfastaOptions, DEFAULTS, resolveEnabled, validateOptions } from './options.js'
+import { type CollectfastaOptions, DEFAULTS, validateOptions } from './options.js'
+import { projectRoot, resolveEnabled } from './resolve.js'
 import type { DeployReport, Logger } from './report.js'
 
 const PLUGIN_NAME = 'vite-plugin-collectfasta'
@@ -90,7 +91,9 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
             outDir,
             files,
             assetsDir: config?.build.assetsDir ?? DEFAULTS.assetsDir,
-            root: config?.root ?? process.cwd(),
+            // Relative paths (cacheDir, reportFile, a filesystem dir) resolve against the project:
+            // the folder with package.json at or above Vite's root.
+            root: projectRoot(config?.root ?? process.cwd()),
             logger,
             progress: config ? config.logLevel === 'info' : true,
             handleSignals: true,

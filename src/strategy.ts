@@ -97,10 +97,15 @@ export interface Strategy {
   delete?(keys: string[], ctx: StrategyContext): Promise<void>
   /** Release clients, sockets. */
   dispose?(): Promise<void>
+  /**
+   * Called by the deploy before anything else with the project root: relative paths in the
+   * strategy's own options (the filesystem's `dir`) resolve against it, as `cacheDir` does.
+   */
+  bindRoot?(root: string): void
 }
 
 /** A strategy that has the optional capabilities `K`: what each built-in factory returns. */
-export type StrategyWith<K extends 'list' | 'stat' | 'get' | 'delete' | 'dispose'> = Strategy & Required<Pick<Strategy, K>>
+export type StrategyWith<K extends 'list' | 'stat' | 'get' | 'delete' | 'dispose' | 'bindRoot'> = Strategy & Required<Pick<Strategy, K>>
 
 /** Identity helper that gives a custom strategy its types (and keeps its precise type). */
 export function defineStrategy<T extends Strategy>(strategy: T): T {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { rollup } from 'rollup'
 import * as vite8 from 'vite'
@@ -8,6 +8,7 @@ import { collectfasta } from '../src/index.js'
 import type { DeployReport } from '../src/index.js'
 import type { CollectfastaOptions } from '../src/options.js'
 import { changedPaths, copyApp, removeApps, snapshot } from './app.js'
+import { filesystem } from '../src/strategies/filesystem.js'
 import { type MemoryStrategy, memory } from './strategies/memory.js'
 
 afterAll(removeApps)
@@ -258,5 +259,24 @@ describe('a build whose deploy fails before any upload', () => {
     expect(second).not.toBe(first)
     expect(second?.failed).toEqual([{ key: '', error: expect.stringContaining('InvalidAccessKeyId') }])
     expect(JSON.parse(readFileSync(join(root, 'report.json'), 'utf8')).failed).toEqual(second?.failed)
+  })
+})
+
+describe('relative paths in the options', () => {
+  it('all resolve against the project root (package.json), also when Vite’s root is a sub-folder', async () => {
+    const project = copyApp()
+    writeFileSync(join(project, 'package.json'), '{ "name": "relative-paths-project" }')
+    const site = join(project, 'site')
+    mkdirSync(site)
+    renameSync(join(project, 'index.html'), join(site, 'index.html'))
+    renameSync(join(project, 'src'), join(site, 'src'))
+    const plugin = collectfasta({ strategy: filesystem({ dir: 'www' }), cacheDir: 'cache', reportFile: 'out/report.json' })
+    await vite8.build({ root: site, logLevel: 'silent', configFile: false, plugins: [plugin] })
+    expect(plugin.api?.report?.target).toBe(`file://${join(project, 'www')}/`)
+    expect(existsSync(join(project, 'www/index.html'))).toBe(true)
+    expect(existsSync(join(project, 'cache/checksums.json'))).toBe(true)
+    expect(existsSync(join(project, 'out/report.json'))).toBe(true)
+    expect(existsSync(join(site, 'www')) || existsSync(join(site, 'cache'))).toBe(false)
+    expect(existsSync(join(process.cwd(), 'www'))).toBe(false)
   })
 })

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { DEFAULTS, type DeployOptions, resolveDryRun, resolvePrune, resolveSite, validateOptions } from '../options.js'
+import { DEFAULTS, type DeployOptions, validateOptions } from '../options.js'
+import { resolveDryRun, resolvePrune, resolveSite } from '../resolve.js'
 import { DeployError, type DeployReport, REASONS, consoleLogger, errorText, failureMessage, summarize } from '../report.js'
 import { pathRecord } from '../paths.js'
 import { runPool } from '../pool.js'
@@ -22,6 +23,8 @@ import { upload } from './upload.js'
  */
 export async function deploy(options: DeployOptions): Promise<DeployReport> {
   validateOptions(options)
+  // One rule for every relative path in the options: the project root (`root`).
+  options.strategy.bindRoot?.(options.root ?? process.cwd())
   const started = performance.now()
   const logger = options.logger ?? consoleLogger
   const strategy: Strategy = options.strategy

@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
 import { deploy } from '../core/deploy.js'
-import { type DeployCommonOptions, resolveEnabled, validateOptions } from '../options.js'
+import { type DeployCommonOptions, validateOptions } from '../options.js'
+import { projectRoot, resolveEnabled } from '../resolve.js'
 import { type DeployReport, DeployError, type Logger, consoleLogger } from '../report.js'
 
 /** Options of every framework integration: those of the plugin that apply to a finished site. */
@@ -24,17 +23,6 @@ export interface FinalOutput {
   /** Where the framework's config lives; the project root is the nearest folder with a package.json. */
   configRoot: string
   logger?: Logger
-}
-
-/**
- * The project's root: the nearest folder at or above `from` that has a package.json. Relative
- * `cacheDir` and `reportFile` resolve against it, whatever inner root a framework gives Vite.
- */
-export function projectRoot(from: string): string {
-  for (let dir = resolve(from); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir
-    if (dirname(dir) === dir) return resolve(from)
-  }
 }
 
 /** Checks a framework integration's options once, where the user wrote them. */

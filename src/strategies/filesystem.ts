@@ -41,13 +41,14 @@ function error(message: string): Error {
   return new Error(`[collectfasta] [${STRATEGY_NAME}] ${message}`)
 }
 
+export type FilesystemStrategy = StrategyWith<'list' | 'stat' | 'get' | 'delete' | 'bindRoot'>
+
 /**
  * Deploys into a local or mounted directory. Writes are atomic (temporary file, then rename),
  * so a web server never serves half a file. Headers cannot be stored on a filesystem: the
- * server serving `dir` decides them.
+ * server serving `dir` decides them. A relative `dir` resolves against the project root the
+ * deploy runs in (see `bindRoot`), like every relative path in the options.
  */
-export type FilesystemStrategy = StrategyWith<'list' | 'stat' | 'get' | 'delete'>
-
 export function filesystem(options: FilesystemOptions): FilesystemStrategy {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`[collectfasta] [${STRATEGY_NAME}] Expected options like \`{ dir: '/srv/www' }\`, got ${String(options)}.`)
@@ -57,7 +58,7 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
       `[collectfasta] [${STRATEGY_NAME}] Missing required option \`dir\`: the directory to deploy into, e.g. \`filesystem({ dir: '/srv/www' })\`.`,
     )
   }
-  const root = resolve(options.dir)
+  let root = resolve(options.dir)
   const prefix = normalizePrefix(STRATEGY_NAME, options.prefix)
 
   /** The absolute path of a key, refusing any key that would leave `dir`. */
@@ -71,7 +72,12 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
 
   return defineStrategy({
     name: STRATEGY_NAME,
-    target: `file://${root}/${prefix}`,
+    get target() {
+      return `file://${root}/${prefix}`
+    },
+    bindRoot(projectRoot: string) {
+      root = resolve(projectRoot, options.dir)
+    },
     prefix,
     compression: 'siblings',
     concurrency: options.concurrency ?? DEFAULTS.filesystem.concurrency,
