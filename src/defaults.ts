@@ -27,5 +27,5 @@ export const DEFAULTS = {
   },
   filesystem: { concurrency: 8 },
   s3: { multipartThreshold: 8 * MiB, partSize: 8 * MiB, partConcurrency: 4, maxAttempts: 3, timeout: 10_000, requestTimeout: 120_000, connectionTimeout: 10_000 },
-  gcs: { resumableThreshold: 8 * MiB, maxAttempts: 3 },
+  gcs: { resumableThreshold: 8 * MiB, maxAttempts: 3, timeout: 10_000, requestTimeout: 120_000 },
 } as const

@@ -216,16 +216,25 @@ describe('a failure of thousands of keys', () => {
 })
 
 describe('an endpoint that accepts connections and never answers', () => {
-  it('fails in seconds (the short timeout of small requests), saying so', async () => {
+  it.each(['s3', 'gcs'])('%s fails in seconds (the short timeout of small requests), saying so', async (kind) => {
     const sockets = new Set<import('node:net').Socket>()
     const server = createServer((socket) => void sockets.add(socket)) // accepts, never answers
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const { port } = server.address() as AddressInfo
     try {
       const { root } = site()
-      const strategy = s3({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, timeout: 400, maxAttempts: 2, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } })
-      const error = (await deploy({ outDir: 'dist', root, strategy, logger: { info() {}, warn() {} } }).catch((e: unknown) => e)) as Error
-      expect(error.message).toMatch(/\[s3\] .*did not answer in time \(the `timeout` option for small requests/)
+      const emulator = process.env.STORAGE_EMULATOR_HOST
+      process.env.STORAGE_EMULATOR_HOST = `http://127.0.0.1:${port}`
+      const strategy =
+        kind === 's3'
+          ? s3({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, timeout: 400, maxAttempts: 2, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } })
+          : gcs({ bucket: 'b', projectId: 'p', timeout: 400, maxAttempts: 2 })
+      const error = (await deploy({ outDir: 'dist', root, strategy, logger: { info() {}, warn() {} } })
+        .catch((e: unknown) => e)
+        .finally(() => {
+          process.env.STORAGE_EMULATOR_HOST = emulator
+        })) as Error
+      expect(error.message).toMatch(new RegExp(`\\[${kind}\\] .*did not answer in time \\(the \`timeout\` option for small requests`))
       // It was 3 × 120 s: the test's own time limit (60 s) catches a hang, no timing asserted.
     } finally {
       for (const socket of sockets) socket.destroy()

@@ -5,6 +5,7 @@ import { type RemoteObject, type StrategyWith, defineStrategy, storageError } fr
 import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, importSdk, validateBucketOptions } from './utils.js'
 
 const STRATEGY_NAME = 'gcs'
+const MiB = 1024 * 1024
 
 export interface GcsOptions {
   /** The bucket to deploy into. */
@@ -33,6 +34,17 @@ export interface GcsOptions {
    */
   maxAttempts?: number
   /**
+   * Milliseconds a small request (list, metadata, download, delete, an upload up to 1 MiB) may
+   * take before it is abandoned and retried; a larger simple upload gets 4 s more per MiB.
+   * @default 10000
+   */
+  timeout?: number
+  /**
+   * Milliseconds a resumable upload's request may take before it is abandoned and retried.
+   * @default 120000
+   */
+  requestTimeout?: number
+  /**
    * Uploads in flight at once; overrides the plugin's `concurrency` for this strategy.
    * @default the plugin's concurrency (16)
    */
@@ -53,7 +65,7 @@ interface GcsError {
 }
 
 function validate(options: GcsOptions): void {
-  validateBucketOptions(STRATEGY_NAME, options, ['resumableThreshold', 'maxAttempts', 'concurrency'])
+  validateBucketOptions(STRATEGY_NAME, options, ['resumableThreshold', 'maxAttempts', 'concurrency', 'timeout', 'requestTimeout'])
 }
 
 /** Explains an SDK error: what went wrong, where, and what to check. */
@@ -70,6 +82,8 @@ function explain(error: unknown, bucket: string, key: string | undefined): Error
     hint = 'Permission denied. The account needs storage.objects.list, storage.objects.get, storage.objects.create (and storage.objects.delete to delete) on the bucket, e.g. the Storage Object Admin role.'
   } else if (e.code === 429 || e.code === 503) {
     hint = 'The storage asked to slow down; the deploy lowers its concurrency and retries. Lower `concurrency` if this persists.'
+  } else if (/timeout|timed out|ETIMEDOUT/i.test(`${e.code ?? ''} ${message}`) && !/ECONNREFUSED/.test(message)) {
+    hint = 'Cloud Storage did not answer in time (the `timeout` option for small requests, `requestTimeout` for resumable uploads). Check the network (and STORAGE_EMULATOR_HOST when using the emulator).'
   } else if (typeof e.code === 'string' && /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET/.test(e.code)) {
     hint = 'Could not reach Cloud Storage. Check the network (and STORAGE_EMULATOR_HOST when using the emulator).'
   } else {
@@ -105,6 +119,7 @@ export function gcs(options: GcsOptions): GcsStrategy {
   const { bucket } = options
   const prefix = normalizePrefix(STRATEGY_NAME, options.prefix)
   const threshold = options.resumableThreshold ?? DEFAULTS.gcs.resumableThreshold
+  const shortTimeout = options.timeout ?? DEFAULTS.gcs.timeout
   let storage: Storage | undefined = options.storage
   /** Generations seen in this deploy: the precondition that makes a retried write safe. */
   const generations = new Map<string, string>()
@@ -114,6 +129,8 @@ export function gcs(options: GcsOptions): GcsStrategy {
     if (!storage) {
       const sdk = await importSdk<typeof import('@google-cloud/storage')>('@google-cloud/storage', () => import('@google-cloud/storage'))
       storage = new sdk.Storage({
+        // Small requests fail in seconds against an endpoint that never answers.
+        timeout: shortTimeout,
         projectId: options.projectId,
         keyFilename: options.keyFilename,
         credentials: options.credentials,
@@ -179,8 +196,10 @@ export function gcs(options: GcsOptions): GcsStrategy {
       const generation = generations.get(file.key) ?? (listed ? '0' : undefined)
       const object = b.file(file.key)
       try {
+        const resumable = file.size >= threshold
         await object.save(Buffer.from(file.body.buffer, file.body.byteOffset, file.body.byteLength), {
-          resumable: file.size >= threshold,
+          resumable,
+          timeout: resumable ? (options.requestTimeout ?? DEFAULTS.gcs.requestTimeout) : shortTimeout + Math.ceil(Math.max(0, file.size / MiB - 1) * 4000),
           validation: 'md5',
           contentType: file.headers.contentType,
           metadata: {
