@@ -109,6 +109,13 @@ export interface DeployCommonOptions {
    */
   compress?: boolean | CompressOptions
   /**
+   * On GitHub Actions (GITHUB_ACTIONS=true): append a summary of the deploy to the step summary,
+   * annotate failed keys (`::error::`) and prune refusals (`::warning::`), and fold a dry run's
+   * per-file lines into a group. `false` turns it off.
+   * @default true
+   */
+  githubActions?: boolean
+  /**
    * Called after a successful deploy (not a dry run) with the report, e.g. to invalidate a CDN.
    * @default undefined
    */
@@ -208,7 +215,7 @@ export function validateOptions(options: unknown): asserts options is Collectfas
   if (strategy.prefix !== undefined && (typeof strategy.prefix !== 'string' || !isNormalizedPrefix(strategy.prefix))) {
     fail('strategy.prefix', "'' or a relative POSIX path ending in '/'", strategy.prefix)
   }
-  for (const flag of ['enabled', 'dryRun', 'force', 'watch', 'trustRemoteManifest', 'trustCache']) {
+  for (const flag of ['enabled', 'dryRun', 'force', 'watch', 'trustRemoteManifest', 'trustCache', 'githubActions']) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') fail(flag, 'a boolean', o[flag])
   }
   if (o.concurrency !== undefined && !(Number.isInteger(o.concurrency) && (o.concurrency as number) >= 1)) {

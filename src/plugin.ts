@@ -95,7 +95,8 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
             // the folder with package.json at or above Vite's root.
             root: projectRoot(config?.root ?? process.cwd()),
             logger,
-            progress: config ? config.logLevel === 'info' : true,
+            // Vite's resolved logLevel is undefined unless the user set one: 'info' by default.
+            progress: (config?.logLevel ?? 'info') === 'info',
             handleSignals: true,
           })
         } catch (error) {

@@ -103,7 +103,7 @@ export const consoleLogger: Logger = {
   warn: (message) => console.warn(message),
 }
 
-function formatBytes(bytes: number): string {
+export function formatBytes(bytes: number): string {
   if (bytes < 1000) return `${bytes} B`
   const units = ['kB', 'MB', 'GB', 'TB']
   let value = bytes / 1000
@@ -132,23 +132,30 @@ export function summarize(report: DeployReport): string {
 
 const PROGRESS_AFTER_MS = 1000
 
-/** A progress line on an interactive terminal, shown only once uploading takes a while. */
-export function createProgress(total: number, enabled: boolean) {
-  const stream = process.stderr
+/**
+ * A progress line on an interactive terminal, shown once uploading has taken a second:
+ * files done / total, bytes, rate and time left, redrawn at most ten times a second and
+ * replaced by the summary line.
+ */
+export function createProgress(total: number, totalBytes: number, enabled: boolean, stream: NodeJS.WriteStream = process.stderr) {
   const interactive = enabled && stream.isTTY === true && !process.env.CI
   const started = Date.now()
   let done = 0
+  let bytes = 0
   let shown = false
   let lastDraw = 0
   return {
-    tick() {
+    tick(size = 0) {
       done++
+      bytes += size
       if (!interactive) return
       const now = Date.now()
       if (now - started < PROGRESS_AFTER_MS || now - lastDraw < 100) return
       lastDraw = now
       shown = true
-      stream.write(`\r[collectfasta] uploading ${done}/${total}`)
+      const rate = bytes / ((now - started) / 1000)
+      const left = rate > 0 ? Math.ceil((totalBytes - bytes) / rate) : 0
+      stream.write(`\r\x1b[K[collectfasta] uploading ${done}/${total} files, ${formatBytes(bytes)} of ${formatBytes(totalBytes)}, ${formatBytes(rate)}/s, ${left} s left`)
     },
     done() {
       if (shown) stream.write('\r\x1b[K')

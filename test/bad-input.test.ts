@@ -117,6 +117,26 @@ describe('bad input: one clear error, nothing written', () => {
   })
 })
 
+describe('a cache that cannot be saved after the uploads', () => {
+  it('warns with what is true, and its own cleanup never hides why', async () => {
+    const { root, run, strategy, messages } = site()
+    const upload = strategy.upload.bind(strategy)
+    strategy.upload = async (file, ctx) => {
+      if (file.key === 'index.html') {
+        // The cache directory becomes a file while the deploy runs: the save must fail.
+        rmSync(join(root, 'node_modules/.cache/vite-plugin-collectfasta'), { recursive: true, force: true })
+        writeFileSync(join(root, 'node_modules/.cache/vite-plugin-collectfasta'), 'not a directory')
+      }
+      return upload(file, ctx)
+    }
+    const report = await run()
+    expect(report.uploaded).toHaveLength(3)
+    const warning = messages.find((m) => m.includes('Could not write the cache file'))
+    expect(warning).toMatch(/Could not write the cache file .*checksums\.json: .*\. Every upload it would have recorded is stored; the next deploy checks the storage for them\./)
+    expect(warning).not.toMatch(/succeeded/)
+  })
+})
+
 describe('files that cannot be read name themselves', () => {
   it.skipIf(process.platform === 'darwin' || process.platform === 'win32')('a name that is not valid UTF-8 (Linux allows any bytes; macOS and Windows refuse them)', async () => {
     const { outDir, run, strategy } = site()

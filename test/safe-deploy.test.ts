@@ -194,6 +194,10 @@ describe.each(backends)('remote deploy manifest on $name', (backend) => {
     const report = await p.run({ cacheDir: 'cold-2', trustRemoteManifest: true })
     expect(report.uploaded).toEqual([])
     expect(report.requests).toEqual({ list: 0, stat: 1, get: 1, upload: 0, delete: 0 })
+    // The manifest records each file's header fingerprint: a changed rule is seen without a listing.
+    const rules = await p.run({ cacheDir: 'cold-3', trustRemoteManifest: true, headers: [{ match: 'robots.txt', cacheControl: 'public, max-age=60' }] })
+    expect(rules.plan).toEqual([{ key: `${p.prefix}robots.txt`, action: 'upload', reason: 'headers' }])
+    expect(rules.requests.list).toBe(0)
   })
 
   it('a no-change deploy writes nothing, not even the manifest', async () => {

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path'
 import { DEFAULTS, type DeployOptions, validateOptions } from '../options.js'
 import { resolveDryRun, resolvePrune, resolveSite } from '../resolve.js'
 import { DeployError, type DeployReport, REASONS, consoleLogger, errorText, failureMessage, summarize } from '../report.js'
+import { githubActionsEnabled, group, reportToGithubActions } from '../github-actions.js'
 import { pathRecord } from '../paths.js'
 import { runPool } from '../pool.js'
 import type { RemoteObject, Strategy } from '../strategy.js'
@@ -39,6 +40,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
   const requests = emptyRequestCounts()
   const counted = createCounter(requests, stop.signal)
   const report: DeployReport = { target: strategy.target, dryRun, uploaded: [], skipped: [], failed: [], pending: [], deleted: [], bytesUploaded: 0, durationMs: 0, requests, plan: [] }
+  const github = githubActionsEnabled(options.githubActions)
   const writeReport = () => {
     report.durationMs = Math.round(performance.now() - started)
     if (!options.reportFile) return
@@ -54,12 +56,14 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
     if (!(error instanceof DeployError)) {
       report.failed.push({ key: '', error: errorText(error) })
       writeReport()
+      if (github) reportToGithubActions(report, logger)
       Object.assign(error as object, { report })
     }
     throw error
   }
 
   writeReport()
+  if (github) reportToGithubActions(report, logger)
   logger.info(summarize(report))
   const failure = failureMessage(report, stop.signal, stop.caught)
   if (failure) throw new DeployError(failure, report)
@@ -154,7 +158,8 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
             report.deleted.push(...stale.map((item) => item.key))
           }
         }
-        for (const item of report.plan) logger.info(`[collectfasta] would ${item.action} ${item.key} (${REASONS[item.reason]})`)
+        const lines = report.plan.map((item) => `[collectfasta] would ${item.action} ${item.key} (${REASONS[item.reason]})`)
+        group(`collectfasta dry run: ${lines.length} decision(s) for ${strategy.target}`, lines, logger, github)
       } else {
         // 3. Upload in groups: hashed assets, other files, then HTML and manifests.
         const record = (entry: Entry, stored?: RemoteObject) => {

@@ -56,7 +56,11 @@ function ensureUnchanged(entry: Entry): void {
  */
 export async function upload(uploads: Upload[], ctx: UploadContext): Promise<void> {
   const { strategy, report } = ctx
-  const progress = createProgress(uploads.length, ctx.progress)
+  const progress = createProgress(
+    uploads.length,
+    uploads.reduce((sum, u) => sum + u.entry.size, 0),
+    ctx.progress,
+  )
   const throttle = createThrottle(ctx.concurrency)
   const attempt = async (entry: Entry): Promise<RemoteObject | undefined> => {
     for (let retry = 1; ; retry++) {
@@ -95,7 +99,7 @@ export async function upload(uploads: Upload[], ctx: UploadContext): Promise<voi
         } catch (error) {
           report.failed.push({ key: entry.key, error: errorText(error) })
         }
-        progress.tick()
+        progress.tick(entry.size)
       },
       { limit: ctx.concurrency, signal: ctx.signal },
     )
