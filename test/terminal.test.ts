@@ -28,7 +28,7 @@ describe('what a person sees in a terminal', () => {
     const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' })
     // A person's terminal: no CI variable, 200 columns so that the line is not wrapped.
     const command = `env -u CI -u GITHUB_ACTIONS ${process.execPath} ${SCRIPT} ${inject('s3rverEndpoint')} ${S3_BUCKET} ${dir}`
-    tmux('new-session', '-d', '-s', session, '-x', '200', '-y', '20', command + '; sleep 30')
+    tmux('new-session', '-d', '-s', session, '-x', '200', '-y', '20', `${command}; sleep 30`)
     const screens: string[] = []
     try {
       for (let i = 0; i < 300; i++) {
