@@ -23,8 +23,11 @@ export type PlanItem =
 export interface DeployReport {
   target: string
   dryRun: boolean
-  /** Uploaded objects; in a dry run, the objects that would be uploaded. */
-  uploaded: { key: string; size: number; reason: UploadReason }[]
+  /**
+   * Uploaded objects; in a dry run, the objects that would be uploaded. `immutable` marks those
+   * stored with an immutable Cache-Control (hashed names): a CDN never needs to forget them.
+   */
+  uploaded: { key: string; size: number; reason: UploadReason; immutable?: true }[]
   /** Keys already stored with the same content and headers. */
   skipped: string[]
   failed: { key: string; error: string }[]

@@ -45,7 +45,9 @@ describe('deploy()', () => {
       expect.arrayContaining(['target', 'dryRun', 'uploaded', 'skipped', 'failed', 'deleted', 'bytesUploaded', 'durationMs', 'requests']),
     )
     expect(report.target).toBe('memory://test/')
-    expect(report.uploaded[0]).toEqual({ key: expect.any(String), size: expect.any(Number), reason: 'new' })
+    expect(report.uploaded.find((u) => u.key === 'index.html')).toEqual({ key: 'index.html', size: expect.any(Number), reason: 'new' })
+    // A hashed asset is stored immutable, and the report says so (CDN hooks skip it).
+    expect(report.uploaded.find((u) => u.key.startsWith('assets/'))).toEqual({ key: expect.any(String), size: expect.any(Number), reason: 'new', immutable: true })
     expect(report.bytesUploaded).toBe(report.uploaded.reduce((n, u) => n + u.size, 0))
     // One stat of the deploy manifest (none yet, so no GET), one listing, four files, the
     // manifest checked again (did anyone deploy meanwhile?) and then written.

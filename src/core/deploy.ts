@@ -15,7 +15,7 @@ import type { Entry } from './entry.js'
 import { planPrune, prune } from './prune.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
 import { scan } from './scan.js'
-import { upload } from './upload.js'
+import { upload, uploadedItem } from './upload.js'
 
 /**
  * Deploys a directory: scans and hashes every file, skips what the cache (or, on a miss, the
@@ -144,7 +144,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
 
       if (dryRun) {
         await runPool(uploads, ({ entry }) => entry.prepare(), { limit: concurrency })
-        for (const { entry, reason } of uploads) report.uploaded.push({ key: entry.key, size: entry.body().byteLength, reason })
+        for (const { entry, reason } of uploads) report.uploaded.push(uploadedItem(entry, reason))
         report.bytesUploaded = report.uploaded.reduce((sum, u) => sum + u.size, 0)
         if (pruning && uploads.length > 0) {
           const previous = await remote.manifest()

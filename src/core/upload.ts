@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs'
 import { runPool } from '../pool.js'
-import { type DeployReport, createProgress, errorText } from '../report.js'
+import { type DeployReport, type UploadReason, createProgress, errorText } from '../report.js'
 import { type RemoteObject, type Strategy, type UploadFile, isThrottle } from '../strategy.js'
 import type { Upload } from './diff.js'
 import { type Entry, GROUPS } from './entry.js'
@@ -28,6 +28,13 @@ function toUploadFile(entry: Entry): UploadFile {
     headers: entry.headers,
     headersFingerprint: entry.headersFingerprint,
   }
+}
+
+/** An upload as the report lists it; `immutable` marks files cached for good (hashed names). */
+export function uploadedItem(entry: Entry, reason: UploadReason): DeployReport['uploaded'][number] {
+  const item: DeployReport['uploaded'][number] = { key: entry.key, size: entry.body().byteLength, reason }
+  if (entry.headers.cacheControl?.includes('immutable')) item.immutable = true
+  return item
 }
 
 /** Retries of one upload after a throttling answer, on top of the SDK's own retries. */
@@ -94,7 +101,7 @@ export async function upload(uploads: Upload[], ctx: UploadContext): Promise<voi
         try {
           const stored = await attempt(entry)
           ctx.record(entry, stored)
-          report.uploaded.push({ key: entry.key, size: entry.body().byteLength, reason })
+          report.uploaded.push(uploadedItem(entry, reason))
           report.bytesUploaded += entry.body().byteLength
         } catch (error) {
           report.failed.push({ key: entry.key, error: errorText(error) })
