@@ -288,3 +288,30 @@ describe('relative paths in the options', () => {
     expect(existsSync(join(process.cwd(), 'www'))).toBe(false)
   })
 })
+
+describe("Rolldown's timing warning (Vite 8)", () => {
+  it('never blames the plugin for the deploy’s network time, and still names slow plugins', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const upload = strategy.upload.bind(strategy)
+    strategy.upload = async (file, ctx) => {
+      await new Promise((resolve) => setTimeout(resolve, 600)) // a slow network
+      return upload(file, ctx)
+    }
+    const slowOther = {
+      name: 'slow-other',
+      async generateBundle() {
+        await new Promise((resolve) => setTimeout(resolve, 1500))
+      },
+    }
+    const warnings: string[] = []
+    const logger = vite8.createLogger('warn')
+    logger.warn = (message) => void warnings.push(message)
+    logger.info = () => {}
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache'), concurrency: 1, manifest: false })
+    await vite8.build({ root, configFile: false, customLogger: logger, build: { outDir: 'dist' }, plugins: [slowOther, plugin] })
+    const timings = warnings.find((w) => w.includes('PLUGIN_TIMINGS'))
+    expect(timings).toContain('plugin slow-other generateBundle') // the warning came, for the slow plugin
+    expect(timings).not.toContain('vite-plugin-collectfasta')
+  })
+})
