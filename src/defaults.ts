@@ -18,7 +18,7 @@ export const DEFAULTS = {
   trustRemoteManifest: false,
   trustCache: false,
   progress: true,
-  prune: { keepDeploys: 3, maxDeletes: 256, unknown: false },
+  prune: { keepDeploys: 3, maxDeletes: 256, unknown: false, minShare: 0.5 },
   compress: {
     gzip: true,
     brotli: true,

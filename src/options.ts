@@ -25,6 +25,14 @@ export interface PruneOptions {
    * @default false
    */
   unknown?: boolean
+  /**
+   * Refuse (with a warning; the deploy itself goes through) when this deploy has fewer files
+   * than this share of the last full deploy's: an empty or half-written output (a failed step
+   * that exited 0, a wrong outDir) must not delete the live site. `0` allows it, for the one
+   * deploy where the site really shrank.
+   * @default 0.5
+   */
+  minShare?: number
 }
 
 /** Options shared by the plugin and `deploy()`. */
@@ -254,6 +262,9 @@ export function validateOptions(options: unknown): asserts options is Collectfas
       if (p[name] !== undefined && !(Number.isInteger(p[name]) && (p[name] as number) >= 1)) fail(`prune.${name}`, 'an integer ≥ 1', p[name])
     }
     if (p.unknown !== undefined && typeof p.unknown !== 'boolean') fail('prune.unknown', 'a boolean', p.unknown)
+    if (p.minShare !== undefined && !(typeof p.minShare === 'number' && p.minShare >= 0 && p.minShare <= 1)) {
+      fail('prune.minShare', 'a number from 0 to 1', p.minShare)
+    }
   }
   if (o.compress !== undefined && typeof o.compress !== 'boolean') {
     if (typeof o.compress !== 'object' || o.compress === null) fail('compress', 'a boolean or `{ gzip, brotli, match, minSize }`', o.compress)

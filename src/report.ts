@@ -46,6 +46,12 @@ export interface DeployReport {
   manifest?: { key: string; size: number }
   /** Why `prune` deleted nothing although there were stale objects. */
   pruneRefused?: string
+  /**
+   * Files whose names carry no content hash (not cached for good): how many there are, and how
+   * many of them changed content since the last deploy. Most of them changing every deploy
+   * means the build is not deterministic.
+   */
+  unhashedChanged?: { changed: number; of: number }
 }
 
 /** Thrown when some uploads failed or the deploy was cancelled; `report` says which. */

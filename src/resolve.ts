@@ -50,5 +50,6 @@ export function resolvePrune(prune: DeployCommonOptions['prune']): Required<Prun
     keepDeploys: o.keepDeploys ?? DEFAULTS.prune.keepDeploys,
     maxDeletes: o.maxDeletes ?? DEFAULTS.prune.maxDeletes,
     unknown: o.unknown ?? DEFAULTS.prune.unknown,
+    minShare: o.minShare ?? DEFAULTS.prune.minShare,
   }
 }

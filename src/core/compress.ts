@@ -8,13 +8,17 @@ export type Encoding = 'gzip' | 'br'
 /** Precompression of text files before upload. */
 export interface CompressOptions {
   /**
-   * Compress with gzip (level 9). Object storages get one encoding per file: brotli when both are on.
+   * Compress with gzip (level 9), the encoding every HTTP client reads. On object storages the
+   * gzip bytes are stored under the original key, with Content-Encoding: gzip.
    * @default true
    */
   gzip?: boolean
   /**
-   * Compress with brotli (quality 11).
-   * @default true
+   * Compress with brotli (quality 11). Next to the original (`.br`, filesystem strategy): on by
+   * default. In place of it (object storages): only when set to `true`, since a client that did
+   * not ask for brotli (curl, bots, some proxies) then gets bytes it cannot read, and CloudFront
+   * does not negotiate an object that carries a Content-Encoding.
+   * @default true for siblings; false in place
    */
   brotli?: boolean
   /**
@@ -36,12 +40,13 @@ export interface CompressionPlan {
   encodingsFor(path: string, size: number): Encoding[]
 }
 
-export function compressionPlan(options: boolean | CompressOptions | undefined): CompressionPlan | undefined {
+export function compressionPlan(options: boolean | CompressOptions | undefined, mode: 'in-place' | 'siblings'): CompressionPlan | undefined {
   if (!options) return undefined
   const o = options === true ? {} : options
   const encodings: Encoding[] = []
-  if (o.brotli ?? DEFAULTS.compress.brotli) encodings.push('br')
-  if (o.gzip ?? DEFAULTS.compress.gzip) encodings.push('gzip')
+  // In place, one encoding per object: gzip unless brotli was asked for by name.
+  if (mode === 'in-place' ? o.brotli === true : (o.brotli ?? DEFAULTS.compress.brotli)) encodings.push('br')
+  if ((o.gzip ?? DEFAULTS.compress.gzip) && !(mode === 'in-place' && encodings.length > 0)) encodings.push('gzip')
   if (encodings.length === 0) return undefined
   const matches = picomatch(o.match ?? DEFAULTS.compress.match, { dot: true })
   const minSize = o.minSize ?? DEFAULTS.compress.minSize

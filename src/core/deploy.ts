@@ -10,7 +10,7 @@ import type { RemoteObject, Strategy } from '../strategy.js'
 import { ChecksumCache } from './cache.js'
 import { compressionPlan } from './compress.js'
 import { type ManifestDeploy, type RemoteManifest, writeManifest } from './deploy-manifest.js'
-import { RemoteState, diff } from './diff.js'
+import { RemoteState, type Upload, diff } from './diff.js'
 import type { Entry } from './entry.js'
 import { planPrune, prune } from './prune.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
@@ -92,7 +92,8 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
     startVersion?.catch(() => {}) // awaited below; this only keeps an early failure from going unhandled
 
     // 1. Scan: every file of the output, hashed, with its headers and upload group.
-    const compression = compressionPlan(options.compress)
+    const compressionMode = strategy.compression ?? 'in-place'
+    const compression = compressionPlan(options.compress, compressionMode)
     const entries = (
       await scan({
         outDir,
@@ -103,7 +104,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
         assetsDir: options.assetsDir ?? DEFAULTS.assetsDir,
         defaultCacheControl: options.defaultCacheControl ?? DEFAULTS.defaultCacheControl,
         rules: options.headers ?? [],
-        compression: compression && { plan: compression, mode: strategy.compression ?? 'in-place' },
+        compression: compression && { plan: compression, mode: compressionMode },
         warn: logger.warn,
       })
     ).filter((entry) => entry.path !== manifestPath)
@@ -138,6 +139,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
         force: options.force ?? DEFAULTS.force,
         trustRemoteManifest: options.trustRemoteManifest ?? DEFAULTS.trustRemoteManifest,
       })
+      checkDeterminism(entries, uploads, report, logger.warn)
       const planned = new Set(uploads.map((u) => u.entry.key))
       for (const entry of entries) if (!planned.has(entry.key)) report.skipped.push(entry.key)
       for (const { entry, reason } of uploads) report.plan.push({ key: entry.key, action: 'upload', reason })
@@ -226,6 +228,26 @@ function stopController(options: Pick<DeployOptions, 'signal'>, warn: (message: 
     process.off('SIGTERM', onSignal)
   }
   return state
+}
+
+/** Below this many unhashed files, most of them changing is normal (a small site's pages). */
+const DETERMINISM_MIN_FILES = 20
+
+/**
+ * Records how many files without a content hash changed content since the last deploy, and
+ * warns once when most did: a build that is not deterministic re-uploads them every time.
+ */
+function checkDeterminism(entries: Entry[], uploads: Upload[], report: DeployReport, warn: (message: string) => void): void {
+  const unhashed = (entry: Entry) => !entry.headers.cacheControl?.includes('immutable')
+  const of = entries.filter(unhashed).length
+  const changed = uploads.filter((u) => u.reason === 'changed' && unhashed(u.entry))
+  report.unhashedChanged = { changed: changed.length, of }
+  if (of < DETERMINISM_MIN_FILES || changed.length * 2 <= of) return
+  const examples = changed.slice(0, 3).map((u) => u.entry.path).join(', ')
+  warn(
+    `[collectfasta] ${changed.length} of ${of} files without a content hash in their name changed since the last deploy (e.g. ${examples}). ` +
+      'A build that is not deterministic (timestamps, random ids, unstable ordering) re-uploads them every time: build the same commit twice and compare the outputs (diff -r) to find the cause.',
+  )
 }
 
 /** This deploy's line in the history; a partial one also keeps the last deploy's paths. */

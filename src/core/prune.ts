@@ -10,6 +10,7 @@ export interface ResolvedPrune {
   keepDeploys: number
   maxDeletes: number
   unknown: boolean
+  minShare: number
 }
 
 export interface StaleObject {
@@ -75,6 +76,17 @@ export async function planPrune(
     return { stale: [], refused }
   }
   const stale = await findStale(history, prune, remote, manifestPath, prefix)
+  // A build that looks broken (far fewer files than the last full deploy) must not delete the
+  // live site. A partial deploy (include/exclude) is judged by the files it did look at: never.
+  const [current, ...previous] = history
+  const lastFull = previous.find((d) => !d.partial)
+  if (current && !current.partial && lastFull && stale.length > 0 && current.paths.length < lastFull.paths.length * prune.minShare) {
+    const refused =
+      `this deploy has ${current.paths.length} file(s), fewer than ${Math.round(prune.minShare * 100)}% of the last full deploy's ${lastFull.paths.length}: ` +
+      `the build looks broken (a failed step, a wrong outDir), so the ${stale.length} stale object(s) were not deleted. ` +
+      'If the site really shrank, set prune.minShare: 0 for one deploy.'
+    return { stale, refused }
+  }
   if (stale.length <= prune.maxDeletes) return { stale }
   return {
     stale,

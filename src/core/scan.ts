@@ -99,6 +99,7 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
   for (const path of listOutDir(input.outDir, input.warn)) paths.add(path)
 
   const entries: Entry[] = []
+  const imprecise: string[] = []
   for (const path of [...paths].sort()) {
     if (!included(path) || excluded(path)) continue
     const problem = validatePath(path)
@@ -113,6 +114,7 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
     }
     const xxh64 = hash(bytes)
     const headers = headersOf(path)
+    if (NEEDS_PRECISE_TYPE.test(path) && headers.contentType.startsWith('application/octet-stream')) imprecise.push(path)
     const encodings = input.compression?.plan.encodingsFor(path, bytes.byteLength) ?? []
     const group = groupOf(path, assetsPrefix)
     const add = (entryPath: string, entryHeaders: ObjectHeaders, identity: string, encoding?: Encoding) => {
@@ -163,5 +165,14 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
       }
     }
   }
+  if (imprecise.length > 0) {
+    input.warn(
+      `[collectfasta] ${imprecise.length} file(s) that browsers need with a precise Content-Type would be stored as application/octet-stream ` +
+        `(e.g. ${imprecise.slice(0, 3).join(', ')}): scripts, styles and WebAssembly are then refused. Give them a \`contentType\` with a header rule.`,
+    )
+  }
   return entries
 }
+
+/** Files a browser refuses or mishandles without their exact type (module scripts, styles, wasm, fonts). */
+const NEEDS_PRECISE_TYPE = /\.(js|mjs|cjs|css|wasm|json|svg|webmanifest|woff2?|ttf|otf)$/i

@@ -23,7 +23,7 @@ export function emulatorStorage(endpoint = inject('gcsEndpoint')): Storage {
 export async function readBackGcs(key: string): Promise<ReadBack | undefined> {
   const file = emulatorStorage().bucket(GCS_BUCKET).file(key)
   try {
-    const [[bytes], [metadata]] = await Promise.all([file.download(), file.getMetadata()])
+    const [[bytes], [metadata]] = await Promise.all([file.download({ decompress: false }), file.getMetadata()]) // the stored bytes, not a transcoding
     return {
       bytes,
       headers: {

@@ -1,0 +1,117 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { get } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
+import { afterAll, describe, expect, inject, it } from 'vitest'
+import { type DeployOptions, deploy } from '../src/index.js'
+import { writeTree } from './helpers.js'
+import { S3_BUCKET } from './setup/servers.js'
+import { localS3 } from './strategies/s3-servers.js'
+import { type StoredObject, memory } from './strategies/memory.js'
+
+const dirs: string[] = []
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+
+function project(files: Record<string, string>) {
+  const root = mkdtempSync(join(tmpdir(), 'collectfasta-guards-'))
+  dirs.push(root)
+  writeTree(join(root, 'dist'), files)
+  const objects = new Map<string, StoredObject>()
+  const warnings: string[] = []
+  const run = (options: Partial<DeployOptions> = {}) =>
+    deploy({ outDir: 'dist', root, strategy: memory({ objects }), logger: { info() {}, warn: (m) => void warnings.push(m) }, ...options })
+  return { root, objects, warnings, run }
+}
+
+describe('a build that looks broken does not prune the live site', () => {
+  it('far fewer files than the last full deploy: the deploy goes through, prune refuses, saying how many', async () => {
+    const site: Record<string, string> = { 'index.html': '<h1>home</h1>' }
+    for (let i = 0; i < 40; i++) site[`page-${i}.html`] = `<p>${i}</p>`
+    const { root, objects, warnings, run } = project(site)
+    await run({ prune: { keepDeploys: 1 } })
+    // A failed step that still exited 0: only two files in the output.
+    rmSync(join(root, 'dist'), { recursive: true })
+    writeTree(join(root, 'dist'), { 'index.html': '<h1>oops</h1>', 'robots.txt': 'ok' })
+    const broken = await run({ prune: { keepDeploys: 1 } })
+    expect(broken.uploaded.map((u) => u.key).sort()).toEqual(['index.html', 'robots.txt'])
+    expect(broken.deleted).toEqual([])
+    expect(broken.pruneRefused).toBe(
+      "this deploy has 2 file(s), fewer than 50% of the last full deploy's 41: the build looks broken (a failed step, a wrong outDir), " +
+        'so the 40 stale object(s) were not deleted. If the site really shrank, set prune.minShare: 0 for one deploy.',
+    )
+    expect(warnings.some((w) => w.startsWith('[collectfasta] Prune refused: this deploy has 2 file(s)'))).toBe(true)
+    expect([...objects.keys()].filter((k) => k.startsWith('page-'))).toHaveLength(40)
+    // The site really shrank: allowed for one deploy.
+    writeFileSync(join(root, 'dist/index.html'), '<h1>small site</h1>')
+    const allowed = await run({ prune: { keepDeploys: 1, minShare: 0, maxDeletes: 100 } })
+    expect(allowed.deleted).toHaveLength(40)
+  })
+})
+
+describe('a build that is not deterministic', () => {
+  it('warns once, with three examples, when most unhashed files changed; the report carries the figure', async () => {
+    const site: Record<string, string> = {}
+    for (let i = 0; i < 30; i++) site[`docs/p-${i}.html`] = `<p>${i}</p>`
+    const { root, warnings, run } = project(site)
+    const first = await run()
+    expect(first.unhashedChanged).toEqual({ changed: 0, of: 30 })
+    for (let i = 0; i < 20; i++) writeFileSync(join(root, `dist/docs/p-${i}.html`), `<p>${i}</p><!-- built at ${Date.now()} -->`)
+    const second = await run()
+    expect(second.unhashedChanged).toEqual({ changed: 20, of: 30 })
+    const warning = warnings.filter((w) => w.includes('without a content hash'))
+    expect(warning).toHaveLength(1)
+    expect(warning[0]).toMatch(/^\[collectfasta\] 20 of 30 files without a content hash in their name changed since the last deploy \(e\.g\. docs\/p-0\.html, docs\/p-1\.html, docs\/p-10\.html\)\. .*diff -r/)
+    writeFileSync(join(root, 'dist/docs/p-25.html'), '<p>one real edit</p>')
+    await run()
+    expect(warnings.filter((w) => w.includes('without a content hash'))).toHaveLength(1) // one edit: no new warning
+  })
+})
+
+/** GETs an object from s3rver as a plain HTTP client that asks for no encoding. */
+function fetchPlain(key: string): Promise<{ encoding?: string; type?: string; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    get(`${inject('s3rverEndpoint')}/${S3_BUCKET}/${key}`, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ encoding: res.headers['content-encoding'], type: res.headers['content-type'], body: Buffer.concat(chunks) }))
+    }).on('error', reject)
+  })
+}
+
+describe('encodings every client can read', () => {
+  const script = `export const data = ${JSON.stringify('x'.repeat(5000))}\n`
+
+  it('compress: true stores gzip in place, which a client without brotli reads', async () => {
+    const { root } = project({ 'assets/app-1a2b.js': script, 'index.html': `<h1>${'y'.repeat(3000)}</h1>` })
+    const prefix = `encodings-${Date.now()}/`
+    await deploy({ outDir: 'dist', root, strategy: localS3(inject('s3rverEndpoint'), prefix), compress: true, logger: { info() {}, warn() {} } })
+    for (const [path, original] of [['assets/app-1a2b.js', script], ['index.html', `<h1>${'y'.repeat(3000)}</h1>`]] as const) {
+      const got = await fetchPlain(prefix + path)
+      expect(got.encoding, path).toBe('gzip')
+      expect(gunzipSync(got.body).toString(), path).toBe(original)
+    }
+  })
+
+  it('brotli in place only when asked for by name', async () => {
+    const { root } = project({ 'assets/app-1a2b.js': script })
+    const prefix = `encodings-br-${Date.now()}/`
+    await deploy({ outDir: 'dist', root, strategy: localS3(inject('s3rverEndpoint'), prefix), compress: { brotli: true }, logger: { info() {}, warn() {} } })
+    const got = await fetchPlain(`${prefix}assets/app-1a2b.js`)
+    expect(got.encoding).toBe('br')
+    expect(brotliDecompressSync(got.body).toString()).toBe(script)
+  })
+})
+
+describe('web types that need a precise Content-Type', () => {
+  it('warns when a script, style, wasm or font would be stored as application/octet-stream', async () => {
+    const { warnings, run } = project({ 'assets/app.js': 'x()', 'assets/app.css': 'a{}', 'assets/m.wasm': 'w', 'index.html': '<h1>ok</h1>' })
+    await run({ headers: [{ match: 'assets/**', contentType: 'application/octet-stream' }] })
+    expect(warnings.find((w) => w.includes('precise Content-Type'))).toBe(
+      '[collectfasta] 3 file(s) that browsers need with a precise Content-Type would be stored as application/octet-stream ' +
+        '(e.g. assets/app.css, assets/app.js, assets/m.wasm): scripts, styles and WebAssembly are then refused. Give them a `contentType` with a header rule.',
+    )
+  })
+})
