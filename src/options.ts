@@ -117,6 +117,15 @@ export interface DeployCommonOptions {
    */
   compress?: boolean | CompressOptions
   /**
+   * Clean URLs on plain buckets behind a CDN, where `GET /about/` finds no object: also store
+   * each `dir/index.html` under `dir/` (`slash`, on with `true`) and `dir` (`bare`), and each
+   * `page.html` under `page` (`html`), with the HTML's headers, uploaded last with the HTML,
+   * recorded in the manifest and pruned like any file. Object storages only: a web server
+   * serving a directory maps these URLs itself.
+   * @default false
+   */
+  directoryIndex?: boolean | { slash?: boolean; bare?: boolean; html?: boolean }
+  /**
    * On GitHub Actions (GITHUB_ACTIONS=true): append a summary of the deploy to the step summary,
    * annotate failed keys (`::error::`) and prune refusals (`::warning::`), and fold a dry run's
    * per-file lines into a group. `false` turns it off.
@@ -272,6 +281,16 @@ export function validateOptions(options: unknown): asserts options is Collectfas
     for (const name of ['gzip', 'brotli']) if (c[name] !== undefined && typeof c[name] !== 'boolean') fail(`compress.${name}`, 'a boolean', c[name])
     if (c.match !== undefined && !isGlobs(c.match)) fail('compress.match', 'a glob or a non-empty array of globs', c.match)
     if (c.minSize !== undefined && !(Number.isInteger(c.minSize) && (c.minSize as number) >= 0)) fail('compress.minSize', 'an integer ≥ 0', c.minSize)
+  }
+  if (o.directoryIndex !== undefined && typeof o.directoryIndex !== 'boolean') {
+    if (typeof o.directoryIndex !== 'object' || o.directoryIndex === null) fail('directoryIndex', 'a boolean or `{ slash, bare, html }`', o.directoryIndex)
+    const d = o.directoryIndex as Record<string, unknown>
+    for (const name of ['slash', 'bare', 'html']) if (d[name] !== undefined && typeof d[name] !== 'boolean') fail(`directoryIndex.${name}`, 'a boolean', d[name])
+  }
+  if (o.directoryIndex && strategy.name === 'fs') {
+    throw new TypeError(
+      '[collectfasta] `directoryIndex` is for object storages: a web server serving a directory maps /about/ to about/index.html itself (nginx try_files, Apache DirectoryIndex). Remove it.',
+    )
   }
   if (o.source !== undefined && o.source !== 'bundle' && o.source !== 'outDir') {
     fail('source', "'bundle' or 'outDir'", o.source)

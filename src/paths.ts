@@ -22,7 +22,9 @@ export function validatePath(path: string): string | undefined {
   if (path.includes('\0')) return 'it contains a NUL character'
   // No empty, '.' or '..' segment (the same as splitting on '/', without the arrays: manifests
   // of 100,000 paths are checked with this).
-  if (path === '' || path.startsWith('/') || path.endsWith('/') || path.includes('//') || DOT_SEGMENT.test(path)) {
+  // A trailing '/' is allowed: `about/` is the key a clean URL is stored under (directoryIndex).
+  const plain = path.endsWith('/') ? path.slice(0, -1) : path
+  if (plain === '' || plain.startsWith('/') || plain.endsWith('/') || plain.includes('//') || DOT_SEGMENT.test(plain)) {
     return 'it is not a plain relative path'
   }
   return undefined

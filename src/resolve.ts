@@ -53,3 +53,10 @@ export function resolvePrune(prune: DeployCommonOptions['prune']): Required<Prun
     minShare: o.minShare ?? DEFAULTS.prune.minShare,
   }
 }
+
+/** `directoryIndex` with its defaults: `true` stores `dir/` for every `dir/index.html`. */
+export function resolveDirectoryIndex(option: DeployCommonOptions['directoryIndex']): { slash: boolean; bare: boolean; html: boolean } | undefined {
+  if (!option) return undefined
+  const o = option === true ? {} : option
+  return { slash: o.slash ?? true, bare: o.bare ?? false, html: o.html ?? false }
+}

@@ -115,3 +115,37 @@ describe('web types that need a precise Content-Type', () => {
     )
   })
 })
+
+describe('clean URLs on a plain bucket (directoryIndex)', () => {
+  it('stores about/ (and about, and page) as the HTML, which a client gets by URL; prune removes them with their page', async () => {
+    const { root } = project({
+      'index.html': '<h1>home</h1>',
+      'about/index.html': '<h1>about</h1>',
+      'blog/post.html': '<h1>post</h1>',
+      'assets/app-1.js': 'app()',
+    })
+    const prefix = `clean-${Date.now()}/`
+    const run = (options: Partial<DeployOptions> = {}) =>
+      deploy({ outDir: 'dist', root, strategy: localS3(inject('s3rverEndpoint'), prefix), directoryIndex: { bare: true, html: true }, logger: { info() {}, warn() {} }, ...options })
+    const first = await run()
+    const keys = first.uploaded.map((u) => u.key.slice(prefix.length))
+    expect(keys.slice(-6).sort()).toEqual(['about', 'about/', 'about/index.html', 'blog/post', 'blog/post.html', 'index.html']) // with the HTML, last
+    for (const [url, page] of [['about/', 'about'], ['about', 'about'], ['blog/post', 'post']] as const) {
+      const got = await fetchPlain(prefix + url)
+      expect(got.body.toString(), url).toBe(`<h1>${page}</h1>`)
+      expect(got.type, url).toBe('text/html; charset=utf-8')
+    }
+    expect((await run()).uploaded).toEqual([]) // recorded like any file: nothing to do again
+    rmSync(join(root, 'dist/about'), { recursive: true })
+    writeFileSync(join(root, 'dist/index.html'), '<h1>home, without about</h1>') // prune runs with a deploy that uploads
+    const pruned = await run({ prune: { keepDeploys: 1 } })
+    expect(pruned.deleted.map((k) => k.slice(prefix.length)).sort()).toEqual(['about', 'about/', 'about/index.html'])
+  })
+
+  it('is refused for a directory, whose web server maps these URLs itself', async () => {
+    const { filesystem } = await import('../src/strategies/filesystem.js')
+    await expect(deploy({ outDir: 'dist', strategy: filesystem({ dir: tmpdir() }), directoryIndex: true })).rejects.toThrow(
+      /`directoryIndex` is for object storages: a web server serving a directory maps \/about\/ to about\/index\.html itself/,
+    )
+  })
+})

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { DEFAULTS, type DeployOptions, validateOptions } from '../options.js'
-import { resolveDryRun, resolvePrune, resolveSite } from '../resolve.js'
+import { resolveDirectoryIndex, resolveDryRun, resolvePrune, resolveSite } from '../resolve.js'
 import { DeployError, type DeployReport, REASONS, consoleLogger, errorText, failureMessage, summarize } from '../report.js'
 import { githubActionsEnabled, group, reportToGithubActions } from '../github-actions.js'
 import { pathRecord } from '../paths.js'
@@ -105,6 +105,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
         defaultCacheControl: options.defaultCacheControl ?? DEFAULTS.defaultCacheControl,
         rules: options.headers ?? [],
         compression: compression && { plan: compression, mode: compressionMode },
+      directoryIndex: resolveDirectoryIndex(options.directoryIndex),
         warn: logger.warn,
       })
     ).filter((entry) => entry.path !== manifestPath)

@@ -15,6 +15,8 @@ export interface ScanInput extends HeaderDefaults {
   inMemory?: Map<string, Uint8Array>
   include?: string | string[]
   exclude?: string | string[]
+  /** Clean URLs to store HTML under as well. */
+  directoryIndex?: ResolvedDirectoryIndex
   /** Precompression, and whether it replaces the file (object storages) or adds siblings (filesystem). */
   compression?: { plan: CompressionPlan; mode: 'in-place' | 'siblings' }
   warn(message: string): void
@@ -55,6 +57,22 @@ function listOutDir(outDir: string, warn: (message: string) => void): string[] {
     if (isFile) paths.push(sep === '/' ? full.slice(root.length + 1) : relative(root, full).split(sep).join('/'))
   }
   return paths
+}
+
+/** Which clean URLs `directoryIndex` stores: `dir/` and `dir` for `dir/index.html`, `page` for `page.html`. */
+export interface ResolvedDirectoryIndex {
+  slash: boolean
+  bare: boolean
+  html: boolean
+}
+
+/** The other keys an HTML file is stored under (none for the site's root index.html). */
+function cleanUrls(path: string, options: ResolvedDirectoryIndex | undefined): string[] {
+  if (!options || !/\.html$/.test(path)) return []
+  const index = /^(.+)\/index\.html$/.exec(path)
+  if (index) return [...(options.slash ? [`${index[1]}/`] : []), ...(options.bare ? [index[1] as string] : [])]
+  if (path === 'index.html' || !options.html) return []
+  return [path.slice(0, -'.html'.length)]
 }
 
 /** A file's bytes, with the size and mtime seen when they were read; errors name the file. */
@@ -155,8 +173,11 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
     if (encodings.length && input.compression?.mode === 'in-place') {
       const encoding = encodings[0] as Encoding
       add(path, { ...headers, contentEncoding: encoding }, xxh64, encoding)
+      // Clean URLs: the same object again under the URL a link uses (about/ for about/index.html).
+      for (const alias of cleanUrls(path, input.directoryIndex)) add(alias, { ...headers, contentEncoding: encoding }, xxh64, encoding)
     } else {
       add(path, headers, xxh64)
+      for (const alias of cleanUrls(path, input.directoryIndex)) add(alias, headers, xxh64)
       // Sibling files for servers that serve them (nginx gzip_static / brotli_static): keyed on
       // the original's hash, so an unchanged file is not even compressed again.
       for (const encoding of encodings) {
