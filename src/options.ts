@@ -126,6 +126,14 @@ export interface DeployCommonOptions {
    */
   directoryIndex?: boolean | { slash?: boolean; bare?: boolean; html?: boolean }
   /**
+   * Redirects stored as objects (S3 website redirects, x-amz-website-redirect-location), uploaded
+   * with the HTML, recorded in the manifest and pruned once their rule is gone. The plain rules
+   * of a `_redirects` file in the output are added when the strategy can store redirects.
+   * Refused for storages without per-object redirects (GCS, a directory).
+   * @default []
+   */
+  redirects?: { from: string; to: string }[]
+  /**
    * On GitHub Actions (GITHUB_ACTIONS=true): append a summary of the deploy to the step summary,
    * annotate failed keys (`::error::`) and prune refusals (`::warning::`), and fold a dry run's
    * per-file lines into a group. `false` turns it off.
@@ -286,6 +294,19 @@ export function validateOptions(options: unknown): asserts options is Collectfas
     if (typeof o.directoryIndex !== 'object' || o.directoryIndex === null) fail('directoryIndex', 'a boolean or `{ slash, bare, html }`', o.directoryIndex)
     const d = o.directoryIndex as Record<string, unknown>
     for (const name of ['slash', 'bare', 'html']) if (d[name] !== undefined && typeof d[name] !== 'boolean') fail(`directoryIndex.${name}`, 'a boolean', d[name])
+  }
+  if (o.redirects !== undefined) {
+    if (!Array.isArray(o.redirects)) fail('redirects', "an array like `[{ from: '/old', to: '/new' }]`", o.redirects)
+    o.redirects.forEach((r: unknown, i: number) => {
+      const rule = r as Record<string, unknown>
+      if (typeof rule?.from !== 'string' || !rule.from.startsWith('/') || /[*:?]/.test(rule.from)) fail(`redirects[${i}].from`, "a path from the site's root like '/old' (no wildcards)", rule?.from)
+      if (typeof rule.to !== 'string' || rule.to === '') fail(`redirects[${i}].to`, "a path like '/new' or a URL", rule.to)
+    })
+    if (o.redirects.length > 0 && strategy.websiteRedirects !== true) {
+      throw new TypeError(
+        `[collectfasta] \`redirects\` need a storage with per-object redirects (S3 website endpoints), and ${String(strategy.name)} has none: configure them in your CDN, load balancer or web server instead.`,
+      )
+    }
   }
   if (o.directoryIndex && strategy.name === 'fs') {
     throw new TypeError(

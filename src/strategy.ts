@@ -10,6 +10,8 @@ export interface ObjectHeaders {
   contentEncoding?: string
   /** User metadata (S3 `x-amz-meta-*`, GCS custom metadata). */
   metadata?: Record<string, string>
+  /** A redirect stored with the object (S3 `x-amz-website-redirect-location`); see `websiteRedirects`. */
+  redirect?: string
 }
 
 /** What a storage knows about one stored object. Every digest is optional. */
@@ -83,6 +85,8 @@ export interface Strategy {
    * @default 'in-place'
    */
   compression?: 'in-place' | 'siblings'
+  /** Whether `headers.redirect` is stored as a redirect (S3 website endpoints): the `redirects` option needs it. */
+  websiteRedirects?: boolean
   /** Suggested upload concurrency when the user sets none. */
   concurrency?: number
   /** Every object under the prefix, in bulk. Used only when the cache cannot decide. */

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest'
 import { type DeployOptions, deploy } from '../src/index.js'
 import { writeTree } from './helpers.js'
 import { S3_BUCKET } from './setup/servers.js'
-import { localS3 } from './strategies/s3-servers.js'
+import { headS3, localS3 } from './strategies/s3-servers.js'
 import { type StoredObject, memory } from './strategies/memory.js'
 
 const dirs: string[] = []
@@ -147,5 +147,50 @@ describe('clean URLs on a plain bucket (directoryIndex)', () => {
     await expect(deploy({ outDir: 'dist', strategy: filesystem({ dir: tmpdir() }), directoryIndex: true })).rejects.toThrow(
       /`directoryIndex` is for object storages: a web server serving a directory maps \/about\/ to about\/index\.html itself/,
     )
+  })
+})
+
+describe('redirects', () => {
+  it('S3 website redirects from the option and _redirects; a changed target re-uploads, a removed rule is pruned', async () => {
+    const { root } = project({
+      'index.html': '<h1>home</h1>',
+      'new/index.html': '<h1>new</h1>',
+      _redirects: '# from to status\n/legacy /new/ 301\n/blog/* /news/:splat 301\n/app/* /index.html 200\n',
+    })
+    const endpoint = inject('s3rverEndpoint')
+    const prefix = `redirects-${Date.now()}/`
+    const warnings: string[] = []
+    const run = (redirects: { from: string; to: string }[], options: Partial<DeployOptions> = {}) =>
+      deploy({ outDir: 'dist', root, strategy: localS3(endpoint, prefix), redirects, logger: { info() {}, warn: (m) => void warnings.push(m) }, ...options })
+    const first = await run([{ from: '/old', to: '/new/' }, { from: '/docs/', to: 'https://docs.example.com/' }])
+    const keys = first.uploaded.map((u) => u.key.slice(prefix.length))
+    expect(keys.slice(-5).sort()).toEqual(['docs/index.html', 'index.html', 'legacy', 'new/index.html', 'old']) // with the HTML, last
+    expect(warnings).toContain('[collectfasta] 2 rule(s) of _redirects were not stored (splats, placeholders, rewrites): S3 redirects are one object per path.')
+    const location = async (key: string) => (await headS3(endpoint, prefix + key)).WebsiteRedirectLocation
+    expect(await location('old')).toBe('/new/')
+    expect(await location('legacy')).toBe('/new/')
+    expect(await location('docs/index.html')).toBe('https://docs.example.com/')
+    expect((await fetchPlain(`${prefix}old`)).body.toString()).toContain('<meta http-equiv="refresh" content="0; url=/new/">')
+
+    expect((await run([{ from: '/old', to: '/new/' }, { from: '/docs/', to: 'https://docs.example.com/' }])).uploaded).toEqual([])
+    const moved = await run([{ from: '/old', to: '/' }, { from: '/docs/', to: 'https://docs.example.com/' }])
+    expect(moved.uploaded.map((u) => [u.key.slice(prefix.length), u.reason])).toEqual([['old', 'changed']])
+    expect(await location('old')).toBe('/')
+    const pruned = await run([{ from: '/old', to: '/' }], { prune: { keepDeploys: 1 } })
+    expect(pruned.deleted.map((k) => k.slice(prefix.length))).toEqual([]) // nothing uploaded: prune waits for a deploy that changes something
+    writeFileSync(join(root, 'dist/index.html'), '<h1>home 2</h1>')
+    const next = await run([{ from: '/old', to: '/' }], { prune: { keepDeploys: 1 } })
+    expect(next.deleted.map((k) => k.slice(prefix.length))).toEqual(['docs/index.html'])
+  })
+
+  it('are refused where the storage has no per-object redirects, and may not replace a file', async () => {
+    const { gcs } = await import('../src/strategies/gcs.js')
+    expect(() => deploy({ outDir: 'dist', strategy: gcs({ bucket: 'b' }), redirects: [{ from: '/old', to: '/new' }] })).rejects.toThrow(
+      /`redirects` need a storage with per-object redirects \(S3 website endpoints\), and gcs has none: configure them in your CDN, load balancer or web server instead\./,
+    )
+    const { root } = project({ 'index.html': '<h1>home</h1>', old: 'a file' })
+    await expect(
+      deploy({ outDir: 'dist', root, strategy: localS3(inject('s3rverEndpoint'), `clash-${Date.now()}/`), redirects: [{ from: '/old', to: '/' }], logger: { info() {}, warn() {} } }),
+    ).rejects.toThrow('[collectfasta] The redirect from /old would replace the file old: remove the file or the redirect.')
   })
 })

@@ -13,6 +13,7 @@ import { type ManifestDeploy, type RemoteManifest, writeManifest } from './deplo
 import { RemoteState, type Upload, diff } from './diff.js'
 import type { Entry } from './entry.js'
 import { planPrune, prune } from './prune.js'
+import { siteRedirects } from './redirects.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
 import { scan } from './scan.js'
 import { upload, uploadedItem } from './upload.js'
@@ -109,6 +110,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
         warn: logger.warn,
       })
     ).filter((entry) => entry.path !== manifestPath)
+    if (strategy.websiteRedirects) entries.push(...(await siteRedirects(entries, options.redirects ?? [], outDir, prefix, logger.warn)))
     if (entries.length === 0) {
       const filtered = options.include || options.exclude ? ' that pass include/exclude' : ''
       throw new Error(`[collectfasta] Nothing to deploy: ${outDir} has no files${filtered}. Build first, or check outDir, include and exclude.`)

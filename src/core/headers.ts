@@ -88,5 +88,7 @@ export function fingerprintHeaders(headers: ObjectHeaders): string {
         .sort()
         .map((k) => [k, headers.metadata?.[k]])
     : []
-  return JSON.stringify([headers.contentType, headers.cacheControl ?? '', headers.contentEncoding ?? '', metadata])
+  const fields: unknown[] = [headers.contentType, headers.cacheControl ?? '', headers.contentEncoding ?? '', metadata]
+  if (headers.redirect !== undefined) fields.push(headers.redirect) // only then: other fingerprints stay as they were
+  return JSON.stringify(fields)
 }

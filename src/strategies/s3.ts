@@ -101,6 +101,7 @@ export function s3(options: S3Options): S3Strategy {
       ContentType: file.headers.contentType,
       CacheControl: file.headers.cacheControl,
       ContentEncoding: file.headers.contentEncoding,
+      WebsiteRedirectLocation: file.headers.redirect,
       Metadata: {
         ...file.headers.metadata,
         [METADATA_MD5]: file.md5(),
@@ -119,6 +120,7 @@ export function s3(options: S3Options): S3Strategy {
     name: STRATEGY_NAME,
     target: `s3://${bucket}/${prefix}${endpoint ? ` at ${endpoint}` : ''}`,
     prefix,
+    websiteRedirects: true,
     concurrency: options.concurrency,
 
     async *list(ctx) {

@@ -1,0 +1,90 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { loadHasher, md5Hex } from '../hash.js'
+import type { ObjectHeaders } from '../strategy.js'
+import type { Entry } from './entry.js'
+import { GROUP_LAST } from './entry.js'
+import { fingerprintHeaders } from './headers.js'
+
+/** One redirect: a path of the site, and where it now lives (a path or a URL). */
+export interface Redirect {
+  /** The old path, from the site's root: `/old`, or `/old/` for a folder. */
+  from: string
+  /** The new location: `/new` or `https://example.com/new`. */
+  to: string
+}
+
+/**
+ * The rules of a Netlify-style `_redirects` file that a storage's per-object redirects can
+ * hold: plain `from to [301|302]` lines. Splats, placeholders, query conditions and rewrites
+ * (status 200) are skipped and counted.
+ */
+export function parseRedirectsFile(text: string): { rules: Redirect[]; skipped: number } {
+  const rules: Redirect[] = []
+  let skipped = 0
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/#.*$/, '').trim()
+    if (line === '') continue
+    const [from, to, status, ...rest] = line.split(/\s+/)
+    const plain = from !== undefined && to !== undefined && from.startsWith('/') && !/[*:?]/.test(from) && rest.length === 0
+    if (plain && (status === undefined || /^30[12]!?$/.test(status))) rules.push({ from, to })
+    else skipped++
+  }
+  return { rules, skipped }
+}
+
+/** The key a redirect is stored under: `/old` → `old`, `/old/` → `old/index.html` (the index document). */
+export function redirectKey(from: string): string {
+  const path = from.replace(/^\/+/, '')
+  return path === '' || path.endsWith('/') ? `${path}index.html` : path
+}
+
+function escapeHtml(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('"', '&quot;').replaceAll('<', '&lt;')
+}
+
+/**
+ * Redirects as entries of the deploy: a small HTML page that also redirects where the storage's
+ * redirect is not applied (a REST origin), stored with the redirect (`headers.redirect`, S3's
+ * x-amz-website-redirect-location), uploaded last with the HTML, recorded and pruned like any file.
+ */
+export function redirectEntries(rules: Redirect[], prefix: string, hash: (bytes: Uint8Array) => string, md5Hex: (bytes: Uint8Array) => string): Entry[] {
+  return rules.map(({ from, to }) => {
+    const path = redirectKey(from)
+    const bytes = Buffer.from(`<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url=${escapeHtml(to)}"><link rel="canonical" href="${escapeHtml(to)}">\n`)
+    const headers: ObjectHeaders = { contentType: 'text/html; charset=utf-8', cacheControl: 'no-cache', redirect: to }
+    const entry: Entry = {
+      path,
+      key: prefix + path,
+      bytes,
+      size: bytes.byteLength,
+      xxh64: hash(bytes),
+      body: () => bytes,
+      prepare: async () => {},
+      md5: () => (entry.md5Hex ??= md5Hex(bytes)),
+      headers,
+      headersFingerprint: hash(Buffer.from(fingerprintHeaders(headers))),
+      group: GROUP_LAST,
+    }
+    return entry
+  })
+}
+
+/** The redirects to store: the option's, then the plain rules of `_redirects`; a collision with a file is an error. */
+export async function siteRedirects(entries: Entry[], rules: Redirect[], outDir: string, prefix: string, warn: (message: string) => void): Promise<Entry[]> {
+  const all = [...rules]
+  const file = join(outDir, '_redirects')
+  if (existsSync(file)) {
+    const parsed = parseRedirectsFile(readFileSync(file, 'utf8'))
+    all.push(...parsed.rules)
+    if (parsed.skipped > 0) {
+      warn(`[collectfasta] ${parsed.skipped} rule(s) of _redirects were not stored (splats, placeholders, rewrites): S3 redirects are one object per path.`)
+    }
+  }
+  const hash = await loadHasher()
+  const made = redirectEntries(all, prefix, hash, md5Hex)
+  const files = new Set(entries.map((e) => e.path))
+  const clash = made.find((r) => files.has(r.path))
+  if (clash) throw new Error(`[collectfasta] The redirect from /${clash.path} would replace the file ${clash.path}: remove the file or the redirect.`)
+  return made
+}
