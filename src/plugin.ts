@@ -1,7 +1,8 @@
 import { dirname } from 'node:path'
 import type { Plugin, ResolvedConfig } from 'vite'
 import { deploy } from './core/deploy.js'
-import { type CollectfastaOptions, DEFAULTS, validateOptions } from './options.js'
+import { type CollectfastaOptions, DEFAULTS } from './options.js'
+import { validateOptions } from './validate.js'
 import { projectRoot, resolveEnabled } from './resolve.js'
 import type { DeployReport, Logger } from './report.js'
 

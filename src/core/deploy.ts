@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { DEFAULTS, type DeployOptions, validateOptions } from '../options.js'
+import { DEFAULTS, type DeployOptions } from '../options.js'
+import { validateOptions } from '../validate.js'
 import { resolveDirectoryIndex, resolveDryRun, resolvePrune, resolveSite } from '../resolve.js'
 import { DeployError, type DeployReport, REASONS, consoleLogger, errorText, failureMessage, summarize } from '../report.js'
 import { githubActionsEnabled, group, reportToGithubActions } from '../github-actions.js'

@@ -1,5 +1,6 @@
 import { deploy } from '../core/deploy.js'
-import { type DeployCommonOptions, validateOptions } from '../options.js'
+import type { DeployCommonOptions } from '../options.js'
+import { validateOptions } from '../validate.js'
 import { projectRoot, resolveEnabled } from '../resolve.js'
 import { type DeployReport, DeployError, type Logger, consoleLogger } from '../report.js'
 
