@@ -196,3 +196,25 @@ describe('options', () => {
     expect(collectfasta({ strategy, enabled: false }).writeBundle).toBeUndefined()
   })
 })
+
+describe('a long upload', () => {
+  it('saves the cache while it runs (every 500 confirmations), so a kill keeps what was confirmed', async () => {
+    const tree: Record<string, string> = {}
+    for (let i = 0; i < 700; i++) tree[`assets/f-${String(i).padStart(3, '0')}.js`] = `f(${i})`
+    const { cacheFile, run } = site(tree)
+    const strategy = memory()
+    const upload = strategy.upload.bind(strategy)
+    let onDiskMidway = 0
+    strategy.upload = async (file, ctx) => {
+      // The 650th upload: the process could be killed now. What does the cache file hold?
+      if (strategy.calls.filter((c) => c.startsWith('upload:')).length === 650) {
+        await new Promise((resolve) => setTimeout(resolve, 50)) // let the checkpoint's save finish
+        const [target] = JSON.parse(readFileSync(cacheFile, 'utf8')) as { value: { entries: Record<string, unknown> } }[]
+        onDiskMidway = Object.keys(target?.value.entries ?? {}).length
+      }
+      return upload(file, ctx)
+    }
+    await run({ strategy, concurrency: 1 })
+    expect(onDiskMidway).toBeGreaterThanOrEqual(500)
+  })
+})

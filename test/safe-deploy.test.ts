@@ -283,6 +283,19 @@ describe.each(backends)('prune on $name', (backend) => {
     expect(await p.stored()).toEqual(['assets/app-v3.js', 'assets/vendor-1.js', 'index.html', 'robots.txt'])
   })
 
+  it('refuses to prune after a build that looks broken; the deploy itself goes through', async () => {
+    const p = project(backend)
+    const pages = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`page-${i}.html`, `<p>${i}</p>`]))
+    p.version(1, pages)
+    await p.run({ prune: { keepDeploys: 1 } })
+    p.version(2) // a failed step left 4 of the 16 files
+    const broken = await p.run({ prune: { keepDeploys: 1 } })
+    expect(broken.uploaded.length).toBeGreaterThan(0)
+    expect(broken.pruneRefused).toMatch(/^this deploy has 4 file\(s\), fewer than 50% of the last full deploy's 16: .* the 13 stale object\(s\) were not deleted/)
+    expect(broken.deleted).toEqual([])
+    expect(await p.stored()).toEqual(expect.arrayContaining(['assets/app-v1.js', 'page-0.html', 'page-11.html']))
+  })
+
   it('deletes nothing when an upload failed', async () => {
     const p = project(backend)
     p.version(1)

@@ -155,3 +155,12 @@ describe('s3 strategy request parameters', () => {
     expect(listed[0]).toMatchObject({ key: 'a.js', md5: undefined, needsStat: true })
   })
 })
+
+describe('s3 listing with EncodingType=url (real S3; the local servers send raw keys)', () => {
+  it('decodes keys as S3 encodes them: percent-escapes, and + for a space', async () => {
+    const { decodeListedKey } = await import('../../src/strategies/s3.js')
+    expect(decodeListedKey('a%0Db')).toBe('a\rb') // raw XML would have given "a\nb"
+    expect(decodeListedKey('sp+ace%2Bplus')).toBe('sp ace+plus')
+    expect(decodeListedKey('%E6%97%A5%E6%9C%AC/e%CC%81')).toBe('日本/e\u0301')
+  })
+})
