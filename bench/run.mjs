@@ -22,8 +22,14 @@ const option = (name, fallback) => {
 const quick = args.includes('--quick')
 const RUNS = Number(option('runs', quick ? 1 : 3))
 const SIZES = option('sizes', quick ? 'small' : 'small,large').split(',')
-const CONTENDERS = option('contenders', 'ours-bundle,ours-outdir,ours-vite,rclone,aws').split(',')
+// A contender id may end in @N: its concurrency (ours: `concurrency`; rclone: --transfers and
+// --checkers; aws: max_concurrent_requests). rclone-default and aws-default run as a user would
+// run them, with their own defaults (rclone 4 transfers / 8 checkers, aws 10 requests).
+const CONTENDERS = option('contenders', 'ours-bundle,ours-outdir,ours-outdir@32,ours-vite,rclone,rclone-default,aws-default').split(',')
 const CONCURRENCY = 16
+/** Round trips to simulate, in ms (0: loopback); each is half on the way out, half back. */
+const RTTS = option('rtt', quick ? '0' : '0,20').split(',').map(Number)
+const SCENARIO_IDS = option('scenarios', '').split(',').filter(Boolean)
 const BUCKET = 'collectfasta-bench'
 const SCENARIOS = [
   ['first', 'first deploy, empty prefix'],
@@ -31,7 +37,7 @@ const SCENARIOS = [
   ['cold', 'no change, cold cache'],
   ['changed-warm', '1% changed, warm cache'],
   ['changed-cold', '1% changed, cold cache'],
-]
+].filter(([id]) => SCENARIO_IDS.length === 0 || SCENARIO_IDS.includes(id))
 const work = mkdtempSync(join(tmpdir(), 'collectfasta-bench-'))
 const TIME = '/usr/bin/time'
 const AWS = '/usr/bin/aws'
@@ -54,7 +60,7 @@ function has(command) {
 function timed(command, argv, env = process.env) {
   const rssFile = join(work, `rss-${Date.now()}-${Math.random()}`)
   const useTime = existsSync(TIME)
-  const [cmd, list] = useTime ? [TIME, ['-f', '%M', '-o', rssFile, command, ...argv]] : [command, argv]
+  const [cmd, list] = useTime ? [TIME, ['-f', '%M %U %S', '-o', rssFile, command, ...argv]] : [command, argv]
   return new Promise((resolve, reject) => {
     const started = performance.now()
     const child = spawn(cmd, list, { env, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -69,8 +75,8 @@ function timed(command, argv, env = process.env) {
     child.on('exit', (code) => {
       const ms = performance.now() - started
       if (code !== 0) return reject(new Error(`${command} exited ${code}: ${err.slice(-2000)}`))
-      const rss = useTime && existsSync(rssFile) ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').at(-1)) / 1024 : NaN
-      resolve({ ms, rss, out })
+      const [kb, user, system] = useTime && existsSync(rssFile) ? (readFileSync(rssFile, 'utf8').trim().split('\n').at(-1) ?? '').split(' ').map(Number) : []
+      resolve({ ms, rss: kb === undefined ? Number.NaN : kb / 1024, cpu: user === undefined ? Number.NaN : user + (system ?? 0), out })
     })
   })
 }
@@ -96,51 +102,57 @@ async function clearPrefix(client, prefix) {
   } while (token)
 }
 
-function contenders(proxyUrl) {
-  const awsConfig = join(work, 'aws-config')
-  writeFileSync(
-    awsConfig,
-    `[default]\nregion = us-east-1\ns3 =\n  max_concurrent_requests = ${CONCURRENCY}\n  multipart_threshold = 5MB\n  multipart_chunksize = 5MB\n  addressing_style = path\n`,
-  )
-  const ours = (mode) => ({
-    name: `ours (${mode === 'bundle' ? 'deploy(), bytes in memory' : mode === 'outDir' ? 'deploy(), source outDir' : 'plugin in vite build'})`,
-    usesCache: true,
-    run: async ({ dir, prefix, cacheDir }) => {
-      const appDir = join(work, 'app')
-      mkdirSync(appDir, { recursive: true })
-      const job = { mode, dir, prefix, bucket: BUCKET, endpoint: proxyUrl, cacheDir, concurrency: CONCURRENCY, appDir }
-      const { ms, rss, out } = await timed(process.execPath, [join(here, 'worker.mjs'), JSON.stringify(job)])
-      const result = JSON.parse(out.trim().split('\n').at(-1))
-      return { ms, rss, deployMs: result.deployMs, uploadedKeys: result.uploadedKeys }
-    },
-  })
+/** The contender an id names: `ours-outdir@32`, `rclone`, `rclone-default`, `aws@10`… */
+function contenderFor(id, proxyUrl) {
+  const [base, at] = id.split('@')
+  const atDefaults = base.endsWith('-default')
+  const kind = base.replace(/-default$/, '')
+  const concurrency = at === undefined ? CONCURRENCY : Number(at)
   const env = { ...process.env }
   delete env.AWS_CA_BUNDLE
-  return {
-    'ours-bundle': ours('bundle'),
-    'ours-outdir': ours('outDir'),
-    'ours-vite': ours('vite'),
-    rclone: {
-      name: `rclone sync --checksum --fast-list --transfers ${CONCURRENCY}`,
+  if (kind.startsWith('ours-')) {
+    const mode = { 'ours-bundle': 'bundle', 'ours-outdir': 'outDir', 'ours-vite': 'vite' }[kind]
+    if (!mode) return undefined
+    return {
+      name: `ours (${mode === 'bundle' ? 'deploy(), bytes in memory' : mode === 'outDir' ? 'deploy(), source outDir' : 'plugin in vite build'}, concurrency ${concurrency})`,
+      usesCache: true,
+      run: async ({ dir, prefix, cacheDir }) => {
+        const appDir = join(work, 'app')
+        mkdirSync(appDir, { recursive: true })
+        const job = { mode, dir, prefix, bucket: BUCKET, endpoint: proxyUrl, cacheDir, concurrency, appDir }
+        const { ms, rss, cpu, out } = await timed(process.execPath, [join(here, 'worker.mjs'), JSON.stringify(job)])
+        const result = JSON.parse(out.trim().split('\n').at(-1))
+        return { ms, rss, cpu, deployMs: result.deployMs, uploadedKeys: result.uploadedKeys }
+      },
+    }
+  }
+  if (kind === 'rclone') {
+    const flags = atDefaults ? [] : ['--transfers', `${concurrency}`, '--checkers', `${concurrency}`]
+    return {
+      name: `rclone sync --checksum --fast-list ${atDefaults ? '(defaults: 4 transfers, 8 checkers)' : `--transfers ${concurrency}`}`,
       missing: has('rclone') ? undefined : 'apt-get install -y rclone',
       run: ({ dir, prefix }) =>
-        timed(
-          'rclone',
-          ['sync', dir, `bench:${BUCKET}/${prefix}`, '--checksum', '--fast-list', '--transfers', `${CONCURRENCY}`, '--checkers', `${CONCURRENCY}`, '--s3-no-check-bucket'],
-          {
-            ...env,
-            RCLONE_CONFIG_BENCH_TYPE: 's3',
-            RCLONE_CONFIG_BENCH_PROVIDER: 'Other',
-            RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: credentials.accessKeyId,
-            RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-            RCLONE_CONFIG_BENCH_ENDPOINT: proxyUrl,
-            RCLONE_CONFIG_BENCH_REGION: 'us-east-1',
-            RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: 'true',
-          },
-        ),
-    },
-    aws: {
-      name: `aws s3 sync (max_concurrent_requests ${CONCURRENCY})`,
+        timed('rclone', ['sync', dir, `bench:${BUCKET}/${prefix}`, '--checksum', '--fast-list', ...flags, '--s3-no-check-bucket'], {
+          ...env,
+          RCLONE_CONFIG_BENCH_TYPE: 's3',
+          RCLONE_CONFIG_BENCH_PROVIDER: 'Other',
+          RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: credentials.accessKeyId,
+          RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+          RCLONE_CONFIG_BENCH_ENDPOINT: proxyUrl,
+          RCLONE_CONFIG_BENCH_REGION: 'us-east-1',
+          RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE: 'true',
+        }),
+    }
+  }
+  if (kind === 'aws') {
+    const requests = atDefaults ? 10 : concurrency
+    const awsConfig = join(work, `aws-config-${requests}`)
+    writeFileSync(
+      awsConfig,
+      `[default]\nregion = us-east-1\ns3 =\n  max_concurrent_requests = ${requests}\n  multipart_threshold = 5MB\n  multipart_chunksize = 5MB\n  addressing_style = path\n`,
+    )
+    return {
+      name: `aws s3 sync (max_concurrent_requests ${requests}${atDefaults ? ', its default' : ''})`,
       missing: existsSync(AWS) ? undefined : 'apt-get install -y awscli',
       run: ({ dir, prefix }) =>
         timed(AWS, ['s3', 'sync', dir, `s3://${BUCKET}/${prefix}`, '--endpoint-url', proxyUrl, '--no-progress', '--only-show-errors'], {
@@ -149,8 +161,9 @@ function contenders(proxyUrl) {
           AWS_ACCESS_KEY_ID: credentials.accessKeyId,
           AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
         }),
-    },
+    }
   }
+  return undefined
 }
 
 /** Throughput of the hashing path and the cache on this machine: the floor of a no-change deploy. */
@@ -197,21 +210,24 @@ const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
 
 async function main() {
   const fauxqs = await startFauxqs()
-  const proxy = await recordingProxy(fauxqs.endpoint)
   const admin = new S3Client({ endpoint: fauxqs.endpoint, forcePathStyle: true, region: 'us-east-1', credentials, requestChecksumCalculation: 'WHEN_REQUIRED' })
-  const all = contenders(proxy.url)
   const rows = []
   const notes = []
+  const proxies = []
   try {
+    for (const rtt of RTTS) {
+    // One proxy per round trip: every chunk, each way, is held rtt/2 ms (see test/servers/proxy.mjs).
+    const proxy = await recordingProxy(fauxqs.endpoint, { oneWayMs: rtt / 2 })
+    proxies.push(proxy)
     for (const size of SIZES) {
       const dir = join(work, `site-${size}`)
       const { paths, bytes } = generate(dir, size)
-      console.error(`# ${size}: ${paths.length} files, ${(bytes / 1e6).toFixed(1)} MB`)
+      console.error(`# ${size}: ${paths.length} files, ${(bytes / 1e6).toFixed(1)} MB, RTT ${rtt} ms`)
       for (const id of CONTENDERS) {
-        const contender = all[id]
+        const contender = contenderFor(id, proxy.url)
         if (!contender) throw new Error(`unknown contender ${id}`)
         if (contender.missing) {
-          notes.push(`${contender.name}: skipped, not installed (\`${contender.missing}\`).`)
+          if (!notes.some((n) => n.startsWith(contender.name))) notes.push(`${contender.name}: skipped, not installed (\`${contender.missing}\`).`)
           continue
         }
         for (const [scenario, label] of SCENARIOS) {
@@ -231,16 +247,17 @@ async function main() {
             }
             await clearPrefix(admin, prefix)
             rmSync(cacheDir, { recursive: true, force: true })
-            console.error(`  ${id} ${scenario} #${run}: ${fmt(samples.at(-1).ms / 1000)} s`)
+            console.error(`  ${id} ${scenario} RTT ${rtt} #${run}: ${fmt(samples.at(-1).ms / 1000)} s`)
           }
           const mid = samples.find((s) => s.ms === median(samples.map((x) => x.ms)))
           const extra = mid.changed && mid.uploadedKeys ? mid.uploadedKeys.filter((k) => !mid.changed.includes(k)) : []
-          rows.push({ size, files: paths.length, id, name: contender.name, scenario, label, ...mid, extraUploads: extra })
+          rows.push({ rtt, size, files: paths.length, id, name: contender.name, scenario, label, ...mid, extraUploads: extra })
         }
       }
     }
+    }
   } finally {
-    await proxy.close()
+    for (const proxy of proxies) await proxy.close()
     admin.destroy()
     fauxqs.stop()
   }
@@ -263,23 +280,27 @@ function render(rows, notes, m) {
     '# Benchmark results',
     '',
     `Machine: ${cpu.length} cores (${cpu[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
-    `Command: \`npm run bench\` (= \`node bench/run.mjs --runs ${RUNS} --sizes ${SIZES.join(',')}\`), median of ${RUNS} run(s) per cell.`,
-    `Server: fauxqs 2.4.1 (Node 24) on loopback, behind a recording proxy that counts every request. Concurrency ${CONCURRENCY} for every contender; multipart threshold and part size 5 MiB for ours and aws (fauxqs rejects rclone's multipart completion, so rclone sends the multi-MB files in one PUT, its default below 200 MiB).`,
+    `Command: \`npm run bench\` (= \`node bench/run.mjs --runs ${RUNS} --sizes ${SIZES.join(',')} --rtt ${RTTS.join(',')}\`), median of ${RUNS} run(s) per cell.`,
+    `Server: fauxqs 2.4.1 on loopback, behind a recording proxy that counts every request and holds every chunk, each way, half the round trip (RTT). Contenders at the concurrency in their name, or at their own defaults; multipart threshold and part size 5 MiB for ours and aws (fauxqs rejects rclone's multipart completion, so rclone sends the multi-MB files in one PUT, its default below 200 MiB).`,
+    'CPU is the client process’s user + system seconds, per 1,000 requests it made.',
     'Wall time is the whole process (start-up included); "in deploy" is the time inside `deploy()` or, for the vite build, inside the plugin hook.',
     '',
   ]
+  for (const rtt of RTTS)
   for (const size of SIZES) {
-    const sized = rows.filter((r) => r.size === size)
+    const sized = rows.filter((r) => r.size === size && r.rtt === rtt)
     if (!sized.length) continue
-    lines.push(`## ${size}: ${sized[0].files} files (${PROFILES[size].files} planned)`, '')
+    lines.push(`## ${size}: ${sized[0].files} files (${PROFILES[size].files} planned), RTT ${rtt} ms`, '')
     for (const [scenario, label] of SCENARIOS) {
       const cells = sized.filter((r) => r.scenario === scenario)
       const rclone = cells.find((r) => r.id === 'rclone')
-      lines.push(`### ${label}`, '', '| contender | wall s | in deploy ms | × rclone | LIST | HEAD | GET | PUT/part | DELETE | MB up | peak RSS MB |', '|---|---|---|---|---|---|---|---|---|---|---|')
+      lines.push(`### ${label}`, '', '| contender | wall s | in deploy ms | × rclone | LIST | HEAD | GET | PUT/part | DELETE | MB up | CPU s / 1k req | peak RSS MB |', '|---|---|---|---|---|---|---|---|---|---|---|---|')
       for (const r of cells) {
         const q = r.requests
         const ratio = rclone ? fmt(r.ms / rclone.ms) : 'n/a'
-        lines.push(`| ${r.name} | ${fmt(r.ms / 1000)} | ${r.deployMs === undefined ? '—' : Math.round(r.deployMs)} | ${ratio} | ${q.LIST} | ${q.HEAD} | ${q.GET} | ${q.PUT} | ${q.DELETE} | ${fmt(q.bytes / 1e6, 1)} | ${fmt(r.rss, 0)} |`)
+        const total = q.LIST + q.HEAD + q.GET + q.PUT + q.DELETE
+        const cpu = total > 0 ? fmt(r.cpu / (total / 1000)) : '—'
+        lines.push(`| ${r.name} | ${fmt(r.ms / 1000)} | ${r.deployMs === undefined ? '—' : Math.round(r.deployMs)} | ${ratio} | ${q.LIST} | ${q.HEAD} | ${q.GET} | ${q.PUT} | ${q.DELETE} | ${fmt(q.bytes / 1e6, 1)} | ${cpu} | ${fmt(r.rss, 0)} |`)
       }
       if (scenario.startsWith('changed')) {
         const ours = cells.filter((r) => r.id.startsWith('ours'))

@@ -18,6 +18,8 @@ export interface ProxyOptions {
   /** Uploads whose URL (path and query, decoded) matches fail with a 500 on every attempt while faults are on. */
   failPaths?: RegExp
   latencyMs?: number
+  /** A wide-area link: every chunk each way (heads included) arrives this many ms later, in order. */
+  oneWayMs?: number
   onRequest?: (request: RecordedRequest) => void
 }
 export interface RecordingProxy {

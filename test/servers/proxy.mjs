@@ -1,6 +1,7 @@
 // An HTTP proxy on loopback that forwards every request to one upstream server and records it:
 // the tests and the benchmark count requests from outside the code they measure.
-import { createServer, request } from 'node:http'
+import { Agent, createServer, request } from 'node:http'
+import { Transform } from 'node:stream'
 import { seeded } from './random.mjs'
 
 /** A request's kind, as S3 and GCS would bill it. */
@@ -19,6 +20,46 @@ const SLOW_DOWN =
   '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>'
 const INTERNAL =
   '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>'
+
+/** Passes chunks on `ms` later, in order (timers of equal delay fire in the order they were set). */
+function delayed(ms) {
+  return new Transform({
+    transform(chunk, _encoding, done) {
+      setTimeout(() => this.push(chunk), ms)
+      done()
+    },
+    flush(done) {
+      setTimeout(done, ms)
+    },
+  })
+}
+
+/**
+ * A wide-area link: every chunk, each way, arrives `ms` after it was sent (the request's head
+ * included), so a request costs a round trip of 2 × ms as against a real storage, and requests
+ * in flight overlap. Connections are kept alive, as SDKs keep theirs.
+ */
+function forwardDelayed(req, res, url, upstream, ms, fault) {
+  const body = req.pipe(delayed(ms))
+  setTimeout(() => {
+    const forward = request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: url, headers: { ...req.headers, host: upstream.host }, agent: keepAlive },
+      (answer) => {
+        if (fault === 'resetResponse') {
+          answer.resume()
+          answer.on('end', () => req.socket.destroy())
+          return
+        }
+        setTimeout(() => res.writeHead(answer.statusCode ?? 502, answer.headers), ms)
+        answer.pipe(delayed(ms)).pipe(res)
+      },
+    )
+    forward.on('error', () => res.destroy())
+    body.pipe(forward)
+  }, ms)
+}
+
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 256 })
 
 /**
  * @param {string} target upstream base URL, e.g. http://127.0.0.1:4566
@@ -86,6 +127,10 @@ export async function recordingProxy(target, options = {}) {
       // Never answer; the client's timeout must give up. The socket closes after stallMs.
       req.resume()
       setTimeout(() => req.socket.destroy(), options.stallMs ?? 10_000).unref()
+      return
+    }
+    if (options.oneWayMs) {
+      forwardDelayed(req, res, url, upstream, options.oneWayMs, fault)
       return
     }
     if (options.latencyMs) req.pause()
