@@ -299,7 +299,8 @@ function render(rows, notes, m) {
         const q = r.requests
         const ratio = rclone ? fmt(r.ms / rclone.ms) : 'n/a'
         const total = q.LIST + q.HEAD + q.GET + q.PUT + q.DELETE
-        const cpu = total > 0 ? fmt(r.cpu / (total / 1000)) : '—'
+        // Per 1,000 requests means something only over many: below 100 it is start-up time.
+        const cpu = total >= 100 ? fmt(r.cpu / (total / 1000)) : '—'
         lines.push(`| ${r.name} | ${fmt(r.ms / 1000)} | ${r.deployMs === undefined ? '—' : Math.round(r.deployMs)} | ${ratio} | ${q.LIST} | ${q.HEAD} | ${q.GET} | ${q.PUT} | ${q.DELETE} | ${fmt(q.bytes / 1e6, 1)} | ${cpu} | ${fmt(r.rss, 0)} |`)
       }
       if (scenario.startsWith('changed')) {

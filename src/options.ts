@@ -46,8 +46,9 @@ export interface DeployCommonOptions {
   dryRun?: boolean
   /**
    * Uploads in flight at once. The default suits network storages: enough parallel
-   * requests to hide latency, few enough to stay clear of socket limits and throttling.
-   * @default strategy's suggestion, else 16
+   * requests to hide latency, few enough to stay clear of socket limits and throttling (a
+   * SlowDown halves it anyway).
+   * @default strategy's suggestion, else 32
    */
   concurrency?: number
   /**

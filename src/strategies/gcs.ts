@@ -46,7 +46,7 @@ export interface GcsOptions {
   requestTimeout?: number
   /**
    * Uploads in flight at once; overrides the plugin's `concurrency` for this strategy.
-   * @default the plugin's concurrency (16)
+   * @default the plugin's concurrency (32)
    */
   concurrency?: number
 }
