@@ -172,6 +172,8 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
           recordEntry(entry, stored)
           checkpoint.confirmed()
         }
+        // The deploy history is needed after the uploads: fetch it during them (one round trip less).
+        if (uploads.length > 0) remote.manifest().catch(() => {})
         await upload(uploads, { strategy, concurrency, counted, signal: stop.signal, report, record, progress: options.progress ?? DEFAULTS.progress })
         await checkpoint.settled()
         if (!partial) cache.retainOnly(new Set(entries.map((e) => e.key)))
