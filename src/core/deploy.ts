@@ -26,13 +26,13 @@ import { upload, uploadedItem } from './upload.js'
  */
 export async function deploy(options: DeployOptions): Promise<DeployReport> {
   validateOptions(options)
+  const root = options.root ?? process.cwd()
   // One rule for every relative path in the options: the project root (`root`).
-  options.strategy.bindRoot?.(options.root ?? process.cwd())
+  options.strategy.bindRoot?.(root)
   const started = performance.now()
   const logger = options.logger ?? consoleLogger
   const strategy: Strategy = options.strategy
   const prefix = strategy.prefix ?? ''
-  const root = options.root ?? process.cwd()
   const outDir = resolve(root, options.outDir)
   const dryRun = resolveDryRun(options.dryRun)
   const concurrency = options.concurrency ?? strategy.concurrency ?? DEFAULTS.concurrency
@@ -62,6 +62,9 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
       Object.assign(error as object, { report })
     }
     throw error
+  } finally {
+    // Whatever stopped the deploy (the first request goes out before the scan): release the client.
+    await strategy.dispose?.()
   }
 
   writeReport()
@@ -107,7 +110,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
         defaultCacheControl: options.defaultCacheControl ?? DEFAULTS.defaultCacheControl,
         rules: options.headers ?? [],
         compression: compression && { plan: compression, mode: compressionMode },
-      directoryIndex: resolveDirectoryIndex(options.directoryIndex),
+        directoryIndex: resolveDirectoryIndex(options.directoryIndex),
         warn: logger.warn,
       })
     ).filter((entry) => entry.path !== manifestPath)
@@ -205,7 +208,6 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
         await checkpoint.settled()
         await cache.save().catch((error: unknown) => logger.warn(errorText(error)))
       }
-      await strategy.dispose?.()
     }
   }
 }
