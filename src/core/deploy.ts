@@ -152,8 +152,15 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
       for (const { entry, reason } of uploads) report.plan.push({ key: entry.key, action: 'upload', reason })
 
       if (dryRun) {
-        await runPool(uploads, ({ entry }) => entry.prepare(), { limit: concurrency })
-        for (const { entry, reason } of uploads) report.uploaded.push(uploadedItem(entry, reason))
+        await runPool(
+          uploads,
+          async ({ entry, reason }, i) => {
+            await entry.prepare()
+            report.uploaded[i] = uploadedItem(entry, reason) // in plan order
+            entry.release()
+          },
+          { limit: concurrency },
+        )
         report.bytesUploaded = report.uploaded.reduce((sum, u) => sum + u.size, 0)
         if (pruning && uploads.length > 0) {
           const previous = await remote.manifest()

@@ -193,6 +193,7 @@ export async function diff(entries: Entry[], ctx: DiffContext): Promise<Upload[]
       else if (object.headersFingerprint && object.headersFingerprint !== entry.headersFingerprint) {
         uploads.push({ entry, reason: 'headers' })
       } else ctx.record(entry, object)
+      entry.release() // an MD5 comparison read the file: its digest is kept, its bytes are not
     },
     { limit: ctx.concurrency, stopOnError: true },
   )

@@ -13,8 +13,8 @@ export interface Entry {
   path: string
   /** Storage key: the strategy's prefix + path. */
   key: string
-  /** The file's own bytes (before any compression). */
-  bytes: Uint8Array
+  /** The file's own bytes (before any compression); a file from disk is read again for this. */
+  readonly bytes: Uint8Array
   /** Size of `bytes`. */
   size: number
   /** Hex xxh64 of `bytes` (of the original file, for a compressed sibling). The cache keys on it. */
@@ -25,6 +25,8 @@ export interface Entry {
   body(): Uint8Array
   /** Computes the compressed body off the main thread, so that `body()` then has it at hand. */
   prepare(): Promise<void>
+  /** Lets go of the bytes read for an upload or a comparison (a file is read again if needed). */
+  release(): void
   /** Hex MD5 of `body()`, computed on first call to `md5()` (only cache misses and uploads need it). */
   md5Hex?: string
   md5(): string

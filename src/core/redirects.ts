@@ -61,6 +61,7 @@ export function redirectEntries(rules: Redirect[], prefix: string, hash: (bytes:
       xxh64: hash(bytes),
       body: () => bytes,
       prepare: async () => {},
+      release: () => {},
       md5: () => (entry.md5Hex ??= md5Hex(bytes)),
       headers,
       headersFingerprint: hash(Buffer.from(fingerprintHeaders(headers))),

@@ -100,6 +100,18 @@ function readOutDirFile(file: string, path: string): { bytes: Uint8Array; source
   }
 }
 
+/**
+ * A file read again for its upload: it must still be the bytes that were hashed, or it would be
+ * stored under a hash it does not have.
+ */
+function readUnchanged(file: string, path: string, xxh64: string, hash: (bytes: Uint8Array) => string): Uint8Array {
+  const bytes = readOutDirFile(file, path).bytes
+  if (hash(bytes) !== xxh64) {
+    throw new Error('changed on disk while deploying (something is still writing to outDir); not uploaded. Deploy again once the build has finished.')
+  }
+  return bytes
+}
+
 /** What one Buffer holds on every supported Node. */
 const MAX_FILE_BYTES = 2 ** 31 - 1
 
@@ -124,16 +136,24 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
     if (problem) throw new Error(`[collectfasta] Cannot deploy \`${path}\`: ${problem}. Rename it or exclude it.`)
     const inMemory = input.inMemory?.get(path)
     let source: Entry['source']
-    let bytes: Uint8Array
-    if (inMemory) bytes = inMemory
-    else {
-      const file = join(input.outDir, path)
-      ;({ bytes, source } = readOutDirFile(file, path))
+    let size: number
+    let xxh64: string
+    if (inMemory) {
+      size = inMemory.byteLength
+      xxh64 = hash(inMemory)
+    } else {
+      // Read, hashed, and let go: a file from disk is read again only if it is uploaded (or
+      // compared by MD5), so memory does not grow with the site.
+      const read = readOutDirFile(join(input.outDir, path), path)
+      source = read.source
+      size = read.bytes.byteLength
+      xxh64 = hash(read.bytes)
     }
-    const xxh64 = hash(bytes)
+    const original = xxh64
+    const readAgain = source && ((file: string) => readUnchanged(file, path, original, hash))
     const headers = headersOf(path)
     if (NEEDS_PRECISE_TYPE.test(path) && headers.contentType.startsWith('application/octet-stream')) imprecise.push(path)
-    const encodings = input.compression?.plan.encodingsFor(path, bytes.byteLength) ?? []
+    const encodings = input.compression?.plan.encodingsFor(path, size) ?? []
     const group = groupOf(path, assetsPrefix)
     const add = (entryPath: string, entryHeaders: ObjectHeaders, identity: string, encoding?: Encoding) => {
       const keyBytes = Buffer.byteLength(input.prefix + entryPath)
@@ -150,17 +170,26 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
         fingerprints.set(headersJson, headersFingerprint)
         fingerprintOf.set(entryHeaders, headersFingerprint)
       }
-      let body: Uint8Array | undefined = encoding ? undefined : bytes
+      // The bytes: the bundle's (kept), or the file's, read again on demand and released after use.
+      let held: Uint8Array | undefined = inMemory
+      let body: Uint8Array | undefined
+      const load = (): Uint8Array => (held ??= (readAgain as (file: string) => Uint8Array)((source as { file: string }).file))
       const entry: Entry = {
         path: entryPath,
         key: input.prefix + entryPath,
-        bytes,
-        size: bytes.byteLength,
+        get bytes() {
+          return load()
+        },
+        size,
         xxh64: identity,
         encoding,
-        body: () => (body ??= compress(bytes, encoding as Encoding)),
+        body: () => (encoding ? (body ??= compress(load(), encoding)) : load()),
         prepare: async () => {
-          body ??= await compressAsync(bytes, encoding as Encoding)
+          if (encoding) body ??= await compressAsync(load(), encoding)
+        },
+        release: () => {
+          if (!inMemory) held = undefined
+          body = undefined
         },
         md5: () => (entry.md5Hex ??= md5Hex(entry.body())),
         headers: entryHeaders,

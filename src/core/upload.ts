@@ -101,10 +101,13 @@ export async function upload(uploads: Upload[], ctx: UploadContext): Promise<voi
         try {
           const stored = await attempt(entry)
           ctx.record(entry, stored)
-          report.uploaded.push(uploadedItem(entry, reason))
-          report.bytesUploaded += entry.body().byteLength
+          const item = uploadedItem(entry, reason)
+          report.uploaded.push(item)
+          report.bytesUploaded += item.size
         } catch (error) {
           report.failed.push({ key: entry.key, error: errorText(error) })
+        } finally {
+          entry.release() // at most `concurrency` files' bytes are held at once
         }
         progress.tick(entry.size)
       },
