@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -138,5 +138,23 @@ describe('the plain Vite plugin in a framework build', () => {
         "Remove collectfasta() from the Vite plugins and use `adapter: collectfasta(adapter(), { strategy })` from 'vite-plugin-collectfasta/sveltekit' in svelte.config.js.",
     )
     expect(existsSync(join(dir, 'www'))).toBe(false)
+  })
+})
+
+describe('VitePress writes sitemap.xml without waiting for it', () => {
+  it('buildEnd waits until the sitemap is whole, then deploys it whole', async () => {
+    const { collectfasta } = await import('../src/frameworks/vitepress.js')
+    const { filesystem } = await import('../src/strategies/filesystem.js')
+    const dir = mkdtempSync(join(tmpdir(), 'collectfasta-sitemap-'))
+    temp.push(dir)
+    const outDir = join(dir, 'docs/.vitepress/dist')
+    mkdirSync(outDir, { recursive: true })
+    writeFileSync(join(outDir, 'index.html'), '<h1>home</h1>')
+    const whole = '<?xml version="1.0" encoding="UTF-8"?><urlset><url><loc>https://example.com/</loc></url></urlset>'
+    writeFileSync(join(outDir, 'sitemap.xml'), whole.slice(0, 50)) // still being written…
+    setTimeout(() => appendFileSync(join(outDir, 'sitemap.xml'), whole.slice(50)), 300) // …and done later
+    const buildEnd = collectfasta({ strategy: filesystem({ dir: join(dir, 'www') }), cacheDir: join(dir, 'cache') })
+    await buildEnd({ root: join(dir, 'docs'), outDir, sitemap: { hostname: 'https://example.com' } })
+    expect(readFileSync(join(dir, 'www/sitemap.xml'), 'utf8')).toBe(whole)
   })
 })
