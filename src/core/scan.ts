@@ -183,7 +183,11 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
         size,
         xxh64: identity,
         encoding,
-        body: () => (encoding ? (body ??= compress(load(), encoding)) : load()),
+        body: () => {
+          if (!encoding) return load()
+          body ??= compress(load(), encoding)
+          return body
+        },
         prepare: async () => {
           if (encoding) body ??= await compressAsync(load(), encoding)
         },
