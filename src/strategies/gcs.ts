@@ -2,10 +2,9 @@ import type { File, Storage, StorageOptions } from '@google-cloud/storage'
 import { DEFAULTS } from '../defaults.js'
 import { normalizePrefix } from '../paths.js'
 import { type RemoteObject, type StrategyWith, defineStrategy, storageError } from '../strategy.js'
-import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, importSdk, validateBucketOptions } from './utils.js'
+import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, importSdk, validateBucketOptions } from './utils.js'
 
 const STRATEGY_NAME = 'gcs'
-const MiB = 1024 * 1024
 
 export interface GcsOptions {
   /** The bucket to deploy into. */
@@ -199,7 +198,7 @@ export function gcs(options: GcsOptions): GcsStrategy {
         const resumable = file.size >= threshold
         await object.save(Buffer.from(file.body.buffer, file.body.byteOffset, file.body.byteLength), {
           resumable,
-          timeout: resumable ? (options.requestTimeout ?? DEFAULTS.gcs.requestTimeout) : shortTimeout + Math.ceil(Math.max(0, file.size / MiB - 1) * 4000),
+          timeout: resumable ? (options.requestTimeout ?? DEFAULTS.gcs.requestTimeout) : bodyTimeout(file.size, shortTimeout),
           validation: 'md5',
           contentType: file.headers.contentType,
           metadata: {

@@ -6,7 +6,7 @@ import { runPool } from '../pool.js'
 import { type RemoteObject, type StrategyWith, type UploadFile, defineStrategy, storageError } from '../strategy.js'
 import { type SdkError, explain } from './s3-errors.js'
 import { type S3Options, validate } from './s3-options.js'
-import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, importSdk } from './utils.js'
+import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, importSdk } from './utils.js'
 
 export type { S3Options }
 
@@ -48,7 +48,7 @@ export function s3(options: S3Options): S3Strategy {
   const shortTimeout = options.timeout ?? DEFAULTS.s3.timeout
   /** Per-request options for a large body (sent without them, requests share the SDK's cached middleware). */
   const long = { requestTimeout: options.requestTimeout ?? DEFAULTS.s3.requestTimeout }
-  const forBody = (size: number) => (size > MiB ? { requestTimeout: shortTimeout + Math.ceil((size / MiB) * 4000) } : undefined)
+  const forBody = (size: number) => (size > MiB ? { requestTimeout: bodyTimeout(size, shortTimeout) } : undefined)
   const prefix = normalizePrefix(STRATEGY_NAME, options.prefix)
   const threshold = options.multipartThreshold ?? DEFAULTS.s3.multipartThreshold
   const partSize = options.partSize ?? DEFAULTS.s3.partSize

@@ -46,3 +46,13 @@ export function assertUnderPrefix(strategy: string, prefix: string, keys: readon
   const outside = keys.filter((key) => !key.startsWith(prefix))
   if (outside.length) throw storageError(strategy, `Refusing to delete keys outside the prefix "${prefix}": ${outside.join(', ')}.`)
 }
+
+const MiB = 1024 * 1024
+
+/**
+ * How long one upload may take: `short` (the small-request timeout) for a body up to 1 MiB,
+ * plus 4 s per MiB above that, so a slow uplink still gets a large single upload through.
+ */
+export function bodyTimeout(size: number, short: number): number {
+  return size > MiB ? short + Math.ceil((size / MiB) * 4000) : short
+}
