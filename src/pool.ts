@@ -43,3 +43,26 @@ export async function runPool<T>(items: readonly T[], task: (item: T, index: num
   if (errors.length > 1) throw new AggregateError(errors, `${errors.length} of ${next} tasks failed`)
   return { started: next }
 }
+
+/** A count of slots shared by several pools: `use` waits for a free slot, runs `task`, then frees it. */
+export interface Slots {
+  use<T>(task: () => Promise<T>): Promise<T>
+}
+
+export function createSlots(limit: number): Slots {
+  let free = limit
+  const waiting: (() => void)[] = []
+  return {
+    async use(task) {
+      if (free > 0) free--
+      else await new Promise<void>((resolve) => waiting.push(resolve)) // the slot is handed over, not freed
+      try {
+        return await task()
+      } finally {
+        const next = waiting.shift()
+        if (next) next()
+        else free++
+      }
+    },
+  }
+}

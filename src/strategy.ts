@@ -46,8 +46,19 @@ export interface RemoteObject {
 export interface UploadFile {
   /** Full key, prefix included. */
   key: string
+  /**
+   * The bytes to store. For a large file from disk this reads the whole file on each access
+   * (and fails past 2 GiB): a strategy that can send a body in parts uses `read` instead.
+   */
   body: Uint8Array
+  /** Size of the bytes to store. */
   size: number
+  /**
+   * Bytes [start, end) of the body. The core gives it with every file, reading a large file's
+   * ranges from disk (checked to be the bytes that were hashed), so parts are never held whole.
+   * Optional for callers of a strategy, who may give only `body`.
+   */
+  read?(start: number, end: number): Promise<Uint8Array>
   /** Hex xxh64 of the file's content before compression (what the cache and manifest key on). */
   xxh64: string
   /** Hex MD5 of `body` (as stored), computed on first call and remembered. */
@@ -69,6 +80,8 @@ export interface StrategyContext {
    * batch). A call that counts nothing is counted as one request of its kind.
    */
   count(kind: RequestKind, n?: number): void
+  /** The deploy's concurrency: files in flight at once (a strategy may bound its parts in flight by it). */
+  concurrency?: number
 }
 
 export interface Strategy {
@@ -87,6 +100,12 @@ export interface Strategy {
   compression?: 'in-place' | 'siblings'
   /** Whether `headers.redirect` is stored as a redirect (S3 website endpoints): the `redirects` option needs it. */
   websiteRedirects?: boolean
+  /**
+   * Whether uploads read `file.md5()`. A strategy that never does (the filesystem) says `false`,
+   * and a large file is then not read once more just for its MD5.
+   * @default true
+   */
+  needsMd5?: boolean
   /** Suggested upload concurrency when the user sets none. */
   concurrency?: number
   /** Every object under the prefix, in bulk. Used only when the cache cannot decide. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { backoff, createThrottle } from '../src/core/throttle.js'
-import { runPool } from '../src/pool.js'
+import { createSlots, runPool } from '../src/pool.js'
 
 const tick = (ms = 1) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -112,5 +112,32 @@ describe('the upload throttle', () => {
     expect(backoff(3, () => 1)).toBe(1000)
     expect(backoff(20, () => 1)).toBe(8000)
     expect(backoff(5, () => 0)).toBe(0)
+  })
+})
+
+describe('createSlots', () => {
+  it('shares one limit among several pools, and runs every task', async () => {
+    const slots = createSlots(3)
+    let running = 0
+    let peak = 0
+    const done: number[] = []
+    const task = (i: number) =>
+      slots.use(async () => {
+        running++
+        peak = Math.max(peak, running)
+        await tick(i % 4)
+        running--
+        done.push(i)
+      })
+    // Two pools of 4 at once would run 8 together without the shared slots.
+    await Promise.all([0, 1].map((pool) => runPool(Array.from({ length: 10 }, (_, i) => pool * 10 + i), task, { limit: 4 })))
+    expect(peak).toBe(3)
+    expect(done.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i))
+  })
+
+  it('frees the slot of a task that throws', async () => {
+    const slots = createSlots(1)
+    await expect(slots.use(async () => Promise.reject(new Error('part failed')))).rejects.toThrow('part failed')
+    expect(await slots.use(async () => 'next')).toBe('next')
   })
 })

@@ -62,7 +62,7 @@ export function siblingPath(path: string, encoding: Encoding): string {
  * so the same bytes always compress to the same bytes and an unchanged file never re-uploads.
  */
 export function compress(bytes: Uint8Array, encoding: Encoding): Uint8Array {
-  return encoding === 'br' ? brotliCompressSync(bytes, brotliOptions(bytes)) : gzipSync(bytes, GZIP)
+  return encoding === 'br' ? brotliCompressSync(bytes, compressionOptions('br', bytes.byteLength)) : gzipSync(bytes, compressionOptions('gzip', bytes.byteLength))
 }
 
 const brotliAsync = promisify(brotliCompress)
@@ -70,11 +70,12 @@ const gzipAsync = promisify(gzip)
 
 /** The same bytes as `compress`, computed on libuv's thread pool: uploads in flight keep going. */
 export async function compressAsync(bytes: Uint8Array, encoding: Encoding): Promise<Uint8Array> {
-  return encoding === 'br' ? brotliAsync(bytes, brotliOptions(bytes)) : gzipAsync(bytes, GZIP)
+  return encoding === 'br' ? brotliAsync(bytes, compressionOptions('br', bytes.byteLength)) : gzipAsync(bytes, compressionOptions('gzip', bytes.byteLength))
 }
 
-const GZIP = { level: 9 }
-
-function brotliOptions(bytes: Uint8Array) {
-  return { params: { [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.byteLength } }
+/** The fixed settings every compression uses, whole or streamed (large files). */
+export function compressionOptions(encoding: Encoding, size: number) {
+  return encoding === 'br'
+    ? { params: { [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: Math.min(size, 2 ** 32 - 1) } }
+    : { level: 9 }
 }

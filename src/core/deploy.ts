@@ -40,7 +40,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
   const pruning = resolvePrune(options.prune)
   const stop = stopController(options, logger.warn)
   const requests = emptyRequestCounts()
-  const counted = createCounter(requests, stop.signal)
+  const counted = createCounter(requests, stop.signal, concurrency)
   const report: DeployReport = { target: strategy.target, dryRun, uploaded: [], skipped: [], failed: [], pending: [], deleted: [], bytesUploaded: 0, durationMs: 0, requests, plan: [] }
   const github = githubActionsEnabled(options.githubActions)
   const writeReport = () => {
@@ -155,7 +155,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
         await runPool(
           uploads,
           async ({ entry, reason }, i) => {
-            await entry.prepare()
+            await entry.prepare(false) // the size is enough: no MD5
             report.uploaded[i] = uploadedItem(entry, reason) // in plan order
             entry.release()
           },
@@ -210,6 +210,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
       }
     } finally {
       stop.unlisten()
+      for (const entry of entries) entry.release() // temporary compressed copies of large files
       // 5. Save the cache, whatever happened: it holds only what the storage confirmed.
       if (!dryRun) {
         await checkpoint.settled()

@@ -104,7 +104,7 @@ export class RemoteState {
 async function sameContent(object: RemoteObject, entry: Entry): Promise<boolean> {
   if (object.xxh64) return object.xxh64 === entry.xxh64
   if (!object.md5) return false
-  if (entry.encoding && !entry.md5Hex) await entry.prepare()
+  if ((entry.encoding || entry.large) && !entry.md5Hex) await entry.prepare() // off the main thread
   return object.md5 === entry.md5()
 }
 

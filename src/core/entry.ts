@@ -1,5 +1,6 @@
 import type { Encoding } from './compress.js'
 import type { ObjectHeaders } from '../strategy.js'
+import type { FileSource } from './large-file.js'
 
 /** Upload order: each group is finished before the next starts. */
 export const GROUP_HASHED = 0
@@ -13,8 +14,6 @@ export interface Entry {
   path: string
   /** Storage key: the strategy's prefix + path. */
   key: string
-  /** The file's own bytes (before any compression); a file from disk is read again for this. */
-  readonly bytes: Uint8Array
   /** Size of `bytes`. */
   size: number
   /** Hex xxh64 of `bytes` (of the original file, for a compressed sibling). The cache keys on it. */
@@ -23,16 +22,26 @@ export interface Entry {
   encoding?: Encoding
   /** The bytes to store: `bytes`, or their compressed form (computed once, only when needed). */
   body(): Uint8Array
-  /** Computes the compressed body off the main thread, so that `body()` then has it at hand. */
-  prepare(): Promise<void>
+  /** Size of the bytes to store (after `prepare()` for a large compressed file). */
+  bodySize(): number
+  /** Bytes [start, end) of the body: a large file's are read from disk, never held whole. */
+  read(start: number, end: number): Promise<Uint8Array>
+  /**
+   * Readies the body for `body()`, `bodySize()`, `read()` and `md5()` without blocking: the
+   * compressed form (off the main thread; a large file's as a temporary file), and a large
+   * file's MD5, read a chunk at a time (unless `md5` is false: the strategy does not need it).
+   */
+  prepare(md5?: boolean): Promise<void>
   /** Lets go of the bytes read for an upload or a comparison (a file is read again if needed). */
   release(): void
   /** Hex MD5 of `body()`, computed on first call to `md5()` (only cache misses and uploads need it). */
   md5Hex?: string
   md5(): string
+  /** A file from disk too large to hold: the body is only ever read in ranges. */
+  large?: boolean
   headers: ObjectHeaders
   headersFingerprint: string
   group: number
   /** For a file read from disk: where, and its size and mtime then (to notice later changes). */
-  source?: { file: string; size: number; mtimeMs: number }
+  source?: FileSource
 }

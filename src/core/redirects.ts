@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { loadHasher, md5Hex } from '../hash.js'
+import { loadHasher } from '../hash.js'
+import { withContent } from './content.js'
 import type { ObjectHeaders } from '../strategy.js'
 import type { Entry } from './entry.js'
 import { GROUP_LAST } from './entry.js'
@@ -48,25 +49,15 @@ function escapeHtml(text: string): string {
  * redirect is not applied (a REST origin), stored with the redirect (`headers.redirect`, S3's
  * x-amz-website-redirect-location), uploaded last with the HTML, recorded and pruned like any file.
  */
-export function redirectEntries(rules: Redirect[], prefix: string, hash: (bytes: Uint8Array) => string, md5Hex: (bytes: Uint8Array) => string): Entry[] {
+function redirectEntries(rules: Redirect[], prefix: string, hash: (bytes: Uint8Array) => string): Entry[] {
   return rules.map(({ from, to }) => {
     const path = redirectKey(from)
     const bytes = Buffer.from(`<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url=${escapeHtml(to)}"><link rel="canonical" href="${escapeHtml(to)}">\n`)
     const headers: ObjectHeaders = { contentType: 'text/html; charset=utf-8', cacheControl: 'no-cache', redirect: to }
-    const entry: Entry = {
-      path,
-      key: prefix + path,
-      bytes,
-      size: bytes.byteLength,
-      xxh64: hash(bytes),
-      body: () => bytes,
-      prepare: async () => {},
-      release: () => {},
-      md5: () => (entry.md5Hex ??= md5Hex(bytes)),
-      headers,
-      headersFingerprint: hash(Buffer.from(fingerprintHeaders(headers))),
-      group: GROUP_LAST,
-    }
+    const entry = withContent(
+      { path, key: prefix + path, size: bytes.byteLength, xxh64: hash(bytes), headers, headersFingerprint: hash(Buffer.from(fingerprintHeaders(headers))), group: GROUP_LAST },
+      { kind: 'memory', bytes },
+    )
     return entry
   })
 }
@@ -83,7 +74,7 @@ export async function siteRedirects(entries: Entry[], rules: Redirect[], outDir:
     }
   }
   const hash = await loadHasher()
-  const made = redirectEntries(all, prefix, hash, md5Hex)
+  const made = redirectEntries(all, prefix, hash)
   const files = new Set(entries.map((e) => e.path))
   const clash = made.find((r) => files.has(r.path))
   if (clash) throw new Error(`[collectfasta] The redirect from /${clash.path} would replace the file ${clash.path}: remove the file or the redirect.`)

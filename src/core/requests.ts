@@ -8,11 +8,12 @@ export function emptyRequestCounts(): Record<RequestKind, number> {
 }
 
 /** Counts a strategy's requests; a call that counts nothing of its own kind counts as one. */
-export function createCounter(requests: Record<RequestKind, number>, signal: AbortSignal): Counted {
+export function createCounter(requests: Record<RequestKind, number>, signal: AbortSignal, concurrency?: number): Counted {
   return async (kind, call) => {
     let counted = false
     const ctx: StrategyContext = {
       signal,
+      concurrency,
       count(k, n = 1) {
         requests[k] += n
         if (k === kind) counted = true

@@ -1,8 +1,10 @@
 import { closeSync, fstatSync, openSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
 import picomatch from 'picomatch'
-import { type CompressionPlan, type Encoding, compress, compressAsync, siblingPath } from './compress.js'
-import { loadHasher, md5Hex } from '../hash.js'
+import { type CompressionPlan, type Encoding, siblingPath } from './compress.js'
+import { type StreamHasher, loadHasher, loadStreamHasher } from '../hash.js'
+import { type Content, withContent } from './content.js'
+import { CHANGED_ON_DISK, type FileSource, LARGE_FILE_BYTES, hashOpenFile } from './large-file.js'
 import { type HeaderDefaults, createHeaderResolver, fingerprintHeaders, isHtml } from './headers.js'
 import { MAX_KEY_BYTES, validatePath } from '../paths.js'
 import type { ObjectHeaders } from '../strategy.js'
@@ -75,8 +77,11 @@ function cleanUrls(path: string, options: ResolvedDirectoryIndex | undefined): s
   return [path.slice(0, -'.html'.length)]
 }
 
-/** A file's bytes, with the size and mtime seen when they were read; errors name the file. */
-function readOutDirFile(file: string, path: string): { bytes: Uint8Array; source: NonNullable<Entry['source']> } {
+/**
+ * A file hashed as it is now: a small one read whole (and let go by the caller), a large one a
+ * chunk at a time. The size and mtime are taken on the same open file; errors name the file.
+ */
+function inspectOutDirFile(file: string, path: string, hash: (bytes: Uint8Array) => string, streamHasher: () => StreamHasher): { bytes?: Uint8Array; xxh64: string; source: FileSource } {
   let fd: number
   try {
     fd = openSync(file, 'r')
@@ -88,36 +93,39 @@ function readOutDirFile(file: string, path: string): { bytes: Uint8Array; source
     }
     throw new Error(`[collectfasta] Cannot read \`${path}\` in outDir: ${(error as Error).message}`)
   }
-  // One open for both: the size and mtime seen now are those of the bytes read now.
   try {
     const before = fstatSync(fd)
-    if (before.size > MAX_FILE_BYTES) {
-      throw new Error(`[collectfasta] Cannot deploy \`${path}\`: it is ${before.size} bytes, and files over 2 GiB are not supported yet. Exclude it and upload it another way.`)
+    const source = { file, size: before.size, mtimeMs: before.mtimeMs }
+    if (before.size < LARGE_FILE_BYTES) {
+      const bytes = readFileSync(fd)
+      return { bytes, xxh64: hash(bytes), source }
     }
-    return { bytes: readFileSync(fd), source: { file, size: before.size, mtimeMs: before.mtimeMs } }
+    const hasher = streamHasher()
+    hashOpenFile(fd, hasher)
+    const after = fstatSync(fd)
+    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+      throw new Error(`[collectfasta] Cannot deploy \`${path}\`: it ${CHANGED_ON_DISK}`)
+    }
+    return { xxh64: hasher.digest(), source }
   } finally {
     closeSync(fd)
   }
 }
 
 /**
- * A file read again for its upload: it must still be the bytes that were hashed, or it would be
- * stored under a hash it does not have.
+ * A small file read again for its upload: it must still be the bytes that were hashed, or it
+ * would be stored under a hash it does not have.
  */
-function readUnchanged(file: string, path: string, xxh64: string, hash: (bytes: Uint8Array) => string): Uint8Array {
-  const bytes = readOutDirFile(file, path).bytes
-  if (hash(bytes) !== xxh64) {
-    throw new Error('changed on disk while deploying (something is still writing to outDir); not uploaded. Deploy again once the build has finished.')
-  }
+function readUnchanged(source: FileSource, xxh64: string, hash: (bytes: Uint8Array) => string): Uint8Array {
+  const bytes = readFileSync(source.file)
+  if (bytes.byteLength !== source.size || hash(bytes) !== xxh64) throw new Error(CHANGED_ON_DISK)
   return bytes
 }
-
-/** What one Buffer holds on every supported Node. */
-const MAX_FILE_BYTES = 2 ** 31 - 1
 
 /** The first pass: every file to deploy, hashed, with its headers and group. */
 export async function scan(input: ScanInput): Promise<Entry[]> {
   const hash = await loadHasher()
+  const streamHasher = await loadStreamHasher()
   const headersOf = createHeaderResolver(input)
   const included = input.include ? picomatch(input.include, { dot: true }) : () => true
   const excluded = input.exclude ? picomatch(input.exclude, { dot: true }) : () => false
@@ -135,22 +143,26 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
     const problem = validatePath(path)
     if (problem) throw new Error(`[collectfasta] Cannot deploy \`${path}\`: ${problem}. Rename it or exclude it.`)
     const inMemory = input.inMemory?.get(path)
-    let source: Entry['source']
+    let content: Content
     let size: number
     let xxh64: string
     if (inMemory) {
       size = inMemory.byteLength
       xxh64 = hash(inMemory)
+      content = { kind: 'memory', bytes: inMemory }
     } else {
-      // Read, hashed, and let go: a file from disk is read again only if it is uploaded (or
-      // compared by MD5), so memory does not grow with the site.
-      const read = readOutDirFile(join(input.outDir, path), path)
-      source = read.source
-      size = read.bytes.byteLength
-      xxh64 = hash(read.bytes)
+      // Hashed and let go: a file from disk is read again only if it is uploaded (or compared
+      // by MD5), and a large one only ever in chunks, so memory does not grow with the site.
+      const inspected = inspectOutDirFile(join(input.outDir, path), path, hash, streamHasher)
+      const { source } = inspected
+      size = source.size
+      xxh64 = inspected.xxh64
+      const original = xxh64
+      content =
+        size < LARGE_FILE_BYTES
+          ? { kind: 'small', source, load: () => readUnchanged(source, original, hash) }
+          : { kind: 'large', source, xxh64: original, hasher: streamHasher }
     }
-    const original = xxh64
-    const readAgain = source && ((file: string) => readUnchanged(file, path, original, hash))
     const headers = headersOf(path)
     if (NEEDS_PRECISE_TYPE.test(path) && headers.contentType.startsWith('application/octet-stream')) imprecise.push(path)
     const encodings = input.compression?.plan.encodingsFor(path, size) ?? []
@@ -170,37 +182,11 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
         fingerprints.set(headersJson, headersFingerprint)
         fingerprintOf.set(entryHeaders, headersFingerprint)
       }
-      // The bytes: the bundle's (kept), or the file's, read again on demand and released after use.
-      let held: Uint8Array | undefined = inMemory
-      let body: Uint8Array | undefined
-      const load = (): Uint8Array => (held ??= (readAgain as (file: string) => Uint8Array)((source as { file: string }).file))
-      const entry: Entry = {
-        path: entryPath,
-        key: input.prefix + entryPath,
-        get bytes() {
-          return load()
-        },
-        size,
-        xxh64: identity,
+      const entry = withContent(
+        { path: entryPath, key: input.prefix + entryPath, size, xxh64: identity, headers: entryHeaders, headersFingerprint, group },
+        content,
         encoding,
-        body: () => {
-          if (!encoding) return load()
-          body ??= compress(load(), encoding)
-          return body
-        },
-        prepare: async () => {
-          if (encoding) body ??= await compressAsync(load(), encoding)
-        },
-        release: () => {
-          if (!inMemory) held = undefined
-          body = undefined
-        },
-        md5: () => (entry.md5Hex ??= md5Hex(entry.body())),
-        headers: entryHeaders,
-        headersFingerprint,
-        group,
-        source,
-      }
+      )
       entries.push(entry)
     }
     if (encodings.length && input.compression?.mode === 'in-place') {

@@ -18,11 +18,15 @@ export interface UploadContext {
   record(entry: Entry, stored?: RemoteObject): void
 }
 
+/** What the strategy sees of an entry; call after `entry.prepare()`. A large file's body is read only in ranges, or whole if asked. */
 function toUploadFile(entry: Entry): UploadFile {
   return {
     key: entry.key,
-    body: entry.body(),
-    size: entry.body().byteLength,
+    get body() {
+      return entry.body()
+    },
+    read: entry.read,
+    size: entry.bodySize(),
     xxh64: entry.xxh64,
     md5: entry.md5,
     headers: entry.headers,
@@ -32,7 +36,7 @@ function toUploadFile(entry: Entry): UploadFile {
 
 /** An upload as the report lists it; `immutable` marks files cached for good (hashed names). */
 export function uploadedItem(entry: Entry, reason: UploadReason): DeployReport['uploaded'][number] {
-  const item: DeployReport['uploaded'][number] = { key: entry.key, size: entry.body().byteLength, reason }
+  const item: DeployReport['uploaded'][number] = { key: entry.key, size: entry.bodySize(), reason }
   if (entry.headers.cacheControl?.includes('immutable')) item.immutable = true
   return item
 }
@@ -74,7 +78,7 @@ export async function upload(uploads: Upload[], ctx: UploadContext): Promise<voi
       await throttle.acquire()
       try {
         ensureUnchanged(entry)
-        await entry.prepare()
+        await entry.prepare(strategy.needsMd5 !== false)
         const stored = await ctx.counted('upload', (c) => strategy.upload(toUploadFile(entry), c))
         throttle.succeeded()
         return stored

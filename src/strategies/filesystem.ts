@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { DEFAULTS } from '../defaults.js'
-import { loadHasher, md5Hex } from '../hash.js'
+import { CHUNK_BYTES, hashFile, loadHasher, loadStreamHasher, md5Hex, md5Stream } from '../hash.js'
 import { normalizePrefix } from '../paths.js'
 import { type RemoteObject, type StrategyWith, defineStrategy } from '../strategy.js'
 import { assertUnderPrefix } from './utils.js'
@@ -30,11 +30,25 @@ export interface FilesystemOptions {
  * What the directory holds at `key`. A `.br` / `.gz` sibling is compared by the MD5 of its
  * bytes: the deploy keys siblings on the original file's hash, which a listing cannot know, so
  * an xxh64 of the stored bytes would never match and a cold cache would rewrite every sibling.
+ * A large file is hashed a chunk at a time, never held whole.
  */
-function describe(key: string, bytes: Uint8Array, hash: (bytes: Uint8Array) => string): RemoteObject {
-  const version = hash(bytes)
-  if (/\.(br|gz)$/.test(key)) return { key, size: bytes.byteLength, md5: md5Hex(bytes), version }
-  return { key, size: bytes.byteLength, xxh64: version, version }
+async function describe(key: string, path: string): Promise<RemoteObject> {
+  const sibling = /\.(br|gz)$/.test(key)
+  const { size } = await stat(path)
+  let version: string
+  let md5: string | undefined
+  if (size < CHUNK_BYTES) {
+    const bytes = await readFile(path)
+    version = (await loadHasher())(bytes)
+    if (sibling) md5 = md5Hex(bytes)
+  } else {
+    const xxh64 = (await loadStreamHasher())()
+    const md5Hasher = md5Stream()
+    await hashFile(path, sibling ? [xxh64, md5Hasher] : [xxh64])
+    version = xxh64.digest()
+    if (sibling) md5 = md5Hasher.digest()
+  }
+  return sibling ? { key, size, md5, version } : { key, size, xxh64: version, version }
 }
 
 function error(message: string): Error {
@@ -80,10 +94,10 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
     },
     prefix,
     compression: 'siblings',
+    needsMd5: false,
     concurrency: options.concurrency ?? DEFAULTS.filesystem.concurrency,
 
     async *list() {
-      const hash = await loadHasher()
       const base = join(root, prefix)
       let dirents: import('node:fs').Dirent[]
       try {
@@ -95,14 +109,13 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
       for (const dirent of dirents) {
         if (!dirent.isFile() || dirent.name.includes(TMP_MARKER)) continue
         const path = join(dirent.parentPath, dirent.name)
-        yield describe(relative(root, path).split(sep).join('/'), await readFile(path), hash)
+        yield describe(relative(root, path).split(sep).join('/'), path)
       }
     },
 
     async stat(key) {
-      const hash = await loadHasher()
       try {
-        return describe(key, await readFile(pathOf(key)), hash)
+        return await describe(key, pathOf(key))
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
         throw e
@@ -122,16 +135,35 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
       const path = pathOf(file.key)
       await mkdir(dirname(path), { recursive: true })
       const tmp = join(dirname(path), `${TMP_MARKER}${randomBytes(6).toString('hex')}`)
+      // The version is what a listing will compute: the hash of the bytes stored (a compressed
+      // sibling's, not its original's), so the manifest's record matches the next listing.
+      let version: string
       try {
-        await writeFile(tmp, file.body)
+        if (file.size < CHUNK_BYTES || !file.read) {
+          const body = file.body
+          await writeFile(tmp, body)
+          version = (await loadHasher())(body)
+        } else {
+          // A large file is copied a chunk at a time, read from its source as it goes.
+          const hasher = (await loadStreamHasher())()
+          const handle = await open(tmp, 'w')
+          try {
+            for (let start = 0; start < file.size; start += CHUNK_BYTES) {
+              const chunk = await file.read(start, Math.min(start + CHUNK_BYTES, file.size))
+              hasher.update(chunk)
+              await handle.write(chunk)
+            }
+          } finally {
+            await handle.close()
+          }
+          version = hasher.digest()
+        }
         await rename(tmp, path)
       } catch (e) {
         await rm(tmp, { force: true })
         throw e
       }
-      // The version is what a listing will compute: the hash of the bytes stored (a compressed
-      // sibling's, not its original's), so the manifest's record matches the next listing.
-      return { key: file.key, size: file.size, xxh64: file.xxh64, version: (await loadHasher())(file.body) }
+      return { key: file.key, size: file.size, xxh64: file.xxh64, version }
     },
 
     async delete(keys) {

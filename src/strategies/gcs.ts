@@ -1,10 +1,16 @@
 import type { File, Storage, StorageOptions } from '@google-cloud/storage'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { DEFAULTS } from '../defaults.js'
 import { normalizePrefix } from '../paths.js'
 import { type RemoteObject, type StrategyWith, defineStrategy, storageError } from '../strategy.js'
 import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, importSdk, validateBucketOptions } from './utils.js'
 
 const STRATEGY_NAME = 'gcs'
+/** A simple upload's body is one buffer: larger files always go resumable. */
+const MAX_SINGLE_UPLOAD = 2 ** 31 - 1
+/** Pieces read from a file for a resumable upload (the SDK gathers them into chunks). */
+const READ_BYTES = 1024 * 1024
 
 export interface GcsOptions {
   /** The bucket to deploy into. */
@@ -194,26 +200,48 @@ export function gcs(options: GcsOptions): GcsStrategy {
       // 0 means "must not exist yet"; unknown (a warm cache) means no precondition and no SDK retry.
       const generation = generations.get(file.key) ?? (listed ? '0' : undefined)
       const object = b.file(file.key)
-      try {
-        const resumable = file.size >= threshold
-        await object.save(Buffer.from(file.body.buffer, file.body.byteOffset, file.body.byteLength), {
-          resumable,
-          timeout: resumable ? (options.requestTimeout ?? DEFAULTS.gcs.requestTimeout) : bodyTimeout(file.size, shortTimeout),
-          validation: 'md5',
+      const resumable = file.size >= threshold || file.size > MAX_SINGLE_UPLOAD
+      const settings = {
+        resumable,
+        timeout: resumable ? (options.requestTimeout ?? DEFAULTS.gcs.requestTimeout) : bodyTimeout(file.size, shortTimeout),
+        validation: 'md5' as const,
+        contentType: file.headers.contentType,
+        metadata: {
           contentType: file.headers.contentType,
+          cacheControl: file.headers.cacheControl,
+          contentEncoding: file.headers.contentEncoding,
           metadata: {
-            contentType: file.headers.contentType,
-            cacheControl: file.headers.cacheControl,
-            contentEncoding: file.headers.contentEncoding,
-            metadata: {
-              ...file.headers.metadata,
-              [METADATA_MD5]: file.md5(),
-              [METADATA_XXH64]: file.xxh64,
-              [METADATA_HEADERS]: file.headersFingerprint,
-            },
+            ...file.headers.metadata,
+            [METADATA_MD5]: file.md5(),
+            [METADATA_XXH64]: file.xxh64,
+            [METADATA_HEADERS]: file.headersFingerprint,
           },
-          preconditionOpts: generation === undefined ? undefined : { ifGenerationMatch: Number(generation) },
-        })
+        },
+        preconditionOpts: generation === undefined ? undefined : { ifGenerationMatch: Number(generation) },
+      }
+      try {
+        if (resumable) {
+          // Streamed in one request, read from the file as it goes: the SDK holds the last piece
+          // only, so a file of any size takes a few MiB. A request that fails after the storage
+          // has lost bytes cannot be resumed from a stream: the upload fails, and the next
+          // deploy sends the file again (one chunked request per 8 MiB would resume, but costs a
+          // round trip each, and the emulator the tests use cannot take chunks).
+          const read = file.read ?? ((whole) => async (start: number, end: number) => whole.subarray(start, end))(file.body)
+          const chunks = async function* () {
+            for (let start = 0; start < file.size; start += READ_BYTES) {
+              const bytes = await read(start, Math.min(start + READ_BYTES, file.size))
+              yield Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+            }
+          }
+          const upload = object.createWriteStream(settings)
+          // The SDK can emit a second error (a failed resume) after the first has settled the
+          // pipeline: it must not crash the process, and the first already fails the upload.
+          upload.on('error', () => {})
+          await pipeline(Readable.from(chunks()), upload)
+        } else {
+          const body = file.body
+          await object.save(Buffer.from(body.buffer, body.byteOffset, body.byteLength), settings)
+        }
       } catch (error) {
         throw explain(error, bucket, file.key)
       }

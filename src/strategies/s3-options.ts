@@ -44,7 +44,9 @@ export interface S3Options {
    */
   partSize?: number
   /**
-   * Parts of one file uploaded at once.
+   * Parts of one file uploaded at once. Across all files, at most the deploy's `concurrency` parts
+   * are in flight, each read from disk as it goes, so large files take at most `concurrency × partSize`
+   * of memory.
    * @default 4
    */
   partConcurrency?: number

@@ -2,7 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3'
 import { createHash } from 'node:crypto'
 import { DEFAULTS } from '../defaults.js'
 import { normalizePrefix } from '../paths.js'
-import { runPool } from '../pool.js'
+import { type Slots, createSlots, runPool } from '../pool.js'
 import { type RemoteObject, type StrategyWith, type UploadFile, defineStrategy, storageError } from '../strategy.js'
 import { type SdkError, explain } from './s3-errors.js'
 import { type S3Options, validate } from './s3-options.js'
@@ -14,6 +14,10 @@ const STRATEGY_NAME = 's3'
 const MiB = 1024 * 1024
 
 const PLAIN_ETAG = /^[0-9a-f]{32}$/
+/** S3's limit of parts in one multipart upload. */
+const MAX_PARTS = 10_000
+/** A single PUT's body is one buffer: larger files always go in parts. */
+const MAX_SINGLE_PUT = 2 ** 31 - 1
 
 /** An endpoint without its userinfo, and that userinfo as S3 credentials. */
 function splitEndpoint(endpoint: string | undefined) {
@@ -53,6 +57,7 @@ export function s3(options: S3Options): S3Strategy {
   const threshold = options.multipartThreshold ?? DEFAULTS.s3.multipartThreshold
   const partSize = options.partSize ?? DEFAULTS.s3.partSize
   const kms = options.serverSideEncryption?.startsWith('aws:kms') ?? false
+  let partSlots: Slots | undefined
   let client: S3Client | undefined = options.client
   let sdk: typeof import('@aws-sdk/client-s3') | undefined
   const ownsClient = !options.client
@@ -164,7 +169,7 @@ export function s3(options: S3Options): S3Strategy {
     async upload(file, ctx) {
       const { client, sdk } = await connect()
       const params = objectParams(file)
-      if (file.size < threshold) {
+      if (file.size < threshold && file.size <= MAX_SINGLE_PUT) {
         let put: import('@aws-sdk/client-s3').PutObjectCommandOutput
         try {
           put = await client.send(
@@ -185,11 +190,18 @@ export function s3(options: S3Options): S3Strategy {
         ctx.count('upload')
         uploadId = created.UploadId
         const parts: { PartNumber: number; ETag?: string }[] = []
-        const numbers = Array.from({ length: Math.ceil(file.size / partSize) }, (_, i) => i + 1)
+        // S3 takes at most 10,000 parts: a file too large for them gets larger parts.
+        const size = Math.max(partSize, Math.ceil(file.size / MAX_PARTS / MiB) * MiB)
+        const numbers = Array.from({ length: Math.ceil(file.size / size) }, (_, i) => i + 1)
+        // Parts are read from the file as they go (the core's `read`), so a file is never held
+        // whole; `parts` bounds their number across files, and so the memory they take.
+        const read = file.read ?? ((whole) => async (start: number, end: number) => whole.subarray(start, end))(file.body)
         // The first failed part stops the upload: no further part starts, and the abort below
         // runs only once no part is in flight (a part finishing after it would be billed).
-        await runPool(numbers, async (partNumber) => {
-          const body = file.body.subarray((partNumber - 1) * partSize, Math.min(partNumber * partSize, file.size))
+        partSlots ??= createSlots(ctx.concurrency ?? options.concurrency ?? DEFAULTS.concurrency)
+        const slots = partSlots
+        await runPool(numbers, (partNumber) => slots.use(async () => {
+          const body = await read((partNumber - 1) * size, Math.min(partNumber * size, file.size))
           const part = await client.send(
             new sdk.UploadPartCommand({
               Bucket: bucket,
@@ -204,7 +216,7 @@ export function s3(options: S3Options): S3Strategy {
           )
           ctx.count('upload')
           parts.push({ PartNumber: partNumber, ETag: part.ETag })
-        }, { limit: options.partConcurrency ?? DEFAULTS.s3.partConcurrency, signal: ctx.signal, stopOnError: true })
+        }), { limit: options.partConcurrency ?? DEFAULTS.s3.partConcurrency, signal: ctx.signal, stopOnError: true })
         if (parts.length !== numbers.length) throw new Error('the upload was cancelled')
         parts.sort((a, b) => a.PartNumber - b.PartNumber)
         const completed = await client.send(

@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto'
+import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, readSync } from 'node:fs'
+import { open, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createBrotliCompress, createGzip } from 'node:zlib'
+import { CHUNK_BYTES, type StreamHasher, md5Stream } from '../hash.js'
+import { type Encoding, compressionOptions } from './compress.js'
+
+/**
+ * Large files from disk are never held whole: they are hashed a chunk at a time, uploaded in
+ * ranges read from the file, and compressed as a stream into a temporary file.
+ */
+
+/** Files from disk of this size or more are large. Equal to the default part size: smaller ones are read whole. */
+export const LARGE_FILE_BYTES = CHUNK_BYTES
+
+/** What one Buffer holds on every supported Node. */
+export const MAX_BUFFER_BYTES = 2 ** 31 - 1
+
+/** A file as it was when hashed: any later read must find it so. */
+export interface FileSource {
+  file: string
+  size: number
+  mtimeMs: number
+}
+
+export const CHANGED_ON_DISK =
+  'changed on disk while deploying (something is still writing to outDir); not uploaded. Deploy again once the build has finished.'
+
+/** Hashes an open file a chunk at a time, synchronously (the scan reads one file at a time). */
+export function hashOpenFile(fd: number, hasher: StreamHasher): void {
+  const buffer = Buffer.allocUnsafe(CHUNK_BYTES)
+  for (let position = 0; ; ) {
+    const read = readSync(fd, buffer, 0, CHUNK_BYTES, position)
+    if (read === 0) return
+    hasher.update(buffer.subarray(0, read))
+    position += read
+  }
+}
+
+function assertSame(source: FileSource, now: { size: number; mtimeMs: number }): void {
+  if (now.size !== source.size || now.mtimeMs !== source.mtimeMs) throw new Error(CHANGED_ON_DISK)
+}
+
+/**
+ * Bytes [start, end) of a file that must still be as hashed: its size and mtime are checked
+ * after the read, on the same open file, so bytes written meanwhile are never sent.
+ */
+export async function readRange(source: FileSource, start: number, end: number): Promise<Uint8Array> {
+  const handle = await open(source.file, 'r')
+  try {
+    const bytes = Buffer.allocUnsafe(end - start)
+    for (let done = 0; done < bytes.byteLength; ) {
+      const { bytesRead } = await handle.read(bytes, done, bytes.byteLength - done, start + done)
+      if (bytesRead === 0) throw new Error(CHANGED_ON_DISK)
+      done += bytesRead
+    }
+    assertSame(source, await handle.stat())
+    return bytes
+  } finally {
+    await handle.close()
+  }
+}
+
+/** A whole file that fits one buffer, checked like `readRange`; larger ones cannot be handed out whole. */
+export function readWhole(source: FileSource, path: string): Uint8Array {
+  if (source.size > MAX_BUFFER_BYTES) {
+    throw new Error(
+      `\`${path}\` is ${source.size} bytes, more than one buffer holds: this strategy reads \`body\`. Read large files with \`file.read(start, end)\` instead.`,
+    )
+  }
+  const fd = openSync(source.file, 'r')
+  try {
+    const bytes = Buffer.allocUnsafe(source.size)
+    for (let done = 0; done < bytes.byteLength; ) {
+      const read = readSync(fd, bytes, done, bytes.byteLength - done, done)
+      if (read === 0) throw new Error(CHANGED_ON_DISK)
+      done += read
+    }
+    assertSame(source, fstatSync(fd))
+    return bytes
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** The MD5 of a file that must still be as hashed, read a chunk at a time. */
+export async function md5OfFile(source: FileSource): Promise<string> {
+  const md5 = md5Stream()
+  for (let start = 0; start < source.size; start += CHUNK_BYTES) {
+    md5.update(await readRange(source, start, Math.min(start + CHUNK_BYTES, source.size)))
+  }
+  return md5.digest()
+}
+
+/** A compressed copy of a large file, kept in a temporary file until released. */
+export interface Compressed extends FileSource {
+  md5: string
+}
+
+function tap(hasher: StreamHasher): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hasher.update(chunk)
+      done(null, chunk)
+    },
+  })
+}
+
+/**
+ * Compresses a large file as a stream into a temporary file, hashing what it reads (it must be
+ * the bytes the scan hashed) and what it writes (the stored body's MD5).
+ */
+export async function compressToTemp(source: FileSource, encoding: Encoding, xxh64: string, hasher: () => StreamHasher): Promise<Compressed> {
+  const file = join(tmpdir(), `collectfasta-${randomBytes(8).toString('hex')}.${encoding === 'br' ? 'br' : 'gz'}`)
+  const read = hasher()
+  const md5 = md5Stream()
+  let size = 0
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      size += chunk.byteLength
+      done(null, chunk)
+    },
+  })
+  const zip = encoding === 'br' ? createBrotliCompress(compressionOptions('br', source.size)) : createGzip(compressionOptions('gzip', source.size))
+  try {
+    await pipeline(createReadStream(source.file, { highWaterMark: 1024 * 1024 }), tap(read), zip, tap(md5), counter, createWriteStream(file))
+    if (read.digest() !== xxh64) throw new Error(CHANGED_ON_DISK)
+  } catch (error) {
+    await rm(file, { force: true })
+    throw error
+  }
+  const written = await stat(file)
+  if (written.size !== size) throw new Error(`the compressed copy of ${source.file} is incomplete (${written.size} of ${size} bytes)`)
+  return { file, size, mtimeMs: written.mtimeMs, md5: md5.digest() }
+}
+
+/** Deletes a temporary compressed copy (never throws: it is only a temporary file). */
+export function discard(compressed: Compressed | undefined): void {
+  if (compressed) void rm(compressed.file, { force: true }).catch(() => {})
+}
