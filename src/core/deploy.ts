@@ -284,6 +284,12 @@ function carriedFiles(previous: RemoteManifest | undefined, entries: Entry[]): R
 /** Confirmations between two checkpoint saves of the cache during a long upload. */
 const CHECKPOINT_EVERY = 500
 const CHECKPOINT_MS = 5000
+/**
+ * Each save reads, merges and writes the whole cache, so its cost grows with the site: the next
+ * one waits at least this many times as long as the last took (at most a tenth of the time goes
+ * to saving; 100,000 files would otherwise save 200 times, quadratic in the site).
+ */
+const CHECKPOINT_COST_RATIO = 10
 
 /**
  * Saves the cache every few seconds or confirmations while uploading, so a SIGKILL late in a
@@ -292,14 +298,25 @@ const CHECKPOINT_MS = 5000
 function createCheckpoint(cache: ChecksumCache, warn: (message: string) => void) {
   let count = 0
   let last = Date.now()
+  let cost = 0
+  let busy = false
   let saving: Promise<void> = Promise.resolve()
   return {
     confirmed() {
       count++
-      if (count < CHECKPOINT_EVERY && Date.now() - last < CHECKPOINT_MS) return
+      const now = Date.now()
+      if (busy || now - last < cost * CHECKPOINT_COST_RATIO) return
+      if (count < CHECKPOINT_EVERY && now - last < CHECKPOINT_MS) return
       count = 0
-      last = Date.now()
-      saving = saving.then(() => cache.save()).catch((error: unknown) => warn(errorText(error)))
+      busy = true
+      saving = saving
+        .then(() => cache.save())
+        .catch((error: unknown) => warn(errorText(error)))
+        .finally(() => {
+          busy = false
+          last = Date.now()
+          cost = last - now
+        })
     },
     settled: () => saving,
   }
