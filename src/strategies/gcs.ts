@@ -45,7 +45,8 @@ export interface GcsOptions {
    */
   timeout?: number
   /**
-   * Milliseconds a resumable upload's request may take before it is abandoned and retried.
+   * Milliseconds a resumable upload's request may take before it is abandoned and retried, plus
+   * 4 s per MiB of the file (it is streamed in one request).
    * @default 120000
    */
   requestTimeout?: number
@@ -203,7 +204,8 @@ export function gcs(options: GcsOptions): GcsStrategy {
       const resumable = file.size >= threshold || file.size > MAX_SINGLE_UPLOAD
       const settings = {
         resumable,
-        timeout: resumable ? (options.requestTimeout ?? DEFAULTS.gcs.requestTimeout) : bodyTimeout(file.size, shortTimeout),
+        // A resumable upload is one streamed request: it gets the same 4 s per MiB as a simple one.
+        timeout: bodyTimeout(file.size, resumable ? (options.requestTimeout ?? DEFAULTS.gcs.requestTimeout) : shortTimeout),
         validation: 'md5' as const,
         contentType: file.headers.contentType,
         metadata: {
