@@ -1,5 +1,5 @@
 // Deterministic synthetic Vite-like outputs: the same seed gives the same files, byte for byte.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { seeded as random } from '../test/servers/random.mjs'
 
@@ -13,8 +13,15 @@ export const PROFILES = {
   small: { files: 2000, chunks: 600, images: 10, big: 1, html: 6 },
   // ≈ 10,000 files / ≈ 60 MB
   large: { files: 10000, chunks: 3600, images: 150, big: 3, html: 12 },
+  // Large media (issue #14): 3 videos of ≈ 400 MB and ≈ 1,000 small files, ≈ 1.2 GB
+  media: { files: 1003, chunks: 300, images: 100, big: 3, bigSize: 400_000_000, html: 20 },
+  // 100,000 files of a few hundred bytes to a few KB, ≈ 110 MB
+  huge: { files: 100000, chunks: 6000, images: 200, big: 0, html: 100 },
+  // One 5 GB file: deploys in parts read from disk, past any buffer
+  film: { files: 1, chunks: 0, images: 0, big: 1, bigSize: 5_000_000_000, html: 0 },
 }
 const BIG_SIZE = 5.5 * 1024 * 1024
+const MiB = 1024 * 1024
 
 const WORDS = ['export', 'const', 'function', 'return', 'import', 'from', 'await', 'async', 'let', 'if', 'else', 'null', 'true', 'value', 'props', 'state', 'render', 'node', 'item', 'index']
 
@@ -39,6 +46,26 @@ function hash8(rand) {
   return Math.floor(rand() * 36 ** 8).toString(36).padStart(8, '0')
 }
 
+/**
+ * A large incompressible file, written a MiB at a time: one random MiB, each copy stamped with
+ * its offset so that no two MiB (and no two files) are alike. Deterministic, and fast enough for GBs.
+ */
+function writeBulk(path, rand, size) {
+  mkdirSync(dirname(path), { recursive: true })
+  const block = binary(rand, MiB)
+  const salt = Math.floor(rand() * 2 ** 31)
+  const fd = openSync(path, 'w')
+  try {
+    for (let at = 0; at < size; at += MiB) {
+      block.writeUInt32LE(salt, 0)
+      block.writeDoubleLE(at, 4)
+      writeSync(fd, block, 0, Math.min(MiB, size - at))
+    }
+  } finally {
+    closeSync(fd)
+  }
+}
+
 /** Writes the profile's files under `dir` (emptied first); returns their paths. */
 export function generate(dir, profileName, seed = 42) {
   const profile = PROFILES[profileName]
@@ -46,7 +73,13 @@ export function generate(dir, profileName, seed = 42) {
   rmSync(dir, { recursive: true, force: true })
   const files = new Map()
   const add = (path, bytes) => files.set(path, bytes)
-  for (let i = 0; i < profile.big; i++) add(`media/clip-${hash8(rand)}.bin`, binary(rand, BIG_SIZE + Math.floor(rand() * 1024 * 1024)))
+  const bigFiles = []
+  for (let i = 0; i < profile.big; i++) {
+    const name = `media/clip-${hash8(rand)}.bin`
+    // Hundreds of MB are written straight to disk (see below), not held.
+    if (profile.bigSize) bigFiles.push([name, profile.bigSize + Math.floor(rand() * MiB)])
+    else add(name, binary(rand, BIG_SIZE + Math.floor(rand() * 1024 * 1024)))
+  }
   for (let i = 0; i < profile.images; i++) add(`assets/img-${i}-${hash8(rand)}.webp`, binary(rand, 5_000 + Math.floor(rand() ** 3 * 295_000)))
   for (let i = 0; i < profile.html; i++) add(i === 0 ? 'index.html' : `page-${i}/index.html`, text(rand, 2_000 + Math.floor(rand() * 8_000)))
   for (let i = 0; i < profile.chunks; i++) {
@@ -55,7 +88,13 @@ export function generate(dir, profileName, seed = 42) {
   }
   for (let i = 0; files.size < profile.files; i++) add(`static/file-${i}.txt`, text(rand, 200 + Math.floor(rand() * 1_000)))
   let bytes = 0
+  for (const [path, size] of bigFiles) {
+    writeBulk(join(dir, path), rand, size)
+    files.set(path, undefined)
+    bytes += size
+  }
   for (const [path, content] of files) {
+    if (!content) continue
     mkdirSync(dirname(join(dir, path)), { recursive: true })
     writeFileSync(join(dir, path), content)
     bytes += content.length

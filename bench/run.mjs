@@ -1,6 +1,6 @@
-// `npm run bench`: this project against rclone and aws s3 sync, on a local S3 server (fauxqs)
+// `npm run bench`: this project against rclone and aws s3 sync, on a local S3 server (fauxqs or s3rver)
 // behind a recording proxy, over deterministic synthetic outputs. Writes bench/RESULTS.md.
-//   node bench/run.mjs [--runs 3] [--sizes small,large] [--contenders ours-bundle,ours-outdir,ours-vite,rclone,aws] [--quick]
+//   node bench/run.mjs [--runs 3] [--sizes small,large,media,huge,film] [--contenders ours-bundle,ours-outdir,ours-vite,rclone,aws] [--server fauxqs|s3rver] [--quick]
 import { execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -30,6 +30,7 @@ const CONCURRENCY = 16
 /** Round trips to simulate, in ms (0: loopback); each is half on the way out, half back. */
 const RTTS = option('rtt', quick ? '0' : '0,20').split(',').map(Number)
 const SCENARIO_IDS = option('scenarios', '').split(',').filter(Boolean)
+const SERVER = option('server', 'fauxqs')
 const BUCKET = 'collectfasta-bench'
 const SCENARIOS = [
   ['first', 'first deploy, empty prefix'],
@@ -81,10 +82,14 @@ function timed(command, argv, env = process.env) {
   })
 }
 
-async function startFauxqs() {
-  const child = spawn(nodeAtLeast([22, 5], 'fauxqs'), [fileURLToPath(new URL('../test/servers/s3-server.mjs', import.meta.url)), 'fauxqs', BUCKET], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  })
+/**
+ * The S3 server: fauxqs by default (real multipart ETags). fauxqs takes bodies of 11 MiB at most
+ * and refuses rclone's multipart completion, so sites with large media run on s3rver.
+ */
+async function startServer() {
+  const script = fileURLToPath(new URL('../test/servers/s3-server.mjs', import.meta.url))
+  const [node, flags] = SERVER === 's3rver' ? [process.execPath, ['--openssl-legacy-provider']] : [nodeAtLeast([22, 5], 'fauxqs'), []]
+  const child = spawn(node, [...flags, script, SERVER, BUCKET], { stdio: ['pipe', 'pipe', 'inherit'] })
   const endpoint = await new Promise((resolve) => createInterface({ input: child.stdout }).once('line', (l) => resolve(JSON.parse(l).endpoint)))
   return { endpoint, stop: () => child.kill('SIGTERM') }
 }
@@ -209,15 +214,15 @@ const ANALYSIS_MARKER = '<!-- analysis: written by hand, kept across runs -->'
 const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
 
 async function main() {
-  const fauxqs = await startFauxqs()
-  const admin = new S3Client({ endpoint: fauxqs.endpoint, forcePathStyle: true, region: 'us-east-1', credentials, requestChecksumCalculation: 'WHEN_REQUIRED' })
+  const server = await startServer()
+  const admin = new S3Client({ endpoint: server.endpoint, forcePathStyle: true, region: 'us-east-1', credentials, requestChecksumCalculation: 'WHEN_REQUIRED' })
   const rows = []
   const notes = []
   const proxies = []
   try {
     for (const rtt of RTTS) {
     // One proxy per round trip: every chunk, each way, is held rtt/2 ms (see test/servers/proxy.mjs).
-    const proxy = await recordingProxy(fauxqs.endpoint, { oneWayMs: rtt / 2 })
+    const proxy = await recordingProxy(server.endpoint, { oneWayMs: rtt / 2 })
     proxies.push(proxy)
     for (const size of SIZES) {
       const dir = join(work, `site-${size}`)
@@ -259,7 +264,7 @@ async function main() {
   } finally {
     for (const proxy of proxies) await proxy.close()
     admin.destroy()
-    fauxqs.stop()
+    server.stop()
   }
   const microResult = await micro()
   rmSync(work, { recursive: true, force: true })
@@ -281,7 +286,7 @@ function render(rows, notes, m) {
     '',
     `Machine: ${cpu.length} cores (${cpu[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
     `Command: \`npm run bench\` (= \`node bench/run.mjs --runs ${RUNS} --sizes ${SIZES.join(',')} --rtt ${RTTS.join(',')}\`), median of ${RUNS} run(s) per cell.`,
-    `Server: fauxqs 2.4.1 on loopback, behind a recording proxy that counts every request and holds every chunk, each way, half the round trip (RTT). Contenders at the concurrency in their name, or at their own defaults; multipart threshold and part size 5 MiB for ours and aws (fauxqs rejects rclone's multipart completion, so rclone sends the multi-MB files in one PUT, its default below 200 MiB).`,
+    `Server: ${SERVER === 's3rver' ? 's3rver 3.7.1' : 'fauxqs 2.4.1'} on loopback, behind a recording proxy that counts every request and holds every chunk, each way, half the round trip (RTT). Contenders at the concurrency in their name, or at their own defaults; multipart threshold and part size 5 MiB for ours and aws; rclone at its own (multipart from 200 MiB: on fauxqs, which refuses rclone's multipart completion, every file of the small and large sites is below it).`,
     'CPU is the client process’s user + system seconds, per 1,000 requests it made.',
     'Wall time is the whole process (start-up included); "in deploy" is the time inside `deploy()` or, for the vite build, inside the plugin hook.',
     '',
