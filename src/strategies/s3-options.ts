@@ -76,7 +76,8 @@ export interface S3Options {
    */
   requestTimeout?: number
   /**
-   * Uploads in flight at once; overrides the plugin's `concurrency` for this strategy.
+   * Uploads in flight at once with this strategy, when the plugin's (or `deploy()`'s) own
+   * `concurrency` is not set: that one, when set, wins.
    * @default the plugin's concurrency (32)
    */
   concurrency?: number
