@@ -112,16 +112,6 @@ function inspectOutDirFile(file: string, path: string, hash: (bytes: Uint8Array)
   }
 }
 
-/**
- * A small file read again for its upload: it must still be the bytes that were hashed, or it
- * would be stored under a hash it does not have.
- */
-function readUnchanged(source: FileSource, xxh64: string, hash: (bytes: Uint8Array) => string): Uint8Array {
-  const bytes = readFileSync(source.file)
-  if (bytes.byteLength !== source.size || hash(bytes) !== xxh64) throw new Error(CHANGED_ON_DISK)
-  return bytes
-}
-
 /** The first pass: every file to deploy, hashed, with its headers and group. */
 export async function scan(input: ScanInput): Promise<Entry[]> {
   const hash = await loadHasher()
@@ -158,10 +148,7 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
       size = source.size
       xxh64 = inspected.xxh64
       const original = xxh64
-      content =
-        size < LARGE_FILE_BYTES
-          ? { kind: 'small', source, load: () => readUnchanged(source, original, hash) }
-          : { kind: 'large', source, xxh64: original, hasher: streamHasher }
+      content = size < LARGE_FILE_BYTES ? { kind: 'small', source, xxh64: original, hash } : { kind: 'large', source, xxh64: original, hasher: streamHasher }
     }
     const headers = headersOf(path)
     if (NEEDS_PRECISE_TYPE.test(path) && headers.contentType.startsWith('application/octet-stream')) imprecise.push(path)

@@ -25,10 +25,10 @@ function toUploadFile(entry: Entry): UploadFile {
     get body() {
       return entry.body()
     },
-    read: entry.read,
+    read: (start, end) => entry.read(start, end),
     size: entry.bodySize(),
     xxh64: entry.xxh64,
-    md5: entry.md5,
+    md5: () => entry.md5(),
     headers: entry.headers,
     headersFingerprint: entry.headersFingerprint,
   }
