@@ -15,15 +15,7 @@ export type Content =
   | { kind: 'large'; source: FileSource; xxh64: string; hasher: () => StreamHasher }
 
 /** What the scan knows of an entry before its content is attached. */
-export interface EntryBase {
-  path: string
-  key: string
-  size: number
-  xxh64: string
-  headers: ObjectHeaders
-  headersFingerprint: string
-  group: number
-}
+export type EntryBase = Pick<Entry, 'path' | 'key' | 'size' | 'xxh64' | 'headers' | 'headersFingerprint' | 'group'>
 
 /**
  * An entry whose methods live on the prototype: a site of 100,000 files makes 100,000 entries,
