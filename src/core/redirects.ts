@@ -54,11 +54,10 @@ function redirectEntries(rules: Redirect[], prefix: string, hash: (bytes: Uint8A
     const path = redirectKey(from)
     const bytes = Buffer.from(`<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url=${escapeHtml(to)}"><link rel="canonical" href="${escapeHtml(to)}">\n`)
     const headers: ObjectHeaders = { contentType: 'text/html; charset=utf-8', cacheControl: 'no-cache', redirect: to }
-    const entry = withContent(
+    return withContent(
       { path, key: prefix + path, size: bytes.byteLength, xxh64: hash(bytes), headers, headersFingerprint: hash(Buffer.from(fingerprintHeaders(headers))), group: GROUP_LAST },
       { kind: 'memory', bytes },
     )
-    return entry
   })
 }
 

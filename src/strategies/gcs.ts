@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises'
 import { DEFAULTS } from '../defaults.js'
 import { normalizePrefix } from '../paths.js'
 import { type RemoteObject, type StrategyWith, defineStrategy, storageError } from '../strategy.js'
-import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, importSdk, validateBucketOptions } from './utils.js'
+import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, importSdk, rangeReader, validateBucketOptions } from './utils.js'
 
 const STRATEGY_NAME = 'gcs'
 /** A simple upload's body is one buffer: larger files always go resumable. */
@@ -229,7 +229,7 @@ export function gcs(options: GcsOptions): GcsStrategy {
           // has lost bytes cannot be resumed from a stream: the upload fails, and the next
           // deploy sends the file again (one chunked request per 8 MiB would resume, but costs a
           // round trip each, and the emulator the tests use cannot take chunks).
-          const read = file.read ?? ((whole) => async (start: number, end: number) => whole.subarray(start, end))(file.body)
+          const read = rangeReader(file)
           const chunks = async function* () {
             for (let start = 0; start < file.size; start += READ_BYTES) {
               const bytes = await read(start, Math.min(start + READ_BYTES, file.size))

@@ -6,7 +6,7 @@ import { type Slots, createSlots, runPool } from '../pool.js'
 import { type RemoteObject, type StrategyWith, type UploadFile, defineStrategy, storageError } from '../strategy.js'
 import { type SdkError, explain } from './s3-errors.js'
 import { type S3Options, validate } from './s3-options.js'
-import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, importSdk } from './utils.js'
+import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, importSdk, rangeReader } from './utils.js'
 
 export type { S3Options }
 
@@ -195,7 +195,7 @@ export function s3(options: S3Options): S3Strategy {
         const numbers = Array.from({ length: Math.ceil(file.size / size) }, (_, i) => i + 1)
         // Parts are read from the file as they go (the core's `read`), so a file is never held
         // whole; `parts` bounds their number across files, and so the memory they take.
-        const read = file.read ?? ((whole) => async (start: number, end: number) => whole.subarray(start, end))(file.body)
+        const read = rangeReader(file)
         // The first failed part stops the upload: no further part starts, and the abort below
         // runs only once no part is in flight (a part finishing after it would be billed).
         partSlots ??= createSlots(ctx.concurrency ?? options.concurrency ?? DEFAULTS.concurrency)

@@ -1,4 +1,4 @@
-import { storageError } from '../strategy.js'
+import { type UploadFile, storageError } from '../strategy.js'
 
 /** Object metadata where strategies keep our digests, so a cold cache can compare without downloading. */
 export const METADATA_MD5 = 'collectfasta-md5'
@@ -55,4 +55,15 @@ const MiB = 1024 * 1024
  */
 export function bodyTimeout(size: number, short: number): number {
   return size > MiB ? short + Math.ceil((size / MiB) * 4000) : short
+}
+
+/**
+ * How a strategy reads a body in parts: the core's `read` (a large file's ranges come from
+ * disk), or ranges of `body` for a caller that gave only bytes.
+ */
+export function rangeReader(file: UploadFile): (start: number, end: number) => Promise<Uint8Array> {
+  const { read } = file
+  if (read) return (start, end) => read.call(file, start, end)
+  const whole = file.body
+  return async (start, end) => whole.subarray(start, end)
 }
