@@ -1,9 +1,9 @@
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs'
-import { type StreamHasher, md5Hex, md5Stream } from '../hash.js'
+import { readFileSync } from 'node:fs'
+import { type StreamHasher, md5Hex } from '../hash.js'
 import type { ObjectHeaders } from '../strategy.js'
 import { type Encoding, compress, compressAsync } from './compress.js'
 import type { Entry } from './entry.js'
-import { CHANGED_ON_DISK, type Compressed, type FileSource, compressToTemp, discard, hashOpenFile, md5OfFile, readRange, readWhole } from './large-file.js'
+import { CHANGED_ON_DISK, type Compressed, type FileSource, compressToTemp, discard, md5OfFile, md5OfFileSync, readRange, readWhole } from './large-file.js'
 
 /** Where an entry's bytes come from. */
 export type Content =
@@ -117,18 +117,4 @@ class ContentEntry implements Entry {
 /** An entry with the body methods that suit its content; `encoding` is applied to the stored bytes. */
 export function withContent(base: EntryBase, content: Content, encoding?: Encoding): Entry {
   return new ContentEntry(base, content, encoding)
-}
-
-/** The MD5 of a file as hashed, for a caller that did not `prepare()` (it blocks: the core always prepares). */
-function md5OfFileSync(source: FileSource): string {
-  const fd = openSync(source.file, 'r')
-  try {
-    const md5 = md5Stream()
-    hashOpenFile(fd, md5)
-    const now = fstatSync(fd)
-    if (now.size !== source.size || now.mtimeMs !== source.mtimeMs) throw new Error(CHANGED_ON_DISK)
-    return md5.digest()
-  } finally {
-    closeSync(fd)
-  }
 }

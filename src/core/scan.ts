@@ -78,10 +78,10 @@ function cleanUrls(path: string, options: ResolvedDirectoryIndex | undefined): s
 }
 
 /**
- * A file hashed as it is now: a small one read whole (and let go by the caller), a large one a
- * chunk at a time. The size and mtime are taken on the same open file; errors name the file.
+ * A file hashed as it is now: a small one read whole (and let go), a large one a chunk at a
+ * time. The size and mtime are taken on the same open file; errors name the file.
  */
-function inspectOutDirFile(file: string, path: string, hash: (bytes: Uint8Array) => string, streamHasher: () => StreamHasher): { bytes?: Uint8Array; xxh64: string; source: FileSource } {
+function inspectOutDirFile(file: string, path: string, hash: (bytes: Uint8Array) => string, streamHasher: () => StreamHasher): { xxh64: string; source: FileSource } {
   let fd: number
   try {
     fd = openSync(file, 'r')
@@ -97,8 +97,7 @@ function inspectOutDirFile(file: string, path: string, hash: (bytes: Uint8Array)
     const before = fstatSync(fd)
     const source = { file, size: before.size, mtimeMs: before.mtimeMs }
     if (before.size < LARGE_FILE_BYTES) {
-      const bytes = readFileSync(fd)
-      return { bytes, xxh64: hash(bytes), source }
+      return { xxh64: hash(readFileSync(fd)), source }
     }
     const hasher = streamHasher()
     hashOpenFile(fd, hasher)
