@@ -149,6 +149,28 @@ describe('deploy()', () => {
     expect(strategy.calls).toEqual(['list', 'stat:assets/app-1.js'])
   })
 
+  it('a cache that cannot vouch starts the listing while the scan still hashes', async () => {
+    // The scan hashes the files in path order; zzz.txt comes last. The listing rewrites it: if
+    // the listing began only after the scan (one round trip per page after it), the file
+    // changed after hashing and its upload fails; begun during the scan, the new bytes deploy.
+    const files: Record<string, string> = {}
+    for (let i = 0; i < 3000; i++) files[`public/file-${String(i).padStart(4, '0')}.txt`] = `file ${i} `.repeat(100)
+    files['zzz.txt'] = 'before'
+    const { outDir, run } = site(files)
+    const strategy = memory()
+    const list = strategy.list.bind(strategy)
+    let listed = 0
+    strategy.list = (ctx) => {
+      listed++
+      writeFileSync(join(outDir, 'zzz.txt'), 'after the listing began')
+      return list(ctx)
+    }
+    const report = await run({ strategy })
+    expect(listed).toBe(1)
+    expect(report.failed).toEqual([])
+    expect(new TextDecoder().decode(strategy.objects.get('zzz.txt')?.bytes)).toBe('after the listing began')
+  })
+
   it('does not follow a symbolic link out of outDir', async () => {
     const { root, outDir, warnings, run } = site()
     writeFileSync(join(root, 'secret.env'), 'TOKEN=1')

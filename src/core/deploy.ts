@@ -96,6 +96,18 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
     // asked first so that it and the SDK import overlap the scan.
     const startVersion = trustCache || !remote.canCheckManifest ? undefined : remote.manifestVersion()
     startVersion?.catch(() => {}) // awaited below; this only keeps an early failure from going unhandled
+    const cache = ChecksumCache.load(cacheDir, strategy.target, logger.warn)
+    const cacheVouches = (seen: string | undefined) =>
+      trustCache || (!remote.canCheckManifest && !strategy.list) || (seen !== undefined && seen !== '?' && seen === cache.manifestVersion)
+    // A cache that cannot vouch sends the diff to the manifest and the listing: ask for both as
+    // soon as that is known, so that their round trips (a LIST per 1,000 keys) overlap the scan.
+    if (!trustCache && !(options.force ?? DEFAULTS.force)) {
+      ;(startVersion ?? Promise.resolve(undefined)).then((seen) => {
+        if (cacheVouches(seen)) return
+        remote.manifest().catch(() => {}) // awaited by the diff, which reports a failure
+        if (!(options.trustRemoteManifest ?? DEFAULTS.trustRemoteManifest)) remote.listing().catch(() => {})
+      }, () => {})
+    }
 
     // 1. Scan: every file of the output, hashed, with its headers and upload group.
     const compressionMode = strategy.compression ?? 'in-place'
@@ -121,7 +133,6 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
       throw new Error(`[collectfasta] Nothing to deploy: ${outDir} has no files${filtered}. Build first, or check outDir, include and exclude.`)
     }
 
-    const cache = ChecksumCache.load(cacheDir, strategy.target, logger.warn)
     const site = resolveSite(options.site, root)
     const recordEntry = (entry: Entry, stored?: RemoteObject) =>
       cache.set(entry.key, [entry.xxh64, entry.headersFingerprint, entry.size, entry.md5Hex ?? '', stored?.version ?? ''])
@@ -133,8 +144,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
       // storage's manifest is the version it last vouched for (or the user trusts it outright; or
       // the storage can tell nothing at all).
       const seen = await startVersion
-      const cacheTrusted =
-        trustCache || (!remote.canCheckManifest && !strategy.list) || (seen !== undefined && seen !== '?' && seen === cache.manifestVersion)
+      const cacheTrusted = cacheVouches(seen)
       const uploads = await diff(entries, {
         cacheTrusted,
         strategy,

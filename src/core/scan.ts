@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import picomatch from 'picomatch'
 import { type CompressionPlan, type Encoding, siblingPath } from './compress.js'
 import { type StreamHasher, loadHasher, loadStreamHasher } from '../hash.js'
@@ -111,6 +112,9 @@ function inspectOutDirFile(file: string, path: string, hash: (bytes: Uint8Array)
   }
 }
 
+/** How long the scan hashes before it lets network answers in (the listing asks page after page). */
+const YIELD_MS = 10
+
 /** The first pass: every file to deploy, hashed, with its headers and group. */
 export async function scan(input: ScanInput): Promise<Entry[]> {
   const hash = await loadHasher()
@@ -127,7 +131,12 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
 
   const entries: Entry[] = []
   const imprecise: string[] = []
+  let turn = performance.now()
   for (const path of [...paths].sort()) {
+    if (performance.now() - turn > YIELD_MS) {
+      await nextTurn() // let the listing's pages and the SDK's import go on while the scan hashes
+      turn = performance.now()
+    }
     if (!included(path) || excluded(path)) continue
     const problem = validatePath(path)
     if (problem) throw new Error(`[collectfasta] Cannot deploy \`${path}\`: ${problem}. Rename it or exclude it.`)
