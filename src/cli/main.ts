@@ -1,0 +1,118 @@
+// The command line (dist/cli.js loads it).
+import { existsSync, readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { cac } from 'cac'
+import { findConfig } from './config.js'
+import { UsageError, strategyFor } from './targets.js'
+import { deploy } from '../core/deploy.js'
+import type { DeployOptions } from '../options.js'
+import { DeployError, type Logger } from '../report.js'
+
+/** Exit codes: a public contract. */
+const EXIT_OK = 0
+const EXIT_FAILED = 1
+const EXIT_USAGE = 2
+
+interface Flags {
+  to?: string
+  endpoint?: string
+  config?: string
+  mode: string
+  dryRun?: boolean
+  force?: boolean
+  concurrency?: string
+  prune?: boolean
+  report?: string
+  cacheDir?: string
+  json?: boolean
+  quiet?: boolean
+}
+
+const cli = cac('collectfasta')
+
+cli
+  .command('deploy [dir]', 'Deploy a built directory, uploading only what changed')
+  .option('--to <url>', 'Target: s3://bucket/prefix, gs://bucket/prefix or file:///path (overrides the config)')
+  .option('--endpoint <url>', 'S3-compatible endpoint for an s3:// target (R2, MinIO, ...)')
+  .option('--config <file>', 'Config file: collectfasta.config.* or a vite.config.* (default: found in the current folder)')
+  .option('--mode <mode>', 'Vite mode, as `vite build --mode`', { default: 'production' })
+  .option('--dry-run', 'Report what would be uploaded and deleted, and why; change nothing')
+  .option('--force', 'Upload every file, whatever the cache and the storage say')
+  .option('--concurrency <n>', 'Uploads in flight at once')
+  .option('--prune', 'Delete objects the recent deploys no longer use (after a grace period)')
+  .option('--report <file>', 'Write the JSON report to this file')
+  .option('--cache-dir <dir>', 'Where the checksum cache lives (cache it between CI runs)')
+  .option('--json', 'Print the JSON report on stdout, and nothing else there')
+  .option('--quiet', 'Print only warnings and errors')
+  .example('collectfasta deploy dist --to s3://my-site/www')
+  .example('collectfasta deploy --mode staging')
+  .action(run)
+
+cli.help()
+cli.version(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
+
+async function run(dir: string | undefined, flags: Flags): Promise<void> {
+  const cwd = process.cwd()
+  const found = await findConfig(cwd, { config: flags.config, mode: flags.mode })
+  const config = found?.config ?? {}
+  const strategy = flags.to ? await strategyFor(flags.to, flags.endpoint) : config.strategy
+  if (flags.endpoint && !flags.to) throw new UsageError('[collectfasta] --endpoint goes with --to s3://bucket/prefix.')
+  if (!strategy) {
+    throw new UsageError(
+      '[collectfasta] No target: pass --to s3://bucket/prefix (or gs://, file://), or add a collectfasta.config.ts, ' +
+        'or a collectfasta() plugin to vite.config.*.',
+    )
+  }
+  const concurrency = flags.concurrency === undefined ? config.concurrency : Number(flags.concurrency)
+  const logger: Logger = {
+    info: (message) => {
+      if (!flags.quiet) (flags.json ? process.stderr : process.stdout).write(`${message}\n`)
+    },
+    warn: (message) => process.stderr.write(`${message}\n`),
+  }
+  const { dir: configDir, ...common } = config
+  const outDir = resolve(cwd, dir ?? configDir ?? 'dist')
+  if (!existsSync(outDir)) throw new UsageError(`[collectfasta] The directory ${outDir} does not exist: build first, or name the directory to deploy.`)
+  const options: DeployOptions = {
+    ...common,
+    strategy,
+    outDir,
+    root: cwd,
+    logger,
+    handleSignals: true,
+    progress: !flags.json && !flags.quiet,
+    ...(flags.dryRun && { dryRun: true }),
+    ...(flags.force && { force: true }),
+    ...(concurrency !== undefined && { concurrency }),
+    ...(flags.prune && { prune: config.prune || true }),
+    ...(flags.report && { reportFile: flags.report }),
+    ...(flags.cacheDir && { cacheDir: flags.cacheDir }),
+  }
+  const report = await deploy(options)
+  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+}
+
+/** Runs the CLI; resolves with the exit code. Errors are printed as their sentence (with the stack under DEBUG). */
+export async function main(argv = process.argv): Promise<number> {
+  try {
+    cli.parse(argv, { run: false })
+    if (cli.options.help || cli.options.version) return EXIT_OK
+    if (!cli.matchedCommand) {
+      if (cli.args.length > 0) throw new UsageError(`[collectfasta] Unknown command ${JSON.stringify(cli.args[0])}. Run \`collectfasta --help\`.`)
+      cli.outputHelp()
+      return EXIT_USAGE
+    }
+    await cli.runMatchedCommand()
+    return EXIT_OK
+  } catch (error) {
+    const e = error as Error
+    process.stderr.write(`${process.env.DEBUG ? e.stack : e.message}\n`)
+    if (error instanceof DeployError) {
+      if (cli.options.json) process.stdout.write(`${JSON.stringify(error.report, null, 2)}\n`)
+      return EXIT_FAILED
+    }
+    return error instanceof UsageError || error instanceof TypeError || e.name === 'CACError' ? EXIT_USAGE : EXIT_FAILED
+  }
+}
+
+process.exitCode = await main()
