@@ -91,6 +91,8 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
     if (!dryRun) ChecksumCache.ensureWritable(cacheDir)
     const partial = Boolean(options.include || options.exclude)
     const trustCache = options.trustCache ?? DEFAULTS.trustCache
+    const force = options.force ?? DEFAULTS.force
+    const trustRemoteManifest = options.trustRemoteManifest ?? DEFAULTS.trustRemoteManifest
     const remote = new RemoteState(strategy, counted, manifestPath ? prefix + manifestPath : undefined, logger.warn)
     // The one cheap question of a warm deploy (has anyone deployed since this cache did?),
     // asked first so that it and the SDK import overlap the scan.
@@ -101,11 +103,11 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
       trustCache || (!remote.canCheckManifest && !strategy.list) || (seen !== undefined && seen !== '?' && seen === cache.manifestVersion)
     // A cache that cannot vouch sends the diff to the manifest and the listing: ask for both as
     // soon as that is known, so that their round trips (a LIST per 1,000 keys) overlap the scan.
-    if (!trustCache && !(options.force ?? DEFAULTS.force)) {
+    if (!trustCache && !force) {
       ;(startVersion ?? Promise.resolve(undefined)).then((seen) => {
         if (cacheVouches(seen)) return
         remote.manifest().catch(() => {}) // awaited by the diff, which reports a failure
-        if (!(options.trustRemoteManifest ?? DEFAULTS.trustRemoteManifest)) remote.listing().catch(() => {})
+        if (!trustRemoteManifest) remote.listing().catch(() => {})
       }, () => {})
     }
 
@@ -154,8 +156,8 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
         concurrency,
         record: recordEntry,
         warn: logger.warn,
-        force: options.force ?? DEFAULTS.force,
-        trustRemoteManifest: options.trustRemoteManifest ?? DEFAULTS.trustRemoteManifest,
+        force,
+        trustRemoteManifest,
       })
       checkDeterminism(entries, uploads, report, logger.warn)
       const planned = new Set(uploads.map((u) => u.entry.key))
