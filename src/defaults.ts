@@ -27,6 +27,8 @@ export const DEFAULTS = {
     match: '**/*.{js,mjs,cjs,css,html,htm,svg,json,map,txt,xml,wasm,webmanifest,ico}',
     minSize: 1024,
   },
+  /** Bytes of upload bodies held in memory at once (whole small files and large files' parts). */
+  uploadMemory: 256 * MiB,
   filesystem: { concurrency: 8 },
   s3: { multipartThreshold: 8 * MiB, partSize: 8 * MiB, partConcurrency: 4, maxAttempts: 3, timeout: 10_000, requestTimeout: 120_000, connectionTimeout: 10_000 },
   gcs: { resumableThreshold: 8 * MiB, maxAttempts: 3, timeout: 10_000, requestTimeout: 120_000 },

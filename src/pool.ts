@@ -66,3 +66,37 @@ export function createSlots(limit: number): Slots {
     },
   }
 }
+
+/**
+ * Bytes shared by several pools: `use(bytes, task)` waits until they fit under the limit, runs
+ * `task`, then gives them back. Waiters go first come, first served, and a task alone is always
+ * let through whatever its size, so nothing waits forever.
+ */
+export interface Budget {
+  use<T>(bytes: number, task: () => Promise<T>): Promise<T>
+}
+
+export function createBudget(limit: number): Budget {
+  let held = 0
+  const waiting: { bytes: number; go: () => void }[] = []
+  const fits = (bytes: number) => held === 0 || held + bytes <= limit
+  const wake = () => {
+    for (let first = waiting[0]; first && fits(first.bytes); first = waiting[0]) {
+      waiting.shift()
+      held += first.bytes // taken for the waiter before it runs, so no newcomer overtakes it
+      first.go()
+    }
+  }
+  return {
+    async use(bytes, task) {
+      if (waiting.length === 0 && fits(bytes)) held += bytes
+      else await new Promise<void>((go) => waiting.push({ bytes, go }))
+      try {
+        return await task()
+      } finally {
+        held -= bytes
+        wake()
+      }
+    },
+  }
+}

@@ -80,8 +80,15 @@ export interface StrategyContext {
    * batch). A call that counts nothing is counted as one request of its kind.
    */
   count(kind: RequestKind, n?: number): void
-  /** The deploy's concurrency: files in flight at once (a strategy may bound its parts in flight by it). */
+  /** The deploy's concurrency: files in flight at once. */
   concurrency?: number
+  /**
+   * Runs `task` while `bytes` of the deploy's memory for bodies in flight are held (256 MiB,
+   * shared with whole files being uploaded). A strategy that reads parts of a large file holds
+   * each part's size while it is in flight, so memory stays bounded whatever the concurrency.
+   * Absent when a strategy is called outside `deploy()`.
+   */
+  hold?<T>(bytes: number, task: () => Promise<T>): Promise<T>
 }
 
 export interface Strategy {

@@ -180,12 +180,12 @@ describe('a file over 2 GiB on gcs, through a sink in front of the emulator', ()
 })
 
 describe('memory of parts in flight', () => {
-  it('S3 sends at most `concurrency` parts at once across files, whatever partConcurrency allows per file', async () => {
+  it('S3 parts in flight across files hold at most 256 MiB (32 parts of 8 MiB), whatever concurrency and partConcurrency allow', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'collectfasta-parts-'))
     dirs.push(dir)
     mkdirSync(join(dir, 'dist'))
     const MiB = 1024 * 1024
-    for (let i = 0; i < 3; i++) writeFileSync(join(dir, `dist/clip-${i}.mp4`), Buffer.alloc(24 * MiB, i + 1)) // 3 parts of 8 MiB each
+    for (let i = 0; i < 12; i++) writeFileSync(join(dir, `dist/clip-${i}.mp4`), Buffer.alloc(24 * MiB, i + 1)) // 3 parts of 8 MiB each
     const client = new S3Client({ endpoint: inject('fauxqsEndpoint'), forcePathStyle: true, region: 'us-east-1', credentials, requestChecksumCalculation: 'WHEN_REQUIRED' })
     let parts = 0
     let peak = 0
@@ -211,16 +211,39 @@ describe('memory of parts in flight', () => {
       outDir: join(dir, 'dist'),
       root: dir,
       strategy: localS3(inject('fauxqsEndpoint'), prefix, { client, partConcurrency: 4 }),
-      concurrency: 2,
+      concurrency: 64,
       cacheDir: join(dir, 'cache'),
       logger: silent,
     })
     client.destroy()
     expect(report.failed).toEqual([])
-    expect(total).toBe(9)
-    // Two files at once with 4 parts each would be 6 parts in flight (3 per file): the deploy's concurrency bounds them at 2.
-    expect(peak).toBe(2)
+    expect(total).toBe(36)
+    // Twelve files at once, 3 parts each, would be 36 parts (288 MiB) in flight: the memory bound stops them at 32.
+    expect(peak).toBeLessThanOrEqual(32)
+    expect(peak).toBeGreaterThan(12)
   })
+
+  it('a file below the part size it is cut into, held whole, never waits for memory its own body holds', async () => {
+    // 48 files of 6 MiB with 5 MiB parts: 288 MiB of whole bodies fill the 256 MiB bound. Were
+    // their parts to ask the bound again, every file would wait on the others, forever.
+    const dir = mkdtempSync(join(tmpdir(), 'collectfasta-parts-'))
+    dirs.push(dir)
+    mkdirSync(join(dir, 'dist'))
+    const MiB = 1024 * 1024
+    for (let i = 0; i < 48; i++) writeFileSync(join(dir, `dist/still-${i}.jpg`), Buffer.alloc(6 * MiB, i + 1))
+    const prefix = `held-${Date.now().toString(36)}/`
+    const report = await deploy({
+      outDir: join(dir, 'dist'),
+      root: dir,
+      strategy: localS3(inject('fauxqsEndpoint'), prefix, { multipartThreshold: 5 * MiB, partSize: 5 * MiB }),
+      concurrency: 64,
+      cacheDir: join(dir, 'cache'),
+      logger: silent,
+    })
+    expect(report.failed).toEqual([])
+    expect(report.uploaded.length).toBe(48)
+    expect(report.requests.upload).toBe(48 * 4 + 1) // create, two parts, complete; and the deploy manifest
+  }, 30_000)
 })
 
 describe('a large file that changes while it is uploaded', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { backoff, createThrottle } from '../src/core/throttle.js'
-import { createSlots, runPool } from '../src/pool.js'
+import { createBudget, createSlots, runPool } from '../src/pool.js'
 
 const tick = (ms = 1) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -139,5 +139,47 @@ describe('createSlots', () => {
     const slots = createSlots(1)
     await expect(slots.use(async () => Promise.reject(new Error('part failed')))).rejects.toThrow('part failed')
     expect(await slots.use(async () => 'next')).toBe('next')
+  })
+})
+
+describe('createBudget', () => {
+  it('holds at most the limit in bytes across pools, first come first served, and runs every task', async () => {
+    const budget = createBudget(10)
+    let held = 0
+    let peak = 0
+    const order: number[] = []
+    const task = (i: number) =>
+      budget.use(i % 2 === 0 ? 4 : 3, async () => {
+        held += i % 2 === 0 ? 4 : 3
+        peak = Math.max(peak, held)
+        order.push(i)
+        await tick(i % 3)
+        held -= i % 2 === 0 ? 4 : 3
+      })
+    // Two pools of 4 at once would hold up to 28 bytes without the budget.
+    await Promise.all([0, 1].map((pool) => runPool(Array.from({ length: 10 }, (_, i) => pool * 10 + i), task, { limit: 4 })))
+    expect(peak).toBeLessThanOrEqual(10)
+    expect(peak).toBeGreaterThanOrEqual(7)
+    expect(order.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i))
+  })
+
+  it('lets a task larger than the limit through alone, and a small one behind it does not overtake it', async () => {
+    const budget = createBudget(10)
+    const events: string[] = []
+    let release: () => void = () => {}
+    const first = budget.use(6, () => new Promise<void>((r) => { release = r }).then(() => { events.push('first done') }))
+    const big = budget.use(25, async () => { events.push('big runs') })
+    const small = budget.use(1, async () => { events.push('small runs') })
+    await tick(1)
+    expect(events).toEqual([]) // 6 + 1 would fit, but the big one waits ahead of it
+    release()
+    await Promise.all([first, big, small])
+    expect(events).toEqual(['first done', 'big runs', 'small runs'])
+  })
+
+  it('gives back the bytes of a task that throws', async () => {
+    const budget = createBudget(5)
+    await expect(budget.use(5, async () => Promise.reject(new Error('part failed')))).rejects.toThrow('part failed')
+    expect(await budget.use(5, async () => 'next')).toBe('next')
   })
 })

@@ -6,7 +6,7 @@ import { resolveDirectoryIndex, resolveDryRun, resolvePrune, resolveSite } from 
 import { DeployError, type DeployReport, REASONS, consoleLogger, errorText, failureMessage, summarize } from '../report.js'
 import { githubActionsEnabled, group, reportToGithubActions } from '../github-actions.js'
 import { pathRecord } from '../paths.js'
-import { runPool } from '../pool.js'
+import { createBudget, runPool } from '../pool.js'
 import type { RemoteObject, Strategy } from '../strategy.js'
 import { ChecksumCache } from './cache.js'
 import { createCheckpoint } from './checkpoint.js'
@@ -41,7 +41,9 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
   const pruning = resolvePrune(options.prune)
   const stop = stopController(options, logger.warn)
   const requests = emptyRequestCounts()
-  const counted = createCounter(requests, stop.signal, concurrency)
+  // Bodies in memory for uploads (whole files and parts) share one bound, whatever the concurrency.
+  const memory = createBudget(DEFAULTS.uploadMemory)
+  const counted = createCounter(requests, stop.signal, concurrency, memory)
   const report: DeployReport = { target: strategy.target, dryRun, uploaded: [], skipped: [], failed: [], pending: [], deleted: [], bytesUploaded: 0, durationMs: 0, requests, plan: [] }
   const github = githubActionsEnabled(options.githubActions)
   const writeReport = () => {
@@ -197,7 +199,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
         }
         // The deploy history is needed after the uploads: fetch it during them (one round trip less).
         if (uploads.length > 0) remote.manifest().catch(() => {})
-        await upload(uploads, { strategy, concurrency, counted, signal: stop.signal, report, record, progress: options.progress ?? DEFAULTS.progress })
+        await upload(uploads, { strategy, concurrency, memory, counted, signal: stop.signal, report, record, progress: options.progress ?? DEFAULTS.progress })
         await checkpoint.settled()
         if (!partial) cache.retainOnly(new Set(entries.map((e) => e.key)))
         const succeeded = report.failed.length === 0 && report.pending.length === 0 && !stop.signal.aborted

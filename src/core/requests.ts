@@ -1,3 +1,4 @@
+import type { Budget } from '../pool.js'
 import type { RequestKind, StrategyContext } from '../strategy.js'
 
 /** Runs one strategy call, counting its requests into the report. */
@@ -8,12 +9,13 @@ export function emptyRequestCounts(): Record<RequestKind, number> {
 }
 
 /** Counts a strategy's requests; a call that counts nothing of its own kind counts as one. */
-export function createCounter(requests: Record<RequestKind, number>, signal: AbortSignal, concurrency?: number): Counted {
+export function createCounter(requests: Record<RequestKind, number>, signal: AbortSignal, concurrency?: number, memory?: Budget): Counted {
   return async (kind, call) => {
     let counted = false
     const ctx: StrategyContext = {
       signal,
       concurrency,
+      hold: memory ? (bytes, task) => memory.use(bytes, task) : undefined,
       count(k, n = 1) {
         requests[k] += n
         if (k === kind) counted = true

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs'
-import { runPool } from '../pool.js'
+import { type Budget, runPool } from '../pool.js'
 import { type DeployReport, type UploadReason, createProgress, errorText } from '../report.js'
 import { type RemoteObject, type Strategy, type UploadFile, isThrottle } from '../strategy.js'
 import type { Upload } from './diff.js'
@@ -10,6 +10,8 @@ import { backoff, createThrottle } from './throttle.js'
 export interface UploadContext {
   strategy: Strategy
   concurrency: number
+  /** Bytes of bodies held at once: a small file's whole body counts from its read to its release. */
+  memory?: Budget
   counted: Counted
   signal: AbortSignal
   report: DeployReport
@@ -17,6 +19,8 @@ export interface UploadContext {
   /** Records an object the storage confirmed: called at once, so a crash loses nothing confirmed. */
   record(entry: Entry, stored?: RemoteObject): void
 }
+
+const heldAlready = <T>(_bytes: number, task: () => Promise<T>): Promise<T> => task()
 
 /** What the strategy sees of an entry; call after `entry.prepare()`. A large file's body is read only in ranges, or whole if asked. */
 function toUploadFile(entry: Entry): UploadFile {
@@ -79,7 +83,9 @@ export async function upload(uploads: Upload[], ctx: UploadContext): Promise<voi
       try {
         ensureUnchanged(entry)
         await entry.prepare(strategy.needsMd5 !== false)
-        const stored = await ctx.counted('upload', (c) => strategy.upload(toUploadFile(entry), c))
+        // A small file's body is already held whole: its parts (below `multipartThreshold`'s
+        // default, but a user may set it lower) take nothing more, and cannot wait on themselves.
+        const stored = await ctx.counted('upload', (c) => strategy.upload(toUploadFile(entry), entry.large ? c : { ...c, hold: heldAlready }))
         throttle.succeeded()
         return stored
       } catch (error) {
@@ -102,17 +108,21 @@ export async function upload(uploads: Upload[], ctx: UploadContext): Promise<voi
     const { started } = await runPool(
       items,
       async ({ entry, reason }) => {
-        try {
-          const stored = await attempt(entry)
-          ctx.record(entry, stored)
-          const item = uploadedItem(entry, reason)
-          report.uploaded.push(item)
-          report.bytesUploaded += item.size
-        } catch (error) {
-          report.failed.push({ key: entry.key, error: errorText(error) })
-        } finally {
-          entry.release() // at most `concurrency` files' bytes are held at once
+        const send = async () => {
+          try {
+            const stored = await attempt(entry)
+            ctx.record(entry, stored)
+            const item = uploadedItem(entry, reason)
+            report.uploaded.push(item)
+            report.bytesUploaded += item.size
+          } catch (error) {
+            report.failed.push({ key: entry.key, error: errorText(error) })
+          } finally {
+            entry.release()
+          }
         }
+        // A large file is read in parts, which the strategy holds one by one (`ctx.hold`).
+        await (ctx.memory && !entry.large ? ctx.memory.use(entry.size, send) : send())
         progress.tick(entry.size)
       },
       { limit: ctx.concurrency, signal: ctx.signal },

@@ -194,13 +194,15 @@ export function s3(options: S3Options): S3Strategy {
         const size = Math.max(partSize, Math.ceil(file.size / MAX_PARTS / MiB) * MiB)
         const numbers = Array.from({ length: Math.ceil(file.size / size) }, (_, i) => i + 1)
         // Parts are read from the file as they go (the core's `read`), so a file is never held
-        // whole; `parts` bounds their number across files, and so the memory they take.
+        // whole. Each part in flight holds its size of the deploy's memory (`ctx.hold`), which
+        // bounds parts across files; called outside a deploy, the concurrency bounds them.
         const read = rangeReader(file)
-        // The first failed part stops the upload: no further part starts, and the abort below
-        // runs only once no part is in flight (a part finishing after it would be billed).
         partSlots ??= createSlots(ctx.concurrency ?? options.concurrency ?? DEFAULTS.concurrency)
         const slots = partSlots
-        await runPool(numbers, (partNumber) => slots.use(async () => {
+        const hold = <T>(task: () => Promise<T>) => (ctx.hold ? ctx.hold(size, task) : slots.use(task))
+        // The first failed part stops the upload: no further part starts, and the abort below
+        // runs only once no part is in flight (a part finishing after it would be billed).
+        await runPool(numbers, (partNumber) => hold(async () => {
           const body = await read((partNumber - 1) * size, Math.min(partNumber * size, file.size))
           const part = await client.send(
             new sdk.UploadPartCommand({
