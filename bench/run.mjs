@@ -1,6 +1,6 @@
 // `npm run bench`: this project against rclone and aws s3 sync, on a local S3 server (fauxqs or s3rver)
 // behind a recording proxy, over deterministic synthetic outputs. Writes bench/RESULTS.md.
-//   node bench/run.mjs [--runs 3] [--sizes small,large,media,huge,film] [--contenders ours-bundle,ours-outdir,ours-vite,rclone,aws] [--server fauxqs|s3rver] [--quick]
+//   node bench/run.mjs [--runs 3] [--sizes small,large,media,huge,film] [--contenders ours-bundle,ours-outdir,ours-vite,sdk-loop,rclone,aws] [--server fauxqs|s3rver] [--quick]
 import { execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -26,7 +26,8 @@ const SIZES = option('sizes', quick ? 'small' : 'small,large').split(',')
 // --checkers; aws: max_concurrent_requests). rclone-default and aws-default run as a user would
 // run them, with their own defaults (rclone 4 transfers / 8 checkers, aws 10 requests).
 // ours-outdir@64 is ours at its own default concurrency; the others are matched at 16.
-const CONTENDERS = option('contenders', 'ours-bundle,ours-outdir,ours-outdir@64,ours-vite,rclone,rclone-default,aws-default').split(',')
+// sdk-loop@64 is a bare loop of SDK PutObject calls (bench/sdk-loop.mjs): first deploys only.
+const CONTENDERS = option('contenders', 'ours-bundle,ours-outdir,ours-outdir@64,ours-vite,sdk-loop@64,rclone,rclone-default,aws-default').split(',')
 const CONCURRENCY = 16
 /**
  * Round trips to simulate, in ms (0: loopback); each is half on the way out, half back. The
@@ -137,6 +138,14 @@ function contenderFor(id, proxyUrl) {
         const result = JSON.parse(out.trim().split('\n').at(-1))
         return { ms, rss, cpu, deployMs: result.deployMs, uploadedKeys: result.uploadedKeys }
       },
+    }
+  }
+  if (kind === 'sdk-loop') {
+    return {
+      name: `bare SDK PutObject loop (concurrency ${concurrency})`,
+      only: ['first'],
+      run: ({ dir, prefix }) =>
+        timed(process.execPath, [join(here, 'sdk-loop.mjs'), JSON.stringify({ dir, prefix, bucket: BUCKET, endpoint: proxyUrl, concurrency })]),
     }
   }
   // A peer at its defaults keeps no state of its own: the objects it would have stored are put
@@ -250,6 +259,7 @@ async function main() {
           continue
         }
         for (const [scenario, label] of SCENARIOS) {
+          if (contender.only && !contender.only.includes(scenario)) continue
           const samples = []
           for (let run = 1; run <= RUNS; run++) {
             const prefix = `${id}-${size}-${scenario}-${run}-${Date.now().toString(36)}/`
