@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { DEFAULTS } from '../defaults.js'
 import { normalizePrefix } from '../paths.js'
 import { type Slots, createSlots, runPool } from '../pool.js'
-import { type RemoteObject, type StrategyWith, type UploadFile, defineStrategy, storageError } from '../strategy.js'
+import { type RemoteObject, type StrategyContext, type StrategyWith, type UploadFile, defineStrategy, storageError } from '../strategy.js'
 import { type SdkError, explain } from './s3-errors.js'
 import { type S3Options, validate } from './s3-options.js'
 import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, importSdk, rangeReader } from './utils.js'
@@ -36,6 +36,12 @@ export function decodeListedKey(key: string): string {
 }
 
 
+/** Sockets for `concurrency` requests at once: never fewer than the SDK's own 50 (the listing and HEADs share them). */
+function agents(concurrency: number) {
+  const sockets = { keepAlive: true, maxSockets: Math.max(50, concurrency) }
+  return { httpAgent: sockets, httpsAgent: sockets }
+}
+
 /**
  * Deploys to Amazon S3 or an S3-compatible service. Cold caches are answered by one listing
  * (1,000 keys a request), comparing ETags with local MD5s; objects whose ETag is not an MD5
@@ -62,7 +68,8 @@ export function s3(options: S3Options): S3Strategy {
   let sdk: typeof import('@aws-sdk/client-s3') | undefined
   const ownsClient = !options.client
 
-  const connect = async () => {
+  /** The first call's context sizes the client's socket pool (the SDK's own is 50: a higher concurrency would queue). */
+  const connect = async (ctx?: StrategyContext) => {
     sdk ??= await importSdk<typeof import('@aws-sdk/client-s3')>('@aws-sdk/client-s3', () => import('@aws-sdk/client-s3'))
     client ??= new sdk.S3Client({
       region: options.region ?? (endpoint ? process.env.AWS_REGION ?? 'us-east-1' : undefined),
@@ -72,7 +79,7 @@ export function s3(options: S3Options): S3Strategy {
       maxAttempts: options.maxAttempts ?? DEFAULTS.s3.maxAttempts,
       // Recent SDKs only warn when requestTimeout passes unless told to throw (and then retry).
       // Small requests get the short timeout; large bodies say their own (see `long`).
-      requestHandler: { requestTimeout: shortTimeout, throwOnRequestTimeout: true, connectionTimeout: DEFAULTS.s3.connectionTimeout },
+      requestHandler: { requestTimeout: shortTimeout, throwOnRequestTimeout: true, connectionTimeout: DEFAULTS.s3.connectionTimeout, ...agents(ctx?.concurrency ?? options.concurrency ?? DEFAULTS.concurrency) },
       followRegionRedirects: !endpoint,
       requestChecksumCalculation: options.requestChecksumCalculation ?? (endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED'),
       responseChecksumValidation: endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
@@ -129,7 +136,7 @@ export function s3(options: S3Options): S3Strategy {
     concurrency: options.concurrency,
 
     async *list(ctx) {
-      const { client, sdk } = await connect()
+      const { client, sdk } = await connect(ctx)
       let token: string | undefined
       do {
         let page: import('@aws-sdk/client-s3').ListObjectsV2CommandOutput
@@ -154,8 +161,8 @@ export function s3(options: S3Options): S3Strategy {
       } while (token)
     },
 
-    async stat(key) {
-      const { client, sdk } = await connect()
+    async stat(key, ctx) {
+      const { client, sdk } = await connect(ctx)
       try {
         const head = await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }))
         return fromHead(key, head)
@@ -167,7 +174,7 @@ export function s3(options: S3Options): S3Strategy {
     },
 
     async upload(file, ctx) {
-      const { client, sdk } = await connect()
+      const { client, sdk } = await connect(ctx)
       const params = objectParams(file)
       if (file.size < threshold && file.size <= MAX_SINGLE_PUT) {
         let put: import('@aws-sdk/client-s3').PutObjectCommandOutput
@@ -237,8 +244,8 @@ export function s3(options: S3Options): S3Strategy {
       return { key: file.key, size: file.size, md5: file.md5(), xxh64: file.xxh64, version: etag }
     },
 
-    async get(key) {
-      const { client, sdk } = await connect()
+    async get(key, ctx) {
+      const { client, sdk } = await connect(ctx)
       try {
         const object = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }))
         return await object.Body?.transformToByteArray()
@@ -250,7 +257,7 @@ export function s3(options: S3Options): S3Strategy {
 
     async delete(keys, ctx) {
       assertUnderPrefix(STRATEGY_NAME, prefix, keys)
-      const { client, sdk } = await connect()
+      const { client, sdk } = await connect(ctx)
       const failures: string[] = []
       for (let i = 0; i < keys.length; i += 1000) {
         const batch = keys.slice(i, i + 1000)
