@@ -48,7 +48,7 @@ export interface DeployCommonOptions {
    * Uploads in flight at once. The default suits network storages: enough parallel
    * requests to hide latency, few enough to stay clear of socket limits and throttling (a
    * SlowDown halves it anyway).
-   * @default strategy's suggestion, else 32
+   * @default strategy's suggestion, else 64
    */
   concurrency?: number
   /**

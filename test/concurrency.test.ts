@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, inject, it } from 'vitest'
+import { DEFAULTS } from '../src/defaults.js'
 import { deploy } from '../src/index.js'
 import { silent } from './helpers.js'
 import { recordingProxy } from './servers/proxy.mjs'
@@ -22,7 +23,8 @@ function site(count: number): string {
 }
 
 describe('uploads in flight on S3, at a 40 ms round trip', () => {
-  it('at concurrency 64, 64 uploads are in flight at once (the SDK alone queues past 50 sockets)', async () => {
+  it('the default concurrency is 64, and 64 uploads are in flight at once (the SDK alone queues past 50 sockets)', async () => {
+    expect(DEFAULTS.concurrency).toBe(64)
     const dir = site(400)
     const proxy = await recordingProxy(inject('fauxqsEndpoint'), { oneWayMs: 20 })
     try {
@@ -30,7 +32,6 @@ describe('uploads in flight on S3, at a 40 ms round trip', () => {
         outDir: join(dir, 'dist'),
         root: dir,
         strategy: localS3(proxy.url, `inflight-${Date.now().toString(36)}/`),
-        concurrency: 64,
         cacheDir: join(dir, 'cache'),
         logger: silent,
         progress: false,

@@ -53,7 +53,7 @@ export interface GcsOptions {
   /**
    * Uploads in flight at once with this strategy, when the plugin's (or `deploy()`'s) own
    * `concurrency` is not set: that one, when set, wins.
-   * @default the plugin's concurrency (32)
+   * @default the plugin's concurrency (64)
    */
   concurrency?: number
 }

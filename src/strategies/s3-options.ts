@@ -44,9 +44,9 @@ export interface S3Options {
    */
   partSize?: number
   /**
-   * Parts of one file uploaded at once. Across all files, at most the deploy's `concurrency` parts
-   * are in flight, each read from disk as it goes, so large files take at most `concurrency × partSize`
-   * of memory.
+   * Parts of one file uploaded at once. Across all files, parts in flight hold at most 256 MiB
+   * (32 parts of 8 MiB), shared with whole small files being uploaded; each is read from disk
+   * as it goes.
    * @default 4
    */
   partConcurrency?: number
@@ -78,7 +78,7 @@ export interface S3Options {
   /**
    * Uploads in flight at once with this strategy, when the plugin's (or `deploy()`'s) own
    * `concurrency` is not set: that one, when set, wins.
-   * @default the plugin's concurrency (32)
+   * @default the plugin's concurrency (64)
    */
   concurrency?: number
 }
