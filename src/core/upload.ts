@@ -77,20 +77,27 @@ export async function upload(uploads: Upload[], ctx: UploadContext): Promise<voi
     ctx.progress,
   )
   const throttle = createThrottle(ctx.concurrency)
+  const send = async (entry: Entry) => {
+    ensureUnchanged(entry)
+    await entry.prepare(strategy.needsMd5 !== false)
+    // A small file's body is already held whole: its parts (below `multipartThreshold`'s
+    // default, but a user may set it lower) take nothing more, and cannot wait on themselves.
+    return ctx.counted('upload', (c) => strategy.upload(toUploadFile(entry), entry.large ? c : { ...c, hold: heldAlready }))
+  }
   const attempt = async (entry: Entry): Promise<RemoteObject | undefined> => {
     for (let retry = 1; ; retry++) {
       await throttle.acquire()
       try {
-        ensureUnchanged(entry)
-        await entry.prepare(strategy.needsMd5 !== false)
-        // A small file's body is already held whole: its parts (below `multipartThreshold`'s
-        // default, but a user may set it lower) take nothing more, and cannot wait on themselves.
-        const stored = await ctx.counted('upload', (c) => strategy.upload(toUploadFile(entry), entry.large ? c : { ...c, hold: heldAlready }))
+        // Memory is taken inside a throttle slot, never while waiting for one: whoever waits
+        // for memory waits on uploads that are already sending, so all of them finish. A large
+        // file's parts hold their own (`ctx.hold`).
+        const stored = await (ctx.memory && !entry.large ? ctx.memory.use(entry.size, () => send(entry)) : send(entry))
         throttle.succeeded()
         return stored
       } catch (error) {
         if (!isThrottle(error) || retry > THROTTLE_RETRIES || ctx.signal.aborted) throw error
         throttle.slowDown()
+        entry.release() // not held through the pause: read again for the next attempt
       } finally {
         throttle.release()
       }
@@ -108,21 +115,17 @@ export async function upload(uploads: Upload[], ctx: UploadContext): Promise<voi
     const { started } = await runPool(
       items,
       async ({ entry, reason }) => {
-        const send = async () => {
-          try {
-            const stored = await attempt(entry)
-            ctx.record(entry, stored)
-            const item = uploadedItem(entry, reason)
-            report.uploaded.push(item)
-            report.bytesUploaded += item.size
-          } catch (error) {
-            report.failed.push({ key: entry.key, error: errorText(error) })
-          } finally {
-            entry.release()
-          }
+        try {
+          const stored = await attempt(entry)
+          ctx.record(entry, stored)
+          const item = uploadedItem(entry, reason)
+          report.uploaded.push(item)
+          report.bytesUploaded += item.size
+        } catch (error) {
+          report.failed.push({ key: entry.key, error: errorText(error) })
+        } finally {
+          entry.release() // at once after its memory is given back (no await in between)
         }
-        // A large file is read in parts, which the strategy holds one by one (`ctx.hold`).
-        await (ctx.memory && !entry.large ? ctx.memory.use(entry.size, send) : send())
         progress.tick(entry.size)
       },
       { limit: ctx.concurrency, signal: ctx.signal },
