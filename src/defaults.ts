@@ -8,8 +8,8 @@ export const DEFAULTS = {
   enabled: true,
   dryRun: false,
   // Measured (bench/RESULTS.md, first deploy of 2,000 and 10,000 files): 64 is 10 % faster than
-  // 32 at a 20 ms round trip and 30 % at 80 ms, and level at 0 ms; 128 adds nothing. Memory is
-  // bounded by `uploadMemory`, not by this. The filesystem suggests 8.
+  // 32 at a 20 ms round trip and 30 % at 80 ms, and level at 0 ms. Memory is bounded by
+  // `uploadMemory`, not by this. The filesystem suggests 8.
   concurrency: 64,
   cacheDir: 'node_modules/.cache/vite-plugin-collectfasta',
   force: false,
