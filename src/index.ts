@@ -9,7 +9,7 @@ export type { CollectfastaOptions, DeployCommonOptions, DeployOptions, PruneOpti
 export type { CompressOptions } from './core/compress.js'
 export type { HeaderRule } from './core/headers.js'
 export { normalizePrefix } from './paths.js'
-export { defineStrategy, isThrottle, storageError } from './strategy.js'
+export { defineStrategy, isConflict, isThrottle, storageConflict, storageError } from './strategy.js'
 export type {
   ObjectHeaders,
   RemoteObject,

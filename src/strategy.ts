@@ -31,6 +31,12 @@ export interface RemoteObject {
    */
   version?: string
   /**
+   * When the storage last wrote the object, in ms since the epoch, by the storage's clock (S3
+   * LastModified, GCS updated, a file's mtime). Prune never deletes an object written after this
+   * deploy marked the storage.
+   */
+  modified?: number
+  /**
    * The listing cannot decide (e.g. an S3 multipart ETag that is not an MD5):
    * the core calls `stat(key)` for this object when it needs to compare.
    */
@@ -66,6 +72,14 @@ export interface UploadFile {
   headers: ObjectHeaders
   /** Fingerprint of `headers`, for strategies that store it next to the object. */
   headersFingerprint: string
+  /**
+   * A conditional write (set by the core only on the deploy manifest, and only for strategies
+   * with `conditionalWrites`): store the body only if the object's current `version` (as `stat`
+   * and `upload` report it) is this string, or, for `null`, only if no object exists. Otherwise
+   * store nothing and reject with `storageConflict(...)` (S3 `If-Match` / `If-None-Match: *`,
+   * GCS `ifGenerationMatch`, a directory by compare-and-rename under a lock).
+   */
+  ifVersion?: string | null
 }
 
 /** Kinds of storage requests counted in the report. */
@@ -113,6 +127,13 @@ export interface Strategy {
    * @default true
    */
   needsMd5?: boolean
+  /**
+   * Whether `upload` honours `file.ifVersion` (see there). Without it, the deploy manifest is
+   * written unconditionally after a re-read of its version, and a race with another deploy is
+   * only noticed, not prevented.
+   * @default false
+   */
+  conditionalWrites?: boolean
   /** Suggested upload concurrency when the user sets none. */
   concurrency?: number
   /** Every object under the prefix, in bulk. Used only when the cache cannot decide. */
@@ -150,6 +171,22 @@ export function defineStrategy<T extends Strategy>(strategy: T): T {
 export function storageError(strategy: string, message: string, cause?: unknown, throttled = false): Error {
   const error = new Error(`[collectfasta] [${strategy}] ${message}`, cause === undefined ? undefined : { cause })
   return throttled ? Object.assign(error, { throttled: true }) : error
+}
+
+/**
+ * The error a strategy rejects a conditional write with (`file.ifVersion` did not hold: S3 412
+ * PreconditionFailed or 409 ConditionalRequestConflict, GCS 412): nothing was stored. The core
+ * re-reads the object, merges, and tries again; it is never retried as it is.
+ */
+export function storageConflict(strategy: string, message: string, cause?: unknown): Error {
+  return Object.assign(storageError(strategy, message, cause), { conflict: true })
+}
+
+/** Whether an error (or one of its causes) was marked as a conflict by `storageConflict`. */
+export function isConflict(error: unknown): boolean {
+  const e = error as { conflict?: boolean; cause?: unknown }
+  if (e?.conflict === true) return true
+  return e?.cause !== undefined && e.cause !== error ? isConflict(e.cause) : false
 }
 
 /** Whether an error (or one of its causes) was marked as a throttling answer by `storageError`. */
