@@ -28,6 +28,11 @@ export const DEFAULTS = {
     match: '**/*.{js,mjs,cjs,css,html,htm,svg,json,map,txt,xml,wasm,webmanifest,ico}',
     minSize: 1024,
   },
+  /**
+   * The largest deploy manifest read back (S3 / GCS GET, a directory's file): a bucket others can
+   * write must not make the deploy read without end. 100,000 paths over 5 deploys is ≈ 20 MB.
+   */
+  maxManifestBytes: 256 * MiB,
   /** Bytes of upload bodies held in memory at once (whole small files and large files' parts). */
   uploadMemory: 256 * MiB,
   filesystem: { concurrency: 8 },

@@ -1,4 +1,5 @@
 import { appendFileSync } from 'node:fs'
+import { printable } from './paths.js'
 import { type DeployReport, type Logger, formatBytes } from './report.js'
 
 /** Whether to speak GitHub Actions: on its runners (GITHUB_ACTIONS=true), unless turned off. */
@@ -17,7 +18,19 @@ function escapeProperty(text: string): string {
 
 /** Markdown-table cell: pipes and line ends would break the table. */
 function cell(text: string): string {
-  return text.replaceAll('|', '\\|').replaceAll(/\r?\n/g, ' ')
+  return printable(text.replaceAll(/\r?\n/g, ' ')).replaceAll('|', '\\|')
+}
+
+/**
+ * A key as Markdown inline code: fenced with one backtick more than its longest run of them
+ * (CommonMark), so a key holding backticks cannot end the code span and inject Markdown.
+ */
+function code(key: string): string {
+  const text = printable(key).replaceAll('|', '\\|')
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length))
+  const fence = '`'.repeat(longest + 1)
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : ''
+  return `${fence}${pad}${text}${pad}${fence}`
 }
 
 /** Keys listed in the step summary, at most: the report has them all. */
@@ -28,7 +41,7 @@ export function stepSummary(report: DeployReport): string {
   const requests = Object.values(report.requests).reduce((a, b) => a + b, 0)
   const verb = report.dryRun ? 'would upload' : 'uploaded'
   const lines = [
-    `### collectfasta: ${report.failed.length ? '❌' : '✅'} \`${report.target}\`${report.dryRun ? ' (dry run)' : ''}`,
+    `### collectfasta: ${report.failed.length ? '❌' : '✅'} ${code(report.target)}${report.dryRun ? ' (dry run)' : ''}`,
     '',
     `| ${verb} | unchanged | ${report.dryRun ? 'would delete' : 'deleted'} | failed | held back | bytes | requests | time |`,
     '|---|---|---|---|---|---|---|---|',
@@ -36,11 +49,11 @@ export function stepSummary(report: DeployReport): string {
   ]
   if (report.uploaded.length) {
     lines.push('', `**${report.dryRun ? 'Would change' : 'Changed'}** (first ${Math.min(LISTED, report.uploaded.length)} of ${report.uploaded.length}):`, '')
-    for (const u of report.uploaded.slice(0, LISTED)) lines.push(`- \`${cell(u.key)}\` (${u.reason})`)
+    for (const u of report.uploaded.slice(0, LISTED)) lines.push(`- ${code(u.key)} (${u.reason})`)
   }
   if (report.failed.length) {
     lines.push('', `**Failed** (first ${Math.min(LISTED, report.failed.length)} of ${report.failed.length}):`, '', '| key | cause |', '|---|---|')
-    for (const f of report.failed.slice(0, LISTED)) lines.push(`| \`${cell(f.key || '(the deploy)')}\` | ${cell(f.error)} |`)
+    for (const f of report.failed.slice(0, LISTED)) lines.push(`| ${code(f.key || '(the deploy)')} | ${cell(f.error)} |`)
   }
   if (report.pruneRefused) lines.push('', `**Prune refused:** ${cell(report.pruneRefused)}`)
   return `${lines.join('\n')}\n\n`
@@ -65,9 +78,12 @@ export function reportToGithubActions(report: DeployReport, logger: Logger): voi
   if (report.pruneRefused) logger.info(`::warning title=collectfasta prune refused::${escapeData(report.pruneRefused)}`)
 }
 
-/** Wraps the dry run's one-line-per-file output in a collapsible group. */
+/**
+ * Wraps the dry run's one-line-per-file output in a collapsible group. Each line is printed
+ * through `printable`: a key can neither break it in two nor start a workflow command.
+ */
 export function group(title: string, lines: string[], logger: Logger, enabled: boolean): void {
   if (enabled) logger.info(`::group::${escapeData(title)}`)
-  for (const line of lines) logger.info(line)
+  for (const line of lines) logger.info(printable(line))
   if (enabled) logger.info('::endgroup::')
 }

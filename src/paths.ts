@@ -15,11 +15,40 @@ export function pathRecord<T>(from?: Record<string, T>): Record<string, T> {
 }
 
 const DOT_SEGMENT = /(^|\/)\.{1,2}(\/|$)/
+/** C0 control characters and DEL (NUL has its own sentence). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+const CONTROL = /[\x01-\x1f\x7f]/
+/** What a terminal or a CI log would act on: C0, DEL, C1 and the Unicode line separators. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+const UNPRINTABLE = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g
+
+/**
+ * A key (or any name from outside: a file, a storage listing, a manifest) as it may be printed:
+ * control characters and line separators become `\u{…}` escapes, so a name can never start a
+ * line of its own in a log (a GitHub Actions `::error::` or `::add-mask::` command) nor move a
+ * terminal's cursor. Everything that prints a key goes through this.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u{${c.charCodeAt(0).toString(16)}}`)
+}
+
+/**
+ * A path as a case- and normalisation-insensitive storage compares it (macOS APFS/HFS+, Windows
+ * NTFS, a Samba share): NFC, then lower case. Two keys with the same folded path are one object
+ * there: prune must not delete one of them because the other is stale.
+ */
+export function foldPath(path: string): string {
+  return path.normalize('NFC').toLowerCase()
+}
 
 /** Why `path` is not a plain relative POSIX path, or `undefined` when it is one. */
 export function validatePath(path: string): string | undefined {
   if (path.includes('\\')) return 'it contains a backslash, which storages treat differently'
   if (path.includes('\0')) return 'it contains a NUL character'
+  const control = CONTROL.exec(path)
+  if (control) {
+    return `it contains the control character U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}, which would break the lines of logs (and, on CI, could forge workflow commands)`
+  }
   // No empty, '.' or '..' segment (the same as splitting on '/', without the arrays: manifests
   // of 100,000 paths are checked with this).
   // A trailing '/' is allowed: `about/` is the key a clean URL is stored under (directoryIndex).

@@ -1,3 +1,4 @@
+import { printable } from './paths.js'
 import type { RequestKind } from './strategy.js'
 
 export type UploadReason = 'new' | 'changed' | 'headers' | 'forced' | 'missing'
@@ -82,7 +83,8 @@ export function failureMessage(report: DeployReport, signal: AbortSignal, caught
   // Grouped by cause, at most MAX_NAMED keys in all: a failure of 30,000 keys is a few lines,
   // and the report has every key.
   const byCause = new Map<string, string[]>()
-  for (const { key, error } of report.failed) byCause.set(error, [...(byCause.get(error) ?? []), key])
+  // Keys through `printable`: a name from outside never starts a line of its own.
+  for (const { key, error } of report.failed) byCause.set(error, [...(byCause.get(error) ?? []), printable(key)])
   const lines: string[] = []
   let named = 0
   for (const [cause, keys] of byCause) {
@@ -93,7 +95,7 @@ export function failureMessage(report: DeployReport, signal: AbortSignal, caught
   }
   const pending = report.pending.length
   const held = pending
-    ? `\n${pending} file(s) were held back so that HTML never points at missing files: ${report.pending.slice(0, MAX_NAMED).join(', ')}${pending > MAX_NAMED ? ` and ${pending - MAX_NAMED} more` : ''}`
+    ? `\n${pending} file(s) were held back so that HTML never points at missing files: ${report.pending.slice(0, MAX_NAMED).map(printable).join(', ')}${pending > MAX_NAMED ? ` and ${pending - MAX_NAMED} more` : ''}`
     : ''
   const all = report.failed.length + pending > MAX_NAMED ? ' (every key is in the report)' : ''
   return (
@@ -136,7 +138,7 @@ export function summarize(report: DeployReport): string {
   if (report.deleted.length) parts.push(`${report.deleted.length} ${report.dryRun ? 'would be deleted' : 'deleted'}`)
   const requests = Object.values(report.requests).reduce((a, b) => a + b, 0)
   const dry = report.dryRun ? ' (dry run)' : ''
-  return `[collectfasta] ${report.target}${dry}: ${parts.join(', ')}, ${requests} request(s) in ${(report.durationMs / 1000).toFixed(2)} s`
+  return `[collectfasta] ${printable(report.target)}${dry}: ${parts.join(', ')}, ${requests} request(s) in ${(report.durationMs / 1000).toFixed(2)} s`
 }
 
 const PROGRESS_AFTER_MS = 1000

@@ -134,6 +134,14 @@ export interface Strategy {
    * @default false
    */
   conditionalWrites?: boolean
+  /**
+   * Whether two keys that differ only in letter case or Unicode normalisation name one object
+   * (a directory on macOS or Windows). The core then compares keys folded (`foldPath` of
+   * `paths.ts`): prune never deletes a stale key that is a live file under another spelling.
+   * The filesystem strategy finds it out by probing its directory; object storages are exact.
+   * @default false
+   */
+  readonly caseInsensitive?: boolean
   /** Suggested upload concurrency when the user sets none. */
   concurrency?: number
   /** Every object under the prefix, in bulk. Used only when the cache cannot decide. */

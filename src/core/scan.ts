@@ -7,7 +7,7 @@ import { type StreamHasher, loadHasher, loadStreamHasher } from '../hash.js'
 import { type Content, withContent } from './content.js'
 import { CHANGED_ON_DISK, type FileSource, LARGE_FILE_BYTES, hashOpenFile } from './large-file.js'
 import { type HeaderDefaults, createHeaderResolver, fingerprintHeaders, isHtml } from './headers.js'
-import { MAX_KEY_BYTES, validatePath } from '../paths.js'
+import { MAX_KEY_BYTES, printable, validatePath } from '../paths.js'
 import type { ObjectHeaders } from '../strategy.js'
 import { type Entry, GROUP_HASHED, GROUP_LAST, GROUP_OTHER } from './entry.js'
 
@@ -48,11 +48,11 @@ function listOutDir(outDir: string, warn: (message: string) => void): string[] {
       try {
         target = realpathSync(full)
       } catch {
-        warn(`Skipped \`${relative(root, full)}\`: it is a broken symbolic link.`)
+        warn(`Skipped \`${printable(relative(root, full))}\`: it is a broken symbolic link.`)
         continue
       }
       if (target !== root && !target.startsWith(root + sep)) {
-        warn(`Skipped \`${relative(root, full)}\`: it links outside outDir (${target}).`)
+        warn(`Skipped \`${printable(relative(root, full))}\`: it links outside outDir (${printable(target)}).`)
         continue
       }
       isFile = statSync(target).isFile()
@@ -139,7 +139,7 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
     }
     if (!included(path) || excluded(path)) continue
     const problem = validatePath(path)
-    if (problem) throw new Error(`[collectfasta] Cannot deploy \`${path}\`: ${problem}. Rename it or exclude it.`)
+    if (problem) throw new Error(`[collectfasta] Cannot deploy \`${printable(path)}\`: ${problem}. Rename it or exclude it.`)
     const inMemory = input.inMemory?.get(path)
     let content: Content
     let size: number

@@ -1,15 +1,69 @@
-import { randomBytes } from 'node:crypto'
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { createHash, randomBytes } from 'node:crypto'
+import { constants, existsSync, lstatSync, rmSync, writeFileSync } from 'node:fs'
+import { lstat, mkdir, open, readFile, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { DEFAULTS } from '../defaults.js'
 import { CHUNK_BYTES, hashFile, loadHasher, loadStreamHasher, md5Hex, md5Stream } from '../hash.js'
-import { normalizePrefix } from '../paths.js'
+import { normalizePrefix, printable } from '../paths.js'
 import { type RemoteObject, type StrategyWith, defineStrategy } from '../strategy.js'
 import { assertUnderPrefix } from './utils.js'
 
 const STRATEGY_NAME = 'fs'
 /** Temporary files of interrupted writes carry this marker; listings ignore them. */
 const TMP_MARKER = '.collectfasta-tmp-'
+/** This machine, in temporary names: a writer's pid means something only on its own host. */
+const HOST = createHash('sha256').update(hostname()).digest('hex').slice(0, 8)
+/** A temporary file older than this is a leftover whoever wrote it (a writer on another host). */
+const STALE_TMP_MS = 60 * 60 * 1000
+/** `.collectfasta-tmp-<host>-<pid>-<random>`; older names had no host or pid. */
+const TMP_NAME = /^\.collectfasta-tmp-(?:([0-9a-f]{8})-(\d+)-)?[0-9a-f]+$/
+
+/**
+ * Why a key cannot name a file of its own in a directory, or undefined. A trailing '/' resolves
+ * to the file without it (`index.html/` is `index.html`); ':' names an NTFS alternate stream;
+ * Windows drops a trailing dot or space (`a.html.` is `a.html`). Refused on every platform, so a
+ * deploy behaves the same from any runner and onto any mount.
+ */
+function aliasProblem(key: string): string | undefined {
+  if (key.endsWith('/')) return "it ends in '/', and a directory would store it as the file without it"
+  if (key.includes(':')) return "it contains ':', which names an alternate stream of another file on Windows (NTFS)"
+  if (key.split('/').some((segment) => segment.endsWith('.') || segment.endsWith(' '))) {
+    return 'a segment ends in a dot or a space, which Windows drops (the key would alias another file)'
+  }
+  return undefined
+}
+
+/** Whether the process `pid` runs on this host (EPERM: it runs, as another user). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Whether a temporary file was left by a writer that is gone: older than an hour, or its pid is dead here. */
+function abandoned(name: string, mtimeMs: number): boolean {
+  const match = TMP_NAME.exec(name)
+  if (!match) return false
+  if (Date.now() - mtimeMs > STALE_TMP_MS) return true
+  return match[1] === HOST && match[2] !== undefined && !alive(Number(match[2]))
+}
+
+/** Flushes a directory's entries (a rename) to disk; not every platform can open a directory. */
+async function syncDirectory(dir: string): Promise<void> {
+  let handle: import('node:fs/promises').FileHandle | undefined
+  try {
+    handle = await open(dir, 'r')
+    await handle.sync()
+  } catch {
+    // Windows cannot open a directory; NTFS journals the rename itself.
+  } finally {
+    await handle?.close().catch(() => {})
+  }
+}
 
 export interface FilesystemOptions {
   /** The directory to deploy into (created if missing), e.g. a web server's document root. */
@@ -75,13 +129,101 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
   let root = resolve(options.dir)
   const prefix = normalizePrefix(STRATEGY_NAME, options.prefix)
 
-  /** The absolute path of a key, refusing any key that would leave `dir`. */
+  /** The absolute path of a key, refusing any key that would leave `dir` or alias another file. */
   const pathOf = (key: string): string => {
     const path = resolve(root, key)
     if (!path.startsWith(root + sep) || key.includes('\0')) {
-      throw error(`Refusing the key ${JSON.stringify(key)}: it would be written outside ${root}.`)
+      throw error(`Refusing the key ${printable(JSON.stringify(key))}: it would be written outside ${root}.`)
     }
+    const alias = aliasProblem(key)
+    if (alias) throw error(`Refusing the key ${printable(JSON.stringify(key))}: ${alias}. Rename the file.`)
     return path
+  }
+
+  const linkError = (key: string, what: string) =>
+    error(`Refusing ${printable(JSON.stringify(key))} in ${root}: ${what} is a symbolic link, and links inside the target directory are never followed. Replace it with a real file or folder.`)
+
+  /**
+   * Refuses a path whose folders pass through a symbolic link inside `dir` (the link could lead
+   * anywhere: a secret, /dev/zero, another site). `dir` itself may be a link. Resolves whether
+   * the path's folder exists.
+   */
+  const checkFolders = async (key: string, path: string): Promise<boolean> => {
+    let realRoot: string
+    try {
+      realRoot = await realpath(root)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false
+      throw e
+    }
+    // The nearest folder that exists, resolved: inside `dir` it must be where its name says.
+    for (let folder = dirname(path), exists = true; ; folder = dirname(folder), exists = false) {
+      if (folder === root) return exists
+      try {
+        const real = await realpath(folder)
+        if (real !== join(realRoot, relative(root, folder))) throw linkError(key, `the folder ${relative(root, folder).split(sep).join('/')}`)
+        return exists
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && (e as NodeJS.ErrnoException).code !== 'ENOTDIR') throw e
+      }
+    }
+  }
+
+  /** The file at `key`, opened without following a link and without blocking on a FIFO. */
+  const openFile = async (key: string, path: string) => {
+    let handle: import('node:fs/promises').FileHandle
+    try {
+      handle = await open(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0))
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw linkError(key, 'it')
+      throw e
+    }
+    const info = await handle.stat()
+    if (!info.isFile()) {
+      await handle.close()
+      throw error(`Refusing ${printable(JSON.stringify(key))} in ${root}: it is not a regular file (a device, a pipe or a folder). Remove it.`)
+    }
+    return { handle, size: info.size }
+  }
+
+  /** Removes temporary files that interrupted writes (a killed deploy) left in the listed folders. */
+  const removeLeftovers = async (dirents: import('node:fs').Dirent[]) => {
+    for (const dirent of dirents) {
+      if (!dirent.isFile() || !dirent.name.startsWith(TMP_MARKER)) continue
+      const path = join(dirent.parentPath, dirent.name)
+      const info = await lstat(path).catch(() => undefined)
+      if (info && abandoned(dirent.name, info.mtimeMs)) await rm(path, { force: true })
+    }
+  }
+
+  /** Whether the directory ignores letter case or Unicode normalisation: probed once per root. */
+  const insensitivity = new Map<string, boolean>()
+  const probeInsensitive = (): boolean => {
+    const known = insensitivity.get(root)
+    if (known !== undefined) return known
+    // Nothing deployed yet (a first or dry run): nothing to compare either.
+    if (!existsSync(root)) return false
+    const base = `${TMP_MARKER}${HOST}-${process.pid}-${randomBytes(4).toString('hex')}`
+    const probe = join(root, `${base}-a\u00e9`) // 'é' composed (NFC)
+    let answer = false
+    try {
+      writeFileSync(probe, '', { flag: 'wx' })
+      const exists = (name: string) => {
+        try {
+          lstatSync(join(root, name))
+          return true
+        } catch {
+          return false
+        }
+      }
+      answer = exists(`${base}-A\u00c9`) || exists(`${base}-ae\u0301`) // other case; decomposed (NFD)
+    } catch {
+      return false // a read-only directory: no prune can run there anyway
+    } finally {
+      rmSync(probe, { force: true })
+    }
+    insensitivity.set(root, answer)
+    return answer
   }
 
   return defineStrategy({
@@ -91,6 +233,9 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
     },
     bindRoot(projectRoot: string) {
       root = resolve(projectRoot, options.dir)
+    },
+    get caseInsensitive() {
+      return probeInsensitive()
     },
     prefix,
     compression: 'siblings',
@@ -106,6 +251,8 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return
         throw e
       }
+      await removeLeftovers(dirents)
+      // Links are neither listed nor followed (readdir does not descend into linked folders).
       for (const dirent of dirents) {
         if (!dirent.isFile() || dirent.name.includes(TMP_MARKER)) continue
         const path = join(dirent.parentPath, dirent.name)
@@ -114,55 +261,76 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
     },
 
     async stat(key) {
+      const path = pathOf(key)
+      if (!(await checkFolders(key, path))) return undefined
+      const info = await lstat(path).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return undefined
+        throw e
+      })
+      if (!info) return undefined
+      if (info.isSymbolicLink()) throw linkError(key, 'it')
+      return describe(key, path)
+    },
+
+    async get(key) {
+      const path = pathOf(key)
+      if (!(await checkFolders(key, path))) return undefined
+      let opened: Awaited<ReturnType<typeof openFile>>
       try {
-        return await describe(key, pathOf(key))
+        opened = await openFile(key, path)
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
         throw e
       }
-    },
-
-    async get(key) {
       try {
-        return new Uint8Array(await readFile(pathOf(key)))
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-        throw e
+        if (opened.size > DEFAULTS.maxManifestBytes) {
+          throw error(`Refusing to read ${printable(JSON.stringify(key))}: it holds ${opened.size} bytes, more than the ${DEFAULTS.maxManifestBytes} a deploy manifest may. Remove it.`)
+        }
+        return new Uint8Array(await opened.handle.readFile())
+      } finally {
+        await opened.handle.close()
       }
     },
 
     async upload(file) {
       const path = pathOf(file.key)
+      await checkFolders(file.key, path)
       await mkdir(dirname(path), { recursive: true })
-      const tmp = join(dirname(path), `${TMP_MARKER}${randomBytes(6).toString('hex')}`)
+      await checkFolders(file.key, path) // a link planted meanwhile
+      const tmp = join(dirname(path), `${TMP_MARKER}${HOST}-${process.pid}-${randomBytes(6).toString('hex')}`)
       // The version is what a listing will compute: the hash of the bytes stored (a compressed
       // sibling's, not its original's), so the manifest's record matches the next listing.
       let version: string
       try {
-        if (file.size < CHUNK_BYTES || !file.read) {
-          const body = file.body
-          await writeFile(tmp, body)
-          version = (await loadHasher())(body)
-        } else {
-          // A large file is copied a chunk at a time, read from its source as it goes.
-          const hasher = (await loadStreamHasher())()
-          const handle = await open(tmp, 'w')
-          try {
+        // 'wx': a name taken by anything (a planted link) fails instead of being followed.
+        const handle = await open(tmp, 'wx')
+        try {
+          if (file.size < CHUNK_BYTES || !file.read) {
+            const body = file.body
+            await handle.writeFile(body)
+            version = (await loadHasher())(body)
+          } else {
+            // A large file is copied a chunk at a time, read from its source as it goes.
+            const hasher = (await loadStreamHasher())()
             for (let start = 0; start < file.size; start += CHUNK_BYTES) {
               const chunk = await file.read(start, Math.min(start + CHUNK_BYTES, file.size))
               hasher.update(chunk)
               await handle.write(chunk)
             }
-          } finally {
-            await handle.close()
+            version = hasher.digest()
           }
-          version = hasher.digest()
+          // On disk before the rename makes it live: after a power loss the file is whole or
+          // the old one, never empty while the cache vouches for it.
+          await handle.sync()
+        } finally {
+          await handle.close()
         }
         await rename(tmp, path)
       } catch (e) {
         await rm(tmp, { force: true })
         throw e
       }
+      await syncDirectory(dirname(path))
       return { key: file.key, size: file.size, xxh64: file.xxh64, version }
     },
 
@@ -170,7 +338,9 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
       assertUnderPrefix(STRATEGY_NAME, prefix, keys)
       for (const key of keys) {
         const path = pathOf(key)
-        if ((await stat(path).catch(() => undefined))?.isFile()) await unlink(path)
+        if (!(await checkFolders(key, path))) continue
+        // lstat: a link is not a file we wrote, and is left alone.
+        if ((await lstat(path).catch(() => undefined))?.isFile()) await unlink(path)
       }
     },
   })

@@ -22,11 +22,6 @@ export interface ContractHarness {
   readBack(strategy: Strategy, key: string): Promise<ReadBack | undefined>
   /** Whether the storage keeps Content-Type, Cache-Control and metadata. */
   storesHeaders: boolean
-  /**
-   * The local S3 servers ignore ListObjectsV2's EncodingType=url and send keys in raw XML,
-   * where a \r comes back as \n: their listing cannot round-trip a \r (real S3 can).
-   */
-  listsRawXml?: boolean
 }
 
 export function context(): StrategyContext & { counts: Record<RequestKind, number> } {
@@ -188,8 +183,8 @@ export function runContract(harness: ContractHarness): void {
 
     it('deploys hostile file names; a cold cache finds them all, prune.unknown deletes none', async () => {
       const names = ['constructor', '__proto__', 'toString', 'a.constructor', 'assets/__proto__.js', 'sp ace.txt', 'plus+x.txt', 'pct%20x.txt']
-      names.push('hash#x.txt', 'q?x.txt', 'tab\tx.txt', 'ctl\x01x.txt', 'del\x7fx.txt', 'e\u0301.txt', '\u00e9.txt', '日本.txt')
-      if (!harness.listsRawXml) names.push('cr\rx.txt')
+      // Control characters are refused by the scan (see test/hostile.test.ts), so none here.
+      names.push('hash#x.txt', 'q?x.txt', 'e\u0301.txt', '\u00e9.txt', '日本.txt')
       const outDir = mkdtempSync(join(tmpdir(), 'collectfasta-names-'))
       tmpDirs.push(outDir)
       writeTree(outDir, Object.fromEntries(names.map((name, i) => [name, `file ${i}`])))

@@ -8,7 +8,6 @@ for (const server of LOCAL_SERVERS) {
     name: `s3 on ${server.name}`,
     create: (prefix) => localS3(server.endpoint(), prefix),
     storesHeaders: true,
-    listsRawXml: true,
     readBack: (_strategy, key) => readBackS3(server.endpoint(), key),
   })
 
