@@ -92,3 +92,50 @@ describe('names that speak to CI', () => {
     expect(printable('ünïcödé/файл 日本.js')).toBe('ünïcödé/файл 日本.js')
   })
 })
+
+describe('every entry through one gate: redirects, clean URLs, files', () => {
+  const withRedirects = () => {
+    const s = site({ 'index.html': 'ok', 'blog.html': '<h1>blog page</h1>', 'blog/index.html': '<h1>blog index</h1>' })
+    const strategy = Object.assign(s.strategy, { websiteRedirects: true })
+    return { ...s, strategy }
+  }
+
+  it('a _redirects rule cannot overwrite the deploy manifest', async () => {
+    const { outDir, run, strategy } = withRedirects()
+    writeTree(outDir, { _redirects: '/.collectfasta/manifest.json https://evil.example/ 301\n' })
+    await expect(run()).rejects.toThrow(
+      '[collectfasta] The redirect from /.collectfasta/manifest.json in _redirects would replace the deploy manifest .collectfasta/manifest.json: remove it, or move the manifest with the `manifest` option.',
+    )
+    expect(strategy.calls.filter((call) => call.startsWith('upload'))).toEqual([])
+  })
+
+  it.each([
+    ['/../outside /x', /Cannot deploy `\.\.\/outside` \(the redirect from \/\.\.\/outside in _redirects\): it is not a plain relative path\. Fix the rule\./],
+    [`/${'r'.repeat(1100)} /x`, /its key would be 1100 bytes, storages allow 1024/],
+  ])('a _redirects rule %# is checked like a file: %s', async (rule, message) => {
+    const { outDir, run, strategy } = withRedirects()
+    writeTree(outDir, { _redirects: `${rule}\n` })
+    await expect(run()).rejects.toThrow(message)
+    expect(strategy.calls.filter((call) => call.startsWith('upload'))).toEqual([])
+  })
+
+  it('the same redirect in `redirects` and _redirects is an error naming both', async () => {
+    const { outDir, run } = withRedirects()
+    writeTree(outDir, { _redirects: '/old /b 301\n' })
+    await expect(run({ redirects: [{ from: '/old', to: '/a' }] })).rejects.toThrow(
+      '[collectfasta] The redirect from /old in _redirects and the redirect from /old would both be stored under old: remove one of them.',
+    )
+  })
+
+  it('blog.html and blog/index.html meet at `blog` (directoryIndex): one is kept, both are named, the next deploy uploads nothing', async () => {
+    const { run, strategy, lines } = withRedirects()
+    const first = await run({ directoryIndex: { bare: true, html: true } })
+    expect(first.uploaded.filter((u) => u.key === 'blog').length).toBe(1)
+    expect(new TextDecoder().decode(strategy.objects.get('blog')?.bytes)).toBe('<h1>blog page</h1>')
+    expect(lines).toContain(
+      '[collectfasta] 1 object(s) would be stored under a key already taken, and are left out: the clean URL blog of blog/index.html (kept: the clean URL blog of blog.html). Rename one of each pair, or turn off the `directoryIndex` form that makes them meet.',
+    )
+    const second = await run({ directoryIndex: { bare: true, html: true } })
+    expect(second.uploaded).toEqual([])
+  })
+})

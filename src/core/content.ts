@@ -15,7 +15,7 @@ export type Content =
   | { kind: 'large'; source: FileSource; xxh64: string; hasher: () => StreamHasher }
 
 /** What the scan knows of an entry before its content is attached. */
-export type EntryBase = Pick<Entry, 'path' | 'key' | 'size' | 'xxh64' | 'headers' | 'headersFingerprint' | 'group'>
+export type EntryBase = Pick<Entry, 'path' | 'key' | 'size' | 'xxh64' | 'headers' | 'headersFingerprint' | 'group' | 'origin'>
 
 /**
  * An entry whose methods live on the prototype: a site of 100,000 files makes 100,000 entries,
@@ -29,6 +29,7 @@ class ContentEntry implements Entry {
   headers: ObjectHeaders
   headersFingerprint: string
   group: number
+  origin: string | undefined
   encoding: Encoding | undefined
   source: FileSource | undefined
   large: boolean
@@ -48,6 +49,7 @@ class ContentEntry implements Entry {
     this.headers = base.headers
     this.headersFingerprint = base.headersFingerprint
     this.group = base.group
+    this.origin = base.origin
     this.encoding = encoding
     this.content = content
     this.source = content.kind === 'memory' ? undefined : content.source

@@ -15,6 +15,7 @@ import { type ManifestDeploy, type RemoteManifest, writeManifest } from './deplo
 import { RemoteState, type Upload, diff } from './diff.js'
 import type { Entry } from './entry.js'
 import { planPrune, prune } from './prune.js'
+import { admitEntries } from './keys.js'
 import { siteRedirects } from './redirects.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
 import { scan } from './scan.js'
@@ -116,22 +117,22 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
     // 1. Scan: every file of the output, hashed, with its headers and upload group.
     const compressionMode = strategy.compression ?? 'in-place'
     const compression = compressionPlan(options.compress, compressionMode)
-    const entries = (
-      await scan({
-        outDir,
-        prefix,
-        inMemory: options.files,
-        include: options.include,
-        exclude: options.exclude,
-        assetsDir: options.assetsDir ?? DEFAULTS.assetsDir,
-        defaultCacheControl: options.defaultCacheControl ?? DEFAULTS.defaultCacheControl,
-        rules: options.headers ?? [],
-        compression: compression && { plan: compression, mode: compressionMode },
-        directoryIndex: resolveDirectoryIndex(options.directoryIndex),
-        warn: logger.warn,
-      })
-    ).filter((entry) => entry.path !== manifestPath)
-    if (strategy.websiteRedirects) entries.push(...(await siteRedirects(entries, options.redirects ?? [], outDir, prefix, logger.warn)))
+    const scanned = await scan({
+      outDir,
+      prefix,
+      inMemory: options.files,
+      include: options.include,
+      exclude: options.exclude,
+      assetsDir: options.assetsDir ?? DEFAULTS.assetsDir,
+      defaultCacheControl: options.defaultCacheControl ?? DEFAULTS.defaultCacheControl,
+      rules: options.headers ?? [],
+      compression: compression && { plan: compression, mode: compressionMode },
+      directoryIndex: resolveDirectoryIndex(options.directoryIndex),
+      warn: logger.warn,
+    })
+    if (strategy.websiteRedirects) scanned.push(...(await siteRedirects(options.redirects ?? [], outDir, prefix, logger.warn)))
+    // Every entry's path and key checked, the manifest's path kept for the manifest, one entry per key.
+    const entries = admitEntries(scanned, manifestPath, logger.warn)
     if (entries.length === 0) {
       const filtered = options.include || options.exclude ? ' that pass include/exclude' : ''
       throw new Error(`[collectfasta] Nothing to deploy: ${outDir} has no files${filtered}. Build first, or check outDir, include and exclude.`)

@@ -42,6 +42,11 @@ export interface Entry {
   headers: ObjectHeaders
   headersFingerprint: string
   group: number
+  /**
+   * What made this entry when it is not a file of the output, for messages: `the clean URL of
+   * about/index.html`, `the gzip copy of app.js`, `the redirect from /old`.
+   */
+  origin?: string
   /** For a file read from disk: where, and its size and mtime then (to notice later changes). */
   source?: FileSource
 }

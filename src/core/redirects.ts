@@ -49,33 +49,32 @@ function escapeHtml(text: string): string {
  * redirect is not applied (a REST origin), stored with the redirect (`headers.redirect`, S3's
  * x-amz-website-redirect-location), uploaded last with the HTML, recorded and pruned like any file.
  */
-function redirectEntries(rules: Redirect[], prefix: string, hash: (bytes: Uint8Array) => string): Entry[] {
-  return rules.map(({ from, to }) => {
+function redirectEntries(rules: (Redirect & { origin: string })[], prefix: string, hash: (bytes: Uint8Array) => string): Entry[] {
+  return rules.map(({ from, to, origin }) => {
     const path = redirectKey(from)
     const bytes = Buffer.from(`<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url=${escapeHtml(to)}"><link rel="canonical" href="${escapeHtml(to)}">\n`)
     const headers: ObjectHeaders = { contentType: 'text/html; charset=utf-8', cacheControl: 'no-cache', redirect: to }
     return withContent(
-      { path, key: prefix + path, size: bytes.byteLength, xxh64: hash(bytes), headers, headersFingerprint: hash(Buffer.from(fingerprintHeaders(headers))), group: GROUP_LAST },
+      { path, key: prefix + path, size: bytes.byteLength, xxh64: hash(bytes), headers, headersFingerprint: hash(Buffer.from(fingerprintHeaders(headers))), group: GROUP_LAST, origin },
       { kind: 'memory', bytes },
     )
   })
 }
 
-/** The redirects to store: the option's, then the plain rules of `_redirects`; a collision with a file is an error. */
-export async function siteRedirects(entries: Entry[], rules: Redirect[], outDir: string, prefix: string, warn: (message: string) => void): Promise<Entry[]> {
-  const all = [...rules]
+/**
+ * The redirects to store: the option's, then the plain rules of `_redirects`. Their keys are
+ * checked with every other entry's by `admitEntries` (keys.ts): a collision with a file, with
+ * another redirect or with the deploy manifest is an error.
+ */
+export async function siteRedirects(rules: Redirect[], outDir: string, prefix: string, warn: (message: string) => void): Promise<Entry[]> {
+  const all = rules.map((rule) => ({ ...rule, origin: `the redirect from ${rule.from}` }))
   const file = join(outDir, '_redirects')
   if (existsSync(file)) {
     const parsed = parseRedirectsFile(readFileSync(file, 'utf8'))
-    all.push(...parsed.rules)
+    all.push(...parsed.rules.map((rule) => ({ ...rule, origin: `the redirect from ${rule.from} in _redirects` })))
     if (parsed.skipped > 0) {
       warn(`[collectfasta] ${parsed.skipped} rule(s) of _redirects were not stored (splats, placeholders, rewrites): S3 redirects are one object per path.`)
     }
   }
-  const hash = await loadHasher()
-  const made = redirectEntries(all, prefix, hash)
-  const files = new Set(entries.map((e) => e.path))
-  const clash = made.find((r) => files.has(r.path))
-  if (clash) throw new Error(`[collectfasta] The redirect from /${clash.path} would replace the file ${clash.path}: remove the file or the redirect.`)
-  return made
+  return redirectEntries(all, prefix, await loadHasher())
 }

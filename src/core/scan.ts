@@ -7,7 +7,7 @@ import { type StreamHasher, loadHasher, loadStreamHasher } from '../hash.js'
 import { type Content, withContent } from './content.js'
 import { CHANGED_ON_DISK, type FileSource, LARGE_FILE_BYTES, hashOpenFile } from './large-file.js'
 import { type HeaderDefaults, createHeaderResolver, fingerprintHeaders, isHtml } from './headers.js'
-import { MAX_KEY_BYTES, printable, validatePath } from '../paths.js'
+import { printable } from '../paths.js'
 import type { ObjectHeaders } from '../strategy.js'
 import { type Entry, GROUP_HASHED, GROUP_LAST, GROUP_OTHER } from './entry.js'
 
@@ -138,8 +138,6 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
       turn = performance.now()
     }
     if (!included(path) || excluded(path)) continue
-    const problem = validatePath(path)
-    if (problem) throw new Error(`[collectfasta] Cannot deploy \`${printable(path)}\`: ${problem}. Rename it or exclude it.`)
     const inMemory = input.inMemory?.get(path)
     let content: Content
     let size: number
@@ -162,13 +160,8 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
     if (NEEDS_PRECISE_TYPE.test(path) && headers.contentType.startsWith('application/octet-stream')) imprecise.push(path)
     const encodings = input.compression?.plan.encodingsFor(path, size) ?? []
     const group = groupOf(path, assetsPrefix)
-    const add = (entryPath: string, entryHeaders: ObjectHeaders, identity: string, encoding?: Encoding) => {
-      const keyBytes = Buffer.byteLength(input.prefix + entryPath)
-      if (keyBytes > MAX_KEY_BYTES) {
-        throw new Error(
-          `[collectfasta] Cannot deploy \`${entryPath}\`: its key would be ${keyBytes} bytes, storages allow ${MAX_KEY_BYTES}. Shorten the file name or the prefix, or exclude it.`,
-        )
-      }
+    // Paths and keys are checked, and duplicates settled, in one place for every entry: admitEntries (keys.ts).
+    const add = (entryPath: string, entryHeaders: ObjectHeaders, identity: string, encoding?: Encoding, origin?: string) => {
       // Most files share a headers object (see createHeaderResolver): fingerprint each once.
       let headersFingerprint = fingerprintOf.get(entryHeaders)
       if (!headersFingerprint) {
@@ -178,7 +171,7 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
         fingerprintOf.set(entryHeaders, headersFingerprint)
       }
       const entry = withContent(
-        { path: entryPath, key: input.prefix + entryPath, size, xxh64: identity, headers: entryHeaders, headersFingerprint, group },
+        { path: entryPath, key: input.prefix + entryPath, size, xxh64: identity, headers: entryHeaders, headersFingerprint, group, origin },
         content,
         encoding,
       )
@@ -188,15 +181,15 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
       const encoding = encodings[0] as Encoding
       add(path, { ...headers, contentEncoding: encoding }, xxh64, encoding)
       // Clean URLs: the same object again under the URL a link uses (about/ for about/index.html).
-      for (const alias of cleanUrls(path, input.directoryIndex)) add(alias, { ...headers, contentEncoding: encoding }, xxh64, encoding)
+      for (const alias of cleanUrls(path, input.directoryIndex)) add(alias, { ...headers, contentEncoding: encoding }, xxh64, encoding, `the clean URL ${alias} of ${path}`)
     } else {
       add(path, headers, xxh64)
-      for (const alias of cleanUrls(path, input.directoryIndex)) add(alias, headers, xxh64)
+      for (const alias of cleanUrls(path, input.directoryIndex)) add(alias, headers, xxh64, undefined, `the clean URL ${alias} of ${path}`)
       // Sibling files for servers that serve them (nginx gzip_static / brotli_static): keyed on
       // the original's hash, so an unchanged file is not even compressed again.
       for (const encoding of encodings) {
         if (paths.has(siblingPath(path, encoding))) continue // the build made its own: it wins
-        add(siblingPath(path, encoding), { ...headers, contentEncoding: encoding }, `${encoding}:${xxh64}`, encoding)
+        add(siblingPath(path, encoding), { ...headers, contentEncoding: encoding }, `${encoding}:${xxh64}`, encoding, `the ${encoding} copy ${siblingPath(path, encoding)} of ${path}`)
       }
     }
   }
