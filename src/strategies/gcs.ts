@@ -1,6 +1,7 @@
 import type { File, Storage, StorageOptions } from '@google-cloud/storage'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { DEFAULTS } from '../defaults.js'
 import { normalizePrefix } from '../paths.js'
 import { type RemoteObject, type StrategyWith, defineStrategy, storageError } from '../strategy.js'
@@ -11,6 +12,14 @@ const STRATEGY_NAME = 'gcs'
 const MAX_SINGLE_UPLOAD = 2 ** 31 - 1
 /** Pieces read from a file for a resumable upload (the SDK gathers them into chunks). */
 const READ_BYTES = 1024 * 1024
+/**
+ * Pages a listing may take: 10 million objects at 1,000 a page. A server that hands out new
+ * page tokens without end (a broken proxy, a misbehaving emulator) fails the deploy here rather
+ * than running, and growing, forever.
+ */
+const MAX_LIST_PAGES = 10_000
+/** First pause before an upload is sent again (doubled each time, with jitter). */
+const RETRY_BASE_MS = 200
 
 export interface GcsOptions {
   /** The bucket to deploy into. */
@@ -100,6 +109,16 @@ function explain(error: unknown, bucket: string, key: string | undefined): Error
   return storageError(STRATEGY_NAME, `Request failed${code} for ${where}: ${message}. ${hint}`, error, e.code === 429 || e.code === 503)
 }
 
+/**
+ * A failure worth sending the same bytes again for: a server error or a connection lost on the
+ * way. Not throttling (429/503: the core slows down instead), nor a client error.
+ */
+function transient(error: unknown): boolean {
+  const e = error as GcsError
+  if (typeof e.code === 'number') return e.code === 408 || e.code === 500 || e.code === 502 || e.code === 504
+  return /ECONNRESET|EPIPE|ETIMEDOUT|ECONNABORTED|socket hang up/i.test(`${e.code ?? ''} ${e.message ?? ''}`)
+}
+
 function toRemote(metadata: ObjectMetadata): RemoteObject {
   const custom = metadata.metadata ?? {}
   const ours = (name: string) => (typeof custom[name] === 'string' ? (custom[name] as string) : undefined)
@@ -167,7 +186,14 @@ export function gcs(options: GcsOptions): GcsStrategy {
       const b = await connect()
       type Query = { prefix?: string; maxResults: number; pageToken?: string; autoPaginate: false }
       let query: Query | null = { prefix: prefix || undefined, maxResults: 1000, autoPaginate: false }
+      const tokens = new Set<string>()
       while (query) {
+        if (tokens.size >= MAX_LIST_PAGES) {
+          throw storageError(
+            STRATEGY_NAME,
+            `The listing of gs://${bucket}/${prefix} did not end after ${MAX_LIST_PAGES} pages (${MAX_LIST_PAGES * 1000} objects): the server keeps handing out page tokens. Check the endpoint (STORAGE_EMULATOR_HOST, a proxy), or deploy to a narrower prefix.`,
+          )
+        }
         let files: File[]
         let next: Partial<Query> | null
         try {
@@ -180,7 +206,16 @@ export function gcs(options: GcsOptions): GcsStrategy {
           remember(file.metadata as ObjectMetadata)
           yield toRemote(file.metadata as ObjectMetadata)
         }
-        query = next?.pageToken ? { ...query, pageToken: next.pageToken } : null
+        const token = next?.pageToken
+        if (token !== undefined && tokens.has(token)) {
+          // The same page again: the listing would never end (and the deploy's memory with it).
+          throw storageError(
+            STRATEGY_NAME,
+            `The listing of gs://${bucket}/${prefix} answered the page token ${JSON.stringify(token.slice(0, 40))} a second time, after ${tokens.size + 1} pages: it would never end. The server misbehaves; check the endpoint (STORAGE_EMULATOR_HOST, a proxy) and try again.`,
+          )
+        }
+        if (token) tokens.add(token)
+        query = token ? { ...query, pageToken: token } : null
       }
       listed = true
     },
@@ -197,7 +232,7 @@ export function gcs(options: GcsOptions): GcsStrategy {
       }
     },
 
-    async upload(file) {
+    async upload(file, ctx) {
       const b = await connect()
       // 0 means "must not exist yet"; unknown (a warm cache) means no precondition and no SDK retry.
       const generation = generations.get(file.key) ?? (listed ? '0' : undefined)
@@ -222,13 +257,13 @@ export function gcs(options: GcsOptions): GcsStrategy {
         },
         preconditionOpts: generation === undefined ? undefined : { ifGenerationMatch: Number(generation) },
       }
-      try {
+      const send = async () => {
         if (resumable) {
           // Streamed in one request, read from the file as it goes: the SDK holds the last piece
           // only, so a file of any size takes a few MiB. A request that fails after the storage
-          // has lost bytes cannot be resumed from a stream: the upload fails, and the next
-          // deploy sends the file again (one chunked request per 8 MiB would resume, but costs a
-          // round trip each, and the emulator the tests use cannot take chunks).
+          // has lost bytes cannot be resumed from a stream: it is sent again from the start below
+          // (or, under a precondition, by the next deploy). One chunked request per 8 MiB would
+          // resume, but costs a round trip each, and the emulator the tests use cannot take chunks.
           const read = rangeReader(file)
           const chunks = async function* () {
             for (let start = 0; start < file.size; start += READ_BYTES) {
@@ -245,8 +280,20 @@ export function gcs(options: GcsOptions): GcsStrategy {
           const body = file.body
           await object.save(Buffer.from(body.buffer, body.byteOffset, body.byteLength), settings)
         }
-      } catch (error) {
-        throw explain(error, bucket, file.key)
+      }
+      // Without a precondition the SDK does not retry a write (RetryConditional), and a warm
+      // cache knows no generation. Sending the same bytes to the same name again is safe, so a
+      // server error or a dropped connection is retried here. Throttling is left to the core (it
+      // slows the whole deploy down); a write under a precondition is the SDK's to retry.
+      const attempts = settings.preconditionOpts === undefined ? (options.maxAttempts ?? DEFAULTS.gcs.maxAttempts) : 1
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await send()
+          break
+        } catch (error) {
+          if (attempt >= attempts || !transient(error) || ctx.signal.aborted) throw explain(error, bucket, file.key)
+          await sleep(RETRY_BASE_MS * 2 ** (attempt - 1) * (0.5 + Math.random()))
+        }
       }
       const stored = object.metadata as ObjectMetadata
       remember(stored)
@@ -255,13 +302,29 @@ export function gcs(options: GcsOptions): GcsStrategy {
 
     async get(key) {
       const b = await connect()
+      const chunks: Buffer[] = []
+      let size = 0
       try {
-        const [bytes] = await b.file(key).download()
-        return new Uint8Array(bytes)
+        // The stored bytes as they are: a gzip-encoded object is not un-gzipped on the way (a
+        // few kB could expand to gigabytes), and the read stops at the manifest's size limit.
+        const stream = b.file(key).createReadStream({ decompress: false })
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          size += chunk.byteLength
+          if (size > DEFAULTS.maxManifestBytes) {
+            stream.destroy()
+            throw storageError(
+              STRATEGY_NAME,
+              `gs://${bucket}/${key} is larger than ${DEFAULTS.maxManifestBytes} bytes, more than a deploy manifest may hold: it was not read. Delete it, or set \`manifest\` to another path.`,
+            )
+          }
+          chunks.push(chunk)
+        }
       } catch (error) {
         if ((error as GcsError).code === 404) return undefined
+        if ((error as Error).message?.startsWith('[collectfasta]')) throw error
         throw explain(error, bucket, key)
       }
+      return new Uint8Array(Buffer.concat(chunks, size))
     },
 
     async delete(keys, ctx) {

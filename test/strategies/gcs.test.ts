@@ -1,5 +1,10 @@
-import { describe, expect, it } from 'vitest'
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { gunzipSync, gzipSync } from 'node:zlib'
+import { describe, expect, inject, it } from 'vitest'
+import { DEFAULTS } from '../../src/defaults.js'
 import { gcs } from '../../src/strategies/gcs.js'
+import { recordingProxy } from '../servers/proxy.mjs'
 import { context, runContract, uploadFile } from './contract.js'
 import { GCS_BUCKET, emulatorStorage, readBackGcs } from './gcs-emulator.js'
 
@@ -65,5 +70,101 @@ describe('gcs strategy errors', () => {
     [{ message: 'Could not load the default credentials.' }, /No usable credentials\. Run `gcloud auth application-default login`/],
   ])('explains %o', async (error, message) => {
     await expect(failing(error).upload(await uploadFile('k', 'k'), context())).rejects.toThrow(message)
+  })
+})
+
+describe('gcs strategy against servers that misbehave', () => {
+  /** A loopback server speaking just enough of the JSON API: `answer` decides each reply. */
+  const fakeGcs = async (answer: (req: IncomingMessage, res: ServerResponse, n: number) => void) => {
+    let n = 0
+    const server = createServer((req, res) => answer(req, res, n++))
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+    const { port } = server.address() as AddressInfo
+    return {
+      strategy: gcs({ bucket: GCS_BUCKET, prefix: 'p/', storage: emulatorStorage(`http://127.0.0.1:${port}`), maxAttempts: 1 }),
+      requests: () => n,
+      close: () => new Promise<void>((done) => {
+        server.closeAllConnections()
+        server.close(() => done())
+      }),
+    }
+  }
+  const json = (res: ServerResponse, body: object) => {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(JSON.stringify(body))
+  }
+  const drain = async (strategy: ReturnType<typeof gcs>) => {
+    const keys: string[] = []
+    for await (const object of strategy.list(context())) keys.push(object.key)
+    return keys
+  }
+
+  it('a listing that answers the same page token again fails at once, with a sentence', async () => {
+    const fake = await fakeGcs((_req, res) => json(res, { items: [{ name: 'p/a.txt', size: '1', generation: '1' }], nextPageToken: 'same' }))
+    try {
+      await expect(drain(fake.strategy)).rejects.toThrow(/\[gcs\] The listing of gs:\/\/collectfasta-test\/p\/ answered the page token "same" a second time, after 2 pages: it would never end/)
+      expect(fake.requests()).toBe(2)
+    } finally {
+      await fake.close()
+    }
+  })
+
+  it('a listing that hands out new page tokens without end stops at the page cap, with a sentence', async () => {
+    const fake = await fakeGcs((_req, res, n) => json(res, { nextPageToken: `t${n}` }))
+    try {
+      await expect(drain(fake.strategy)).rejects.toThrow(/did not end after 10000 pages \(10000000 objects\): the server keeps handing out page tokens/)
+      expect(fake.requests()).toBe(10_000)
+    } finally {
+      await fake.close()
+    }
+  }, 120_000)
+
+  it('the manifest read stops at maxManifestBytes: a body without end is refused, not held', async () => {
+    const fake = await fakeGcs((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      const chunk = Buffer.alloc(64 * 1024, 0x20)
+      const more = () => {
+        while (res.write(chunk)) {}
+        res.once('drain', more)
+      }
+      more()
+    })
+    const limits = DEFAULTS as { maxManifestBytes: number }
+    const cap = limits.maxManifestBytes
+    limits.maxManifestBytes = 1024 * 1024 // the same code path as 256 MiB, in a fraction of the time
+    try {
+      await expect(fake.strategy.get('p/.collectfasta/manifest.json', context())).rejects.toThrow(
+        /\[gcs\] gs:\/\/collectfasta-test\/p\/\.collectfasta\/manifest\.json is larger than 1048576 bytes, more than a deploy manifest may hold: it was not read/,
+      )
+    } finally {
+      limits.maxManifestBytes = cap
+      await fake.close()
+    }
+  })
+
+  it('the manifest read never un-gzips: a gzip-encoded object comes back as its stored bytes', async () => {
+    const key = `gzip-${Date.now().toString(36)}/manifest.json`
+    const json = JSON.stringify({ hello: 'x'.repeat(1000) })
+    await emulatorStorage().bucket(GCS_BUCKET).file(key).save(gzipSync(json), { metadata: { contentType: 'application/json', contentEncoding: 'gzip' } })
+    const bytes = await gcs({ bucket: GCS_BUCKET, storage: emulatorStorage() }).get(key, context())
+    expect(Buffer.from(bytes!).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]))
+    expect(gunzipSync(bytes!).toString()).toBe(json)
+  })
+
+  it.each([
+    ['a 500', 'error500'],
+    ['a dropped connection (ECONNRESET)', 'resetRequest'],
+  ] as const)('an upload on a warm cache (no generation known) is sent again after %s', async (_name, fault) => {
+    const proxy = await recordingProxy(inject('gcsEndpoint'), { rates: { [fault]: 1 }, maxFaults: 1 })
+    try {
+      const key = `retry-${fault}-${Date.now().toString(36)}/a.txt`
+      const strategy = gcs({ bucket: GCS_BUCKET, storage: emulatorStorage(proxy.url) })
+      await strategy.upload(await uploadFile(key, 'same bytes'), context())
+      expect(proxy.faults.count).toBe(1)
+      expect(proxy.requests.filter((r) => r.kind === 'PUT')).toHaveLength(2)
+      expect(Buffer.from((await readBackGcs(key))!.bytes).toString()).toBe('same bytes')
+    } finally {
+      await proxy.close()
+    }
   })
 })
