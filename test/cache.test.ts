@@ -1,8 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { ChecksumCache, type CacheRecord } from '../src/core/cache.js'
+import { deploy } from '../src/index.js'
+import { writeTree } from './helpers.js'
+import { memory } from './strategies/memory.js'
 
 const dirs: string[] = []
 afterAll(() => {
@@ -66,5 +69,58 @@ describe('the checksum cache file', () => {
     expect(again.manifestVersion).toBeUndefined()
     expect(again.get('one')).toEqual(record(1))
     expect(again.get('two')).toEqual(record(2))
+  })
+})
+
+describe('the checksum cache file, written by hand', () => {
+  it('an unreadable cache is never written over by a dry run (nor by loading it)', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'collectfasta-cache-dry-'))
+    dirs.push(root)
+    writeTree(join(root, 'dist'), { 'index.html': 'hi' })
+    const dir = join(root, 'cache')
+    mkdirSync(dir)
+    writeFileSync(join(dir, 'checksums.json'), '{ not json')
+    const warnings: string[] = []
+    await deploy({ outDir: 'dist', root, strategy: memory(), cacheDir: 'cache', dryRun: true, logger: { info() {}, warn: (m) => void warnings.push(m) } })
+    expect(warnings.some((w) => /checksums\.json could not be read/.test(w))).toBe(true)
+    expect(readFileSync(join(dir, 'checksums.json'), 'utf8')).toBe('{ not json')
+  })
+
+  it('150 saves add no listener anywhere: no MaxListenersExceededWarning', async () => {
+    const dir = cacheDir()
+    const warnings: string[] = []
+    const onWarning = (w: Error) => void warnings.push(w.name)
+    process.on('warning', onWarning)
+    try {
+      const cache = ChecksumCache.load(dir, 't', warn)
+      for (let i = 0; i < 150; i++) {
+        cache.set(`k${i}`, record(i))
+        await cache.save()
+      }
+      await new Promise((done) => setImmediate(done)) // warnings are emitted on the next tick
+      expect(ChecksumCache.load(dir, 't', warn).size).toBe(150)
+    } finally {
+      process.off('warning', onWarning)
+    }
+    expect(warnings).toEqual([])
+  })
+
+  it('reads the file earlier versions wrote, writes the same shape, and leaves no temporary file', async () => {
+    const dir = cacheDir()
+    const earlier = [{ key: 'other', value: { format: 2, revision: 3, entries: { x: record(9) } } }, { key: 't', value: { format: 2, revision: 1, manifestVersion: 'm1', entries: { a: record(1) } } }]
+    writeFileSync(join(dir, 'checksums.json'), JSON.stringify(earlier))
+    const cache = ChecksumCache.load(dir, 't', warn)
+    expect(cache.get('a')).toEqual(record(1))
+    expect(cache.manifestVersion).toBe('m1')
+    cache.set('b', record(2))
+    await cache.save()
+    const written = JSON.parse(readFileSync(join(dir, 'checksums.json'), 'utf8'))
+    expect(written).toEqual([earlier[0], { key: 't', value: { format: 2, revision: 2, manifestVersion: 'm1', entries: { a: record(1), b: record(2) } } }])
+    expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([])
+  })
+
+  it('flat-cache is no longer a dependency', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+    expect(Object.keys(pkg.dependencies)).not.toContain('flat-cache')
   })
 })

@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { FlatCache } from 'flat-cache'
 import { lock } from 'proper-lockfile'
 import { pathRecord } from '../paths.js'
 
@@ -24,6 +24,66 @@ interface TargetRecords {
 }
 
 /**
+ * The whole file: every target's records, by target. On disk it is a JSON array of
+ * `{ key, value }` (the shape flat-cache wrote, so caches written by earlier versions are read,
+ * and earlier versions read ours).
+ */
+type Store = Map<string, unknown>
+
+/** Reads the file; absent is empty, anything else unreadable throws. */
+function readStore(file: string): Store {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map()
+    throw error
+  }
+  const parsed: unknown = JSON.parse(text)
+  if (Array.isArray(parsed)) {
+    const store: Store = new Map()
+    for (const item of parsed as { key?: unknown; value?: unknown }[]) if (typeof item?.key === 'string') store.set(item.key, item.value)
+    return store
+  }
+  throw new Error('it is not a list of targets')
+}
+
+/**
+ * Writes the file whole or not at all: a temporary file, flushed to disk, renamed over it, and
+ * the folder flushed (where it can be opened), so that after a crash or a power loss the file is
+ * the old one or the new one, never empty nor half written.
+ */
+function writeStore(dir: string, file: string, store: Store): void {
+  const tmp = join(dir, `${CACHE_ID}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  try {
+    const fd = openSync(tmp, 'wx')
+    try {
+      writeSync(fd, JSON.stringify(Array.from(store, ([key, value]) => ({ key, value }))))
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(tmp, file)
+  } catch (error) {
+    // The cleanup must not hide why the write failed (e.g. an ENOTDIR of its own).
+    try {
+      rmSync(tmp, { force: true })
+    } catch {}
+    throw error
+  }
+  try {
+    const fd = openSync(dir, 'r')
+    try {
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+  } catch {
+    // Windows cannot open a folder; NTFS journals the rename itself.
+  }
+}
+
+/**
  * The checksum store: for each target, the objects the storage confirmed. One file may serve
  * several targets and several processes: a save takes a lock, re-reads the file and merges this
  * process's changes key by key, so nobody's confirmations are dropped. It is written to a
@@ -43,7 +103,7 @@ export class ChecksumCache {
    * deploy then re-parses nothing, where a fresh copy of every record each time was most of the
    * deploy's garbage.
    */
-  private known?: { store: FlatCache; stamp: string }
+  private known?: { store: Store; stamp: string }
 
   private constructor(
     private readonly dir: string,
@@ -81,24 +141,22 @@ export class ChecksumCache {
     return cache
   }
 
-  /** The whole file (every target), or an empty store if it is absent or unreadable. */
-  private open(warn?: (message: string) => void): FlatCache {
-    const store = new FlatCache({ cacheDir: this.dir, cacheId: CACHE_ID, useClone: false, serialize: JSON.stringify, deserialize: JSON.parse })
+  /** The whole file (every target), or an empty store if it is absent or unreadable. Reads only. */
+  private open(warn?: (message: string) => void): Store {
     try {
-      store.loadFile(this.file)
+      return readStore(this.file)
     } catch (error) {
       warn?.(
         `The cache file ${this.file} could not be read (${(error as Error).message}); ` +
           'starting from an empty cache. It will be rewritten after this deploy.',
       )
-      store.clear()
+      return new Map()
     }
-    return store
   }
 
   /** This target's records in `store`, or undefined (absent, or another format). */
-  private read(store: FlatCache, warn?: (message: string) => void): TargetRecords | undefined {
-    const stored = store.getKey<Partial<TargetRecords> | undefined>(this.target)
+  private read(store: Store, warn?: (message: string) => void): TargetRecords | undefined {
+    const stored = store.get(this.target) as Partial<TargetRecords> | undefined
     if (stored === undefined) return undefined
     if (stored?.format !== CACHE_FORMAT || typeof stored.entries !== 'object' || stored.entries === null) {
       warn?.(
@@ -156,8 +214,6 @@ export class ChecksumCache {
   async save(): Promise<void> {
     if (this.changes.size === 0 && !this.versionChanged) return
     let release: (() => Promise<void>) | undefined
-    const tmpId = `${CACHE_ID}.${process.pid}.tmp`
-    const tmpFile = join(this.dir, tmpId)
     try {
       if (!existsSync(this.dir)) mkdirSync(this.dir, { recursive: true })
       release = await lock(this.dir, { lockfilePath: join(this.dir, `${CACHE_ID}.lock`), retries: { retries: 40, minTimeout: 25, maxTimeout: 500 }, stale: 30_000 })
@@ -174,16 +230,8 @@ export class ChecksumCache {
       const interleaved = !known && (onDisk?.revision ?? 0) !== this.revision
       const manifestVersion = interleaved ? undefined : this.version
       const revision = Math.max(onDisk?.revision ?? 0, this.revision) + 1
-      store.setKey(this.target, { format: CACHE_FORMAT, revision, manifestVersion, entries } satisfies TargetRecords)
-      // flat-cache writes its own format to a temporary file; the rename makes it whole or absent.
-      let failure: unknown
-      store.on('error', (error: unknown) => {
-        failure = error
-      })
-      store.cacheId = tmpId
-      store.save(true)
-      if (failure) throw failure
-      renameSync(tmpFile, this.file)
+      store.set(this.target, { format: CACHE_FORMAT, revision, manifestVersion, entries } satisfies TargetRecords)
+      writeStore(this.dir, this.file, store)
       this.known = { store, stamp: stampOf(this.file) ?? '' }
       this.records = entries
       this.revision = revision
@@ -192,10 +240,6 @@ export class ChecksumCache {
       this.versionChanged = false
     } catch (error) {
       this.known = undefined // the store may hold what was not written
-      // The cleanup must not hide why the save failed (e.g. an ENOTDIR of its own).
-      try {
-        rmSync(tmpFile, { force: true })
-      } catch {}
       throw new Error(
         `[collectfasta] Could not write the cache file ${this.file}: ${(error as Error).message}. ` +
           'Every upload it would have recorded is stored; the next deploy checks the storage for them. Check that `cacheDir` is writable.',

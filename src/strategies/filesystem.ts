@@ -1,70 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { constants, existsSync, lstatSync, rmSync, writeFileSync } from 'node:fs'
 import { lstat, mkdir, open, readFile, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises'
-import { hostname } from 'node:os'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { DEFAULTS } from '../defaults.js'
 import { CHUNK_BYTES, hashFile, loadHasher, loadStreamHasher, md5Hex, md5Stream } from '../hash.js'
 import { normalizePrefix, printable } from '../paths.js'
 import { type RemoteObject, type StrategyWith, defineStrategy } from '../strategy.js'
+import { HOST, TMP_MARKER, abandoned, aliasProblem, syncDirectory } from './directory.js'
 import { assertUnderPrefix } from './utils.js'
 
 const STRATEGY_NAME = 'fs'
-/** Temporary files of interrupted writes carry this marker; listings ignore them. */
-const TMP_MARKER = '.collectfasta-tmp-'
-/** This machine, in temporary names: a writer's pid means something only on its own host. */
-const HOST = createHash('sha256').update(hostname()).digest('hex').slice(0, 8)
-/** A temporary file older than this is a leftover whoever wrote it (a writer on another host). */
-const STALE_TMP_MS = 60 * 60 * 1000
-/** `.collectfasta-tmp-<host>-<pid>-<random>`; older names had no host or pid. */
-const TMP_NAME = /^\.collectfasta-tmp-(?:([0-9a-f]{8})-(\d+)-)?[0-9a-f]+$/
-
-/**
- * Why a key cannot name a file of its own in a directory, or undefined. A trailing '/' resolves
- * to the file without it (`index.html/` is `index.html`); ':' names an NTFS alternate stream;
- * Windows drops a trailing dot or space (`a.html.` is `a.html`). Refused on every platform, so a
- * deploy behaves the same from any runner and onto any mount.
- */
-function aliasProblem(key: string): string | undefined {
-  if (key.endsWith('/')) return "it ends in '/', and a directory would store it as the file without it"
-  if (key.includes(':')) return "it contains ':', which names an alternate stream of another file on Windows (NTFS)"
-  if (key.split('/').some((segment) => segment.endsWith('.') || segment.endsWith(' '))) {
-    return 'a segment ends in a dot or a space, which Windows drops (the key would alias another file)'
-  }
-  return undefined
-}
-
-/** Whether the process `pid` runs on this host (EPERM: it runs, as another user). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-/** Whether a temporary file was left by a writer that is gone: older than an hour, or its pid is dead here. */
-function abandoned(name: string, mtimeMs: number): boolean {
-  const match = TMP_NAME.exec(name)
-  if (!match) return false
-  if (Date.now() - mtimeMs > STALE_TMP_MS) return true
-  return match[1] === HOST && match[2] !== undefined && !alive(Number(match[2]))
-}
-
-/** Flushes a directory's entries (a rename) to disk; not every platform can open a directory. */
-async function syncDirectory(dir: string): Promise<void> {
-  let handle: import('node:fs/promises').FileHandle | undefined
-  try {
-    handle = await open(dir, 'r')
-    await handle.sync()
-  } catch {
-    // Windows cannot open a directory; NTFS journals the rename itself.
-  } finally {
-    await handle?.close().catch(() => {})
-  }
-}
-
 export interface FilesystemOptions {
   /** The directory to deploy into (created if missing), e.g. a web server's document root. */
   dir: string

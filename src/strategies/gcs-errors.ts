@@ -1,0 +1,44 @@
+import { storageError } from '../strategy.js'
+
+const STRATEGY_NAME = 'gcs'
+
+/** What the Cloud Storage SDK's errors carry. */
+export interface GcsError {
+  code?: number | string
+  message?: string
+}
+
+/** Explains an SDK error: what went wrong, where, and what to check. */
+export function explain(error: unknown, bucket: string, key: string | undefined): Error {
+  const e = error as GcsError
+  const message = (e.message ?? String(error)).replace(/\.+$/, '')
+  const where = key === undefined ? `gs://${bucket}` : `gs://${bucket}/${key}`
+  let hint: string
+  if (/Could not load the default credentials|Could not refresh access token|invalid_grant|No key or keyFile/i.test(message)) {
+    hint = 'No usable credentials. Run `gcloud auth application-default login`, set GOOGLE_APPLICATION_CREDENTIALS, or pass `keyFilename` / `credentials`.'
+  } else if (e.code === 404 && /bucket/i.test(message)) {
+    hint = /does not exist/i.test(message) ? 'Check `bucket` and `projectId`.' : `The bucket \`${bucket}\` does not exist. Check \`bucket\` and \`projectId\`.`
+  } else if (e.code === 403 || e.code === 401) {
+    hint = 'Permission denied. The account needs storage.objects.list, storage.objects.get, storage.objects.create (and storage.objects.delete to delete) on the bucket, e.g. the Storage Object Admin role.'
+  } else if (e.code === 429 || e.code === 503) {
+    hint = 'The storage asked to slow down; the deploy lowers its concurrency and retries. Lower `concurrency` if this persists.'
+  } else if (/timeout|timed out|ETIMEDOUT/i.test(`${e.code ?? ''} ${message}`) && !/ECONNREFUSED/.test(message)) {
+    hint = 'Cloud Storage did not answer in time (the `timeout` option for small requests, `requestTimeout` for resumable uploads). Check the network (and STORAGE_EMULATOR_HOST when using the emulator).'
+  } else if (typeof e.code === 'string' && /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET/.test(e.code)) {
+    hint = 'Could not reach Cloud Storage. Check the network (and STORAGE_EMULATOR_HOST when using the emulator).'
+  } else {
+    hint = 'Check the bucket, the credentials and the network.'
+  }
+  const code = e.code === undefined ? '' : ` (${e.code})`
+  return storageError(STRATEGY_NAME, `Request failed${code} for ${where}: ${message}. ${hint}`, error, e.code === 429 || e.code === 503)
+}
+
+/**
+ * A failure worth sending the same bytes again for: a server error or a connection lost on the
+ * way. Not throttling (429/503: the core slows down instead), nor a client error.
+ */
+export function transient(error: unknown): boolean {
+  const e = error as GcsError
+  if (typeof e.code === 'number') return e.code === 408 || e.code === 500 || e.code === 502 || e.code === 504
+  return /ECONNRESET|EPIPE|ETIMEDOUT|ECONNABORTED|socket hang up/i.test(`${e.code ?? ''} ${e.message ?? ''}`)
+}
