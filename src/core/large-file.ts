@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto'
-import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, readSync } from 'node:fs'
-import { open, rm, stat } from 'node:fs/promises'
+import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, readSync, rmSync } from 'node:fs'
+import { lstat, mkdtemp, open, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createBrotliCompress, createGzip } from 'node:zlib'
 import { CHUNK_BYTES, type StreamHasher, md5Stream } from '../hash.js'
+import { processAlive } from '../process.js'
 import { type Encoding, compressionOptions } from './compress.js'
 
 /**
@@ -123,12 +124,52 @@ function tap(hasher: StreamHasher): Transform {
   })
 }
 
+/** Our folders in the system's temporary folder: `collectfasta-<pid>-<random>`, made by mkdtemp (mode 0700). */
+const OWN_FOLDER = /^collectfasta-(\d+)-[A-Za-z0-9]{6}$/
+/** Copies written by versions that used the temporary folder itself. */
+const OLD_COPY = /^collectfasta-[0-9a-f]{16}\.(gz|br)$/
+const DAY_MS = 24 * 60 * 60 * 1000
+
+/**
+ * Removes what killed deploys left in the temporary folder: our folders whose process is gone
+ * (this host's pids; only folders of this user), and loose copies of older versions a day old.
+ */
+async function removeAbandoned(): Promise<void> {
+  const base = tmpdir()
+  const uid = process.getuid?.()
+  for (const name of await readdir(base).catch(() => [] as string[])) {
+    const folder = OWN_FOLDER.exec(name)
+    if (!folder && !OLD_COPY.test(name)) continue
+    const path = join(base, name)
+    const info = await lstat(path).catch(() => undefined)
+    if (!info || (uid !== undefined && info.uid !== uid)) continue
+    const abandoned = folder ? info.isDirectory() && !processAlive(Number(folder[1])) : info.isFile() && Date.now() - info.mtimeMs > DAY_MS
+    if (abandoned) await rm(path, { recursive: true, force: true }).catch(() => {})
+  }
+}
+
+let ownFolder: Promise<string> | undefined
+
+/**
+ * This process's folder for compressed copies, made on first use (after clearing what killed
+ * runs left): a fresh name, so nobody can plant it, and removed when the process exits. A
+ * SIGKILL skips the exit: the next run that compresses a large file removes it.
+ */
+function tempFolder(): Promise<string> {
+  ownFolder ??= removeAbandoned().then(async () => {
+    const folder = await mkdtemp(join(tmpdir(), `collectfasta-${process.pid}-`))
+    process.once('exit', () => rmSync(folder, { recursive: true, force: true }))
+    return folder
+  })
+  return ownFolder
+}
+
 /**
  * Compresses a large file as a stream into a temporary file, hashing what it reads (it must be
  * the bytes the scan hashed) and what it writes (the stored body's MD5).
  */
 export async function compressToTemp(source: FileSource, encoding: Encoding, xxh64: string, hasher: () => StreamHasher): Promise<Compressed> {
-  const file = join(tmpdir(), `collectfasta-${randomBytes(8).toString('hex')}.${encoding === 'br' ? 'br' : 'gz'}`)
+  const file = join(await tempFolder(), `${randomBytes(8).toString('hex')}.${encoding === 'br' ? 'br' : 'gz'}`)
   const read = hasher()
   const md5 = md5Stream()
   const zip = encoding === 'br' ? createBrotliCompress(compressionOptions('br', source.size)) : createGzip(compressionOptions('gzip', source.size))

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto'
 import { open } from 'node:fs/promises'
 import { hostname } from 'node:os'
+import { processAlive } from '../process.js'
 
 /** Temporary files of interrupted writes carry this marker; listings ignore them. */
 export const TMP_MARKER = '.collectfasta-tmp-'
@@ -30,22 +31,12 @@ export function aliasProblem(key: string): string | undefined {
   return undefined
 }
 
-/** Whether the process `pid` runs on this host (EPERM: it runs, as another user). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 /** Whether a temporary file was left by a writer that is gone: older than an hour, or its pid is dead here. */
 export function abandoned(name: string, mtimeMs: number): boolean {
   const match = TMP_NAME.exec(name)
   if (!match) return false
   if (Date.now() - mtimeMs > STALE_TMP_MS) return true
-  return match[1] === HOST && match[2] !== undefined && !alive(Number(match[2]))
+  return match[1] === HOST && match[2] !== undefined && !processAlive(Number(match[2]))
 }
 
 /** Flushes a directory's entries (a rename) to disk; not every platform can open a directory. */
