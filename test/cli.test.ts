@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -156,7 +156,11 @@ describe('collectfasta deploy', () => {
   })
 
   it.each([
-    [['deploy', '--to', 's3://bucket/x', '--concurrency', '0'], /Expected `concurrency` to be an integer ≥ 1, got number 0/],
+    [['deploy', '--to', 's3://bucket/x', '--concurrency', '0'], /\[collectfasta\] --concurrency expects a whole number ≥ 1, got "0"\./],
+    [['deploy', '--to', 's3://bucket/x', '--concurrency', 'abc'], /\[collectfasta\] --concurrency expects a whole number ≥ 1, got "abc"\./],
+    [['deploy', '--bogus'], /^\[collectfasta\] Unknown option `--bogus`\. Run `collectfasta deploy --help` for every option\.$/m],
+    [['deploy', '--dryrun'], /^\[collectfasta\] Unknown option `--dryrun`\. Did you mean --dry-run\? Run `collectfasta deploy --help`/m],
+    [['deploy', '--to', 's3://'], /^\[collectfasta\] --to "s3:\/\/" names no bucket: use --to s3:\/\/my-bucket or --to s3:\/\/my-bucket\/prefix\.$/m],
     [['deploy', '--to', 'ftp://host/x'], /unknown scheme ftp:/],
     [['deploy'], /No target: pass --to s3:\/\/bucket\/prefix/],
     [['deploy', '--nope'], /Unknown option `--nope`/],
@@ -166,6 +170,78 @@ describe('collectfasta deploy', () => {
     const dir = project()
     const { code, stderr } = await cli(dir, args)
     expect(stderr).toMatch(message)
+    expect(stderr).not.toMatch(/s3\(\{/) // a CLI user is told the CLI form, not JavaScript
     expect(code).toBe(2)
+  })
+
+  it.each([
+    [['deploy', '--to', 's3://AKIAKEY:s3cr3tv4lue@bucket/x'], /--to "s3:\/\/\*\*\*@bucket\/x" carries credentials/],
+    [['deploy', '--to', 's3://bucket/x', '--endpoint', 'HTTPS://AKIAKEY:s3cr3t/v4lue@host'], /got "HTTPS:\/\/\*\*\*@host", which is not a valid URL/],
+    [['deploy', '--to', 's3://bucket/x', '--endpoint', ' https://AKIAKEY:s3cr3tv4lue@host'], /got " https:\/\/\*\*\*@host"/],
+    [['deploy', '--to', 's3://bucket/x', '--endpoint', 's3://AKIAKEY:s3cr3tv4lue@host'], /got "s3:\/\/\*\*\*@host"/],
+  ])('credentials in a URL are never printed: %j', async (args, message) => {
+    const { code, stderr } = await cli(project(), args, { DEBUG: '1' })
+    expect(stderr).toMatch(message)
+    expect(stderr).not.toMatch(/s3cr3t|v4lue/)
+    expect(code).toBe(2)
+  })
+
+  it('a missing SDK exits 2 (install it, then deploy), with the install line', async () => {
+    const dir = project()
+    // The SDK made unresolvable, as in a project that never installed it.
+    const hook = join(dir, 'no-sdk.mjs')
+    const resolver = `export async function resolve(specifier, context, next) {
+  if (specifier === '@aws-sdk/client-s3') throw Object.assign(new Error("Cannot find package '@aws-sdk/client-s3'"), { code: 'ERR_MODULE_NOT_FOUND' })
+  return next(specifier, context)
+}`
+    writeFileSync(hook, `import { register } from 'node:module'\nregister('data:text/javascript,' + encodeURIComponent(${JSON.stringify(resolver)}))\n`)
+    const { code, stderr } = await cli(dir, ['deploy', '--to', 's3://bucket/x'], { NODE_OPTIONS: `--import=${pathToFileURL(hook).href}` })
+    expect(stderr).toMatch(/Cannot import `@aws-sdk\/client-s3`\. Install it with `npm i -D @aws-sdk\/client-s3`\./)
+    expect(code).toBe(2)
+  })
+
+  it('a runtime TypeError is a failed deploy (exit 1), not bad usage; --json still prints the report', async () => {
+    const dir = project()
+    writeFileSync(
+      join(dir, 'collectfasta.config.ts'),
+      [
+        "import { defineConfig } from 'vite-plugin-collectfasta'",
+        'const broken = undefined as unknown as { version: string }',
+        "export default defineConfig({ strategy: { name: 'custom', target: 'custom://x/', async upload() { return undefined }, async stat() { return { key: broken.version } }, async get() { return undefined } } })",
+      ].join('\n'),
+    )
+    const { code, stdout, stderr } = await cli(dir, ['deploy', '--json'])
+    expect(stderr).toMatch(/Cannot read properties of undefined/)
+    expect(code).toBe(1)
+    expect(JSON.parse(stdout).failed).toEqual([{ key: '', error: expect.stringMatching(/Cannot read properties of undefined/) }])
+  })
+
+  it('--json prints the report when the deploy stops before any upload', async () => {
+    const dir = project()
+    writeFileSync(join(dir, 'blocker'), '')
+    const { code, stdout, stderr } = await cli(dir, ['deploy', '--to', pathToFileURL(join(dir, 'www')).href, '--cache-dir', 'blocker/cache', '--json'])
+    expect(stderr).toMatch(/is not writable/)
+    expect(code).toBe(1)
+    expect(JSON.parse(stdout).failed).toEqual([{ key: '', error: expect.stringMatching(/cache directory .*blocker\/cache is not writable/) }])
+  })
+
+  it("`dir` in a config file is relative to the config file's folder; no jiti cache is written", async () => {
+    const dir = project()
+    const temp = mkdtempSync(join(tmpdir(), 'collectfasta-cli-tmp-'))
+    writeTree(join(dir, 'site/build'), { 'page.html': '<h1>page</h1>' })
+    writeFileSync(
+      join(dir, 'site/collectfasta.config.ts'),
+      [
+        "import { defineConfig } from 'vite-plugin-collectfasta'",
+        "import { filesystem } from 'vite-plugin-collectfasta/filesystem'",
+        `export default defineConfig({ strategy: filesystem({ dir: ${JSON.stringify(join(dir, 'www'))} }), dir: 'build' })`,
+      ].join('\n'),
+    )
+    const { code, stderr } = await cli(dir, ['deploy', '--config', 'site/collectfasta.config.ts'], { TMPDIR: temp })
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(siteFiles(join(dir, 'www'))).toEqual(['page.html'])
+    expect(readdirSync(temp).filter((name) => name.includes('jiti'))).toEqual([])
+    rmSync(temp, { recursive: true, force: true })
   })
 })

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { type DeployOptions, deploy } from '../src/index.js'
 import { group, stepSummary } from '../src/github-actions.js'
 import { printable } from '../src/paths.js'
+import { redactUrl } from '../src/redact.js'
 import { type DeployReport, failureMessage } from '../src/report.js'
 import { writeTree } from './helpers.js'
 import { memory } from './strategies/memory.js'
@@ -137,5 +138,17 @@ describe('every entry through one gate: redirects, clean URLs, files', () => {
     )
     const second = await run({ directoryIndex: { bare: true, html: true } })
     expect(second.uploaded).toEqual([])
+  })
+})
+
+describe('redactUrl', () => {
+  it.each([
+    ['HTTPS://KEY:SECRET@host', 'HTTPS://***@host'],
+    [' https://KEY:SECRET@host/x', ' https://***@host/x'],
+    ['s3://K:S@bucket/p', 's3://***@bucket/p'],
+    ['at http://K:se/cr+et@host:9000, then', 'at http://***@host:9000, then'],
+    ['https://host/no-credentials', 'https://host/no-credentials'],
+  ])('%j → %j', (text, shown) => {
+    expect(redactUrl(text)).toBe(shown)
   })
 })

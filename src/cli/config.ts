@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import type { DeployCommonOptions } from '../options.js'
 import type { Strategy } from '../strategy.js'
 import { UsageError } from './targets.js'
@@ -34,7 +34,9 @@ const VITE = ['vite.config.ts', 'vite.config.mts', 'vite.config.js', 'vite.confi
 /** Imports a config file (TypeScript too) the way Vite's own CLI would run it. */
 async function importConfig(file: string): Promise<unknown> {
   const { createJiti } = await import('jiti')
-  const jiti = createJiti(import.meta.url, { interopDefault: true, moduleCache: false })
+  // No cache on disk: jiti's is in the shared temporary folder, where another local user could
+  // plant a transpiled "config" that we would then run.
+  const jiti = createJiti(import.meta.url, { interopDefault: true, moduleCache: false, fsCache: false })
   try {
     return await jiti.import(file, { default: true })
   } catch (error) {
@@ -72,7 +74,8 @@ export async function findConfig(cwd: string, options: { config?: string; mode: 
     const exported = (await importConfig(file)) as ConfigExport
     const config = typeof exported === 'function' ? await exported({ mode: options.mode }) : exported
     if (typeof config !== 'object' || config === null) throw new UsageError(`[collectfasta] ${file} must export a config object (use defineConfig).`)
-    return { config: { ...config, dir: config.dir === undefined ? undefined : resolve(cwd, config.dir) }, source: file }
+    // `dir` is relative to the config file's folder (as documented), wherever the command runs.
+    return { config: { ...config, dir: config.dir === undefined ? undefined : resolve(dirname(file), config.dir) }, source: file }
   }
   if (options.config) {
     const file = resolve(cwd, options.config)

@@ -6,7 +6,8 @@ import { findConfig } from './config.js'
 import { UsageError, strategyFor } from './targets.js'
 import { deploy } from '../core/deploy.js'
 import type { DeployOptions } from '../options.js'
-import { DeployError, type Logger } from '../report.js'
+import { redactUrl } from '../redact.js'
+import type { Logger } from '../report.js'
 
 /** Exit codes: a public contract. */
 const EXIT_OK = 0
@@ -20,7 +21,8 @@ interface Flags {
   mode: string
   dryRun?: boolean
   force?: boolean
-  concurrency?: string
+  /** cac turns `--concurrency 8` into a number, and leaves `abc` a string. */
+  concurrency?: string | number
   prune?: boolean
   report?: string
   cacheDir?: string
@@ -63,7 +65,7 @@ async function run(dir: string | undefined, flags: Flags): Promise<void> {
         'or a collectfasta() plugin to vite.config.*.',
     )
   }
-  const concurrency = flags.concurrency === undefined ? config.concurrency : Number(flags.concurrency)
+  const concurrency = flags.concurrency === undefined ? config.concurrency : wholeNumber('--concurrency', flags.concurrency)
   const logger: Logger = {
     info: (message) => {
       if (!flags.quiet) (flags.json ? process.stderr : process.stdout).write(`${message}\n`)
@@ -92,6 +94,55 @@ async function run(dir: string | undefined, flags: Flags): Promise<void> {
   if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
 }
 
+/** A flag's whole number ≥ 1, or a usage error that shows what was typed. */
+function wholeNumber(flag: string, value: string | number | boolean): number {
+  if (!/^\d+$/.test(String(value).trim()) || Number(value) < 1) {
+    throw new UsageError(`[collectfasta] ${flag} expects a whole number ≥ 1, got ${JSON.stringify(String(value))}.`)
+  }
+  return Number(value)
+}
+
+/** The long flags of `deploy`, for "did you mean". */
+const FLAGS = cli.commands.flatMap((command) => command.options.map((option) => `--${option.rawName.replace(/^--|\s.*$/g, '')}`))
+
+/** The flag nearest to a mistyped one (at most 2 edits away), if any. */
+function nearestFlag(typed: string): string | undefined {
+  const distance = (a: string, b: string) => {
+    let row = Array.from({ length: b.length + 1 }, (_, i) => i)
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i]
+      for (let j = 1; j <= b.length; j++) next[j] = Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1))
+      row = next
+    }
+    return row[b.length] ?? Number.POSITIVE_INFINITY
+  }
+  const [best] = FLAGS.map((flag) => ({ flag, d: distance(typed, flag) })).sort((a, b) => a.d - b.d)
+  return best && best.d <= 2 ? best.flag : undefined
+}
+
+/** cac's own messages (an unknown flag, a missing value) as our sentences, with the way out. */
+function usageMessage(message: string): string {
+  const unknown = /^Unknown option `(--?[^`]+)`/.exec(message)
+  const near = unknown?.[1] && nearestFlag(unknown[1])
+  const hint = near ? `Did you mean ${near}? ` : ''
+  return `[collectfasta] ${message.replace(/\.?$/, '.')} ${hint}Run \`collectfasta deploy --help\` for every option.`
+}
+
+/**
+ * Exit 2 is for what the user must change before anything can be tried: a flag, an option (our
+ * TypeErrors, which all begin with `[collectfasta]`), a missing SDK to install. Anything else that
+ * went wrong, a runtime TypeError included, is a failed deploy: 1.
+ */
+function isUsage(error: unknown): boolean {
+  const e = error as Error & { code?: string }
+  return (
+    error instanceof UsageError ||
+    e?.name === 'CACError' ||
+    e?.code === 'ERR_COLLECTFASTA_MISSING_SDK' ||
+    (error instanceof TypeError && e.message.startsWith('[collectfasta]'))
+  )
+}
+
 /** Runs the CLI; resolves with the exit code. Errors are printed as their sentence (with the stack under DEBUG). */
 export async function main(argv = process.argv): Promise<number> {
   try {
@@ -106,12 +157,13 @@ export async function main(argv = process.argv): Promise<number> {
     return EXIT_OK
   } catch (error) {
     const e = error as Error
-    process.stderr.write(`${process.env.DEBUG ? e.stack : e.message}\n`)
-    if (error instanceof DeployError) {
-      if (cli.options.json) process.stdout.write(`${JSON.stringify(error.report, null, 2)}\n`)
-      return EXIT_FAILED
-    }
-    return error instanceof UsageError || error instanceof TypeError || e.name === 'CACError' ? EXIT_USAGE : EXIT_FAILED
+    const message = e?.name === 'CACError' ? usageMessage(e.message) : (e?.message ?? String(error))
+    // Credentials in a URL the user typed never reach the terminal, whatever raised the error.
+    process.stderr.write(`${redactUrl(process.env.DEBUG && e?.stack ? e.stack : message)}\n`)
+    // A deploy that failed still has its report (DeployError, or any error the deploy gave one).
+    const report = (error as { report?: unknown })?.report
+    if (cli.options.json && report !== undefined) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+    return isUsage(error) ? EXIT_USAGE : EXIT_FAILED
   }
 }
 

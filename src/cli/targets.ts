@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url'
+import { redactUrl } from '../redact.js'
 import type { Strategy } from '../strategy.js'
 
 /** A usage mistake: the CLI prints the message and exits with 2. */
@@ -13,10 +14,21 @@ export class UsageError extends Error {
  */
 export async function strategyFor(to: string, endpoint?: string): Promise<Strategy> {
   let url: URL
+  // Printed only without credentials (s3://KEY:SECRET@bucket would otherwise be shown whole).
+  const shown = JSON.stringify(redactUrl(to))
   try {
-    url = new URL(to)
+    url = new URL(to.trim())
   } catch {
-    throw new UsageError(`[collectfasta] --to ${JSON.stringify(to)} is not a URL: use s3://bucket/prefix, gs://bucket/prefix or file:///path/to/dir.`)
+    throw new UsageError(`[collectfasta] --to ${shown} is not a URL: use s3://bucket/prefix, gs://bucket/prefix or file:///path/to/dir.`)
+  }
+  if (url.username || url.password) {
+    throw new UsageError(
+      `[collectfasta] --to ${shown} carries credentials, which a command line would leave in the shell's history and the process list: ` +
+        'remove them; the SDKs read them from the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, GOOGLE_APPLICATION_CREDENTIALS) or a profile.',
+    )
+  }
+  if ((url.protocol === 's3:' || url.protocol === 'gs:') && url.hostname === '') {
+    throw new UsageError(`[collectfasta] --to ${shown} names no bucket: use --to ${url.protocol}//my-bucket or --to ${url.protocol}//my-bucket/prefix.`)
   }
   if (endpoint !== undefined && url.protocol !== 's3:') throw new UsageError('[collectfasta] --endpoint applies to s3:// targets only.')
   const prefix = decodeURIComponent(url.pathname.replace(/^\/+/, ''))
@@ -34,6 +46,6 @@ export async function strategyFor(to: string, endpoint?: string): Promise<Strate
       return filesystem({ dir: fileURLToPath(url) })
     }
     default:
-      throw new UsageError(`[collectfasta] --to ${JSON.stringify(to)}: unknown scheme ${url.protocol} Use s3://, gs:// or file://.`)
+      throw new UsageError(`[collectfasta] --to ${shown}: unknown scheme ${url.protocol} Use s3://, gs:// or file://.`)
   }
 }

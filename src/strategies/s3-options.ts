@@ -1,4 +1,5 @@
 import type { ObjectCannedACL, PutObjectCommandInput, S3Client, S3ClientConfig, ServerSideEncryption, StorageClass } from '@aws-sdk/client-s3'
+import { redactUrl } from '../redact.js'
 import type { UploadFile } from '../strategy.js'
 import { validateBucketOptions } from './utils.js'
 
@@ -90,7 +91,12 @@ function fail(message: string): never {
 export function validate(options: S3Options): void {
   validateBucketOptions(STRATEGY_NAME, options, ['multipartThreshold', 'partSize', 'partConcurrency', 'maxAttempts', 'concurrency', 'requestTimeout', 'timeout'])
   if (options.partSize !== undefined && options.partSize < 5 * MiB) fail(`Expected \`partSize\` to be at least 5 MiB (S3's minimum), got ${options.partSize}.`)
-  if (options.endpoint !== undefined && !/^https?:\/\//.test(options.endpoint)) {
-    fail(`Expected \`endpoint\` to be a URL like 'https://<account>.r2.cloudflarestorage.com', got ${JSON.stringify(options.endpoint)}.`)
+  if (options.endpoint !== undefined) {
+    // Never printed as given: it may carry credentials (https://KEY:SECRET@host), and the URL
+    // parser's own error would keep them (in `.input`).
+    const shown = () => JSON.stringify(redactUrl(String(options.endpoint)))
+    const example = "a URL like 'https://<account>.r2.cloudflarestorage.com'"
+    if (typeof options.endpoint !== 'string' || !/^https?:\/\//i.test(options.endpoint)) fail(`Expected \`endpoint\` to be ${example}, got ${shown()}.`)
+    if (!URL.canParse(options.endpoint)) fail(`Expected \`endpoint\` to be ${example}, got ${shown()}, which is not a valid URL (a secret holding '/' or '@' must be percent-encoded).`)
   }
 }

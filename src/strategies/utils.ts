@@ -12,7 +12,8 @@ export async function importSdk<T>(name: string, load: () => Promise<unknown>): 
   } catch (error) {
     const e = error as NodeJS.ErrnoException
     if ((e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') && e.message.includes(name)) {
-      throw new Error(`[collectfasta] Cannot import \`${name}\`. Install it with \`npm i -D ${name}\`.`)
+      // The CLI exits 2 on this code: the setup must change before a deploy can be tried.
+      throw Object.assign(new Error(`[collectfasta] Cannot import \`${name}\`. Install it with \`npm i -D ${name}\`.`), { code: 'ERR_COLLECTFASTA_MISSING_SDK' })
     }
     throw error
   }
