@@ -14,7 +14,12 @@ afterAll(() => {
 })
 
 describe('engines.node >= 20.12 is the real floor', () => {
-  it.skipIf(!existsSync(NODE_FLOOR))('the built CLI deploys a directory on Node 20.12 (binary installed on linux x64 only)', () => {
+  // Skipped where the binary is not installed (test/servers/install.mjs: linux x64 only), saying
+  // so in the run's output (the note shows with --reporter=verbose, the warning always).
+  const missing = existsSync(NODE_FLOOR) ? undefined : `no Node 20.12 binary at ${NODE_FLOOR} (test/servers/install.mjs installs it on linux x64 only)`
+  if (missing) console.warn(`[node-floor] skipped: ${missing}`)
+  it('the built CLI deploys a directory on Node 20.12', (ctx) => {
+    if (missing) return ctx.skip(missing)
     const dir = mkdtempSync(join(tmpdir(), 'collectfasta-floor-'))
     dirs.push(dir)
     writeTree(join(dir, 'dist'), { 'index.html': '<h1>hi</h1>', 'assets/app-1.js': 'app()', 'deep/er/file.txt': 'ok' })
