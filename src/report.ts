@@ -83,8 +83,9 @@ export function failureMessage(report: DeployReport, signal: AbortSignal, caught
   // Grouped by cause, at most MAX_NAMED keys in all: a failure of 30,000 keys is a few lines,
   // and the report has every key.
   const byCause = new Map<string, string[]>()
-  // Keys through `printable`: a name from outside never starts a line of its own.
-  for (const { key, error } of report.failed) byCause.set(error, [...(byCause.get(error) ?? []), printable(key)])
+  // Keys and causes through `printable`: a name from outside (a listed key in a delete error)
+  // never starts a line of its own.
+  for (const { key, error } of report.failed) byCause.set(printable(error), [...(byCause.get(printable(error)) ?? []), printable(key)])
   const lines: string[] = []
   let named = 0
   for (const [cause, keys] of byCause) {
