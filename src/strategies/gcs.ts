@@ -3,7 +3,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { DEFAULTS } from '../defaults.js'
 import { normalizePrefix } from '../paths.js'
-import { type RemoteObject, type StrategyWith, defineStrategy, storageError } from '../strategy.js'
+import { type RemoteObject, type StrategyWith, defineStrategy, storageConflict, storageError } from '../strategy.js'
 import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, importSdk, rangeReader, validateBucketOptions } from './utils.js'
 
 const STRATEGY_NAME = 'gcs'
@@ -63,6 +63,7 @@ interface ObjectMetadata {
   size?: string | number
   md5Hash?: string
   generation?: string | number
+  updated?: string
   metadata?: Record<string, string | number | boolean | null>
 }
 
@@ -111,6 +112,7 @@ function toRemote(metadata: ObjectMetadata): RemoteObject {
     xxh64: ours(METADATA_XXH64),
     headersFingerprint: ours(METADATA_HEADERS),
     version: metadata.generation === undefined ? undefined : String(metadata.generation),
+    modified: metadata.updated ? Date.parse(String(metadata.updated)) : undefined,
   }
 }
 
@@ -162,6 +164,7 @@ export function gcs(options: GcsOptions): GcsStrategy {
     target: `gs://${bucket}/${prefix}`,
     prefix,
     concurrency: options.concurrency,
+    conditionalWrites: true,
 
     async *list(ctx) {
       const b = await connect()
@@ -200,7 +203,9 @@ export function gcs(options: GcsOptions): GcsStrategy {
     async upload(file) {
       const b = await connect()
       // 0 means "must not exist yet"; unknown (a warm cache) means no precondition and no SDK retry.
-      const generation = generations.get(file.key) ?? (listed ? '0' : undefined)
+      // A conditional write (the deploy manifest) says its own precondition.
+      const conditional = file.ifVersion !== undefined
+      const generation = conditional ? (file.ifVersion ?? '0') : (generations.get(file.key) ?? (listed ? '0' : undefined))
       const object = b.file(file.key)
       const resumable = file.size >= threshold || file.size > MAX_SINGLE_UPLOAD
       const settings = {
@@ -246,6 +251,9 @@ export function gcs(options: GcsOptions): GcsStrategy {
           await object.save(Buffer.from(body.buffer, body.byteOffset, body.byteLength), settings)
         }
       } catch (error) {
+        if (conditional && (error as GcsError).code === 412) {
+          throw storageConflict(STRATEGY_NAME, `${file.key} is no longer generation ${generation} (another deploy wrote it); nothing was written.`, error)
+        }
         throw explain(error, bucket, file.key)
       }
       const stored = object.metadata as ObjectMetadata
