@@ -205,10 +205,10 @@ export function gcs(options: GcsOptions): GcsStrategy {
       // 0 means "must not exist yet"; unknown (a warm cache) means no precondition and no SDK retry.
       // A conditional write (the deploy manifest) says its own precondition.
       const conditional = file.ifVersion !== undefined
-      const generation = conditional ? (file.ifVersion ?? '0') : (generations.get(file.key) ?? (listed ? '0' : undefined))
+      let generation = conditional ? (file.ifVersion ?? '0') : (generations.get(file.key) ?? (listed ? '0' : undefined))
       const object = b.file(file.key)
       const resumable = file.size >= threshold || file.size > MAX_SINGLE_UPLOAD
-      const settings = {
+      const settingsFor = (generation: string | undefined) => ({
         resumable,
         // A resumable upload is one streamed request: it gets the same 4 s per MiB as a simple one.
         timeout: bodyTimeout(file.size, resumable ? (options.requestTimeout ?? DEFAULTS.gcs.requestTimeout) : shortTimeout),
@@ -226,35 +226,48 @@ export function gcs(options: GcsOptions): GcsStrategy {
           },
         },
         preconditionOpts: generation === undefined ? undefined : { ifGenerationMatch: Number(generation) },
-      }
-      try {
-        if (resumable) {
-          // Streamed in one request, read from the file as it goes: the SDK holds the last piece
-          // only, so a file of any size takes a few MiB. A request that fails after the storage
-          // has lost bytes cannot be resumed from a stream: the upload fails, and the next
-          // deploy sends the file again (one chunked request per 8 MiB would resume, but costs a
-          // round trip each, and the emulator the tests use cannot take chunks).
-          const read = rangeReader(file)
-          const chunks = async function* () {
-            for (let start = 0; start < file.size; start += READ_BYTES) {
-              const bytes = await read(start, Math.min(start + READ_BYTES, file.size))
-              yield Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      })
+      for (let attempt = 1; ; attempt++) {
+        const settings = settingsFor(generation)
+        try {
+          if (resumable) {
+            // Streamed in one request, read from the file as it goes: the SDK holds the last piece
+            // only, so a file of any size takes a few MiB. A request that fails after the storage
+            // has lost bytes cannot be resumed from a stream: the upload fails, and the next
+            // deploy sends the file again (one chunked request per 8 MiB would resume, but costs a
+            // round trip each, and the emulator the tests use cannot take chunks).
+            const read = rangeReader(file)
+            const chunks = async function* () {
+              for (let start = 0; start < file.size; start += READ_BYTES) {
+                const bytes = await read(start, Math.min(start + READ_BYTES, file.size))
+                yield Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+              }
             }
+            const upload = object.createWriteStream(settings)
+            // The SDK can emit a second error (a failed resume) after the first has settled the
+            // pipeline: it must not crash the process, and the first already fails the upload.
+            upload.on('error', () => {})
+            await pipeline(Readable.from(chunks()), upload)
+          } else {
+            const body = file.body
+            await object.save(Buffer.from(body.buffer, body.byteOffset, body.byteLength), settings)
           }
-          const upload = object.createWriteStream(settings)
-          // The SDK can emit a second error (a failed resume) after the first has settled the
-          // pipeline: it must not crash the process, and the first already fails the upload.
-          upload.on('error', () => {})
-          await pipeline(Readable.from(chunks()), upload)
-        } else {
-          const body = file.body
-          await object.save(Buffer.from(body.buffer, body.byteOffset, body.byteLength), settings)
+          break
+        } catch (error) {
+          if (conditional && (error as GcsError).code === 412) {
+            throw storageConflict(STRATEGY_NAME, `${file.key} is no longer generation ${generation} (another deploy wrote it); nothing was written.`, error)
+          }
+          if ((error as GcsError).code === 412 && attempt === 1) {
+            // Someone wrote the object since this deploy saw it: ours replaces theirs, as a plain
+            // write would, under the generation that is there now (still safe to retry).
+            generation = await object.getMetadata().then(
+              ([metadata]) => String((metadata as ObjectMetadata).generation),
+              (e: GcsError) => (e.code === 404 ? '0' : undefined),
+            )
+            continue
+          }
+          throw explain(error, bucket, file.key)
         }
-      } catch (error) {
-        if (conditional && (error as GcsError).code === 412) {
-          throw storageConflict(STRATEGY_NAME, `${file.key} is no longer generation ${generation} (another deploy wrote it); nothing was written.`, error)
-        }
-        throw explain(error, bucket, file.key)
       }
       const stored = object.metadata as ObjectMetadata
       remember(stored)
