@@ -8,15 +8,13 @@ import { createBudget, runPool } from '../pool.js'
 import type { RemoteObject } from '../strategy.js'
 import { ChecksumCache } from './cache.js'
 import { createCheckpoint } from './checkpoint.js'
-import { compressionPlan } from './compress.js'
 import type { Upload } from './diff.js'
 import type { Entry } from './entry.js'
 import { execute } from './execute.js'
 import { type Plan, deployId, makePlan, reportPlan } from './plan.js'
-import { siteRedirects } from './redirects.js'
 import { RemoteState } from './remote.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
-import { scan } from './scan.js'
+import { scanSite } from './scan-site.js'
 import { cacheMayDecide } from './trust.js'
 import { uploadedItem } from './upload.js'
 
@@ -150,33 +148,6 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
       }
     }
   }
-}
-
-/** Every file of the output, hashed, with its headers and upload group (the manifest's own path left out). */
-async function scanSite(o: ResolvedDeploy): Promise<Entry[]> {
-  const compressionMode = o.strategy.compression ?? 'in-place'
-  const compression = compressionPlan(o.compress, compressionMode)
-  const entries = (
-    await scan({
-      outDir: o.outDir,
-      prefix: o.prefix,
-      inMemory: o.files,
-      include: o.include,
-      exclude: o.exclude,
-      assetsDir: o.assetsDir,
-      defaultCacheControl: o.defaultCacheControl,
-      rules: o.headers,
-      compression: compression && { plan: compression, mode: compressionMode },
-      directoryIndex: o.directoryIndex,
-      warn: o.logger.warn,
-    })
-  ).filter((entry) => entry.path !== o.manifestPath)
-  if (o.strategy.websiteRedirects) entries.push(...(await siteRedirects(entries, o.redirects, o.outDir, o.prefix, o.logger.warn)))
-  if (entries.length === 0) {
-    const filtered = o.include || o.exclude ? ' that pass include/exclude' : ''
-    throw new Error(`[collectfasta] Nothing to deploy: ${o.outDir} has no files${filtered}. Build first, or check outDir, include and exclude.`)
-  }
-  return entries
 }
 
 /** The dry run: the plan's decisions in the report, and one line each, changing nothing. */

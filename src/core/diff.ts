@@ -26,12 +26,15 @@ async function sameContent(object: RemoteObject, entry: Entry): Promise<boolean>
 
 export interface DiffContext {
   strategy: Strategy
-  cache: ChecksumCache
+  /** What the cache knows (only read here). */
+  cache: Pick<ChecksumCache, 'get'>
   remote: RemoteState
   /** Whether the cache may decide: nobody changed the storage since it last vouched for it. */
   cacheTrusted: boolean
   force: boolean
   trustRemoteManifest: boolean
+  /** Compare every object's headers, asking `stat` where the listing does not carry them (`collectfasta check`). */
+  compareHeaders?: boolean
   concurrency: number
   counted: Counted
   /** Records an object the storage was seen to hold with this entry's content and headers. */
@@ -104,12 +107,13 @@ export async function diff(entries: Entry[], ctx: DiffContext): Promise<Upload[]
         object = { ...object, xxh64: recorded.xxh64, md5: recorded.md5 || undefined, headersFingerprint: recorded.headers, needsStat: false, statOnMismatch: false }
       } else {
         const askStat = async () => (stat ? ctx.counted('stat', (c) => stat(entry.key, c)) : object)
-        if (!listing || object?.needsStat) object = await askStat()
+        if (!listing || object?.needsStat || (ctx.compareHeaders && object && !object.headersFingerprint)) object = await askStat()
         else if (object?.statOnMismatch && !(await sameContent(object, entry))) object = await askStat()
       }
       if (!object) uploads.push({ entry, reason: recorded ? 'missing' : 'new' })
       else if (!(await sameContent(object, entry))) uploads.push({ entry, reason: 'changed' })
-      else if (object.headersFingerprint && object.headersFingerprint !== entry.headersFingerprint) {
+      // Checking headers, an object without our fingerprint was stored by something else: its headers are not known to be ours.
+      else if (ctx.compareHeaders ? object.headersFingerprint !== entry.headersFingerprint : object.headersFingerprint && object.headersFingerprint !== entry.headersFingerprint) {
         uploads.push({ entry, reason: 'headers' })
       } else ctx.record(entry, object)
       entry.release() // an MD5 comparison read the file: its digest is kept, its bytes are not

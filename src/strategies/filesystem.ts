@@ -98,6 +98,7 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
     prefix,
     compression: 'siblings',
     needsMd5: false,
+    storesHeaders: false,
     conditionalWrites: true,
     concurrency: options.concurrency ?? DEFAULTS.filesystem.concurrency,
 
