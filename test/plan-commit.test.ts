@@ -240,6 +240,36 @@ describe.each(backends)('a deploy is a plan, then a commit, on $name', (backend)
     expect((await p.run({ cacheDir: 'runner-a' })).requests.list).toBeGreaterThan(0)
   })
 
+  it('#26.6 prune never deletes an object written after this deploy began (by hand, mid-deploy)', async () => {
+    const p = project(backend)
+    build(p.root, { ...site(10, 'v1'), 'extra.txt': 'v1 extra' })
+    await p.run({ prune: { keepDeploys: 1, unknown: true } })
+    build(p.root, site(10, 'v2'))
+    const strategy = backend.strategy(p.prefix)
+    let written = false
+    const meddling: Strategy = {
+      ...strategy,
+      upload: async (file, ctx) => {
+        // Between this deploy's mark and its prune: someone writes a stale key and a new one by hand.
+        if (!written && !file.key.endsWith('manifest.json')) {
+          written = true
+          await new Promise((resolve) => setTimeout(resolve, 5))
+          await backend.put(`${p.prefix}extra.txt`, 'written by hand')
+          await backend.put(`${p.prefix}uploads/user.txt`, 'a user upload')
+        }
+        return strategy.upload(file, ctx)
+      },
+    }
+    const report = await p.run({ strategy: meddling, prune: { keepDeploys: 1, unknown: true } })
+    expect(written).toBe(true)
+    expect(report.deleted.length).toBeGreaterThan(0) // v1's app
+    expect(report.deleted).not.toContain(`${p.prefix}extra.txt`)
+    expect(report.deleted).not.toContain(`${p.prefix}uploads/user.txt`)
+    const stored = await contents(backend, p)
+    expect(stored['extra.txt']).toBe('written by hand')
+    expect(stored['uploads/user.txt']).toBe('a user upload')
+  })
+
   it('#26.7 a corrupt manifest: the deploy lists, prune refuses in one sentence, nothing is deleted', async () => {
     const p = project(backend)
     build(p.root, site(10, 'v1'))

@@ -2,7 +2,7 @@ import { validatePath } from '../paths.js'
 import { runPool } from '../pool.js'
 import { type DeleteReason, type DeployReport, errorText } from '../report.js'
 import type { RemoteObject, Strategy } from '../strategy.js'
-import type { ManifestDeploy, ManifestRead } from './deploy-manifest.js'
+import type { ManifestDeploy, ManifestRead, RemoteManifest } from './deploy-manifest.js'
 import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
 
@@ -174,6 +174,15 @@ async function withoutNestedSites(stale: StaleObject[], input: PruneInput): Prom
   return stale.filter((item) => !foldersOf(item.key.slice(prefix.length)).some((folder) => nested.has(folder)))
 }
 
+/** The version of each object as the plan saw it: listed, or recorded in the manifest it read. */
+async function knownVersions(run: PruneRun): Promise<Map<string, string>> {
+  const versions = new Map<string, string>()
+  const prefix = run.strategy.prefix ?? ''
+  for (const [path, file] of Object.entries(run.recorded ?? {})) if (file.version) versions.set(prefix + path, file.version)
+  for (const [key, object] of (await run.remote.listingIfRead()) ?? []) if (object.version) versions.set(key, object.version)
+  return versions
+}
+
 export interface PruneRun {
   strategy: Strategy
   counted: Counted
@@ -182,6 +191,8 @@ export interface PruneRun {
   concurrency: number
   /** The manifest version this deploy's mark wrote: prune runs only while it is still the stored one. */
   markVersion: string | undefined
+  /** The files the manifest recorded when the plan read it. */
+  recorded?: RemoteManifest['files']
   warn(message: string): void
 }
 
@@ -206,7 +217,12 @@ export async function executePrune(stale: StaleObject[], run: PruneRun): Promise
     const stat = strategy.stat.bind(strategy)
     const current = new Map<string, RemoteObject | undefined>()
     await runPool(stale, async ({ key }) => void current.set(key, await run.counted('stat', (c) => stat(key, c))), { limit: run.concurrency, stopOnError: true })
-    const newer = (object: RemoteObject) => object.modified !== undefined && now.modified !== undefined && object.modified > now.modified
+    // Written since this deploy began: later than the mark by the storage's clock, or (clocks of
+    // one-second resolution) another version than the one the plan saw listed or recorded.
+    const seen = await knownVersions(run)
+    const newer = (object: RemoteObject) =>
+      (object.modified !== undefined && now.modified !== undefined && object.modified > now.modified) ||
+      (object.version !== undefined && seen.has(object.key) && seen.get(object.key) !== object.version)
     doomed = stale.filter(({ key }) => {
       const object = current.get(key)
       return object !== undefined && !newer(object)

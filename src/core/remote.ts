@@ -91,6 +91,11 @@ export class RemoteState {
     return { version, read }
   }
 
+  /** The listing if one was asked for already (none is started). */
+  listingIfRead(): Promise<Map<string, RemoteObject> | undefined> {
+    return this.listingRead ?? Promise.resolve(undefined)
+  }
+
   /** Forgets every answer: the next questions go to the storage again (another deploy wrote meanwhile). */
   forget(): void {
     this.manifestRead = undefined
