@@ -128,6 +128,12 @@ export interface Strategy {
    */
   needsMd5?: boolean
   /**
+   * Whether objects keep the headers they were uploaded with (object storages). A directory does
+   * not: the web server serving it decides them, so `collectfasta check` compares bytes only.
+   * @default true
+   */
+  storesHeaders?: boolean
+  /**
    * Whether `upload` honours `file.ifVersion` (see there). Without it, the deploy manifest is
    * written unconditionally after a re-read of its version, and a race with another deploy is
    * only noticed, not prevented.
@@ -152,7 +158,10 @@ export interface Strategy {
   get?(key: string, ctx: StrategyContext): Promise<Uint8Array | undefined>
   /** Store bytes and headers; resolves once the storage has confirmed it. */
   upload(file: UploadFile, ctx: StrategyContext): Promise<RemoteObject | undefined>
-  /** Delete keys (all under the prefix). */
+  /**
+   * Delete keys (all under the prefix). On a failure part-way, reject with an error whose
+   * `deleted` property lists the keys that were deleted before it (the report names them).
+   */
   delete?(keys: string[], ctx: StrategyContext): Promise<void>
   /** Release clients, sockets. */
   dispose?(): Promise<void>

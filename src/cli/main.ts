@@ -4,6 +4,7 @@ import { resolve } from 'node:path'
 import { cac } from 'cac'
 import { findConfig } from './config.js'
 import { UsageError, strategyFor } from './targets.js'
+import { check } from '../core/check.js'
 import { deploy } from '../core/deploy.js'
 import type { DeployOptions } from '../options.js'
 import { redactUrl } from '../redact.js'
@@ -28,6 +29,7 @@ interface Flags {
   cacheDir?: string
   json?: boolean
   quiet?: boolean
+  verify?: boolean
 }
 
 const cli = cac('collectfasta')
@@ -44,16 +46,40 @@ cli
   .option('--prune', 'Delete objects the recent deploys no longer use (after a grace period)')
   .option('--report <file>', 'Write the JSON report to this file')
   .option('--cache-dir <dir>', 'Where the checksum cache lives (cache it between CI runs)')
+  .option('--verify', 'Also list the storage and restore anything missing or different (objects deleted or changed by hand)')
   .option('--json', 'Print the JSON report on stdout, and nothing else there')
   .option('--quiet', 'Print only warnings and errors')
   .example('collectfasta deploy dist --to s3://my-site/www')
   .example('collectfasta deploy --mode staging')
   .action(run)
 
+cli
+  .command('check [dir]', 'Compare a built directory with the storage (bytes and headers); exit 1 on any difference')
+  .option('--to <url>', 'Target: s3://bucket/prefix, gs://bucket/prefix or file:///path (overrides the config)')
+  .option('--endpoint <url>', 'S3-compatible endpoint for an s3:// target (R2, MinIO, ...)')
+  .option('--config <file>', 'Config file: collectfasta.config.* or a vite.config.* (default: found in the current folder)')
+  .option('--mode <mode>', 'Vite mode, as `vite build --mode`', { default: 'production' })
+  .option('--concurrency <n>', 'Requests in flight at once')
+  .option('--json', 'Print the JSON report on stdout, and nothing else there')
+  .option('--quiet', 'Print only the differences')
+  .example('collectfasta check dist --to s3://my-site/www')
+  .action(runCheck)
+
 cli.help()
 cli.version(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
 
 async function run(dir: string | undefined, flags: Flags): Promise<void> {
+  const report = await deploy(await commandOptions(dir, flags))
+  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+}
+
+async function runCheck(dir: string | undefined, flags: Flags): Promise<void> {
+  const report = await check(await commandOptions(dir, flags))
+  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+}
+
+/** The options of a deploy (or check) from the flags, the config file and the directory. */
+async function commandOptions(dir: string | undefined, flags: Flags): Promise<DeployOptions> {
   const cwd = process.cwd()
   const found = await findConfig(cwd, { config: flags.config, mode: flags.mode })
   const config = found?.config ?? {}
@@ -89,9 +115,9 @@ async function run(dir: string | undefined, flags: Flags): Promise<void> {
     ...(flags.prune && { prune: config.prune || true }),
     ...(flags.report && { reportFile: flags.report }),
     ...(flags.cacheDir && { cacheDir: flags.cacheDir }),
+    ...(flags.verify && { verify: true }),
   }
-  const report = await deploy(options)
-  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+  return options
 }
 
 /** A flag's whole number ≥ 1, or a usage error that shows what was typed. */
@@ -102,7 +128,7 @@ function wholeNumber(flag: string, value: string | number | boolean): number {
   return Number(value)
 }
 
-/** The long flags of `deploy`, for "did you mean". */
+/** The long flags of every command, for "did you mean". */
 const FLAGS = cli.commands.flatMap((command) => command.options.map((option) => `--${option.rawName.replace(/^--|\s.*$/g, '')}`))
 
 /** The flag nearest to a mistyped one (at most 2 edits away), if any. */
@@ -121,11 +147,11 @@ function nearestFlag(typed: string): string | undefined {
 }
 
 /** cac's own messages (an unknown flag, a missing value) as our sentences, with the way out. */
-function usageMessage(message: string): string {
+function usageMessage(message: string, command = 'deploy'): string {
   const unknown = /^Unknown option `(--?[^`]+)`/.exec(message)
   const near = unknown?.[1] && nearestFlag(unknown[1])
   const hint = near ? `Did you mean ${near}? ` : ''
-  return `[collectfasta] ${message.replace(/\.?$/, '.')} ${hint}Run \`collectfasta deploy --help\` for every option.`
+  return `[collectfasta] ${message.replace(/\.?$/, '.')} ${hint}Run \`collectfasta ${command} --help\` for every option.`
 }
 
 /**
@@ -157,7 +183,7 @@ export async function main(argv = process.argv): Promise<number> {
     return EXIT_OK
   } catch (error) {
     const e = error as Error
-    const message = e?.name === 'CACError' ? usageMessage(e.message) : (e?.message ?? String(error))
+    const message = e?.name === 'CACError' ? usageMessage(e.message, cli.matchedCommand?.name) : (e?.message ?? String(error))
     // Credentials in a URL the user typed never reach the terminal, whatever raised the error.
     process.stderr.write(`${redactUrl(process.env.DEBUG && e?.stack ? e.stack : message)}\n`)
     // A deploy that failed still has its report (DeployError, or any error the deploy gave one).

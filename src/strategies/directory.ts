@@ -1,11 +1,16 @@
 /**
  * What writing into a directory that others (a web server, another deploy, a killed one) share
- * needs: names that alias no other file, leftovers of interrupted writes, and flushing renames.
+ * needs: names that alias no other file, leftovers of interrupted writes, flushing renames,
+ * what a stored file is, and whether the directory ignores case.
  */
-import { createHash } from 'node:crypto'
-import { open } from 'node:fs/promises'
+import { createHash, randomBytes } from 'node:crypto'
+import { existsSync, lstatSync, rmSync, writeFileSync } from 'node:fs'
+import { open, readFile, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
+import { join } from 'node:path'
+import { CHUNK_BYTES, hashFile, loadHasher, loadStreamHasher, md5Hex, md5Stream } from '../hash.js'
 import { processAlive } from '../process.js'
+import type { RemoteObject } from '../strategy.js'
 
 /** Temporary files of interrupted writes carry this marker; listings ignore them. */
 export const TMP_MARKER = '.collectfasta-tmp-'
@@ -49,5 +54,57 @@ export async function syncDirectory(dir: string): Promise<void> {
     // Windows cannot open a directory; NTFS journals the rename itself.
   } finally {
     await handle?.close().catch(() => {})
+  }
+}
+
+/**
+ * What the directory holds at `key`. A `.br` / `.gz` sibling is compared by the MD5 of its
+ * bytes: the deploy keys siblings on the original file's hash, which a listing cannot know, so
+ * an xxh64 of the stored bytes would never match and a cold cache would rewrite every sibling.
+ * A large file is hashed a chunk at a time, never held whole.
+ */
+export async function describe(key: string, path: string): Promise<RemoteObject> {
+  const sibling = /\.(br|gz)$/.test(key)
+  const { size, mtimeMs } = await stat(path)
+  let version: string
+  let md5: string | undefined
+  if (size < CHUNK_BYTES) {
+    const bytes = await readFile(path)
+    version = (await loadHasher())(bytes)
+    if (sibling) md5 = md5Hex(bytes)
+  } else {
+    const xxh64 = (await loadStreamHasher())()
+    const md5Hasher = md5Stream()
+    await hashFile(path, sibling ? [xxh64, md5Hasher] : [xxh64])
+    version = xxh64.digest()
+    if (sibling) md5 = md5Hasher.digest()
+  }
+  return sibling ? { key, size, md5, version, modified: mtimeMs } : { key, size, xxh64: version, version, modified: mtimeMs }
+}
+
+/**
+ * Whether `dir` ignores letter case or Unicode normalisation (macOS, Windows): a probe file is
+ * written and looked up under another spelling, then removed. `undefined` when it cannot tell
+ * (no directory yet, read-only): nothing is deployed there to compare either.
+ */
+export function probeCaseInsensitive(dir: string): boolean | undefined {
+  if (!existsSync(dir)) return undefined
+  const base = `${TMP_MARKER}${HOST}-${process.pid}-${randomBytes(4).toString('hex')}`
+  const probe = join(dir, `${base}-a\u00e9`) // 'é' composed (NFC)
+  const exists = (name: string) => {
+    try {
+      lstatSync(join(dir, name))
+      return true
+    } catch {
+      return false
+    }
+  }
+  try {
+    writeFileSync(probe, '', { flag: 'wx' })
+    return exists(`${base}-A\u00c9`) || exists(`${base}-ae\u0301`) // other case; decomposed (NFD)
+  } catch {
+    return undefined
+  } finally {
+    rmSync(probe, { force: true })
   }
 }

@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto'
-import { constants, existsSync, lstatSync, rmSync, writeFileSync } from 'node:fs'
-import { lstat, mkdir, open, readFile, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { lstat, mkdir, open, readdir, realpath, rename, rm, unlink } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
+import { lock } from 'proper-lockfile'
 import { DEFAULTS } from '../defaults.js'
-import { CHUNK_BYTES, hashFile, loadHasher, loadStreamHasher, md5Hex, md5Stream } from '../hash.js'
+import { CHUNK_BYTES, loadHasher, loadStreamHasher } from '../hash.js'
 import { normalizePrefix, printable } from '../paths.js'
-import { type RemoteObject, type StrategyWith, defineStrategy } from '../strategy.js'
-import { HOST, TMP_MARKER, abandoned, aliasProblem, syncDirectory } from './directory.js'
+import { type RemoteObject, type StrategyWith, type UploadFile, defineStrategy, storageConflict } from '../strategy.js'
+import { HOST, TMP_MARKER, abandoned, aliasProblem, describe, probeCaseInsensitive, syncDirectory } from './directory.js'
 import { assertUnderPrefix } from './utils.js'
 
 const STRATEGY_NAME = 'fs'
+/** The lock of a conditional write (a directory next to the key; listings skip directories). */
+const LOCK_SUFFIX = '.collectfasta-lock'
 export interface FilesystemOptions {
   /** The directory to deploy into (created if missing), e.g. a web server's document root. */
   dir: string
@@ -23,31 +26,6 @@ export interface FilesystemOptions {
    * @default 8
    */
   concurrency?: number
-}
-
-/**
- * What the directory holds at `key`. A `.br` / `.gz` sibling is compared by the MD5 of its
- * bytes: the deploy keys siblings on the original file's hash, which a listing cannot know, so
- * an xxh64 of the stored bytes would never match and a cold cache would rewrite every sibling.
- * A large file is hashed a chunk at a time, never held whole.
- */
-async function describe(key: string, path: string): Promise<RemoteObject> {
-  const sibling = /\.(br|gz)$/.test(key)
-  const { size } = await stat(path)
-  let version: string
-  let md5: string | undefined
-  if (size < CHUNK_BYTES) {
-    const bytes = await readFile(path)
-    version = (await loadHasher())(bytes)
-    if (sibling) md5 = md5Hex(bytes)
-  } else {
-    const xxh64 = (await loadStreamHasher())()
-    const md5Hasher = md5Stream()
-    await hashFile(path, sibling ? [xxh64, md5Hasher] : [xxh64])
-    version = xxh64.digest()
-    if (sibling) md5 = md5Hasher.digest()
-  }
-  return sibling ? { key, size, md5, version } : { key, size, xxh64: version, version }
 }
 
 function error(message: string): Error {
@@ -141,34 +119,27 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
     }
   }
 
+  /** What the directory holds at `key`, never through a link. */
+  const statKey = async (key: string): Promise<RemoteObject | undefined> => {
+    const path = pathOf(key)
+    if (!(await checkFolders(key, path))) return undefined
+    const info = await lstat(path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return undefined
+      throw e
+    })
+    if (!info) return undefined
+    if (info.isSymbolicLink()) throw linkError(key, 'it')
+    return describe(key, path)
+  }
+
   /** Whether the directory ignores letter case or Unicode normalisation: probed once per root. */
   const insensitivity = new Map<string, boolean>()
   const probeInsensitive = (): boolean => {
     const known = insensitivity.get(root)
     if (known !== undefined) return known
-    // Nothing deployed yet (a first or dry run): nothing to compare either.
-    if (!existsSync(root)) return false
-    const base = `${TMP_MARKER}${HOST}-${process.pid}-${randomBytes(4).toString('hex')}`
-    const probe = join(root, `${base}-a\u00e9`) // 'é' composed (NFC)
-    let answer = false
-    try {
-      writeFileSync(probe, '', { flag: 'wx' })
-      const exists = (name: string) => {
-        try {
-          lstatSync(join(root, name))
-          return true
-        } catch {
-          return false
-        }
-      }
-      answer = exists(`${base}-A\u00c9`) || exists(`${base}-ae\u0301`) // other case; decomposed (NFD)
-    } catch {
-      return false // a read-only directory: no prune can run there anyway
-    } finally {
-      rmSync(probe, { force: true })
-    }
-    insensitivity.set(root, answer)
-    return answer
+    const answer = probeCaseInsensitive(root)
+    if (answer !== undefined) insensitivity.set(root, answer)
+    return answer ?? false
   }
 
   return defineStrategy({
@@ -185,6 +156,8 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
     prefix,
     compression: 'siblings',
     needsMd5: false,
+    storesHeaders: false,
+    conditionalWrites: true,
     concurrency: options.concurrency ?? DEFAULTS.filesystem.concurrency,
 
     async *list() {
@@ -205,17 +178,7 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
       }
     },
 
-    async stat(key) {
-      const path = pathOf(key)
-      if (!(await checkFolders(key, path))) return undefined
-      const info = await lstat(path).catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT') return undefined
-        throw e
-      })
-      if (!info) return undefined
-      if (info.isSymbolicLink()) throw linkError(key, 'it')
-      return describe(key, path)
-    },
+    stat: statKey,
 
     async get(key) {
       const path = pathOf(key)
@@ -238,57 +201,82 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
     },
 
     async upload(file) {
+      if (file.ifVersion === undefined) return write(file)
+      // A conditional write: compare and rename under a lock on the key, so two deploys never
+      // both replace the version they read.
       const path = pathOf(file.key)
       await checkFolders(file.key, path)
       await mkdir(dirname(path), { recursive: true })
-      await checkFolders(file.key, path) // a link planted meanwhile
-      const tmp = join(dirname(path), `${TMP_MARKER}${HOST}-${process.pid}-${randomBytes(6).toString('hex')}`)
-      // The version is what a listing will compute: the hash of the bytes stored (a compressed
-      // sibling's, not its original's), so the manifest's record matches the next listing.
-      let version: string
+      const release = await lock(path, { realpath: false, lockfilePath: `${path}${LOCK_SUFFIX}`, retries: { retries: 40, minTimeout: 25, maxTimeout: 500 }, stale: 30_000 })
       try {
-        // 'wx': a name taken by anything (a planted link) fails instead of being followed.
-        const handle = await open(tmp, 'wx')
-        try {
-          if (file.size < CHUNK_BYTES || !file.read) {
-            const body = file.body
-            await handle.writeFile(body)
-            version = (await loadHasher())(body)
-          } else {
-            // A large file is copied a chunk at a time, read from its source as it goes.
-            const hasher = (await loadStreamHasher())()
-            for (let start = 0; start < file.size; start += CHUNK_BYTES) {
-              const chunk = await file.read(start, Math.min(start + CHUNK_BYTES, file.size))
-              hasher.update(chunk)
-              await handle.write(chunk)
-            }
-            version = hasher.digest()
-          }
-          // On disk before the rename makes it live: after a power loss the file is whole or
-          // the old one, never empty while the cache vouches for it.
-          await handle.sync()
-        } finally {
-          await handle.close()
+        const current = await statKey(file.key)
+        if ((current?.version ?? null) !== file.ifVersion) {
+          throw storageConflict(STRATEGY_NAME, `${file.key} is no longer the version this deploy read (another deploy wrote it); nothing was written.`)
         }
-        await rename(tmp, path)
-      } catch (e) {
-        await rm(tmp, { force: true })
-        throw e
+        return await write(file)
+      } finally {
+        await release()
       }
-      await syncDirectory(dirname(path))
-      return { key: file.key, size: file.size, xxh64: file.xxh64, version }
     },
 
     async delete(keys) {
       assertUnderPrefix(STRATEGY_NAME, prefix, keys)
-      for (const key of keys) {
-        const path = pathOf(key)
-        if (!(await checkFolders(key, path))) continue
-        // lstat: a link is not a file we wrote, and is left alone.
-        if ((await lstat(path).catch(() => undefined))?.isFile()) await unlink(path)
+      const deleted: string[] = []
+      try {
+        for (const key of keys) {
+          const path = pathOf(key)
+          // lstat: a link is not a file we wrote, and is left alone.
+          if ((await checkFolders(key, path)) && (await lstat(path).catch(() => undefined))?.isFile()) await unlink(path)
+          deleted.push(key)
+        }
+      } catch (e) {
+        // What was deleted goes with the error: the report lists it.
+        throw Object.assign(error(`Could not delete ${keys.length - deleted.length} file(s): ${(e as Error).message}`), { cause: e, deleted })
       }
     },
   })
+
+  async function write(file: UploadFile): Promise<RemoteObject> {
+    const path = pathOf(file.key)
+    await checkFolders(file.key, path)
+    await mkdir(dirname(path), { recursive: true })
+    await checkFolders(file.key, path) // a link planted meanwhile
+    const tmp = join(dirname(path), `${TMP_MARKER}${HOST}-${process.pid}-${randomBytes(6).toString('hex')}`)
+    // The version is what a listing will compute: the hash of the bytes stored (a compressed
+    // sibling's, not its original's), so the manifest's record matches the next listing.
+    let version: string
+    try {
+      // 'wx': a name taken by anything (a planted link) fails instead of being followed.
+      const handle = await open(tmp, 'wx')
+      try {
+        if (file.size < CHUNK_BYTES || !file.read) {
+          const body = file.body
+          await handle.writeFile(body)
+          version = (await loadHasher())(body)
+        } else {
+          // A large file is copied a chunk at a time, read from its source as it goes.
+          const hasher = (await loadStreamHasher())()
+          for (let start = 0; start < file.size; start += CHUNK_BYTES) {
+            const chunk = await file.read(start, Math.min(start + CHUNK_BYTES, file.size))
+            hasher.update(chunk)
+            await handle.write(chunk)
+          }
+          version = hasher.digest()
+        }
+        // On disk before the rename makes it live: after a power loss the file is whole or
+        // the old one, never empty while the cache vouches for it.
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+      await rename(tmp, path)
+    } catch (e) {
+      await rm(tmp, { force: true })
+      throw e
+    }
+    await syncDirectory(dirname(path))
+    return { key: file.key, size: file.size, xxh64: file.xxh64, version }
+  }
 }
 
 export default filesystem

@@ -4,8 +4,8 @@ import { pipeline } from 'node:stream/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { DEFAULTS } from '../defaults.js'
 import { normalizePrefix } from '../paths.js'
-import { type RemoteObject, type StrategyWith, defineStrategy, storageError } from '../strategy.js'
-import { type GcsError, explain, transient } from './gcs-errors.js'
+import { type StrategyWith, defineStrategy, storageConflict, storageError } from '../strategy.js'
+import { type GcsError, type ObjectMetadata, explain, toRemote, transient } from './gcs-sdk.js'
 import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, importSdk, rangeReader, validateBucketOptions } from './utils.js'
 
 const STRATEGY_NAME = 'gcs'
@@ -68,30 +68,8 @@ export interface GcsOptions {
   concurrency?: number
 }
 
-interface ObjectMetadata {
-  name?: string
-  size?: string | number
-  md5Hash?: string
-  generation?: string | number
-  metadata?: Record<string, string | number | boolean | null>
-}
-
 function validate(options: GcsOptions): void {
   validateBucketOptions(STRATEGY_NAME, options, ['resumableThreshold', 'maxAttempts', 'concurrency', 'timeout', 'requestTimeout'])
-}
-
-function toRemote(metadata: ObjectMetadata): RemoteObject {
-  const custom = metadata.metadata ?? {}
-  const ours = (name: string) => (typeof custom[name] === 'string' ? (custom[name] as string) : undefined)
-  return {
-    key: metadata.name ?? '',
-    size: metadata.size === undefined ? undefined : Number(metadata.size),
-    // Composite objects have no md5Hash: our own digest in custom metadata stands in.
-    md5: metadata.md5Hash ? Buffer.from(metadata.md5Hash, 'base64').toString('hex') : ours(METADATA_MD5),
-    xxh64: ours(METADATA_XXH64),
-    headersFingerprint: ours(METADATA_HEADERS),
-    version: metadata.generation === undefined ? undefined : String(metadata.generation),
-  }
 }
 
 /**
@@ -142,6 +120,7 @@ export function gcs(options: GcsOptions): GcsStrategy {
     target: `gs://${bucket}/${prefix}`,
     prefix,
     concurrency: options.concurrency,
+    conditionalWrites: true,
 
     async *list(ctx) {
       const b = await connect()
@@ -196,10 +175,12 @@ export function gcs(options: GcsOptions): GcsStrategy {
     async upload(file, ctx) {
       const b = await connect()
       // 0 means "must not exist yet"; unknown (a warm cache) means no precondition and no SDK retry.
-      const generation = generations.get(file.key) ?? (listed ? '0' : undefined)
+      // A conditional write (the deploy manifest) says its own precondition.
+      const conditional = file.ifVersion !== undefined
+      let generation = conditional ? (file.ifVersion ?? '0') : (generations.get(file.key) ?? (listed ? '0' : undefined))
       const object = b.file(file.key)
       const resumable = file.size >= threshold || file.size > MAX_SINGLE_UPLOAD
-      const settings = {
+      const settingsFor = (generation: string | undefined) => ({
         resumable,
         // A resumable upload is one streamed request: it gets the same 4 s per MiB as a simple one.
         timeout: bodyTimeout(file.size, resumable ? (options.requestTimeout ?? DEFAULTS.gcs.requestTimeout) : shortTimeout),
@@ -217,43 +198,58 @@ export function gcs(options: GcsOptions): GcsStrategy {
           },
         },
         preconditionOpts: generation === undefined ? undefined : { ifGenerationMatch: Number(generation) },
-      }
-      const send = async () => {
-        if (resumable) {
-          // Streamed in one request, read from the file as it goes: the SDK holds the last piece
-          // only, so a file of any size takes a few MiB. A request that fails after the storage
-          // has lost bytes cannot be resumed from a stream: it is sent again from the start below
-          // (or, under a precondition, by the next deploy). One chunked request per 8 MiB would
-          // resume, but costs a round trip each, and the emulator the tests use cannot take chunks.
-          const read = rangeReader(file)
-          const chunks = async function* () {
-            for (let start = 0; start < file.size; start += READ_BYTES) {
-              const bytes = await read(start, Math.min(start + READ_BYTES, file.size))
-              yield Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-            }
-          }
-          const upload = object.createWriteStream(settings)
-          // The SDK can emit a second error (a failed resume) after the first has settled the
-          // pipeline: it must not crash the process, and the first already fails the upload.
-          upload.on('error', () => {})
-          await pipeline(Readable.from(chunks()), upload)
-        } else {
-          const body = file.body
-          await object.save(Buffer.from(body.buffer, body.byteOffset, body.byteLength), settings)
-        }
-      }
+      })
       // Without a precondition the SDK does not retry a write (RetryConditional), and a warm
       // cache knows no generation. Sending the same bytes to the same name again is safe, so a
       // server error or a dropped connection is retried here. Throttling is left to the core (it
       // slows the whole deploy down); a write under a precondition is the SDK's to retry.
-      const attempts = settings.preconditionOpts === undefined ? (options.maxAttempts ?? DEFAULTS.gcs.maxAttempts) : 1
+      const resends = (options.maxAttempts ?? DEFAULTS.gcs.maxAttempts) - 1
+      let resent = 0
       for (let attempt = 1; ; attempt++) {
+        const settings = settingsFor(generation)
         try {
-          await send()
+          if (resumable) {
+            // Streamed in one request, read from the file as it goes: the SDK holds the last piece
+            // only, so a file of any size takes a few MiB. A request that fails after the storage
+            // has lost bytes cannot be resumed from a stream: it is sent again from the start below
+            // (or, under a precondition, by the next deploy). One chunked request per 8 MiB would
+            // resume, but costs a round trip each, and the emulator the tests use cannot take chunks.
+            const read = rangeReader(file)
+            const chunks = async function* () {
+              for (let start = 0; start < file.size; start += READ_BYTES) {
+                const bytes = await read(start, Math.min(start + READ_BYTES, file.size))
+                yield Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+              }
+            }
+            const upload = object.createWriteStream(settings)
+            // The SDK can emit a second error (a failed resume) after the first has settled the
+            // pipeline: it must not crash the process, and the first already fails the upload.
+            upload.on('error', () => {})
+            await pipeline(Readable.from(chunks()), upload)
+          } else {
+            const body = file.body
+            await object.save(Buffer.from(body.buffer, body.byteOffset, body.byteLength), settings)
+          }
           break
         } catch (error) {
-          if (attempt >= attempts || !transient(error) || ctx.signal.aborted) throw explain(error, bucket, file.key)
-          await sleep(RETRY_BASE_MS * 2 ** (attempt - 1) * (0.5 + Math.random()))
+          if (conditional && (error as GcsError).code === 412) {
+            throw storageConflict(STRATEGY_NAME, `${file.key} is no longer generation ${generation} (another deploy wrote it); nothing was written.`, error)
+          }
+          if ((error as GcsError).code === 412 && attempt === 1) {
+            // Someone wrote the object since this deploy saw it: ours replaces theirs, as a plain
+            // write would, under the generation that is there now (still safe to retry).
+            generation = await object.getMetadata().then(
+              ([metadata]) => String((metadata as ObjectMetadata).generation),
+              (e: GcsError) => (e.code === 404 ? '0' : undefined),
+            )
+            continue
+          }
+          if (settings.preconditionOpts === undefined && resent < resends && transient(error) && !ctx.signal.aborted) {
+            await sleep(RETRY_BASE_MS * 2 ** resent * (0.5 + Math.random()))
+            resent++
+            continue
+          }
+          throw explain(error, bucket, file.key)
         }
       }
       const stored = object.metadata as ObjectMetadata
@@ -292,6 +288,7 @@ export function gcs(options: GcsOptions): GcsStrategy {
       assertUnderPrefix(STRATEGY_NAME, prefix, keys)
       const b = await connect()
       const failures: string[] = []
+      const deleted: string[] = []
       // One request per object (the JSON API has no multi-object delete), 100 at a time.
       for (let i = 0; i < keys.length; i += 100) {
         await Promise.all(
@@ -299,6 +296,7 @@ export function gcs(options: GcsOptions): GcsStrategy {
             try {
               await b.file(key).delete({ ignoreNotFound: true })
               generations.delete(key)
+              deleted.push(key)
               ctx.count('delete')
             } catch (error) {
               failures.push(`${key}: ${(error as Error).message}`)
@@ -306,7 +304,8 @@ export function gcs(options: GcsOptions): GcsStrategy {
           }),
         )
       }
-      if (failures.length) throw storageError(STRATEGY_NAME, `Could not delete ${failures.length} object(s) in gs://${bucket}: ${failures.join('; ')}.`)
+      // What was deleted goes with the error: the report lists it (a CDN must forget those paths).
+      if (failures.length) throw Object.assign(storageError(STRATEGY_NAME, `Could not delete ${failures.length} object(s) in gs://${bucket}: ${failures.join('; ')}.`), { deleted })
     },
 
     async dispose() {

@@ -1,4 +1,6 @@
-import { storageError } from '../strategy.js'
+/** The Cloud Storage SDK's answers: errors explained, object metadata read. */
+import { type RemoteObject, storageError } from '../strategy.js'
+import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64 } from './utils.js'
 
 const STRATEGY_NAME = 'gcs'
 
@@ -41,4 +43,30 @@ export function transient(error: unknown): boolean {
   const e = error as GcsError
   if (typeof e.code === 'number') return e.code === 408 || e.code === 500 || e.code === 502 || e.code === 504
   return /ECONNRESET|EPIPE|ETIMEDOUT|ECONNABORTED|socket hang up/i.test(`${e.code ?? ''} ${e.message ?? ''}`)
+}
+
+/** An object's metadata, as listings and uploads give it. */
+export interface ObjectMetadata {
+  name?: string
+  size?: string | number
+  md5Hash?: string
+  generation?: string | number
+  updated?: string
+  metadata?: Record<string, string | number | boolean | null>
+}
+
+/** What a listing or a metadata request says about one object. */
+export function toRemote(metadata: ObjectMetadata): RemoteObject {
+  const custom = metadata.metadata ?? {}
+  const ours = (name: string) => (typeof custom[name] === 'string' ? (custom[name] as string) : undefined)
+  return {
+    key: metadata.name ?? '',
+    size: metadata.size === undefined ? undefined : Number(metadata.size),
+    // Composite objects have no md5Hash: our own digest in custom metadata stands in.
+    md5: metadata.md5Hash ? Buffer.from(metadata.md5Hash, 'base64').toString('hex') : ours(METADATA_MD5),
+    xxh64: ours(METADATA_XXH64),
+    headersFingerprint: ours(METADATA_HEADERS),
+    version: metadata.generation === undefined ? undefined : String(metadata.generation),
+    modified: metadata.updated ? Date.parse(String(metadata.updated)) : undefined,
+  }
 }
