@@ -4,10 +4,10 @@
  * what a stored file is, and whether the directory ignores case.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, lstatSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, lstatSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { open, readFile, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { CHUNK_BYTES, hashFile, loadHasher, loadStreamHasher, md5Hex, md5Stream } from '../hash.js'
 import { processAlive } from '../process.js'
 import type { RemoteObject } from '../strategy.js'
@@ -82,26 +82,34 @@ export async function describe(key: string, path: string): Promise<RemoteObject>
   return sibling ? { key, size, md5, version, modified: mtimeMs } : { key, size, xxh64: version, version, modified: mtimeMs }
 }
 
+/** A name with the case of every letter swapped (`Ab.html` → `aB.HTML`). */
+function swapCase(name: string): string {
+  return name.replace(/\p{L}/gu, (c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()))
+}
+
 /**
- * Whether `dir` ignores letter case or Unicode normalisation (macOS, Windows): a probe file is
- * written and looked up under another spelling, then removed. `undefined` when it cannot tell
- * (no directory yet, read-only): nothing is deployed there to compare either.
+ * Whether `dir` ignores letter case or Unicode normalisation (macOS, Windows). Without writing
+ * when it can (a dry run changes nothing): a name already there (the directory's own, or one of
+ * its entries) is looked up with its case swapped. Else a probe file is written, looked up under
+ * another case and in NFD, and removed. `undefined` when it cannot tell (no directory yet,
+ * read-only): nothing is deployed there to compare either.
  */
 export function probeCaseInsensitive(dir: string): boolean | undefined {
   if (!existsSync(dir)) return undefined
+  const look = (path: string) => lstatSync(path, { throwIfNoEntry: false })
+  const known = [dir, ...readdirSync(dir).slice(0, 100).map((name) => join(dir, name))]
+  for (const path of known) {
+    const swapped = join(dirname(path), swapCase(basename(path)))
+    if (swapped === path) continue
+    const [a, b] = [look(path), look(swapped)]
+    if (a && b) return a.ino === b.ino && a.dev === b.dev
+    if (a) return false
+  }
   const base = `${TMP_MARKER}${HOST}-${process.pid}-${randomBytes(4).toString('hex')}`
   const probe = join(dir, `${base}-a\u00e9`) // 'é' composed (NFC)
-  const exists = (name: string) => {
-    try {
-      lstatSync(join(dir, name))
-      return true
-    } catch {
-      return false
-    }
-  }
   try {
     writeFileSync(probe, '', { flag: 'wx' })
-    return exists(`${base}-A\u00c9`) || exists(`${base}-ae\u0301`) // other case; decomposed (NFD)
+    return look(join(dir, `${base}-A\u00c9`)) !== undefined || look(join(dir, `${base}-ae\u0301`)) !== undefined // other case; decomposed (NFD)
   } catch {
     return undefined
   } finally {

@@ -126,6 +126,11 @@ describe('filesystem strategy: keys that alias another file, links inside the di
     expect(strategy.caseInsensitive).toBe(existsSync(join(dir, 'PROBE-LOWER.txt')))
     expect(readdirSync(dir)).toEqual(['probe-lower.txt']) // the probe leaves nothing behind
     expect(filesystem({ dir: join(root, 'not-yet') }).caseInsensitive).toBe(false)
+    // A directory with no name to tell by: a probe file, removed at once.
+    const digits = join(root, '12345')
+    mkdirSync(digits)
+    expect(filesystem({ dir: digits }).caseInsensitive).toBe(existsSync(join(dir, 'PROBE-LOWER.txt')))
+    expect(readdirSync(digits)).toEqual([])
   })
 })
 
