@@ -1,16 +1,13 @@
-import { execFile } from 'node:child_process'
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { promisify } from 'node:util'
 import { afterAll, describe, expect, inject, it } from 'vitest'
-import { FIXTURE, snapshot } from './app.js'
+import { snapshot } from './app.js'
+import { FRAMEWORKS_DIR, buildFixture } from './framework-build.js'
 import { S3_BUCKET } from './setup/servers.js'
 import { headS3, readBackS3 } from './strategies/s3-servers.js'
 
-const run = promisify(execFile)
-const FRAMEWORKS_DIR = join(FIXTURE, '../../frameworks')
 const MANIFEST = '.collectfasta/manifest.json'
 
 interface Framework {
@@ -66,14 +63,11 @@ afterAll(() => {
   for (const dir of temp) rmSync(dir, { recursive: true, force: true })
 })
 
-/** Runs a fixture's real build with the deploy target in its environment. */
+/** Runs a fixture's real build with the deploy target in its environment; a failed build throws. */
 async function build(framework: Framework, target: string, args = framework.build) {
-  const cwd = join(FRAMEWORKS_DIR, framework.dir)
-  rmSync(join(cwd, '.collectfasta'), { recursive: true, force: true })
-  const env: NodeJS.ProcessEnv = { ...process.env, COLLECTFASTA_TARGET: target, NO_COLOR: '1', CI: '1' }
-  env.COLLECTFASTA_S3_ENDPOINT = inject('s3rverEndpoint')
-  for (const name of ['VITEST', 'VITEST_MODE', 'VITEST_POOL_ID', 'VITEST_WORKER_ID', 'NODE_ENV']) delete env[name]
-  return run(process.execPath, args, { cwd, env, maxBuffer: 64 * 1024 * 1024, timeout: 180_000 })
+  const result = await buildFixture(framework.dir, args, target)
+  if (result.code !== 0) throw Object.assign(new Error(`${framework.name} build failed: ${result.stderr}`), result)
+  return result
 }
 
 describe.each(FRAMEWORKS)('$name', (framework) => {
