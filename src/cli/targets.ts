@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Strategy } from '../strategy.js'
 
@@ -12,6 +13,14 @@ export class UsageError extends Error {
  * compatible service (with path-style URLs, which most of them need).
  */
 export async function strategyFor(to: string, endpoint?: string): Promise<Strategy> {
+  // `file:out`, `file:./out`, `file:../out`: a path relative to the current folder. As a URL it
+  // would be `file:///out`, a folder at the filesystem root.
+  const relativeFile = /^file:(?!\/)(.+)$/i.exec(to)
+  if (relativeFile) {
+    if (endpoint !== undefined) throw new UsageError('[collectfasta] --endpoint applies to s3:// targets only.')
+    const { filesystem } = await import('../strategies/filesystem.js')
+    return filesystem({ dir: resolve(process.cwd(), relativeFile[1] as string) })
+  }
   let url: URL
   try {
     url = new URL(to)
@@ -30,6 +39,12 @@ export async function strategyFor(to: string, endpoint?: string): Promise<Strate
       return gcs({ bucket: url.hostname, prefix })
     }
     case 'file:': {
+      // `file://out` names a host, `out`, not a folder: Node would only say the host is wrong.
+      if (url.hostname !== '' && url.hostname !== 'localhost') {
+        throw new UsageError(
+          `[collectfasta] --to ${JSON.stringify(to)} names the host \`${url.hostname}\`, not a directory: use file:///absolute/path, or file:./${url.hostname}${url.pathname === '/' ? '' : url.pathname} for a path relative to this folder.`,
+        )
+      }
       const { filesystem } = await import('../strategies/filesystem.js')
       return filesystem({ dir: fileURLToPath(url) })
     }
