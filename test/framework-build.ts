@@ -23,10 +23,10 @@ export interface BuildResult {
  * `target` (file:///dir, or s3://bucket/prefix on the local S3 server). Never throws for a
  * failed build: the test reads its code and output.
  */
-export async function buildFixture(dir: string, args: string[], target: string, node = process.execPath): Promise<BuildResult> {
+export async function buildFixture(dir: string, args: string[], target: string, node = process.execPath, extraEnv: NodeJS.ProcessEnv = {}): Promise<BuildResult> {
   const cwd = join(FRAMEWORKS_DIR, dir)
   rmSync(join(cwd, '.collectfasta'), { recursive: true, force: true })
-  const env: NodeJS.ProcessEnv = { ...process.env, COLLECTFASTA_TARGET: target, NO_COLOR: '1', CI: '1' }
+  const env: NodeJS.ProcessEnv = { ...process.env, COLLECTFASTA_TARGET: target, NO_COLOR: '1', CI: '1', ...extraEnv }
   env.COLLECTFASTA_S3_ENDPOINT = inject('s3rverEndpoint')
   for (const name of ['VITEST', 'VITEST_MODE', 'VITEST_POOL_ID', 'VITEST_WORKER_ID', 'NODE_ENV']) delete env[name]
   try {
