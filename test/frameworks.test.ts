@@ -182,12 +182,11 @@ describe('SvelteKit: the directory is the adapter\'s, learned from its builder',
     temp.push(dir)
     const calls: string[] = []
     // The builder SvelteKit gives an adapter, reduced to what adapter-node calls.
-    const builder = {
-      config: { kit: { appDir: '_app' } },
-      writeClient: (dest: string) => (calls.push(`client:${dest}`), []),
-      writePrerendered: (dest: string) => (calls.push(`prerendered:${dest}`), []),
-      writeServer: (dest: string) => (calls.push(`server:${dest}`), []),
+    const writer = (kind: string) => (dest: string) => {
+      calls.push(`${kind}:${dest}`)
+      return []
     }
+    const builder = { config: { kit: { appDir: '_app' } }, writeClient: writer('client'), writePrerendered: writer('prerendered'), writeServer: writer('server') }
     const nodeLike = {
       name: '@sveltejs/adapter-node',
       adapt(b: typeof builder) {
