@@ -192,7 +192,7 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
     const { code, stdout, stderr } = await cli(dir, ['deploy', '--to', pathToFileURL(www).href])
     expect(stderr).toBe('')
     expect(code).toBe(0)
-    expect(stdout).toContain(`[collectfasta] Deploying ${published}, the directory this build publishes`)
+    expect(stdout).toContain(`[collectfasta] ${published}: the directory this build publishes`)
     expect(siteFiles(www)).toEqual(Object.keys(SITE).sort())
   })
 

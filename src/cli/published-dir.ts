@@ -53,7 +53,7 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
   })
   if (sites.length === 1) {
     const dir = sites[0] as string
-    if (dir !== resolve(cwd, outDir ?? 'dist')) log(`[collectfasta] Deploying ${shown(cwd, dir)}, the directory this build publishes (name another to override).`)
+    if (dir !== resolve(cwd, outDir ?? 'dist')) log(`[collectfasta] ${shown(cwd, dir)}: the directory this build publishes (name another to override).`)
     return dir
   }
   if (sites.length > 1) {

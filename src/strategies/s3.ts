@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { DEFAULTS } from '../defaults.js'
 import { normalizePrefix } from '../paths.js'
 import { type Slots, createSlots, runPool } from '../pool.js'
-import { type RemoteObject, type StrategyContext, type StrategyWith, type UploadFile, defineStrategy, storageError } from '../strategy.js'
+import { type RemoteObject, type StrategyContext, type StrategyWith, type UploadFile, defineStrategy, storageConflict, storageError } from '../strategy.js'
 import { type SdkError, explain } from './s3-errors.js'
 import { type S3Options, validate } from './s3-options.js'
 import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, importSdk, rangeReader } from './utils.js'
@@ -92,7 +92,7 @@ export function s3(options: S3Options): S3Strategy {
     return { client, sdk }
   }
 
-  const fromHead = (key: string, head: { ContentLength?: number; ETag?: string; Metadata?: Record<string, string> }): RemoteObject => {
+  const fromHead = (key: string, head: { ContentLength?: number; ETag?: string; LastModified?: Date; Metadata?: Record<string, string> }): RemoteObject => {
     const etag = head.ETag?.replaceAll('"', '')
     const metadata = head.Metadata ?? {}
     return {
@@ -102,6 +102,7 @@ export function s3(options: S3Options): S3Strategy {
       md5: metadata[METADATA_MD5] ?? (!kms && etag && PLAIN_ETAG.test(etag) ? etag : undefined),
       headersFingerprint: metadata[METADATA_HEADERS],
       version: etag,
+      modified: head.LastModified?.getTime(),
     }
   }
 
@@ -133,6 +134,7 @@ export function s3(options: S3Options): S3Strategy {
     target: `s3://${bucket}/${prefix}${endpoint ? ` at ${endpoint}` : ''}`,
     prefix,
     websiteRedirects: true,
+    conditionalWrites: true,
     concurrency: options.concurrency,
 
     async *list(ctx) {
@@ -155,7 +157,7 @@ export function s3(options: S3Options): S3Strategy {
           const key = encoded ? decodeListedKey(object.Key) : object.Key
           const etag = object.ETag?.replaceAll('"', '')
           const plain = !kms && etag !== undefined && PLAIN_ETAG.test(etag)
-          yield { key, size: object.Size, md5: plain ? etag : undefined, version: etag, needsStat: !plain, statOnMismatch: true }
+          yield { key, size: object.Size, md5: plain ? etag : undefined, version: etag, modified: object.LastModified?.getTime(), needsStat: !plain, statOnMismatch: true }
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined
       } while (token)
@@ -180,10 +182,21 @@ export function s3(options: S3Options): S3Strategy {
         let put: import('@aws-sdk/client-s3').PutObjectCommandOutput
         try {
           put = await client.send(
-            new sdk.PutObjectCommand({ ...params, Body: file.body, ContentLength: file.size, ContentMD5: Buffer.from(file.md5(), 'hex').toString('base64') }),
+            new sdk.PutObjectCommand({
+              ...params,
+              Body: file.body,
+              ContentLength: file.size,
+              ContentMD5: Buffer.from(file.md5(), 'hex').toString('base64'),
+              // A conditional write (the deploy manifest): If-Match its ETag, or If-None-Match: *.
+              ...(file.ifVersion === undefined ? {} : file.ifVersion === null ? { IfNoneMatch: '*' } : { IfMatch: `"${file.ifVersion}"` }),
+            }),
             forBody(file.size),
           )
         } catch (error) {
+          const status = (error as SdkError).$metadata?.httpStatusCode
+          if (file.ifVersion !== undefined && (status === 412 || status === 409)) {
+            throw storageConflict(STRATEGY_NAME, `${file.key} is no longer the version this deploy read (another deploy wrote it); nothing was written.`, error)
+          }
           throw explain(error, bucket, file.key, endpoint)
         }
         ctx.count('upload')
