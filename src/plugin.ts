@@ -6,7 +6,7 @@ import { type CollectfastaOptions, DEFAULTS } from './options.js'
 import { validateOptions } from './validate.js'
 import { projectRoot, resolveEnabled } from './resolve.js'
 import type { DeployReport, Logger } from './report.js'
-import { type ClientOutput, type Written, buildRegistry, frameworkRefusal, hasPage, notFinalRefusal, serverEnvironment, stillOnDisk, toPosix } from './published.js'
+import { type ClientOutput, type Written, buildRegistry, frameworkRefusal, hasPage, notFinalRefusal, otherSite, serverEnvironment, stillOnDisk, toPosix } from './published.js'
 
 const PLUGIN_NAME = 'vite-plugin-collectfasta'
 
@@ -235,6 +235,8 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
         }
         if (!written || !client) return
         if (context.meta.watchMode && !(options.watch ?? DEFAULTS.watch)) return
+        const elsewhere = otherSite(pluginNames(resolved))
+        if (elsewhere) return this.warn(elsewhere)
         if (resolved?.builder) {
           // A Vite app build (the Environment API): other environments, prerendering and
           // plugins' buildApp work come after this client build. Vite 7+ calls buildApp hooks at

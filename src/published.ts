@@ -20,6 +20,22 @@ const PUBLISHED: { name: string; plugin: RegExp; dir: string }[] = [
   { name: 'React Router', plugin: /^react-router$/, dir: 'build/client' },
 ]
 
+/**
+ * Tools that build another site from the app's own Vite config (its plugins included): their
+ * output is never the app's site, and refusing would break their build. Not deployed, said once.
+ */
+const OTHER_SITES: { name: string; plugin: RegExp; dir: string }[] = [{ name: 'Storybook', plugin: /^storybook:/, dir: 'storybook-static' }]
+
+/** The warning for a build of another site made from the app's Vite config, if this is one. */
+export function otherSite(pluginNames: readonly string[]): string | undefined {
+  const found = OTHER_SITES.find((f) => pluginNames.some((name) => f.plugin.test(name)))
+  if (!found) return undefined
+  return (
+    `[collectfasta] Not deployed: this is a ${found.name} build of the app's Vite config, not the app's site. ` +
+    `To publish it, run \`npx collectfasta deploy ${found.dir} --to <target>\` after the build.`
+  )
+}
+
 /** The one sentence for a build of a framework that has its own integration, if this is one. */
 export function frameworkRefusal(pluginNames: readonly string[]): string | undefined {
   const found = INTEGRATIONS.find((f) => pluginNames.some((name) => f.plugin.test(name)))

@@ -93,3 +93,25 @@ describe.skipIf(!startNode)('TanStack Start 1.169 (prerender; skipped without No
     expect(output.split('\n').filter((line) => line.startsWith('[collectfasta] file://'))).toHaveLength(1)
   })
 })
+
+describe('Storybook 10 (`storybook build` reads the app\'s vite.config, the plugin included), then the CLI', () => {
+  it('the Storybook build deploys nothing to the app\'s target; `collectfasta deploy storybook-static` deploys it byte-identical', async () => {
+    const appTarget = join(tempDir('storybook-app'), 'www')
+    const build = await buildFixture('storybook', ['node_modules/storybook/dist/bin/dispatcher.js', 'build'], pathToFileURL(appTarget).href, process.execPath, {
+      STORYBOOK_DISABLE_TELEMETRY: '1',
+    })
+    const output = build.stdout + build.stderr
+    expect(build.code, output).toBe(0)
+    // Storybook wraps Vite's warnings in its own frame: read them as one line.
+    expect(output.replace(/\s*\n[│\s]*/g, ' ')).toContain("Not deployed: this is a Storybook build of the app's Vite config, not the app's site.")
+    expect(existsSync(appTarget)).toBe(false)
+
+    const dir = tempDir('storybook')
+    const cli = join(FRAMEWORKS_DIR, '../../dist/cli.js')
+    const deployed = await buildFixture('storybook', [cli, 'deploy', 'storybook-static'], pathToFileURL(dir).href)
+    expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0)
+    const site = expectSameTree(join(FRAMEWORKS_DIR, 'storybook/storybook-static'), dir, deployed.stdout + deployed.stderr)
+    for (const page of ['index.html', 'iframe.html', 'index.json']) expect(site.has(page), page).toBe(true)
+  })
+})
+
