@@ -6,7 +6,7 @@ import { type CollectfastaOptions, DEFAULTS } from './options.js'
 import { validateOptions } from './validate.js'
 import { projectRoot, resolveEnabled } from './resolve.js'
 import type { DeployReport, Logger } from './report.js'
-import { type ClientOutput, type Written, buildRegistry, frameworkRefusal, hasPage, notFinalRefusal, otherSite, serverEnvironment, stillOnDisk, toPosix } from './published.js'
+import { type ClientOutput, buildRegistry, frameworkRefusal, hasPage, notFinalRefusal, otherSite, serverEnvironment, stillOnDisk, toPosix } from './published.js'
 
 const PLUGIN_NAME = 'vite-plugin-collectfasta'
 
@@ -77,16 +77,16 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
   }
 
   /** Why the output of this client build (not a Vite 7+ app build) is not the published site, if it is not. */
-  const notFinal = (resolved: ResolvedConfig | undefined, files: Map<string, Written>): string | undefined => {
+  const notFinal = (resolved: ResolvedConfig | undefined, outDir: string): string | undefined => {
     const root = rootOf(resolved)
     if (registry.running.has(root)) return 'another build of this app is running in this process (its pages are rendered or copied after this one)'
     if (registry.servers.has(root)) return 'a server (SSR) build of this app ran before it in this process'
     const server = serverEnvironment(resolved?.environments as never)
     if (server) return `the app has a \`${server}\` environment that renders its pages`
     if (resolved?.build.ssrManifest) return 'it writes an SSR manifest, for a server that renders the pages'
-    if (resolved?.build.manifest && ![...files.keys()].some((path) => /\.html?$/i.test(path))) {
-      return 'it has no HTML page and writes a manifest, for a server (or a later step) that renders the pages'
-    }
+    // A Vite app (not a library) with no page at all: a server or a later step renders them
+    // (Qwik City's static adapter, a backend reading the manifest).
+    if (resolved && !resolved.build.lib && !hasPage(outDir)) return 'it has no HTML page (a server, or a later build step, renders the pages)'
     return undefined
   }
 
@@ -250,7 +250,7 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
               `Remove collectfasta() from the Vite plugins and run \`npx collectfasta deploy ${relativeDir(written.outDir)}\` after the build (or use Vite 7 or later).`,
           )
         }
-        const why = notFinal(resolved, written.files)
+        const why = notFinal(resolved, written.outDir)
         if (why) this.error(notFinalRefusal(why, pluginNames(resolved), '<dir>'))
         const files = (options.source ?? DEFAULTS.source) === 'bundle' ? stillOnDisk(written) : undefined
         const done = run(written.outDir, files, resolved, (message) => this.warn(message))

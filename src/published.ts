@@ -18,6 +18,7 @@ const INTEGRATIONS: { name: string; plugin: RegExp; use: string }[] = [
 /** Frameworks whose published directory is known, for the message of a general refusal. */
 const PUBLISHED: { name: string; plugin: RegExp; dir: string }[] = [
   { name: 'React Router', plugin: /^react-router$/, dir: 'build/client' },
+  { name: 'Qwik City', plugin: /^vite-plugin-qwik-city$/, dir: 'dist' },
 ]
 
 /**

@@ -355,14 +355,14 @@ describe.each(builders)("the build's true end, in a real %s build", (_name, _bui
     expect(strategy.objects.get('sw.js')?.headers.cacheControl).toBe('public, max-age=0, must-revalidate')
   })
 
-  it('refuses, before any request, a client build without pages that writes a manifest for a server', async () => {
+  it('refuses, before any request, a client build without any page (a server or a later step renders them)', async () => {
     const root = copyApp()
     const strategy = memory()
     const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
     const error = await vite
       .build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist', manifest: true, rollupOptions: { input: join(root, 'src/main.js') } }, plugins: [plugin as never] })
       .then(() => undefined, (e: Error) => e)
-    expect(error?.message).toContain('[collectfasta] This build is not the whole site: it has no HTML page and writes a manifest')
+    expect(error?.message).toContain('[collectfasta] This build is not the whole site: it has no HTML page (a server, or a later build step, renders the pages)')
     expect(error?.message).toContain('npx collectfasta deploy <dir>')
     expect(strategy.calls).toEqual([])
   })

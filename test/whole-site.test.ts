@@ -115,3 +115,31 @@ describe('Storybook 10 (`storybook build` reads the app\'s vite.config, the plug
   })
 })
 
+describe('Qwik City 1.20 with the static adapter (pages rendered by a second build)', () => {
+  const vite = 'node_modules/vite/bin/vite.js'
+
+  it('the plain plugin refuses the client build before any request, naming the command; the CLI then deploys dist byte-identical', async () => {
+    const refusedTarget = join(tempDir('qwik-refused'), 'www')
+    const refused = await buildFixture('qwik-city', [vite, 'build'], pathToFileURL(refusedTarget).href)
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toContain(
+      'This is a Qwik City build, and the app has a `ssr` environment that renders its pages, so the Vite plugin would deploy a partial site and deploys nothing. ' +
+        'Remove collectfasta() from the Vite plugins and run `npx collectfasta deploy dist`',
+    )
+    expect(existsSync(refusedTarget)).toBe(false)
+
+    // What the sentence says: build without the plugin (`qwik build` runs these two), then the CLI.
+    const dir = tempDir('qwik')
+    const off = { COLLECTFASTA_ENABLED: 'false' }
+    for (const args of [[vite, 'build'], [vite, 'build', '-c', 'adapters/static/vite.config.ts']]) {
+      const step = await buildFixture('qwik-city', args, pathToFileURL(dir).href, process.execPath, off)
+      expect(step.code, step.stderr).toBe(0)
+    }
+    const cli = join(FRAMEWORKS_DIR, '../../dist/cli.js')
+    const deployed = await buildFixture('qwik-city', [cli, 'deploy'], pathToFileURL(dir).href)
+    expect(deployed.code, deployed.stderr).toBe(0)
+    const site = expectSameTree(join(FRAMEWORKS_DIR, 'qwik-city/dist'), dir, deployed.stdout + deployed.stderr)
+    for (const page of ['index.html', 'about/index.html', 'robots.txt']) expect(site.has(page), page).toBe(true)
+  })
+})
+
