@@ -155,8 +155,10 @@ export async function createTransport(options: TransportOptions): Promise<Transp
     })
     const length = Number(firstHeader(answer.headers['content-length']) ?? 0)
     const max = request.maxBody ?? 64 * MiB
+    // A body left unread is closed (its 'error' on closing is expected, not a failure).
+    const drop = () => answer.body.on('error', () => {}).destroy()
     if (length > max) {
-      answer.body.destroy()
+      drop()
       throw new S3Error('TooLarge', `the answer is ${length} bytes, over the ${max} this request may read`, answer.statusCode)
     }
     const chunks: Buffer[] = []
@@ -164,7 +166,7 @@ export async function createTransport(options: TransportOptions): Promise<Transp
     for await (const chunk of answer.body as AsyncIterable<Buffer>) {
       size += chunk.length
       if (size > max) {
-        answer.body.destroy()
+        drop()
         throw new S3Error('TooLarge', `the answer is over the ${max} bytes this request may read`, answer.statusCode)
       }
       chunks.push(chunk)
