@@ -123,17 +123,26 @@ export interface LeanApiOptions {
 }
 
 export async function leanApi({ transport, timeout }: LeanApiOptions): Promise<S3Api> {
-  const { XMLParser } = await import('fast-xml-parser')
-  // Values stay strings (a key "0001" is not a number), untrimmed (a key may end in a space).
-  const xml = new XMLParser({
-    parseTagValue: false,
-    trimValues: false,
-    processEntities: true,
-    htmlEntities: true,
-    ignoreAttributes: true,
-    ignoreDeclaration: true,
-    isArray: (name) => name === 'Contents' || name === 'Error',
-  })
+  // The parser is loaded on the first answer that needs one: a warm deploy's one HEAD does not.
+  let parser: import('fast-xml-parser').XMLParser | undefined
+  const xml = {
+    async parse(body: Buffer): Promise<unknown> {
+      if (!parser) {
+        const { XMLParser } = await import('fast-xml-parser')
+        // Values stay strings (a key "0001" is not a number), untrimmed (a key may end in a space).
+        parser = new XMLParser({
+          parseTagValue: false,
+          trimValues: false,
+          processEntities: true,
+          htmlEntities: true,
+          ignoreAttributes: true,
+          ignoreDeclaration: true,
+          isArray: (name) => name === 'Contents' || name === 'Error',
+        })
+      }
+      return parser.parse(body.toString('utf8'))
+    },
+  }
   const text = (value: unknown) => (typeof value === 'string' ? value.trim() : undefined)
 
   return {
@@ -164,7 +173,7 @@ export async function leanApi({ transport, timeout }: LeanApiOptions): Promise<S
       if (prefix) query.prefix = prefix
       if (token) query['continuation-token'] = token
       const answer = await transport.send({ method: 'GET', query, timeout })
-      const result = (xml.parse(answer.body.toString('utf8')) as { ListBucketResult?: Record<string, unknown> }).ListBucketResult
+      const result = ((await xml.parse(answer.body)) as { ListBucketResult?: Record<string, unknown> }).ListBucketResult
       if (!result) throw new S3Error('InvalidListing', 'the listing is not a ListBucketResult document', answer.status)
       const contents = (result.Contents ?? []) as Record<string, unknown>[]
       return {
@@ -196,13 +205,13 @@ export async function leanApi({ transport, timeout }: LeanApiOptions): Promise<S
       // Content-MD5: several S3-compatible services refuse a DeleteObjects without it.
       const md5 = createHash('md5').update(body).digest('base64')
       const answer = await transport.send({ method: 'POST', query: { delete: '' }, headers: { 'content-md5': md5, 'content-type': 'application/xml' }, body, timeout })
-      const result = (xml.parse(answer.body.toString('utf8')) as { DeleteResult?: { Error?: Record<string, unknown>[] } }).DeleteResult
+      const result = ((await xml.parse(answer.body)) as { DeleteResult?: { Error?: Record<string, unknown>[] } }).DeleteResult
       return (result?.Error ?? []).map((e) => ({ key: typeof e.Key === 'string' ? e.Key : '', code: text(e.Code) ?? 'Error', message: text(e.Message) ?? '' }))
     },
 
     async createMultipart(input) {
       const answer = await transport.send({ method: 'POST', key: input.Key, query: { uploads: '' }, headers: paramHeaders(input), timeout })
-      const id = text((xml.parse(answer.body.toString('utf8')) as { InitiateMultipartUploadResult?: { UploadId?: unknown } }).InitiateMultipartUploadResult?.UploadId)
+      const id = text(((await xml.parse(answer.body)) as { InitiateMultipartUploadResult?: { UploadId?: unknown } }).InitiateMultipartUploadResult?.UploadId)
       if (!id) throw new S3Error('InvalidMultipart', 'CreateMultipartUpload answered without an UploadId', answer.status)
       return id
     },
@@ -216,7 +225,7 @@ export async function leanApi({ transport, timeout }: LeanApiOptions): Promise<S
       const body = Buffer.from(`<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.map((p) => `<Part><PartNumber>${p.PartNumber}</PartNumber><ETag>${xmlText(p.ETag ?? '')}</ETag></Part>`).join('')}</CompleteMultipartUpload>`)
       const answer = await transport.send({ method: 'POST', key, query: { uploadId }, headers: { 'content-type': 'application/xml', ...conditionHeaders(condition) }, body, timeout: completeTimeout })
       // S3 may answer 200 and put an error in the body once the parts are assembled.
-      const doc = xml.parse(answer.body.toString('utf8')) as { Error?: Record<string, unknown>[]; CompleteMultipartUploadResult?: { ETag?: unknown } }
+      const doc = (await xml.parse(answer.body)) as { Error?: Record<string, unknown>[]; CompleteMultipartUploadResult?: { ETag?: unknown } }
       const failure = doc.Error?.[0]
       if (failure) throw new S3Error(text(failure.Code) ?? 'InternalError', text(failure.Message) ?? 'CompleteMultipartUpload failed', answer.status)
       return unquote(text(doc.CompleteMultipartUploadResult?.ETag))

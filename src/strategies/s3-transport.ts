@@ -107,6 +107,21 @@ function pause(attempt: number, throttled: boolean): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
+/** The URL a bucket's requests go to: the endpoint given (path-style or virtual-hosted), or AWS's regional one. */
+export function bucketBase(bucket: string, endpoint: string | undefined, pathStyle: boolean) {
+  if (endpoint) {
+    const url = new URL(endpoint)
+    const path = url.pathname.replace(/\/$/, '')
+    return () => (pathStyle ? `${url.origin}${path}/${bucket}` : `${url.protocol}//${bucket}.${url.host}${path}`)
+  }
+  // A bucket name with dots would not match S3's certificate as a host name: path-style, as the SDK does.
+  const virtual = !pathStyle && /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(bucket)
+  return (region: string) => {
+    const host = `s3.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`
+    return virtual ? `https://${bucket}.${host}` : `https://${host}/${bucket}`
+  }
+}
+
 export interface Transport {
   send(request: S3Request): Promise<S3Response>
   close(): Promise<void>

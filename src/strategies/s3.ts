@@ -34,21 +34,6 @@ function splitEndpoint(endpoint: string | undefined) {
 
 export { decodeListedKey } from './s3-list.js'
 
-/** The URL a bucket's requests go to: the endpoint given (path-style or virtual-hosted), or AWS's regional one. */
-function baseUrl(bucket: string, endpoint: string | undefined, pathStyle: boolean) {
-  if (endpoint) {
-    const url = new URL(endpoint)
-    const path = url.pathname.replace(/\/$/, '')
-    return () => (pathStyle ? `${url.origin}${path}/${bucket}` : `${url.protocol}//${bucket}.${url.host}${path}`)
-  }
-  // A bucket name with dots would not match S3's certificate as a host name: path-style, as the SDK does.
-  const virtual = !pathStyle && /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(bucket)
-  return (region: string) => {
-    const host = `s3.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`
-    return virtual ? `https://${bucket}.${host}` : `https://${host}/${bucket}`
-  }
-}
-
 /**
  * Deploys to Amazon S3 or an S3-compatible service. Cold caches are answered by one listing
  * (1,000 keys a request), comparing ETags with local MD5s; objects whose ETag is not an MD5
@@ -79,11 +64,11 @@ export function s3(options: S3Options): S3Strategy {
   const connect = (ctx?: StrategyContext): Promise<S3Api> => {
     api ??= (async () => {
       if (options.client) return (await import('./s3-sdk.js')).sdkApi(options.client, bucket)
-      const [{ createTransport }, { leanApi }, config] = await Promise.all([import('./s3-transport.js'), import('./s3-api.js'), import('./s3-config.js')])
+      const [{ bucketBase, createTransport }, { leanApi }, config] = await Promise.all([import('./s3-transport.js'), import('./s3-api.js'), import('./s3-config.js')])
       const concurrency = ctx?.concurrency ?? options.concurrency ?? DEFAULTS.concurrency
       const transport = await createTransport({
-        baseFor: baseUrl(bucket, endpoint, options.forcePathStyle ?? false),
-        followRegionRedirects: !endpoint && !options.region,
+        baseFor: bucketBase(bucket, endpoint, options.forcePathStyle ?? false),
+        followRegionRedirects: !endpoint,
         region: async () => options.region ?? (endpoint ? process.env.AWS_REGION ?? 'us-east-1' : await config.defaultRegion()),
         credentials: config.credentialsProvider(options.credentials ?? userinfo),
         maxAttempts: options.maxAttempts ?? DEFAULTS.s3.maxAttempts,

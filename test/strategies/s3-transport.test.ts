@@ -331,3 +331,16 @@ for (const server of LOCAL_SERVERS) {
     })
   })
 }
+
+describe('addressing', () => {
+  it('virtual-hosted by default, path-style when asked or when the bucket name has dots, on AWS or an endpoint', async () => {
+    const { bucketBase } = await import('../../src/strategies/s3-transport.js')
+    expect(bucketBase('my-site', undefined, false)('eu-west-1')).toBe('https://my-site.s3.eu-west-1.amazonaws.com')
+    expect(bucketBase('my-site', undefined, true)('eu-west-1')).toBe('https://s3.eu-west-1.amazonaws.com/my-site')
+    expect(bucketBase('www.example.com', undefined, false)('us-east-1')).toBe('https://s3.us-east-1.amazonaws.com/www.example.com')
+    expect(bucketBase('my-site', undefined, false)('cn-north-1')).toBe('https://my-site.s3.cn-north-1.amazonaws.com.cn')
+    expect(bucketBase('my-site', 'https://acct.r2.cloudflarestorage.com', false)('auto')).toBe('https://my-site.acct.r2.cloudflarestorage.com')
+    expect(bucketBase('my-site', 'http://127.0.0.1:9000/', true)('us-east-1')).toBe('http://127.0.0.1:9000/my-site')
+    expect(bucketBase('my-site', 'https://gw.example.com/s3/', true)('us-east-1')).toBe('https://gw.example.com/s3/my-site')
+  })
+})
