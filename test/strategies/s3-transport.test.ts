@@ -344,3 +344,28 @@ describe('addressing', () => {
     expect(bucketBase('my-site', 'https://gw.example.com/s3/', true)('us-east-1')).toBe('https://gw.example.com/s3/my-site')
   })
 })
+
+describe('credentials and region from the AWS SDK’s chain', () => {
+  it('reads a profile of the shared config files: its keys sign requests a signature-checking server accepts, its region is the region', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const dir = mkdtempSync(join(tmpdir(), 'collectfasta-aws-config-'))
+    writeFileSync(join(dir, 'credentials'), '[deployer]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n')
+    writeFileSync(join(dir, 'config'), '[profile deployer]\nregion = eu-central-1\n')
+    const saved = { ...process.env }
+    for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_DEFAULT_REGION']) delete process.env[name]
+    Object.assign(process.env, { AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'), AWS_CONFIG_FILE: join(dir, 'config'), AWS_PROFILE: 'deployer' })
+    try {
+      const { defaultRegion } = await import('../../src/strategies/s3-config.js')
+      expect(await defaultRegion()).toBe('eu-central-1')
+      // No `credentials`: the chain finds the profile's keys (s3rver refuses a wrong signature).
+      const strategy = s3({ bucket: 'collectfasta-test', prefix: 'chain/', endpoint: LOCAL_SERVERS[0].endpoint(), forcePathStyle: true })
+      expect((await strategy.upload(await uploadFile('chain/a.txt', 'a'), context()))?.version).toMatch(/^[0-9a-f]{32}$/)
+      await strategy.dispose()
+    } finally {
+      process.env = saved
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
