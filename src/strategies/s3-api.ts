@@ -116,6 +116,52 @@ const unquote = (etag: string | string[] | undefined) => (Array.isArray(etag) ? 
 const conditionHeaders = (condition?: Condition): Record<string, string> =>
   condition?.ifMatch !== undefined ? { 'if-match': `"${condition.ifMatch}"` } : condition?.ifNoneMatch ? { 'if-none-match': '*' } : {}
 
+interface XmlDocument {
+  /** The root element's name. */
+  root: string
+  /** The text of the root's child elements (the last one of a name). */
+  fields: Record<string, string>
+  /** Each `repeated` child of the root, as the text of its own child elements. */
+  items: Record<string, string>[]
+}
+
+/**
+ * Reads the two levels of an S3 answer the strategy needs (S3's documents go no deeper for
+ * what is read here). htmlparser2 in XML mode: entities and character references decoded,
+ * whitespace kept (a key may end in a space), about 8 times less CPU than a full object tree.
+ */
+function readXml(Parser: typeof import('htmlparser2').Parser, body: Buffer, repeated: string): XmlDocument {
+  const doc: XmlDocument = { root: '', fields: Object.create(null), items: [] }
+  let item: Record<string, string> | undefined
+  let depth = 0
+  let text = ''
+  const parser = new Parser(
+    {
+      onopentag(name) {
+        depth++
+        text = ''
+        if (depth === 1) doc.root = name
+        else if (depth === 2 && name === repeated) item = Object.create(null)
+      },
+      ontext(chunk) {
+        text += chunk
+      },
+      onclosetag(name) {
+        if (depth === 2 && item && name === repeated) {
+          doc.items.push(item)
+          item = undefined
+        } else if (depth === 2) doc.fields[name] = text
+        else if (depth === 3 && item) item[name] = text
+        depth--
+        text = ''
+      },
+    },
+    { xmlMode: true, decodeEntities: true },
+  )
+  parser.end(body.toString('utf8'))
+  return doc
+}
+
 export interface LeanApiOptions {
   transport: Transport
   /** Milliseconds for small requests (LIST, HEAD, DELETE, multipart create and abort). */
@@ -124,26 +170,11 @@ export interface LeanApiOptions {
 
 export async function leanApi({ transport, timeout }: LeanApiOptions): Promise<S3Api> {
   // The parser is loaded on the first answer that needs one: a warm deploy's one HEAD does not.
-  let parser: import('fast-xml-parser').XMLParser | undefined
-  const xml = {
-    async parse(body: Buffer): Promise<unknown> {
-      if (!parser) {
-        const { XMLParser } = await import('fast-xml-parser')
-        // Values stay strings (a key "0001" is not a number), untrimmed (a key may end in a space).
-        parser = new XMLParser({
-          parseTagValue: false,
-          trimValues: false,
-          processEntities: true,
-          htmlEntities: true,
-          ignoreAttributes: true,
-          ignoreDeclaration: true,
-          isArray: (name) => name === 'Contents' || name === 'Error',
-        })
-      }
-      return parser.parse(body.toString('utf8'))
-    },
+  let parser: typeof import('htmlparser2').Parser | undefined
+  const xml = async (body: Buffer, repeated: string): Promise<XmlDocument> => {
+    parser ??= (await import('htmlparser2')).Parser
+    return readXml(parser, body, repeated)
   }
-  const text = (value: unknown) => (typeof value === 'string' ? value.trim() : undefined)
 
   return {
     async put(input, body, md5, putTimeout, condition) {
@@ -173,19 +204,18 @@ export async function leanApi({ transport, timeout }: LeanApiOptions): Promise<S
       if (prefix) query.prefix = prefix
       if (token) query['continuation-token'] = token
       const answer = await transport.send({ method: 'GET', query, timeout })
-      const result = ((await xml.parse(answer.body)) as { ListBucketResult?: Record<string, unknown> }).ListBucketResult
-      if (!result) throw new S3Error('InvalidListing', 'the listing is not a ListBucketResult document', answer.status)
-      const contents = (result.Contents ?? []) as Record<string, unknown>[]
+      const result = await xml(answer.body, 'Contents')
+      if (result.root !== 'ListBucketResult') throw new S3Error('InvalidListing', 'the listing is not a ListBucketResult document', answer.status)
+      const { fields } = result
       return {
-        objects: contents.flatMap((o) => {
-          const key = typeof o.Key === 'string' ? o.Key : undefined
-          if (key === undefined || key === '') return []
+        objects: result.items.flatMap((o) => {
+          if (!o.Key) return []
           const modified = Date.parse(String(o.LastModified))
-          return [{ key, size: o.Size === undefined ? undefined : Number(o.Size), etag: unquote(text(o.ETag)), modified: Number.isNaN(modified) ? undefined : modified }]
+          return [{ key: o.Key, size: o.Size === undefined ? undefined : Number(o.Size), etag: unquote(o.ETag?.trim()), modified: Number.isNaN(modified) ? undefined : modified }]
         }),
-        truncated: text(result.IsTruncated) === 'true',
-        next: text(result.NextContinuationToken) || undefined,
-        encoded: text(result.EncodingType) === 'url',
+        truncated: fields.IsTruncated?.trim() === 'true',
+        next: fields.NextContinuationToken?.trim() || undefined,
+        encoded: fields.EncodingType?.trim() === 'url',
       }
     },
 
@@ -205,13 +235,13 @@ export async function leanApi({ transport, timeout }: LeanApiOptions): Promise<S
       // Content-MD5: several S3-compatible services refuse a DeleteObjects without it.
       const md5 = createHash('md5').update(body).digest('base64')
       const answer = await transport.send({ method: 'POST', query: { delete: '' }, headers: { 'content-md5': md5, 'content-type': 'application/xml' }, body, timeout })
-      const result = ((await xml.parse(answer.body)) as { DeleteResult?: { Error?: Record<string, unknown>[] } }).DeleteResult
-      return (result?.Error ?? []).map((e) => ({ key: typeof e.Key === 'string' ? e.Key : '', code: text(e.Code) ?? 'Error', message: text(e.Message) ?? '' }))
+      const result = await xml(answer.body, 'Error')
+      return result.items.map((e) => ({ key: e.Key ?? '', code: e.Code?.trim() || 'Error', message: e.Message?.trim() ?? '' }))
     },
 
     async createMultipart(input) {
       const answer = await transport.send({ method: 'POST', key: input.Key, query: { uploads: '' }, headers: paramHeaders(input), timeout })
-      const id = text(((await xml.parse(answer.body)) as { InitiateMultipartUploadResult?: { UploadId?: unknown } }).InitiateMultipartUploadResult?.UploadId)
+      const id = (await xml(answer.body, '')).fields.UploadId?.trim()
       if (!id) throw new S3Error('InvalidMultipart', 'CreateMultipartUpload answered without an UploadId', answer.status)
       return id
     },
@@ -225,10 +255,9 @@ export async function leanApi({ transport, timeout }: LeanApiOptions): Promise<S
       const body = Buffer.from(`<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.map((p) => `<Part><PartNumber>${p.PartNumber}</PartNumber><ETag>${xmlText(p.ETag ?? '')}</ETag></Part>`).join('')}</CompleteMultipartUpload>`)
       const answer = await transport.send({ method: 'POST', key, query: { uploadId }, headers: { 'content-type': 'application/xml', ...conditionHeaders(condition) }, body, timeout: completeTimeout })
       // S3 may answer 200 and put an error in the body once the parts are assembled.
-      const doc = (await xml.parse(answer.body)) as { Error?: Record<string, unknown>[]; CompleteMultipartUploadResult?: { ETag?: unknown } }
-      const failure = doc.Error?.[0]
-      if (failure) throw new S3Error(text(failure.Code) ?? 'InternalError', text(failure.Message) ?? 'CompleteMultipartUpload failed', answer.status)
-      return unquote(text(doc.CompleteMultipartUploadResult?.ETag))
+      const doc = await xml(answer.body, '')
+      if (doc.root === 'Error') throw new S3Error(doc.fields.Code?.trim() || 'InternalError', doc.fields.Message?.trim() || 'CompleteMultipartUpload failed', answer.status)
+      return unquote(doc.fields.ETag?.trim())
     },
 
     async abort(key, uploadId) {
