@@ -20,6 +20,7 @@ export const DEFAULTS = {
   manifest: '.collectfasta/manifest.json',
   trustRemoteManifest: false,
   trustCache: false,
+  verify: false,
   progress: true,
   prune: { keepDeploys: 3, maxDeletes: 256, unknown: false, minShare: 0.5 },
   compress: {

@@ -3,6 +3,8 @@ import { collectfasta } from './plugin.js'
 export { collectfasta }
 export default collectfasta
 export { deploy } from './core/deploy.js'
+export { DriftError, check } from './core/check.js'
+export type { CheckReport } from './core/check.js'
 export { DeployError } from './report.js'
 export type { DeleteReason, DeployReport, Logger, PlanItem, UploadReason } from './report.js'
 export type { CollectfastaOptions, DeployCommonOptions, DeployOptions, PruneOptions } from './options.js'

@@ -56,9 +56,18 @@ export interface DeployCommonOptions {
    * @default 'node_modules/.cache/vite-plugin-collectfasta'
    */
   cacheDir?: string
-  /** Only deploy files matching these globs (relative to outDir). @default all files */
+  /**
+   * Only deploy files matching these globs (relative to outDir): a partial deploy. It looks at
+   * these files only, never prunes by them, and the cache vouches afterwards only for what it
+   * already vouched for. @default all files
+   */
   include?: string | string[]
-  /** Never deploy files matching these globs (relative to outDir). @default none */
+  /**
+   * Never deploy files matching these globs (relative to outDir). A filter of the site, not a
+   * partial deploy: what it excludes is no longer part of the site, so prune deletes it from the
+   * storage once it falls out of the kept deploys. To deploy a few files once, use `include`.
+   * @default none
+   */
   exclude?: string | string[]
   /**
    * Upload every file, ignoring the cache and the storage's listing.
@@ -97,6 +106,14 @@ export interface DeployCommonOptions {
    * @default false
    */
   trustCache?: boolean
+  /**
+   * Also list the storage and restore anything missing or different from the build (reason
+   * `missing` / `changed`), whatever the cache says: catches objects deleted or changed behind
+   * the deploy's back (by hand, by a lifecycle rule), which a warm deploy cannot see. Costs one
+   * listing (a request per 1,000 objects). `collectfasta check` reports the same without writing.
+   * @default false
+   */
+  verify?: boolean
   /**
    * The id of this site, recorded with each deploy in the deploy manifest: prune refuses to
    * run where the manifest holds another site's deploys (two sites sharing one prefix).

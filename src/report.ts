@@ -47,6 +47,16 @@ export interface DeployReport {
   /** Why `prune` deleted nothing although there were stale objects. */
   pruneRefused?: string
   /**
+   * Why deleting stale objects failed part-way (`deleted` lists what was deleted before): the
+   * site is deployed, and the deploy still fails so that the failure is seen.
+   */
+  pruneFailed?: string
+  /**
+   * Whether the deploy's cache vouches for the storage afterwards (the next warm deploy then asks
+   * one question): false after a partial, interleaved, failed or cancelled deploy.
+   */
+  vouched?: boolean
+  /**
    * Files whose names carry no content hash (not cached for good): how many there are, and how
    * many of them changed content since the last deploy. Most of them changing every deploy
    * means the build is not deterministic.
@@ -134,6 +144,7 @@ export function summarize(report: DeployReport): string {
   if (report.failed.length) parts.push(`${report.failed.length} failed`)
   if (report.pending.length) parts.push(`${report.pending.length} held back`)
   if (report.deleted.length) parts.push(`${report.deleted.length} ${report.dryRun ? 'would be deleted' : 'deleted'}`)
+  if (report.pruneFailed) parts.push('prune failed')
   const requests = Object.values(report.requests).reduce((a, b) => a + b, 0)
   const dry = report.dryRun ? ' (dry run)' : ''
   return `[collectfasta] ${report.target}${dry}: ${parts.join(', ')}, ${requests} request(s) in ${(report.durationMs / 1000).toFixed(2)} s`

@@ -1,7 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { DEFAULTS } from './defaults.js'
-import type { DeployCommonOptions, PruneOptions } from './options.js'
+import type { DeployCommonOptions, DeployOptions, PruneOptions } from './options.js'
+import { type Logger, consoleLogger } from './report.js'
+import type { Strategy } from './strategy.js'
+import { validateOptions } from './validate.js'
 
 /** Turning options (and the environment) into the values a deploy runs with. */
 
@@ -59,4 +62,83 @@ export function resolveDirectoryIndex(option: DeployCommonOptions['directoryInde
   if (!option) return undefined
   const o = option === true ? {} : option
   return { slash: o.slash ?? true, bare: o.bare ?? false, html: o.html ?? false }
+}
+
+/** Every option of a deploy with its default filled in: what every phase reads, once. */
+export interface ResolvedDeploy {
+  root: string
+  outDir: string
+  strategy: Strategy
+  prefix: string
+  dryRun: boolean
+  concurrency: number
+  cacheDir: string
+  files: Map<string, Uint8Array> | undefined
+  include: string | string[] | undefined
+  exclude: string | string[] | undefined
+  /** Run with `include`: it looks at some files only (`exclude` filters the site, it is not partial). */
+  partial: boolean
+  force: boolean
+  trustCache: boolean
+  trustRemoteManifest: boolean
+  verify: boolean
+  /** The manifest's path under the prefix, or false. */
+  manifestPath: string | false
+  site: string
+  prune: Required<PruneOptions> | undefined
+  compress: DeployCommonOptions['compress']
+  directoryIndex: ReturnType<typeof resolveDirectoryIndex>
+  redirects: { from: string; to: string }[]
+  headers: NonNullable<DeployCommonOptions['headers']>
+  defaultCacheControl: string
+  assetsDir: string
+  reportFile: string | undefined
+  githubActions: boolean | undefined
+  onDeployed: DeployCommonOptions['onDeployed']
+  signal: AbortSignal | undefined
+  logger: Logger
+  progress: boolean
+  handleSignals: boolean
+}
+
+/** Checks `options` and resolves them once into one fully defaulted object. */
+export function resolveOptions(options: DeployOptions): ResolvedDeploy {
+  validateOptions(options)
+  const root = options.root ?? process.cwd()
+  // One rule for every relative path in the options: the project root (`root`).
+  options.strategy.bindRoot?.(root)
+  const strategy = options.strategy
+  return {
+    root,
+    outDir: resolve(root, options.outDir),
+    strategy,
+    prefix: strategy.prefix ?? '',
+    dryRun: resolveDryRun(options.dryRun),
+    concurrency: options.concurrency ?? strategy.concurrency ?? DEFAULTS.concurrency,
+    cacheDir: resolve(root, options.cacheDir ?? DEFAULTS.cacheDir),
+    files: options.files,
+    include: options.include,
+    exclude: options.exclude,
+    partial: options.include !== undefined,
+    force: options.force ?? DEFAULTS.force,
+    trustCache: options.trustCache ?? DEFAULTS.trustCache,
+    trustRemoteManifest: options.trustRemoteManifest ?? DEFAULTS.trustRemoteManifest,
+    verify: options.verify ?? DEFAULTS.verify,
+    manifestPath: options.manifest === undefined ? DEFAULTS.manifest : options.manifest,
+    site: resolveSite(options.site, root),
+    prune: resolvePrune(options.prune),
+    compress: options.compress,
+    directoryIndex: resolveDirectoryIndex(options.directoryIndex),
+    redirects: options.redirects ?? [],
+    headers: options.headers ?? [],
+    defaultCacheControl: options.defaultCacheControl ?? DEFAULTS.defaultCacheControl,
+    assetsDir: options.assetsDir ?? DEFAULTS.assetsDir,
+    reportFile: options.reportFile === undefined ? undefined : resolve(root, options.reportFile),
+    githubActions: options.githubActions,
+    onDeployed: options.onDeployed,
+    signal: options.signal,
+    logger: options.logger ?? consoleLogger,
+    progress: options.progress ?? DEFAULTS.progress,
+    handleSignals: options.handleSignals ?? false,
+  }
 }

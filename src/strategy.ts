@@ -128,6 +128,12 @@ export interface Strategy {
    */
   needsMd5?: boolean
   /**
+   * Whether objects keep the headers they were uploaded with (object storages). A directory does
+   * not: the web server serving it decides them, so `collectfasta check` compares bytes only.
+   * @default true
+   */
+  storesHeaders?: boolean
+  /**
    * Whether `upload` honours `file.ifVersion` (see there). Without it, the deploy manifest is
    * written unconditionally after a re-read of its version, and a race with another deploy is
    * only noticed, not prevented.

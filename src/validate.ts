@@ -52,7 +52,7 @@ export function validateOptions(options: unknown): asserts options is Collectfas
   if (strategy.prefix !== undefined && (typeof strategy.prefix !== 'string' || !isNormalizedPrefix(strategy.prefix))) {
     fail('strategy.prefix', "'' or a relative POSIX path ending in '/'", strategy.prefix)
   }
-  for (const flag of ['enabled', 'dryRun', 'force', 'watch', 'trustRemoteManifest', 'trustCache', 'githubActions']) {
+  for (const flag of ['enabled', 'dryRun', 'force', 'watch', 'trustRemoteManifest', 'trustCache', 'verify', 'githubActions']) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') fail(flag, 'a boolean', o[flag])
   }
   if (o.concurrency !== undefined && !(Number.isInteger(o.concurrency) && (o.concurrency as number) >= 1)) {

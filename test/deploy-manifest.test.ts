@@ -22,7 +22,7 @@ describe('parseManifest (a file from a bucket others can write)', () => {
     [{ format: 1, tool: 'vite-plugin-collectfasta', deploys: [{ at: 'x', paths: 'abc' }], files: {} }, /schema at deploys\.0\.paths/],
     [{ format: 1, tool: 'vite-plugin-collectfasta', deploys: [], files: { 'a.js': { xxh64: 1 } } }, /schema at files\.a\.js/],
     [{ format: 1, tool: 'vite-plugin-collectfasta', deploys: [], files: { 'a.js': { ...file(1), size: -1 } } }, /schema at files\.a\.js\.size/],
-    [{ format: 2, tool: 'vite-plugin-collectfasta', deploys: [], files: {} }, /format 2, this version reads 1/],
+    [{ format: 2, tool: 'vite-plugin-collectfasta', deploys: [], files: {} }, /format 2, written by a later version of vite-plugin-collectfasta \(this one reads 1\)/],
     [{ format: 1, tool: 'something-else', deploys: [], files: {} }, /not written by vite-plugin-collectfasta/],
     ['[1, 2', /JSON|position/],
   ])('refuses %j', (data, message) => {

@@ -37,7 +37,7 @@ it('vite build deploying to the Cloud Storage emulator: all, then one metadata r
     const first = await run()
     const dist = snapshot(join(root, 'dist'))
     expect(first.uploaded).toHaveLength(dist.size)
-    expect(count(UPLOAD)).toBe(dist.size + 1) // and the deploy manifest
+    expect(count(UPLOAD)).toBe(dist.size + 2) // and the deploy manifest, twice: the mark before the first file, the commit after the last
     await runPool([...dist], async ([path, bytes]) => {
       const object = await readBackGcs(prefix + path)
       expect(object && Buffer.from(object.bytes).equals(bytes), path).toBe(true)
@@ -70,7 +70,7 @@ it('vite build deploying to the Cloud Storage emulator: all, then one metadata r
     writeFileSync(join(root, 'public/many/0500.txt'), 'changed\n')
     const one = await run([{ match: 'favicon.svg', cacheControl: 'public, max-age=86400' }])
     expect(one.uploaded.map((u) => u.key)).toEqual([`${prefix}many/0500.txt`])
-    expect(count(UPLOAD)).toBe(2) // the file and the manifest
+    expect(count(UPLOAD)).toBe(3) // the file, and the manifest twice: the mark before it, the commit after
     expect(count(LIST)).toBe(0)
   } finally {
     await proxy.close()

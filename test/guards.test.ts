@@ -39,8 +39,8 @@ describe('a build that looks broken does not prune the live site', () => {
     expect(broken.uploaded.map((u) => u.key).sort()).toEqual(['index.html', 'robots.txt'])
     expect(broken.deleted).toEqual([])
     expect(broken.pruneRefused).toBe(
-      "this deploy has 2 file(s), fewer than 50% of the last full deploy's 41: the build looks broken (a failed step, a wrong outDir), " +
-        'so the 40 stale object(s) were not deleted. If the site really shrank, set prune.minShare: 0 for one deploy.',
+      'this deploy has 2 file(s), fewer than 50% of the 41 of the largest full deploy kept: the build looks broken (a failed step, a wrong outDir), ' +
+        'so nothing was deleted (40 stale object(s) kept), and every later deploy is compared with that one too. If the site really shrank, set prune.minShare: 0 for one deploy.',
     )
     expect(warnings.some((w) => w.startsWith('[collectfasta] Prune refused: this deploy has 2 file(s)'))).toBe(true)
     expect([...objects.keys()].filter((k) => k.startsWith('page-'))).toHaveLength(40)

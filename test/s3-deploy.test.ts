@@ -52,7 +52,7 @@ describe.each(LOCAL_SERVERS)('vite build deploying to S3 on $name', (server) => 
     const n = dist.size
     expect(n).toBeGreaterThan(MANY)
     expect(first.uploaded).toHaveLength(n)
-    expect(counts.PutObject).toBe(n - 1 + 1) // every single-part file, then the deploy manifest
+    expect(counts.PutObject).toBe(n - 1 + 2) // every single-part file, and the deploy manifest twice (the mark before them, the commit after)
     expect(first.manifest?.key).toBe(`${prefix}.collectfasta/manifest.json`)
     expect(counts.CreateMultipartUpload).toBe(1)
     expect(counts.UploadPart).toBe(2)
@@ -107,8 +107,8 @@ describe.each(LOCAL_SERVERS)('vite build deploying to S3 on $name', (server) => 
     writeFileSync(join(root, 'public/many/0042.txt'), 'changed\n')
     const one = await run()
     expect(one.uploaded.map((u) => u.key)).toEqual([`${prefix}many/0042.txt`])
-    // The manifest's HEAD; the file; the manifest read for its history, checked again, written.
-    expect(counts).toEqual({ HeadObject: 2, PutObject: 2, GetObject: 1 })
+    // The manifest's HEAD; the manifest read for its history and marked (this deploy pending); the file; the manifest committed (If-Match the mark).
+    expect(counts).toEqual({ HeadObject: 1, PutObject: 3, GetObject: 1 })
 
     const before = snapshot(join(root, 'dist'))
     writeFileSync(join(root, 'src/lazy-b.js'), "export function run() {\n  console.log('lazy B, version 2')\n}\n")

@@ -4,6 +4,7 @@ import { resolve } from 'node:path'
 import { cac } from 'cac'
 import { findConfig } from './config.js'
 import { UsageError, strategyFor } from './targets.js'
+import { DriftError, check } from '../core/check.js'
 import { deploy } from '../core/deploy.js'
 import type { DeployOptions } from '../options.js'
 import { DeployError, type Logger } from '../report.js'
@@ -26,6 +27,7 @@ interface Flags {
   cacheDir?: string
   json?: boolean
   quiet?: boolean
+  verify?: boolean
 }
 
 const cli = cac('collectfasta')
@@ -42,16 +44,40 @@ cli
   .option('--prune', 'Delete objects the recent deploys no longer use (after a grace period)')
   .option('--report <file>', 'Write the JSON report to this file')
   .option('--cache-dir <dir>', 'Where the checksum cache lives (cache it between CI runs)')
+  .option('--verify', 'Also list the storage and restore anything missing or different (objects deleted or changed by hand)')
   .option('--json', 'Print the JSON report on stdout, and nothing else there')
   .option('--quiet', 'Print only warnings and errors')
   .example('collectfasta deploy dist --to s3://my-site/www')
   .example('collectfasta deploy --mode staging')
   .action(run)
 
+cli
+  .command('check [dir]', 'Compare a built directory with the storage (bytes and headers); exit 1 on any difference')
+  .option('--to <url>', 'Target: s3://bucket/prefix, gs://bucket/prefix or file:///path (overrides the config)')
+  .option('--endpoint <url>', 'S3-compatible endpoint for an s3:// target (R2, MinIO, ...)')
+  .option('--config <file>', 'Config file: collectfasta.config.* or a vite.config.* (default: found in the current folder)')
+  .option('--mode <mode>', 'Vite mode, as `vite build --mode`', { default: 'production' })
+  .option('--concurrency <n>', 'Requests in flight at once')
+  .option('--json', 'Print the JSON report on stdout, and nothing else there')
+  .option('--quiet', 'Print only the differences')
+  .example('collectfasta check dist --to s3://my-site/www')
+  .action(runCheck)
+
 cli.help()
 cli.version(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
 
 async function run(dir: string | undefined, flags: Flags): Promise<void> {
+  const report = await deploy(await commandOptions(dir, flags))
+  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+}
+
+async function runCheck(dir: string | undefined, flags: Flags): Promise<void> {
+  const report = await check(await commandOptions(dir, flags))
+  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+}
+
+/** The options of a deploy (or check) from the flags, the config file and the directory. */
+async function commandOptions(dir: string | undefined, flags: Flags): Promise<DeployOptions> {
   const cwd = process.cwd()
   const found = await findConfig(cwd, { config: flags.config, mode: flags.mode })
   const config = found?.config ?? {}
@@ -87,9 +113,9 @@ async function run(dir: string | undefined, flags: Flags): Promise<void> {
     ...(flags.prune && { prune: config.prune || true }),
     ...(flags.report && { reportFile: flags.report }),
     ...(flags.cacheDir && { cacheDir: flags.cacheDir }),
+    ...(flags.verify && { verify: true }),
   }
-  const report = await deploy(options)
-  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+  return options
 }
 
 /** Runs the CLI; resolves with the exit code. Errors are printed as their sentence (with the stack under DEBUG). */
@@ -107,6 +133,10 @@ export async function main(argv = process.argv): Promise<number> {
   } catch (error) {
     const e = error as Error
     process.stderr.write(`${process.env.DEBUG ? e.stack : e.message}\n`)
+    if (error instanceof DriftError) {
+      if (cli.options.json) process.stdout.write(`${JSON.stringify(error.report, null, 2)}\n`)
+      return EXIT_FAILED
+    }
     if (error instanceof DeployError) {
       if (cli.options.json) process.stdout.write(`${JSON.stringify(error.report, null, 2)}\n`)
       return EXIT_FAILED

@@ -1,12 +1,11 @@
 import * as v from 'valibot'
 import { pathRecord, validatePath } from '../paths.js'
-import { type DeployReport, type Logger, errorText } from '../report.js'
-import type { Strategy, UploadFile } from '../strategy.js'
+import { errorText } from '../report.js'
+import type { UploadFile } from '../strategy.js'
 import type { ChecksumCache } from './cache.js'
 import type { Entry } from './entry.js'
 import { loadHasher, md5Hex } from '../hash.js'
 import { fingerprintHeaders } from './headers.js'
-import type { Counted } from './requests.js'
 
 /**
  * The deploy manifest stored with the site (`.collectfasta/manifest.json` under the prefix):
@@ -14,8 +13,9 @@ import type { Counted } from './requests.js'
  * stale files can be deleted after a grace period.
  */
 
-const MANIFEST_FORMAT = 1
-const TOOL = 'vite-plugin-collectfasta'
+export const MANIFEST_FORMAT = 1
+export const MANIFEST_TOOL = 'vite-plugin-collectfasta'
+const TOOL = MANIFEST_TOOL
 
 const FileSchema = v.object({ xxh64: v.string(), headers: v.string(), size: v.pipe(v.number(), v.integer(), v.minValue(0)), md5: v.string(), version: v.string() })
 const DeploySchema = v.object({
@@ -23,8 +23,17 @@ const DeploySchema = v.object({
   paths: v.array(v.string()),
   /** Which site wrote it (the `site` option); absent in manifests of older versions. */
   site: v.optional(v.string()),
-  /** Written by a deploy with include/exclude: its paths include the last full deploy's. */
+  /** Written by a deploy with `include`: its paths include the last full deploy's. */
   partial: v.optional(v.boolean()),
+  /**
+   * Far smaller than the largest full deploy kept (a build that looks broken): prune refused it,
+   * and it is never the reference the shrink guard compares with.
+   */
+  shrunk: v.optional(v.boolean()),
+  /** Smaller than the guard allows by default, let through by a lowered `prune.minShare`: the guard's reference restarts here. */
+  accepted: v.optional(v.boolean()),
+  /** A random id per deploy: tells this deploy's pending mark from another's. */
+  id: v.optional(v.string()),
 })
 // `files` is checked as a list of [path, file] entries: a record schema would drop paths such
 // as `__proto__` or `constructor`, which are legal file names.
@@ -33,6 +42,12 @@ const ManifestSchema = v.object({
   tool: v.literal(TOOL),
   deploys: v.array(DeploySchema),
   files: v.array(v.tuple([v.string(), FileSchema])),
+  /**
+   * A deploy that marked the storage before its first write and has not committed yet (still
+   * running, or killed, failed or cancelled): no cache vouches for a storage in this state, and
+   * its paths count as a kept deploy for prune (some of them may be live).
+   */
+  pending: v.optional(DeploySchema),
 })
 
 /** What was stored for one path (relative to the prefix). */
@@ -46,6 +61,28 @@ export interface RemoteManifest {
   deploys: ManifestDeploy[]
   /** The files of the newest deploy (and, after partial deploys, of the last full one). */
   files: Record<string, ManifestFile>
+  /** A deploy under way, or one that stopped before its commit (see the schema). */
+  pending?: ManifestDeploy
+}
+
+/** What reading the deploy manifest found. */
+export type ManifestRead =
+  | { state: 'absent' }
+  | { state: 'ok'; manifest: RemoteManifest }
+  /** It exists but cannot be used: never trusted, never overwritten by an older format, and prune refuses. */
+  | { state: 'unreadable'; why: string; newer: boolean }
+
+/** Thrown by `parseManifest` for a manifest of a later format than this version reads. */
+export class NewerManifestError extends Error {}
+
+/** Parses bytes read from the storage into a `ManifestRead` (never throws). */
+export function readManifest(bytes: Uint8Array | undefined, warn: (message: string) => void = () => {}): ManifestRead {
+  if (bytes === undefined) return { state: 'absent' }
+  try {
+    return { state: 'ok', manifest: parseManifest(bytes, warn) }
+  } catch (error) {
+    return { state: 'unreadable', why: errorText(error), newer: error instanceof NewerManifestError }
+  }
 }
 
 /**
@@ -63,6 +100,9 @@ export function parseManifest(bytes: Uint8Array, warn: (message: string) => void
   const tool = (data as { tool?: unknown } | null)?.tool
   if (tool !== TOOL) throw new Error('it was not written by vite-plugin-collectfasta')
   const format = (data as { format?: unknown }).format
+  if (typeof format === 'number' && format > MANIFEST_FORMAT) {
+    throw new NewerManifestError(`it has format ${format}, written by a later version of vite-plugin-collectfasta (this one reads ${MANIFEST_FORMAT})`)
+  }
   if (format !== MANIFEST_FORMAT) throw new Error(`it has format ${JSON.stringify(format)}, this version reads ${MANIFEST_FORMAT}`)
   const rawFiles = (data as { files?: unknown }).files
   if (typeof rawFiles !== 'object' || rawFiles === null || Array.isArray(rawFiles)) throw new Error('it does not match the manifest schema at files: not an object')
@@ -80,7 +120,7 @@ export function parseManifest(bytes: Uint8Array, warn: (message: string) => void
   for (const [path, file] of parsed.output.files) files[path] = file
   const manifest: RemoteManifest = { ...parsed.output, files }
   let dropped = 0
-  for (const deploy of manifest.deploys) {
+  for (const deploy of [...manifest.deploys, ...(manifest.pending ? [manifest.pending] : [])]) {
     const plain = deploy.paths.filter((path) => validatePath(path) === undefined)
     dropped += deploy.paths.length - plain.length
     deploy.paths = plain
@@ -95,36 +135,33 @@ export function parseManifest(bytes: Uint8Array, warn: (message: string) => void
   return manifest
 }
 
-function serializeManifest(manifest: RemoteManifest): Uint8Array {
-  return Buffer.from(`${JSON.stringify(manifest)}\n`)
-}
-
-export interface ManifestWrite {
-  strategy: Strategy
-  counted: Counted
-  cache: ChecksumCache
-  report: DeployReport
-  /** The manifest's full key (prefix included). */
-  key: string
-  logger: Logger
+/** The manifest as the object to store, written only through a conditional upload (see core/trust). */
+export async function manifestUpload(manifest: Omit<RemoteManifest, 'format' | 'tool'>, key: string, ifVersion?: string | null): Promise<UploadFile> {
+  const body = Buffer.from(`${JSON.stringify({ format: MANIFEST_FORMAT, tool: TOOL, ...manifest })}\n`)
+  const hash = await loadHasher()
+  const headers = { contentType: 'application/json; charset=utf-8', cacheControl: 'no-cache' }
+  let md5: string | undefined
+  return {
+    key,
+    body,
+    size: body.byteLength,
+    xxh64: hash(body),
+    md5: () => (md5 ??= md5Hex(body)),
+    headers,
+    headersFingerprint: hash(Buffer.from(fingerprintHeaders(headers))),
+    ...(ifVersion === undefined ? {} : { ifVersion }),
+  }
 }
 
 /**
- * Writes the deploy manifest, after every file of the site, and resolves with the version the
- * storage gave it (what the cache then vouches for), or `undefined` when it could not be
- * written or has no version. Its failure is a warning, never a lie. `carried` are the files of
- * the previous manifest that a partial deploy did not look at: they are still stored.
+ * The files record of the manifest: each entry as the storage confirmed it (its MD5 and version
+ * from the cache, never computed just for this). `carried` are the previous manifest's files that
+ * a partial deploy did not look at: they are still stored.
  */
-export async function writeManifest(
-  entries: Entry[],
-  deploys: RemoteManifest['deploys'],
-  carried: RemoteManifest['files'],
-  ctx: ManifestWrite,
-): Promise<string | undefined> {
+export function manifestFiles(entries: Entry[], cache: ChecksumCache, carried: RemoteManifest['files'] = {}): RemoteManifest['files'] {
   const files = pathRecord(carried)
   for (const entry of entries) {
-    const cached = ctx.cache.get(entry.key)
-    // Only what is known: an MD5 is never computed (nor a file compressed) just for the manifest.
+    const cached = cache.get(entry.key)
     files[entry.path] = {
       xxh64: entry.xxh64,
       headers: entry.headersFingerprint,
@@ -133,29 +170,5 @@ export async function writeManifest(
       version: cached?.[4] ?? '',
     }
   }
-  const body = serializeManifest({ format: MANIFEST_FORMAT, tool: TOOL, deploys, files })
-  const hash = await loadHasher()
-  const headers = { contentType: 'application/json; charset=utf-8', cacheControl: 'no-cache' }
-  let md5: string | undefined
-  const file: UploadFile = {
-    key: ctx.key,
-    body,
-    size: body.byteLength,
-    xxh64: hash(body),
-    md5: () => (md5 ??= md5Hex(body)),
-    headers,
-    headersFingerprint: hash(Buffer.from(fingerprintHeaders(headers))),
-  }
-  try {
-    const stored = await ctx.counted('upload', (c) => ctx.strategy.upload(file, c))
-    ctx.report.manifest = { key: ctx.key, size: body.byteLength }
-    // A strategy that cannot stat is checked by reading the manifest: its version is the hash.
-    return ctx.strategy.stat ? stored?.version : file.xxh64
-  } catch (error) {
-    ctx.logger.warn(
-      `[collectfasta] The site is deployed, but the manifest ${ctx.key} could not be written (${errorText(error)}). ` +
-        'The next deploy will list the storage instead.',
-    )
-    return undefined
-  }
+  return files
 }

@@ -1,67 +1,61 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { dirname } from 'node:path'
 import { DEFAULTS, type DeployOptions } from '../options.js'
-import { validateOptions } from '../validate.js'
-import { resolveDirectoryIndex, resolveDryRun, resolvePrune, resolveSite } from '../resolve.js'
-import { DeployError, type DeployReport, REASONS, consoleLogger, errorText, failureMessage, summarize } from '../report.js'
+import { type ResolvedDeploy, resolveOptions } from '../resolve.js'
+import { DeployError, type DeployReport, REASONS, errorText, failureMessage, summarize } from '../report.js'
 import { githubActionsEnabled, group, reportToGithubActions } from '../github-actions.js'
-import { pathRecord } from '../paths.js'
 import { createBudget, runPool } from '../pool.js'
-import type { RemoteObject, Strategy } from '../strategy.js'
+import type { RemoteObject } from '../strategy.js'
 import { ChecksumCache } from './cache.js'
 import { createCheckpoint } from './checkpoint.js'
-import { compressionPlan } from './compress.js'
-import { type ManifestDeploy, type RemoteManifest, writeManifest } from './deploy-manifest.js'
-import { RemoteState, type Upload, diff } from './diff.js'
+import type { Upload } from './diff.js'
 import type { Entry } from './entry.js'
-import { planPrune, prune } from './prune.js'
-import { siteRedirects } from './redirects.js'
+import { execute } from './execute.js'
+import { type Plan, deployId, makePlan, reportPlan } from './plan.js'
+import { RemoteState } from './remote.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
-import { scan } from './scan.js'
-import { upload, uploadedItem } from './upload.js'
+import { scanSite } from './scan-site.js'
+import { cacheMayDecide } from './trust.js'
+import { uploadedItem } from './upload.js'
 
 /**
- * Deploys a directory: scans and hashes every file, skips what the cache (or, on a miss, the
- * deploy manifest and one listing of the storage) shows as stored, uploads the rest in groups
- * with HTML last, then prunes stale objects and writes the deploy manifest.
+ * Deploys a directory as a plan, then a commit: resolve the options once, scan and hash every
+ * file, plan (what to upload, what to delete, what the manifest will say, each with its reason;
+ * reads only), then print the plan (dry run) or carry it out (mark the storage, upload in groups
+ * with HTML last, prune, commit the manifest conditionally), and save the cache.
  */
 export async function deploy(options: DeployOptions): Promise<DeployReport> {
-  validateOptions(options)
-  const root = options.root ?? process.cwd()
-  // One rule for every relative path in the options: the project root (`root`).
-  options.strategy.bindRoot?.(root)
   const started = performance.now()
-  const logger = options.logger ?? consoleLogger
-  const strategy: Strategy = options.strategy
-  const prefix = strategy.prefix ?? ''
-  const outDir = resolve(root, options.outDir)
-  const dryRun = resolveDryRun(options.dryRun)
-  const concurrency = options.concurrency ?? strategy.concurrency ?? DEFAULTS.concurrency
-  const manifestPath = options.manifest === undefined ? DEFAULTS.manifest : options.manifest
-  const pruning = resolvePrune(options.prune)
-  const stop = stopController(options, logger.warn)
+  const o = resolveOptions(options)
+  const { strategy, logger, dryRun } = o
+  const stop = stopController(o.signal, logger.warn)
   const requests = emptyRequestCounts()
   // Bodies in memory for uploads (whole files and parts) share one bound, whatever the concurrency.
   const memory = createBudget(DEFAULTS.uploadMemory)
-  const counted = createCounter(requests, stop.signal, concurrency, memory)
+  const counted = createCounter(requests, stop.signal, o.concurrency, memory)
   const report: DeployReport = { target: strategy.target, dryRun, uploaded: [], skipped: [], failed: [], pending: [], deleted: [], bytesUploaded: 0, durationMs: 0, requests, plan: [] }
-  const github = githubActionsEnabled(options.githubActions)
-  const writeReport = () => {
+  const github = githubActionsEnabled(o.githubActions)
+  /** The report file and the CI summary; a failure to write them is a warning, never the deploy's outcome. */
+  const publish = () => {
     report.durationMs = Math.round(performance.now() - started)
-    if (!options.reportFile) return
-    const file = resolve(root, options.reportFile)
-    mkdirSync(dirname(file), { recursive: true })
-    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`)
+    if (o.reportFile) {
+      try {
+        mkdirSync(dirname(o.reportFile), { recursive: true })
+        writeFileSync(o.reportFile, `${JSON.stringify(report, null, 2)}\n`)
+      } catch (error) {
+        logger.warn(`[collectfasta] Could not write the report file ${o.reportFile}: ${errorText(error)}.`)
+      }
+    }
+    if (github) reportToGithubActions(report, logger)
   }
   try {
-    await phases()
+    await steps()
   } catch (error) {
     // Stopped before its end (bad input, refused credentials, a missing bucket): the report
     // still says why, in `failed` with the key '' (the deploy as a whole), and goes with the error.
     if (!(error instanceof DeployError)) {
       report.failed.push({ key: '', error: errorText(error) })
-      writeReport()
-      if (github) reportToGithubActions(report, logger)
+      publish()
       Object.assign(error as object, { report })
     }
     throw error
@@ -70,163 +64,84 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
     await strategy.dispose?.()
   }
 
-  writeReport()
-  if (github) reportToGithubActions(report, logger)
+  publish()
   logger.info(summarize(report))
   const failure = failureMessage(report, stop.signal, stop.caught)
   if (failure) throw new DeployError(failure, report)
-  if (!dryRun && options.onDeployed) {
+  if (!dryRun && o.onDeployed) {
     try {
-      await options.onDeployed(report)
+      await o.onDeployed(report)
     } catch (error) {
       throw new Error(`[collectfasta] The deploy succeeded, but \`onDeployed\` failed: ${errorText(error)}`, { cause: error })
     }
   }
+  if (report.pruneFailed) throw new DeployError(`[collectfasta] The site is deployed, but prune failed: ${report.pruneFailed}`, report)
   return report
 
-  /** Steps 1 to 5; the report is filled in as they go. */
-  async function phases(): Promise<void> {
-    if (!existsSync(outDir) || !statSync(outDir).isDirectory()) {
-      throw new Error(`[collectfasta] The output directory ${outDir} does not exist. Build first, or fix \`outDir\`.`)
+  async function steps(): Promise<void> {
+    if (!existsSync(o.outDir) || !statSync(o.outDir).isDirectory()) {
+      throw new Error(`[collectfasta] The output directory ${o.outDir} does not exist. Build first, or fix \`outDir\`.`)
     }
-    const cacheDir = resolve(root, options.cacheDir ?? DEFAULTS.cacheDir)
-    if (!dryRun) ChecksumCache.ensureWritable(cacheDir)
-    const partial = Boolean(options.include || options.exclude)
-    const trustCache = options.trustCache ?? DEFAULTS.trustCache
-    const force = options.force ?? DEFAULTS.force
-    const trustRemoteManifest = options.trustRemoteManifest ?? DEFAULTS.trustRemoteManifest
-    const remote = new RemoteState(strategy, counted, manifestPath ? prefix + manifestPath : undefined, logger.warn)
-    // The one cheap question of a warm deploy (has anyone deployed since this cache did?),
-    // asked first so that it and the SDK import overlap the scan.
-    const startVersion = trustCache || !remote.canCheckManifest ? undefined : remote.manifestVersion()
-    startVersion?.catch(() => {}) // awaited below; this only keeps an early failure from going unhandled
-    const cache = ChecksumCache.load(cacheDir, strategy.target, logger.warn)
-    const cacheVouches = (seen: string | undefined) =>
-      trustCache || (!remote.canCheckManifest && !strategy.list) || (seen !== undefined && seen !== '?' && seen === cache.manifestVersion)
-    // A cache that cannot vouch sends the diff to the manifest and the listing: ask for both as
+    if (!dryRun) ChecksumCache.ensureWritable(o.cacheDir)
+    const remote = new RemoteState(strategy, counted, o.manifestPath ? o.prefix + o.manifestPath : undefined, logger.warn)
+    // The one cheap question of a warm deploy (has anyone changed the storage since this cache
+    // vouched for it?), asked first so that it and the client's import overlap the scan.
+    const probe = o.trustCache || !remote.canCheckManifest ? undefined : remote.manifestVersion()
+    probe?.catch(() => {}) // awaited by the plan; this only keeps an early failure from going unhandled
+    const cache = ChecksumCache.load(o.cacheDir, strategy.target, logger.warn)
+    // A cache that cannot vouch sends the plan to the manifest and the listing: ask for both as
     // soon as that is known, so that their round trips (a LIST per 1,000 keys) overlap the scan.
-    if (!trustCache && !force) {
-      ;(startVersion ?? Promise.resolve(undefined)).then((seen) => {
-        if (cacheVouches(seen)) return
-        remote.manifest().catch(() => {}) // awaited by the diff, which reports a failure
-        if (!trustRemoteManifest) remote.listing().catch(() => {})
+    if (!o.force) {
+      ;(probe ?? Promise.resolve(undefined)).then((seen) => {
+        const trusted = cacheMayDecide({ trustCache: o.trustCache, verify: o.verify, canProbe: remote.canCheckManifest, canList: strategy.list !== undefined, seen, cacheVersion: cache.manifestVersion })
+        if (trusted) return
+        remote.read().catch(() => {}) // awaited by the plan, which reports a failure
+        if (!o.trustRemoteManifest || o.verify) remote.listing().catch(() => {})
       }, () => {})
     }
 
     // 1. Scan: every file of the output, hashed, with its headers and upload group.
-    const compressionMode = strategy.compression ?? 'in-place'
-    const compression = compressionPlan(options.compress, compressionMode)
-    const entries = (
-      await scan({
-        outDir,
-        prefix,
-        inMemory: options.files,
-        include: options.include,
-        exclude: options.exclude,
-        assetsDir: options.assetsDir ?? DEFAULTS.assetsDir,
-        defaultCacheControl: options.defaultCacheControl ?? DEFAULTS.defaultCacheControl,
-        rules: options.headers ?? [],
-        compression: compression && { plan: compression, mode: compressionMode },
-        directoryIndex: resolveDirectoryIndex(options.directoryIndex),
-        warn: logger.warn,
-      })
-    ).filter((entry) => entry.path !== manifestPath)
-    if (strategy.websiteRedirects) entries.push(...(await siteRedirects(entries, options.redirects ?? [], outDir, prefix, logger.warn)))
-    if (entries.length === 0) {
-      const filtered = options.include || options.exclude ? ' that pass include/exclude' : ''
-      throw new Error(`[collectfasta] Nothing to deploy: ${outDir} has no files${filtered}. Build first, or check outDir, include and exclude.`)
-    }
-
-    const site = resolveSite(options.site, root)
-    const recordEntry = (entry: Entry, stored?: RemoteObject) =>
+    const entries = await scanSite(o)
+    const record = (entry: Entry, stored?: RemoteObject) =>
       cache.set(entry.key, [entry.xxh64, entry.headersFingerprint, entry.size, entry.md5Hex ?? '', stored?.version ?? ''])
-    if (!dryRun && options.handleSignals) stop.listen()
+    if (!dryRun && o.handleSignals) stop.listen()
     const checkpoint = createCheckpoint(cache, logger.warn)
+    const id = dryRun ? undefined : deployId()
+    const planContext = { cache, remote, counted, probe, record, id }
 
     try {
-      // 2. Diff: what the storage lacks or holds differently. The cache decides only while the
-      // storage's manifest is the version it last vouched for (or the user trusts it outright; or
-      // the storage can tell nothing at all).
-      const seen = await startVersion
-      const cacheTrusted = cacheVouches(seen)
-      const uploads = await diff(entries, {
-        cacheTrusted,
-        strategy,
-        cache,
-        remote,
-        counted,
-        concurrency,
-        record: recordEntry,
-        warn: logger.warn,
-        force,
-        trustRemoteManifest,
-      })
-      checkDeterminism(entries, uploads, report, logger.warn)
-      const planned = new Set(uploads.map((u) => u.entry.key))
-      for (const entry of entries) if (!planned.has(entry.key)) report.skipped.push(entry.key)
-      for (const { entry, reason } of uploads) report.plan.push({ key: entry.key, action: 'upload', reason })
-
-      if (dryRun) {
-        await runPool(
-          uploads,
-          async ({ entry, reason }, i) => {
-            await entry.prepare(false) // the size is enough: no MD5
-            report.uploaded[i] = uploadedItem(entry, reason) // in plan order
-            entry.release()
+      // 2. Plan: reads only.
+      const plan = await makePlan(o, entries, planContext)
+      checkDeterminism(entries, plan.uploads, report, logger.warn)
+      reportPlan(plan, report)
+      // 3. Print it, or carry it out.
+      if (dryRun) await describe(plan, o, report, github)
+      else {
+        await execute(plan, o, {
+          cache,
+          remote,
+          counted,
+          memory,
+          signal: stop.signal,
+          report,
+          checkpoint,
+          record: (entry, stored) => {
+            record(entry, stored)
+            checkpoint.confirmed()
           },
-          { limit: concurrency },
-        )
-        report.bytesUploaded = report.uploaded.reduce((sum, u) => sum + u.size, 0)
-        if (pruning && uploads.length > 0) {
-          const previous = await remote.manifest()
-          const history = [thisDeploy(entries, previous, site, partial), ...(previous?.deploys ?? [])]
-          // The dry run refuses what the real run would refuse.
-          const { stale, refused } = await planPrune(history, pruning, site, remote, manifestPath, prefix)
-          report.pruneRefused = refused
-          if (refused) logger.warn(`[collectfasta] Prune refused: ${refused}`)
-          else {
-            for (const item of stale) report.plan.push({ key: item.key, action: 'delete', reason: item.reason })
-            report.deleted.push(...stale.map((item) => item.key))
-          }
-        }
-        const lines = report.plan.map((item) => `[collectfasta] would ${item.action} ${item.key} (${REASONS[item.reason]})`)
-        group(`collectfasta dry run: ${lines.length} decision(s) for ${strategy.target}`, lines, logger, github)
-      } else {
-        // 3. Upload in groups: hashed assets, other files, then HTML and manifests.
-        const record = (entry: Entry, stored?: RemoteObject) => {
-          recordEntry(entry, stored)
-          checkpoint.confirmed()
-        }
-        // The deploy history is needed after the uploads: fetch it during them (one round trip less).
-        if (uploads.length > 0) remote.manifest().catch(() => {})
-        await upload(uploads, { strategy, concurrency, memory, counted, signal: stop.signal, report, record, progress: options.progress ?? DEFAULTS.progress })
-        await checkpoint.settled()
-        if (!partial) cache.retainOnly(new Set(entries.map((e) => e.key)))
-        const succeeded = report.failed.length === 0 && report.pending.length === 0 && !stop.signal.aborted
-        if (succeeded && uploads.length === 0 && !cacheTrusted && seen !== undefined && seen !== '?') {
-          // Every file was checked against the storage and found stored: vouch for what was seen.
-          cache.manifestVersion = seen
-        }
-        // 4. Prune and the deploy manifest, only after every upload succeeded. A deploy that
-        // changed nothing writes nothing.
-        if (succeeded && uploads.length > 0) {
-          const previous = await remote.manifest()
-          const history = [thisDeploy(entries, previous, site, partial), ...(previous?.deploys ?? [])]
-          const keep = await prune(pruning, history, DEFAULTS.prune.keepDeploys, { strategy, counted, report, remote, manifestPath, site, warn: logger.warn })
-          if (manifestPath && strategy.get) {
-            // Someone else deployed while this deploy ran if the manifest changed since it began:
-            // then neither deploy's cache may vouch for the storage (the next run checks it).
-            const interleaved = !trustCache && (await remote.currentManifestVersion()) !== seen
-            const carried = partial ? carriedFiles(previous, entries) : {}
-            const written = await writeManifest(entries, keep, carried, { strategy, counted, cache, report, key: prefix + manifestPath, logger })
-            cache.manifestVersion = interleaved ? undefined : written
-          }
-        }
+          replan: async () => {
+            const again = await makePlan(o, entries, { ...planContext, probe: remote.manifestVersion(), distrustCache: true })
+            report.skipped.length = 0
+            report.plan.length = 0
+            reportPlan(again, report)
+            return again
+          },
+        })
       }
     } finally {
       stop.unlisten()
       for (const entry of entries) entry.release() // temporary compressed copies of large files
-      // 5. Save the cache, whatever happened: it holds only what the storage confirmed.
+      // 4. Save the cache, whatever happened: it holds only what the storage confirmed.
       if (!dryRun) {
         await checkpoint.settled()
         await cache.save().catch((error: unknown) => logger.warn(errorText(error)))
@@ -235,13 +150,34 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
   }
 }
 
+/** The dry run: the plan's decisions in the report, and one line each, changing nothing. */
+async function describe(plan: Plan, o: ResolvedDeploy, report: DeployReport, github: boolean): Promise<void> {
+  await runPool(
+    plan.uploads,
+    async ({ entry, reason }, i) => {
+      await entry.prepare(false) // the size is enough: no MD5
+      report.uploaded[i] = uploadedItem(entry, reason) // in plan order
+      entry.release()
+    },
+    { limit: o.concurrency },
+  )
+  report.bytesUploaded = report.uploaded.reduce((sum, u) => sum + u.size, 0)
+  if (plan.prune?.refused) o.logger.warn(`[collectfasta] Prune refused: ${plan.prune.refused}`)
+  else if (plan.prune) {
+    for (const item of plan.prune.stale) report.plan.push({ key: item.key, action: 'delete', reason: item.reason })
+    report.deleted.push(...plan.prune.stale.map((item) => item.key))
+  }
+  const lines = report.plan.map((item) => `[collectfasta] would ${item.action} ${item.key} (${REASONS[item.reason]})`)
+  if (plan.manifest) lines.push(`[collectfasta] would write the deploy manifest ${o.prefix}${o.manifestPath} (${plan.manifest === 'changed' ? 'this deploy changes the storage' : 'the stored one is missing, unreadable or left pending'})`)
+  group(`collectfasta dry run: ${lines.length} decision(s) for ${o.strategy.target}`, lines, o.logger, github)
+}
+
 /**
  * The deploy's own abort signal: the caller's `signal`, and (once `listen()` is called) SIGINT
  * or SIGTERM, on which no new upload starts and the cache is saved.
  */
-function stopController(options: Pick<DeployOptions, 'signal'>, warn: (message: string) => void) {
+function stopController(outer: AbortSignal | undefined, warn: (message: string) => void) {
   const controller = new AbortController()
-  const outer = options.signal
   if (outer?.aborted) controller.abort(outer.reason)
   outer?.addEventListener('abort', () => controller.abort(outer.reason), { once: true })
   const state = { signal: controller.signal, caught: undefined as NodeJS.Signals | undefined, listen, unlisten }
@@ -280,19 +216,3 @@ function checkDeterminism(entries: Entry[], uploads: Upload[], report: DeployRep
       'A build that is not deterministic (timestamps, random ids, unstable ordering) re-uploads them every time: build the same commit twice and compare the outputs (diff -r) to find the cause.',
   )
 }
-
-/** This deploy's line in the history; a partial one also keeps the last deploy's paths. */
-function thisDeploy(entries: Entry[], previous: RemoteManifest | undefined, site: string, partial: boolean): ManifestDeploy {
-  const paths = entries.map((e) => e.path)
-  if (!partial) return { at: new Date().toISOString(), site, paths }
-  const all = new Set([...(previous?.deploys[0]?.paths ?? []), ...paths])
-  return { at: new Date().toISOString(), site, paths: [...all], partial: true }
-}
-
-/** The previous manifest's files that a partial deploy did not look at: they are still stored. */
-function carriedFiles(previous: RemoteManifest | undefined, entries: Entry[]): RemoteManifest['files'] {
-  const files = pathRecord(previous?.files)
-  for (const entry of entries) delete files[entry.path]
-  return files
-}
-

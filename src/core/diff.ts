@@ -1,100 +1,16 @@
 import { runPool } from '../pool.js'
 import type { UploadReason } from '../report.js'
-import { errorText } from '../report.js'
 import type { RemoteObject, Strategy } from '../strategy.js'
 import type { ChecksumCache } from './cache.js'
-import { loadHasher } from '../hash.js'
-import { type ManifestFile, type RemoteManifest, parseManifest } from './deploy-manifest.js'
+import type { ManifestFile } from './deploy-manifest.js'
 import type { Entry } from './entry.js'
 import type { Counted } from './requests.js'
+import type { RemoteState } from './remote.js'
 
 /** One upload the diff decided on. */
 export interface Upload {
   entry: Entry
   reason: UploadReason
-}
-
-/**
- * What the storage holds, asked lazily and at most once per deploy: the deploy manifest's
- * version (one HEAD-like `stat`, no body), the manifest itself (one GET) and the listing (one
- * LIST per 1,000 keys).
- */
-export class RemoteState {
-  private manifestRead?: Promise<RemoteManifest | undefined>
-  private listingRead?: Promise<Map<string, RemoteObject> | undefined>
-  private versionRead?: Promise<string | undefined>
-
-  constructor(
-    private readonly strategy: Strategy,
-    private readonly counted: Counted,
-    private readonly manifestKey: string | undefined,
-    private readonly warn: (message: string) => void,
-  ) {}
-
-  /** Whether this storage can say which version of the deploy manifest it holds. */
-  get canCheckManifest(): boolean {
-    return this.manifestKey !== undefined && (this.strategy.stat !== undefined || this.strategy.get !== undefined)
-  }
-
-  /**
-   * The version of the deploy manifest stored now: `undefined` when there is none, `'?'` when
-   * the storage names none. Asked once per deploy (see `currentManifestVersion`).
-   */
-  manifestVersion(): Promise<string | undefined> {
-    this.versionRead ??= this.currentManifestVersion(true)
-    return this.versionRead
-  }
-
-  /** Asks again: the version now, e.g. just before this deploy writes its own manifest. */
-  async currentManifestVersion(first = false): Promise<string | undefined> {
-    const { strategy, manifestKey } = this
-    if (!manifestKey) return undefined
-    if (strategy.stat) {
-      const stat = strategy.stat.bind(strategy)
-      const object = await this.counted('stat', (c) => stat(manifestKey, c))
-      return object ? (object.version ?? '?') : undefined
-    }
-    if (!strategy.get) return undefined
-    const get = strategy.get.bind(strategy)
-    const bytes = this.counted('get', (c) => get(manifestKey, c))
-    // Without stat the manifest is read whole: keep the first read for manifest().
-    if (first) this.manifestRead ??= bytes.then((b) => (b ? this.parse(b) : undefined))
-    const read = await bytes
-    return read ? (await loadHasher())(read) : undefined
-  }
-
-  private parse(bytes: Uint8Array): RemoteManifest | undefined {
-    try {
-      return parseManifest(bytes, this.warn)
-    } catch (error) {
-      this.warn(`[collectfasta] Ignoring the remote manifest ${this.manifestKey}: ${errorText(error)}. Falling back to the listing.`)
-      return undefined
-    }
-  }
-
-  manifest(): Promise<RemoteManifest | undefined> {
-    const { strategy, manifestKey } = this
-    if (!manifestKey || !strategy.get) return Promise.resolve(undefined)
-    const get = strategy.get.bind(strategy)
-    // When the first question found no manifest, there is nothing to GET.
-    const absent = this.versionRead?.then((version) => version === undefined, () => false) ?? Promise.resolve(false)
-    this.manifestRead ??= absent.then((none) =>
-      none ? undefined : this.counted('get', (c) => get(manifestKey, c)).then((bytes) => (bytes ? this.parse(bytes) : undefined)),
-    )
-    return this.manifestRead
-  }
-
-  listing(): Promise<Map<string, RemoteObject> | undefined> {
-    const { strategy } = this
-    if (!strategy.list) return Promise.resolve(undefined)
-    const list = strategy.list.bind(strategy)
-    this.listingRead ??= this.counted('list', async (c) => {
-      const found = new Map<string, RemoteObject>()
-      for await (const object of list(c)) found.set(object.key, object)
-      return found
-    })
-    return this.listingRead
-  }
 }
 
 /**
@@ -110,12 +26,15 @@ async function sameContent(object: RemoteObject, entry: Entry): Promise<boolean>
 
 export interface DiffContext {
   strategy: Strategy
-  cache: ChecksumCache
+  /** What the cache knows (only read here). */
+  cache: Pick<ChecksumCache, 'get'>
   remote: RemoteState
   /** Whether the cache may decide: nobody changed the storage since it last vouched for it. */
   cacheTrusted: boolean
   force: boolean
   trustRemoteManifest: boolean
+  /** Compare every object's headers, asking `stat` where the listing does not carry them (`collectfasta check`). */
+  compareHeaders?: boolean
   concurrency: number
   counted: Counted
   /** Records an object the storage was seen to hold with this entry's content and headers. */
@@ -151,7 +70,8 @@ export async function diff(entries: Entry[], ctx: DiffContext): Promise<Upload[]
   const manifest = await remote.manifest()
   const prefix = strategy.prefix ?? ''
   let listing: Map<string, RemoteObject> | undefined
-  if (ctx.trustRemoteManifest && manifest) {
+  // A manifest left pending by a deploy that stopped early does not describe the storage.
+  if (ctx.trustRemoteManifest && manifest && !manifest.pending) {
     // The manifest's record, as a listing would give it (its `headers` is the fingerprint).
     const asListed = (path: string, file: ManifestFile): RemoteObject => ({
       key: prefix + path,
@@ -163,7 +83,9 @@ export async function diff(entries: Entry[], ctx: DiffContext): Promise<Upload[]
     })
     listing = new Map(Object.entries(manifest.files).map(([path, file]) => [prefix + path, asListed(path, file)]))
   } else {
-    if (ctx.trustRemoteManifest) ctx.warn('[collectfasta] trustRemoteManifest is set, but no remote manifest was found: listing the storage instead.')
+    if (ctx.trustRemoteManifest) {
+      ctx.warn(`[collectfasta] trustRemoteManifest is set, but ${manifest ? 'the remote manifest is left pending by a deploy that did not finish' : 'no remote manifest was found'}: listing the storage instead.`)
+    }
     listing = await (listed ?? remote.listing())
   }
   if (listing) {
@@ -185,12 +107,13 @@ export async function diff(entries: Entry[], ctx: DiffContext): Promise<Upload[]
         object = { ...object, xxh64: recorded.xxh64, md5: recorded.md5 || undefined, headersFingerprint: recorded.headers, needsStat: false, statOnMismatch: false }
       } else {
         const askStat = async () => (stat ? ctx.counted('stat', (c) => stat(entry.key, c)) : object)
-        if (!listing || object?.needsStat) object = await askStat()
+        if (!listing || object?.needsStat || (ctx.compareHeaders && object && !object.headersFingerprint)) object = await askStat()
         else if (object?.statOnMismatch && !(await sameContent(object, entry))) object = await askStat()
       }
       if (!object) uploads.push({ entry, reason: recorded ? 'missing' : 'new' })
       else if (!(await sameContent(object, entry))) uploads.push({ entry, reason: 'changed' })
-      else if (object.headersFingerprint && object.headersFingerprint !== entry.headersFingerprint) {
+      // Checking headers, an object without our fingerprint was stored by something else: its headers are not known to be ours.
+      else if (ctx.compareHeaders ? object.headersFingerprint !== entry.headersFingerprint : object.headersFingerprint && object.headersFingerprint !== entry.headersFingerprint) {
         uploads.push({ entry, reason: 'headers' })
       } else ctx.record(entry, object)
       entry.release() // an MD5 comparison read the file: its digest is kept, its bytes are not

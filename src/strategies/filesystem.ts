@@ -4,12 +4,15 @@ import { dirname, join, relative, resolve, sep } from 'node:path'
 import { DEFAULTS } from '../defaults.js'
 import { CHUNK_BYTES, hashFile, loadHasher, loadStreamHasher, md5Hex, md5Stream } from '../hash.js'
 import { normalizePrefix } from '../paths.js'
-import { type RemoteObject, type StrategyWith, defineStrategy } from '../strategy.js'
+import { lock } from 'proper-lockfile'
+import { type RemoteObject, type StrategyWith, type UploadFile, defineStrategy, storageConflict } from '../strategy.js'
 import { assertUnderPrefix } from './utils.js'
 
 const STRATEGY_NAME = 'fs'
 /** Temporary files of interrupted writes carry this marker; listings ignore them. */
 const TMP_MARKER = '.collectfasta-tmp-'
+/** The lock of a conditional write (a directory next to the key; listings skip directories). */
+const LOCK_SUFFIX = '.collectfasta-lock'
 
 export interface FilesystemOptions {
   /** The directory to deploy into (created if missing), e.g. a web server's document root. */
@@ -34,7 +37,7 @@ export interface FilesystemOptions {
  */
 async function describe(key: string, path: string): Promise<RemoteObject> {
   const sibling = /\.(br|gz)$/.test(key)
-  const { size } = await stat(path)
+  const { size, mtimeMs } = await stat(path)
   let version: string
   let md5: string | undefined
   if (size < CHUNK_BYTES) {
@@ -48,7 +51,7 @@ async function describe(key: string, path: string): Promise<RemoteObject> {
     version = xxh64.digest()
     if (sibling) md5 = md5Hasher.digest()
   }
-  return sibling ? { key, size, md5, version } : { key, size, xxh64: version, version }
+  return sibling ? { key, size, md5, version, modified: mtimeMs } : { key, size, xxh64: version, version, modified: mtimeMs }
 }
 
 function error(message: string): Error {
@@ -95,6 +98,8 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
     prefix,
     compression: 'siblings',
     needsMd5: false,
+    storesHeaders: false,
+    conditionalWrites: true,
     concurrency: options.concurrency ?? DEFAULTS.filesystem.concurrency,
 
     async *list() {
@@ -132,38 +137,24 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
     },
 
     async upload(file) {
+      if (file.ifVersion === undefined) return write(file)
+      // A conditional write: compare and rename under a lock on the key, so two deploys never
+      // both replace the version they read.
       const path = pathOf(file.key)
       await mkdir(dirname(path), { recursive: true })
-      const tmp = join(dirname(path), `${TMP_MARKER}${randomBytes(6).toString('hex')}`)
-      // The version is what a listing will compute: the hash of the bytes stored (a compressed
-      // sibling's, not its original's), so the manifest's record matches the next listing.
-      let version: string
+      const release = await lock(path, { realpath: false, lockfilePath: `${path}${LOCK_SUFFIX}`, retries: { retries: 40, minTimeout: 25, maxTimeout: 500 }, stale: 30_000 })
       try {
-        if (file.size < CHUNK_BYTES || !file.read) {
-          const body = file.body
-          await writeFile(tmp, body)
-          version = (await loadHasher())(body)
-        } else {
-          // A large file is copied a chunk at a time, read from its source as it goes.
-          const hasher = (await loadStreamHasher())()
-          const handle = await open(tmp, 'w')
-          try {
-            for (let start = 0; start < file.size; start += CHUNK_BYTES) {
-              const chunk = await file.read(start, Math.min(start + CHUNK_BYTES, file.size))
-              hasher.update(chunk)
-              await handle.write(chunk)
-            }
-          } finally {
-            await handle.close()
-          }
-          version = hasher.digest()
+        const current = await describe(file.key, path).catch((e: NodeJS.ErrnoException) => {
+          if (e.code === 'ENOENT') return undefined
+          throw e
+        })
+        if ((current?.version ?? null) !== file.ifVersion) {
+          throw storageConflict(STRATEGY_NAME, `${file.key} is no longer the version this deploy read (another deploy wrote it); nothing was written.`)
         }
-        await rename(tmp, path)
-      } catch (e) {
-        await rm(tmp, { force: true })
-        throw e
+        return await write(file)
+      } finally {
+        await release()
       }
-      return { key: file.key, size: file.size, xxh64: file.xxh64, version }
     },
 
     async delete(keys) {
@@ -174,6 +165,41 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
       }
     },
   })
+
+  async function write(file: UploadFile): Promise<RemoteObject> {
+    const path = pathOf(file.key)
+    await mkdir(dirname(path), { recursive: true })
+    const tmp = join(dirname(path), `${TMP_MARKER}${randomBytes(6).toString('hex')}`)
+    // The version is what a listing will compute: the hash of the bytes stored (a compressed
+    // sibling's, not its original's), so the manifest's record matches the next listing.
+    let version: string
+    try {
+      if (file.size < CHUNK_BYTES || !file.read) {
+        const body = file.body
+        await writeFile(tmp, body)
+        version = (await loadHasher())(body)
+      } else {
+        // A large file is copied a chunk at a time, read from its source as it goes.
+        const hasher = (await loadStreamHasher())()
+        const handle = await open(tmp, 'w')
+        try {
+          for (let start = 0; start < file.size; start += CHUNK_BYTES) {
+            const chunk = await file.read(start, Math.min(start + CHUNK_BYTES, file.size))
+            hasher.update(chunk)
+            await handle.write(chunk)
+          }
+        } finally {
+          await handle.close()
+        }
+        version = hasher.digest()
+      }
+      await rename(tmp, path)
+    } catch (e) {
+      await rm(tmp, { force: true })
+      throw e
+    }
+    return { key: file.key, size: file.size, xxh64: file.xxh64, version }
+  }
 }
 
 export default filesystem

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { DEFAULTS } from '../defaults.js'
 import { normalizePrefix } from '../paths.js'
-import { type RemoteObject, type StrategyWith, defineStrategy, storageError } from '../strategy.js'
+import { type RemoteObject, type StrategyWith, defineStrategy, storageConflict, storageError } from '../strategy.js'
 import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, importSdk, rangeReader, validateBucketOptions } from './utils.js'
 
 const STRATEGY_NAME = 'gcs'
@@ -63,6 +63,7 @@ interface ObjectMetadata {
   size?: string | number
   md5Hash?: string
   generation?: string | number
+  updated?: string
   metadata?: Record<string, string | number | boolean | null>
 }
 
@@ -111,6 +112,7 @@ function toRemote(metadata: ObjectMetadata): RemoteObject {
     xxh64: ours(METADATA_XXH64),
     headersFingerprint: ours(METADATA_HEADERS),
     version: metadata.generation === undefined ? undefined : String(metadata.generation),
+    modified: metadata.updated ? Date.parse(String(metadata.updated)) : undefined,
   }
 }
 
@@ -162,6 +164,7 @@ export function gcs(options: GcsOptions): GcsStrategy {
     target: `gs://${bucket}/${prefix}`,
     prefix,
     concurrency: options.concurrency,
+    conditionalWrites: true,
 
     async *list(ctx) {
       const b = await connect()
@@ -200,10 +203,12 @@ export function gcs(options: GcsOptions): GcsStrategy {
     async upload(file) {
       const b = await connect()
       // 0 means "must not exist yet"; unknown (a warm cache) means no precondition and no SDK retry.
-      const generation = generations.get(file.key) ?? (listed ? '0' : undefined)
+      // A conditional write (the deploy manifest) says its own precondition.
+      const conditional = file.ifVersion !== undefined
+      let generation = conditional ? (file.ifVersion ?? '0') : (generations.get(file.key) ?? (listed ? '0' : undefined))
       const object = b.file(file.key)
       const resumable = file.size >= threshold || file.size > MAX_SINGLE_UPLOAD
-      const settings = {
+      const settingsFor = (generation: string | undefined) => ({
         resumable,
         // A resumable upload is one streamed request: it gets the same 4 s per MiB as a simple one.
         timeout: bodyTimeout(file.size, resumable ? (options.requestTimeout ?? DEFAULTS.gcs.requestTimeout) : shortTimeout),
@@ -221,32 +226,48 @@ export function gcs(options: GcsOptions): GcsStrategy {
           },
         },
         preconditionOpts: generation === undefined ? undefined : { ifGenerationMatch: Number(generation) },
-      }
-      try {
-        if (resumable) {
-          // Streamed in one request, read from the file as it goes: the SDK holds the last piece
-          // only, so a file of any size takes a few MiB. A request that fails after the storage
-          // has lost bytes cannot be resumed from a stream: the upload fails, and the next
-          // deploy sends the file again (one chunked request per 8 MiB would resume, but costs a
-          // round trip each, and the emulator the tests use cannot take chunks).
-          const read = rangeReader(file)
-          const chunks = async function* () {
-            for (let start = 0; start < file.size; start += READ_BYTES) {
-              const bytes = await read(start, Math.min(start + READ_BYTES, file.size))
-              yield Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      })
+      for (let attempt = 1; ; attempt++) {
+        const settings = settingsFor(generation)
+        try {
+          if (resumable) {
+            // Streamed in one request, read from the file as it goes: the SDK holds the last piece
+            // only, so a file of any size takes a few MiB. A request that fails after the storage
+            // has lost bytes cannot be resumed from a stream: the upload fails, and the next
+            // deploy sends the file again (one chunked request per 8 MiB would resume, but costs a
+            // round trip each, and the emulator the tests use cannot take chunks).
+            const read = rangeReader(file)
+            const chunks = async function* () {
+              for (let start = 0; start < file.size; start += READ_BYTES) {
+                const bytes = await read(start, Math.min(start + READ_BYTES, file.size))
+                yield Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+              }
             }
+            const upload = object.createWriteStream(settings)
+            // The SDK can emit a second error (a failed resume) after the first has settled the
+            // pipeline: it must not crash the process, and the first already fails the upload.
+            upload.on('error', () => {})
+            await pipeline(Readable.from(chunks()), upload)
+          } else {
+            const body = file.body
+            await object.save(Buffer.from(body.buffer, body.byteOffset, body.byteLength), settings)
           }
-          const upload = object.createWriteStream(settings)
-          // The SDK can emit a second error (a failed resume) after the first has settled the
-          // pipeline: it must not crash the process, and the first already fails the upload.
-          upload.on('error', () => {})
-          await pipeline(Readable.from(chunks()), upload)
-        } else {
-          const body = file.body
-          await object.save(Buffer.from(body.buffer, body.byteOffset, body.byteLength), settings)
+          break
+        } catch (error) {
+          if (conditional && (error as GcsError).code === 412) {
+            throw storageConflict(STRATEGY_NAME, `${file.key} is no longer generation ${generation} (another deploy wrote it); nothing was written.`, error)
+          }
+          if ((error as GcsError).code === 412 && attempt === 1) {
+            // Someone wrote the object since this deploy saw it: ours replaces theirs, as a plain
+            // write would, under the generation that is there now (still safe to retry).
+            generation = await object.getMetadata().then(
+              ([metadata]) => String((metadata as ObjectMetadata).generation),
+              (e: GcsError) => (e.code === 404 ? '0' : undefined),
+            )
+            continue
+          }
+          throw explain(error, bucket, file.key)
         }
-      } catch (error) {
-        throw explain(error, bucket, file.key)
       }
       const stored = object.metadata as ObjectMetadata
       remember(stored)

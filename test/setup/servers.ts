@@ -6,6 +6,7 @@ import type { TestProject } from 'vitest/node'
 export const S3_BUCKET = 'collectfasta-test'
 const S3_SERVER = fileURLToPath(new URL('../servers/s3-server.mjs', import.meta.url))
 import { nodeAtLeast } from '../servers/runtimes.mjs'
+import { gcsPreconditions } from '../servers/gcs-preconditions.mjs'
 const GCS_SERVER = fileURLToPath(new URL('../servers/gcs-server.cjs', import.meta.url))
 
 declare module 'vitest' {
@@ -13,6 +14,8 @@ declare module 'vitest' {
     s3rverEndpoint: string
     fauxqsEndpoint: string
     gcsEndpoint: string
+    /** The emulator behind the emulation of generation preconditions (test/servers/gcs-preconditions.mjs). */
+    gcsConditionalEndpoint: string
   }
 }
 
@@ -48,7 +51,10 @@ export default async function setup(project: TestProject) {
   project.provide('s3rverEndpoint', s3rver.endpoint)
   project.provide('fauxqsEndpoint', fauxqs.endpoint)
   project.provide('gcsEndpoint', gcs.endpoint)
+  const preconditions = await gcsPreconditions(gcs.endpoint)
+  project.provide('gcsConditionalEndpoint', preconditions.endpoint)
   return async () => {
+    await preconditions.close()
     for (const { child } of [s3rver, fauxqs, gcs]) {
       const exited = new Promise((resolve) => child.once('exit', resolve))
       child.kill('SIGTERM')

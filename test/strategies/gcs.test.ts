@@ -18,7 +18,7 @@ describe('gcs strategy on the emulator', () => {
     const listed = []
     for await (const object of strategy.list(context())) listed.push(object)
     expect(listed).toEqual([
-      { key: 'digests/a.css', size: 3, md5: file.md5(), xxh64: file.xxh64, headersFingerprint: file.headersFingerprint, version: expect.any(String) },
+      { key: 'digests/a.css', modified: expect.any(Number), size: 3, md5: file.md5(), xxh64: file.xxh64, headersFingerprint: file.headersFingerprint, version: expect.any(String) },
     ])
   })
 

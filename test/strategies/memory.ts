@@ -1,9 +1,11 @@
 import { md5Hex } from '../../src/hash.js'
-import { type ObjectHeaders, type StrategyWith, defineStrategy } from '../../src/strategy.js'
+import { type ObjectHeaders, type StrategyWith, defineStrategy, storageConflict } from '../../src/strategy.js'
 
 export interface StoredObject {
   bytes: Uint8Array
   headers: ObjectHeaders
+  /** When it was written (ms), as a storage's clock says. */
+  modified?: number
 }
 
 export interface MemoryStrategy extends StrategyWith<'list' | 'stat' | 'get' | 'delete'> {
@@ -30,6 +32,7 @@ export function memory(options: MemoryOptions = {}): MemoryStrategy {
   const prefix = options.prefix ?? ''
   return defineStrategy({
     name: 'memory',
+    conditionalWrites: true,
     target: `memory://test/${prefix}`,
     prefix,
     objects,
@@ -44,7 +47,7 @@ export function memory(options: MemoryOptions = {}): MemoryStrategy {
     async stat(key) {
       calls.push(`stat:${key}`)
       const object = objects.get(key)
-      return object && { key, size: object.bytes.byteLength, md5: md5Hex(object.bytes), version: md5Hex(object.bytes) }
+      return object && { key, size: object.bytes.byteLength, md5: md5Hex(object.bytes), version: md5Hex(object.bytes), modified: object.modified }
     },
     async get(key) {
       calls.push(`get:${key}`)
@@ -54,7 +57,11 @@ export function memory(options: MemoryOptions = {}): MemoryStrategy {
       calls.push(`upload:${file.key}`)
       await new Promise((r) => setTimeout(r, 1))
       if (options.failUpload?.(file.key)) throw new Error('simulated storage failure (503)')
-      objects.set(file.key, { bytes: Uint8Array.from(file.body), headers: structuredClone(file.headers) })
+      if (file.ifVersion !== undefined) {
+        const current = objects.get(file.key)
+        if ((current ? md5Hex(current.bytes) : null) !== file.ifVersion) throw storageConflict('memory', `${file.key}: precondition failed`)
+      }
+      objects.set(file.key, { bytes: Uint8Array.from(file.body), headers: structuredClone(file.headers), modified: Date.now() })
       return { key: file.key, size: file.size, version: file.md5() }
     },
     async delete(keys) {

@@ -1,0 +1,190 @@
+import { errorText } from '../report.js'
+import { type Strategy, isConflict } from '../strategy.js'
+import { MANIFEST_FORMAT, MANIFEST_TOOL, type ManifestDeploy, type ManifestRead, type RemoteManifest, manifestUpload } from './deploy-manifest.js'
+import type { RemoteState } from './remote.js'
+import type { Counted } from './requests.js'
+
+/**
+ * Every rule about when the checksum cache may vouch for the storage, in one place.
+ *
+ * The cache records only objects the storage confirmed, and with them the version of the deploy
+ * manifest that its last whole, uninterrupted deploy committed. Any deploy marks the storage
+ * (rewrites the manifest with itself as `pending`) before its first write, so the version every
+ * other cache checks changes before anything else does: a deploy that is killed, fails or is
+ * cancelled leaves a version no cache vouches for, its own included, and the next run lists the
+ * storage and repairs it.
+ */
+
+/** What the start of a deploy knows, for `cacheMayDecide`. */
+export interface TrustStart {
+  /** `trustCache`: the user says this machine is the only deployer. */
+  trustCache: boolean
+  /** `verify`: list the storage and restore anything missing or different. */
+  verify: boolean
+  /** Whether the storage can name its manifest's version (stat or get, and a manifest). */
+  canProbe: boolean
+  /** Whether the storage can list. */
+  canList: boolean
+  /** The manifest version found by the one cheap question (`undefined`: none, `'?'`: unnamed). */
+  seen: string | undefined
+  /** The version the cache vouches for. */
+  cacheVersion: string | undefined
+}
+
+/** Whether the cache decides what is stored, without asking the storage file by file. */
+export function cacheMayDecide(start: TrustStart): boolean {
+  if (start.verify) return false
+  if (start.trustCache) return true
+  // A storage that can tell nothing at all: the cache is the only knowledge there is.
+  if (!start.canProbe && !start.canList) return true
+  return start.seen !== undefined && start.seen !== '?' && start.seen === start.cacheVersion
+}
+
+/** How a deploy ended, for `vouchFor`. */
+export interface TrustOutcome {
+  /** Every upload confirmed, nothing held back, not cancelled. */
+  succeeded: boolean
+  /** Run with `include`: it looked at some files only. */
+  partial: boolean
+  /** Whether the cache decided at the start (`cacheMayDecide`). */
+  cacheTrusted: boolean
+  /** `force`: every file was uploaded, none compared. */
+  forced: boolean
+  /** The version probed at the start. */
+  seen: string | undefined
+  /** The manifest as read at the start (absent when it was not read). */
+  read: ManifestRead['state'] | 'not read'
+  /** Whether the read manifest was marked pending by a deploy that never committed. */
+  pendingFound: boolean
+  /** The manifest this deploy committed: its version, and whether anyone else wrote between the probe and the commit. */
+  committed?: { version: string | undefined; interleaved: boolean }
+  /** Whether this deploy marked the storage (and then could not commit). */
+  marked: boolean
+}
+
+/** Leave the cache's vouching as it is. */
+export const KEEP = Symbol('keep')
+
+/**
+ * The manifest version the cache vouches for after a deploy: a version, `undefined` (it vouches
+ * for nothing: the next run lists), or `KEEP`.
+ */
+export function vouchFor(outcome: TrustOutcome): string | undefined | typeof KEEP {
+  const { committed } = outcome
+  if (committed) {
+    if (!outcome.succeeded || committed.interleaved) return undefined
+    // A partial deploy vouches only where the cache already vouched for the files it did not look at.
+    if (outcome.partial && !outcome.cacheTrusted) return undefined
+    return committed.version
+  }
+  // Marked and never committed (failed, cancelled): the storage is pending; vouch for nothing.
+  if (outcome.marked || !outcome.succeeded) return outcome.marked ? undefined : KEEP
+  if (outcome.cacheTrusted) return KEEP
+  // Nothing written: vouch for what was seen only when every file was compared with it, the
+  // manifest was read whole and was no pending one.
+  if (outcome.partial || outcome.forced || outcome.pendingFound || outcome.read === 'unreadable') return KEEP
+  if (outcome.seen === undefined || outcome.seen === '?') return KEEP
+  return outcome.seen
+}
+
+/** The storage writes of a deploy: the mark before the first write, the commit after the last. */
+export interface ManifestWriter {
+  strategy: Strategy
+  counted: Counted
+  remote: RemoteState
+  warn(message: string): void
+}
+
+/** What a conditional write stored. */
+export interface Written {
+  /** The version the storage gave it. */
+  version: string | undefined
+  /** Whether anyone else wrote the manifest between the version it was built from and this write. */
+  interleaved: boolean
+  manifest: RemoteManifest
+  size: number
+}
+
+/** Attempts at a conditional write that keeps meeting other deploys' writes before giving up. */
+const CONFLICT_ATTEMPTS = 5
+
+/**
+ * Writes the manifest that `build` makes from the manifest stored now, conditionally on the
+ * version it was built from: S3 If-Match / If-None-Match, GCS generations, a locked rename on a
+ * directory. On a conflict (someone wrote meanwhile) it reads again, builds again and retries:
+ * `interleaved` then says so. A storage without conditional writes is checked right before the
+ * write instead (a race is noticed, not prevented).
+ */
+export async function writeManifestConditionally(
+  writer: ManifestWriter,
+  base: { version: string | undefined; read: ManifestRead },
+  build: (current: RemoteManifest | undefined) => Omit<RemoteManifest, 'format' | 'tool'>,
+): Promise<Written> {
+  const { strategy, remote } = writer
+  const key = remote.manifestKey
+  if (!key) throw new Error('[collectfasta] internal: no manifest key')
+  let interleaved = false
+  let current = base
+  for (let attempt = 1; ; attempt++) {
+    if (current.read.state === 'unreadable' && current.read.newer) {
+      throw new Error(
+        `[collectfasta] The deploy manifest ${key} was written by a later version of vite-plugin-collectfasta; this version will not overwrite it. Upgrade vite-plugin-collectfasta (or deploy with the version that wrote it).`,
+      )
+    }
+    const manifest = build(current.read.state === 'ok' ? current.read.manifest : undefined)
+    if (!strategy.conditionalWrites && attempt === 1) {
+      const now = await remote.currentManifestVersion()
+      if (now !== current.version) interleaved = true
+    }
+    const ifVersion = !strategy.conditionalWrites || current.version === '?' ? undefined : (current.version ?? null)
+    const file = await manifestUpload(manifest, key, ifVersion)
+    try {
+      const stored = await writer.counted('upload', (c) => strategy.upload(file, c))
+      // A strategy that cannot stat is checked by reading the manifest: its version is the hash.
+      const version = strategy.stat ? stored?.version : file.xxh64
+      return { version, interleaved, manifest: { format: MANIFEST_FORMAT, tool: MANIFEST_TOOL, ...manifest }, size: file.size }
+    } catch (error) {
+      if (!isConflict(error)) throw error
+      if (attempt >= CONFLICT_ATTEMPTS) {
+        throw new Error(`[collectfasta] The deploy manifest ${key} kept changing under this deploy (${attempt} conflicting writes: other deploys are running). Run the deploy again once they are done.`, {
+          cause: error,
+        })
+      }
+      interleaved = true
+      current = await remote.reread()
+    }
+  }
+}
+
+/** A deploy recorded as pending by another run than this one: it may have written files that are live now. */
+export function otherPending(manifest: RemoteManifest | undefined, id: string): ManifestDeploy | undefined {
+  const pending = manifest?.pending
+  return pending && pending.id !== id ? pending : undefined
+}
+
+/**
+ * Marks the storage: the manifest as stored now, with this deploy as `pending`. After this
+ * write no cache vouches for the storage until a deploy commits.
+ */
+export async function markStorage(
+  writer: ManifestWriter,
+  base: { version: string | undefined; read: ManifestRead },
+  deploy: ManifestDeploy,
+): Promise<Written> {
+  try {
+    return await writeManifestConditionally(writer, base, (current) => ({
+      deploys: current ? withPending(current) : [],
+      files: current?.files ?? {},
+      pending: deploy,
+    }))
+  } catch (error) {
+    throw new Error(`[collectfasta] Could not mark the storage before the first upload (${errorText(error)}); nothing was uploaded.`, { cause: error })
+  }
+}
+
+/** The history of `manifest`, with a pending deploy that never committed kept as a deploy (its files may be live). */
+export function withPending(manifest: RemoteManifest, exceptId?: string): ManifestDeploy[] {
+  const pending = manifest.pending
+  if (!pending || pending.id === exceptId) return manifest.deploys
+  return [pending, ...manifest.deploys]
+}
