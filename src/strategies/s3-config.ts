@@ -21,7 +21,8 @@ async function importProvider(): Promise<typeof import('@aws-sdk/credential-prov
     const sdk = createRequire(import.meta.url).resolve('@aws-sdk/client-s3')
     return (await import(pathToFileURL(createRequire(sdk).resolve(PROVIDER)).href)) as typeof import('@aws-sdk/credential-provider-node')
   } catch {
-    throw new Error(`[collectfasta] [s3] Cannot import \`${PROVIDER}\` (the AWS credential chain). Install it with \`npm i -D ${PROVIDER}\`, or pass \`credentials\`.`)
+    // Named as the SDK names a missing credential: the strategy's explanation adds where to set them.
+    throw Object.assign(new Error(`cannot import \`${PROVIDER}\` (the AWS credential chain): install it with \`npm i -D ${PROVIDER}\`, or pass \`credentials\``), { name: 'CredentialsProviderError' })
   }
 }
 
@@ -64,6 +65,6 @@ export async function defaultRegion(): Promise<string> {
   } catch {
     region = undefined
   }
-  if (!region) throw new Error('[collectfasta] [s3] Region is missing: no region is set. Pass `region`, or set AWS_REGION.')
+  if (!region) throw new Error('Region is missing: neither AWS_REGION nor the profile in the shared config files sets one')
   return region
 }

@@ -363,6 +363,12 @@ describe('credentials and region from the AWS SDK’s chain', () => {
       const strategy = s3({ bucket: 'collectfasta-test', prefix: 'chain/', endpoint: LOCAL_SERVERS[0].endpoint(), forcePathStyle: true })
       expect((await strategy.upload(await uploadFile('chain/a.txt', 'a'), context()))?.version).toMatch(/^[0-9a-f]{32}$/)
       await strategy.dispose()
+      // Without a region anywhere, AWS itself cannot be addressed: said before any request.
+      // (A new file: the SDK's loader keeps what it read of a path for the process.)
+      writeFileSync(join(dir, 'config-empty'), '[profile deployer]\n')
+      process.env.AWS_CONFIG_FILE = join(dir, 'config-empty')
+      const nowhere = s3({ bucket: 'b', credentials: EXAMPLE })
+      await expect(nowhere.stat('k', context())).rejects.toThrow(/\[s3\] .*Region is missing.*Pass `region`, or set AWS_REGION/)
     } finally {
       process.env = saved
       rmSync(dir, { recursive: true, force: true })
