@@ -46,7 +46,7 @@ describe('the layout of src', () => {
 
   it('reads the imports of every file', () => {
     expect(graph.size).toBeGreaterThan(15)
-    expect(graph.get('core/deploy.ts')).toContain('core/scan.ts')
+    expect(graph.get('core/deploy.ts')).toContain('core/plan.ts')
   })
 
   it('has no import cycle, type-only imports included', () => {

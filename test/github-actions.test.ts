@@ -58,10 +58,11 @@ describe('on GitHub Actions', () => {
     }
     writeFileSync(join(root, 'dist/assets/v-4.js'), 'v(4)')
     await deploy({ outDir: 'dist', root, strategy: memory({ objects }), logger, prune: { keepDeploys: 1, maxDeletes: 1 }, dryRun: true })
-    const start = out.indexOf('::group::collectfasta dry run: 1 decision(s) for memory://test/')
+    const start = out.indexOf('::group::collectfasta dry run: 2 decision(s) for memory://test/')
     expect(start).toBeGreaterThanOrEqual(0)
     expect(out[start + 1]).toBe('[collectfasta] would upload assets/v-4.js (new file)')
-    expect(out[start + 2]).toBe('::endgroup::')
+    expect(out[start + 2]).toBe('[collectfasta] would write the deploy manifest .collectfasta/manifest.json (this deploy changes the storage)')
+    expect(out[start + 3]).toBe('::endgroup::')
     expect(out.some((m) => m.startsWith('::warning title=collectfasta prune refused::3 stale objects exceed prune.maxDeletes (1)'))).toBe(true)
   })
 

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { deploy } from '../../src/core/deploy.js'
 import { loadHasher, md5Hex } from '../../src/hash.js'
 import { fingerprintHeaders } from '../../src/core/headers.js'
-import type { ObjectHeaders, RemoteObject, RequestKind, Strategy, StrategyContext, UploadFile } from '../../src/strategy.js'
+import { type ObjectHeaders, type RemoteObject, type RequestKind, type Strategy, type StrategyContext, type UploadFile, isConflict } from '../../src/strategy.js'
 import { writeTree } from '../helpers.js'
 
 export interface ReadBack {
@@ -27,6 +27,11 @@ export interface ContractHarness {
    * where a \r comes back as \n: their listing cannot round-trip a \r (real S3 can).
    */
   listsRawXml?: boolean
+  /**
+   * Whether the storage itself honours conditional writes. The local S3 servers and the GCS
+   * emulator ignore them (the deploy tests put an emulation in front); real S3 and GCS honour them.
+   */
+  honoursConditions?: boolean
 }
 
 export function context(): StrategyContext & { counts: Record<RequestKind, number> } {
@@ -255,6 +260,23 @@ export function runContract(harness: ContractHarness): void {
         expect(stored?.headers?.contentType).toBe('text/javascript; charset=utf-8')
         expect(stored?.headers?.cacheControl).toBe('public, max-age=31536000, immutable')
       }
+    })
+
+    it.runIf(harness.honoursConditions)('conditional writes: stored only over the version named (or none), else a conflict that stores nothing', async () => {
+      const prefix = freshPrefix()
+      const strategy = await harness.create(prefix)
+      expect(strategy.conditionalWrites).toBe(true)
+      const key = `${prefix}.collectfasta/manifest.json`
+      const write = async (body: string, ifVersion: string | null) => strategy.upload({ ...(await uploadFile(key, body)), ifVersion }, context())
+      const first = await write('one', null)
+      expect(first?.version).toBeTruthy()
+      await expect(write('two', null)).rejects.toSatisfy(isConflict) // it exists now
+      const second = await write('two', first!.version!)
+      expect(second?.version).toBeTruthy()
+      expect(second?.version).not.toBe(first?.version)
+      await expect(write('three', first!.version!)).rejects.toSatisfy(isConflict) // a stale version
+      expect(Buffer.from((await harness.readBack(strategy, key))!.bytes).toString()).toBe('two')
+      expect((await strategy.stat?.(key, context()))?.version).toBe(second?.version)
     })
   })
 }

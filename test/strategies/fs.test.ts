@@ -12,6 +12,7 @@ runContract({
   name: 'filesystem',
   create: (prefix) => filesystem({ dir: root, prefix }),
   storesHeaders: false,
+  honoursConditions: true,
   async readBack(_strategy, key) {
     const path = join(root, key)
     return existsSync(path) ? { bytes: new Uint8Array(readFileSync(path)) } : undefined

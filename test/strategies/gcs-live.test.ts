@@ -13,6 +13,7 @@ describe.skipIf(!live)('live GCS (set GOOGLE_APPLICATION_CREDENTIALS and COLLECT
     name: `gcs on live bucket ${bucket}`,
     create: (prefix) => gcs({ bucket: bucket!, prefix: `collectfasta-ci/${prefix}` }),
     storesHeaders: true,
+    honoursConditions: true,
     async readBack(_strategy, key) {
       const file = storage.bucket(bucket!).file(key)
       try {

@@ -1,12 +1,15 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { gcs } from '../../src/strategies/gcs.js'
 import { context, runContract, uploadFile } from './contract.js'
 import { GCS_BUCKET, emulatorStorage, readBackGcs } from './gcs-emulator.js'
 
+// The emulator ignores generation preconditions: the contract runs through the test server's
+// emulation of them (test/servers/gcs-preconditions.mjs), as Cloud Storage answers.
 runContract({
-  name: 'gcs on the Cloud Storage emulator',
-  create: (prefix) => gcs({ bucket: GCS_BUCKET, prefix, storage: emulatorStorage() }),
+  name: 'gcs on the Cloud Storage emulator (generation preconditions emulated)',
+  create: (prefix) => gcs({ bucket: GCS_BUCKET, prefix, storage: emulatorStorage(inject('gcsConditionalEndpoint')) }),
   storesHeaders: true,
+  honoursConditions: true,
   readBack: (_strategy, key) => readBackGcs(key),
 })
 

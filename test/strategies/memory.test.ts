@@ -7,6 +7,7 @@ runContract({
   name: 'in-memory test strategy',
   create: (prefix) => memory({ prefix, objects }),
   storesHeaders: true,
+  honoursConditions: true,
   async readBack(strategy, key) {
     const object = (strategy as MemoryStrategy).objects.get(key)
     return object && { bytes: object.bytes, headers: object.headers }

@@ -13,6 +13,7 @@ describe.skipIf(!live)('live S3 (set AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY an
     name: `s3 on live bucket ${bucket}`,
     create: (prefix) => s3({ bucket: bucket!, prefix: `collectfasta-ci/${prefix}` }),
     storesHeaders: true,
+    honoursConditions: true,
     async readBack(_strategy, key) {
       try {
         const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
