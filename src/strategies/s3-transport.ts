@@ -1,4 +1,4 @@
-import type { Pool } from 'undici'
+import type { Dispatcher, Pool } from 'undici'
 import { createHash } from 'node:crypto'
 
 /**
@@ -127,8 +127,29 @@ export interface Transport {
   close(): Promise<void>
 }
 
+type RequestOptions = Dispatcher.RequestOptions
+type Request = (pool: Pool, options: RequestOptions) => Promise<Dispatcher.ResponseData>
+type Undici = { Pool: typeof Pool; request: Request }
+
+/**
+ * undici's Pool and its request API, without the rest of the package (fetch, WebSocket, caches):
+ * the index costs 70–150 ms more to load, paid by every warm deploy's one HEAD. undici 6 has no
+ * exports map, so its files are reachable; if a release moves them, the index is loaded instead.
+ */
+async function loadUndici(): Promise<Undici> {
+  const paths = ['undici/lib/dispatcher/pool.js', 'undici/lib/api/api-request.js']
+  try {
+    const [pool, request] = (await Promise.all(paths.map((path) => import(path)))) as [{ default: typeof Pool }, { default: (this: Pool, options: RequestOptions) => Promise<Dispatcher.ResponseData> }]
+    if (typeof pool.default !== 'function' || typeof request.default !== 'function') throw new Error('undici moved')
+    return { Pool: pool.default, request: (target, options) => request.default.call(target, options) }
+  } catch {
+    const undici = await import('undici')
+    return { Pool: undici.Pool, request: (target, options) => target.request(options) }
+  }
+}
+
 export async function createTransport(options: TransportOptions): Promise<Transport> {
-  const [{ Pool }, signer] = await Promise.all([import('undici'), import('aws4')])
+  const [{ Pool, request: send }, signer] = await Promise.all([loadUndici(), import('aws4')])
   // aws4 is CommonJS: its functions are on the default export.
   const aws4 = signer.default
   const pools = new Map<string, Pool>()
@@ -160,7 +181,7 @@ export async function createTransport(options: TransportOptions): Promise<Transp
       'x-amz-content-sha256': body?.byteLength ? createHash('sha256').update(body).digest('hex') : EMPTY_SHA256,
     }
     const signed = aws4.sign({ host: base.host, path: query ? `${path}?${query}` : path, method: request.method, headers, service: 's3', region: regionNow }, creds)
-    const answer = await poolFor(base.origin).request({
+    const answer = await send(poolFor(base.origin), {
       path: signed.path ?? path,
       method: request.method,
       headers: signed.headers as Record<string, string>,
