@@ -90,9 +90,8 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
     return undefined
   }
 
-  async function run(outDir: string, files: Map<string, Uint8Array> | undefined, resolved: ResolvedConfig | undefined, warn: (message: string) => void) {
+  async function run(outDir: string, files: Map<string, Uint8Array> | undefined, resolved: ResolvedConfig | undefined, logger: Logger) {
     lastReport = undefined // never the previous build's
-    const logger: Logger = { info: (message) => (resolved ? resolved.logger.info(message) : console.log(message)), warn }
     try {
       lastReport = await deploy({
         ...options,
@@ -123,7 +122,7 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
       )
     }
     try {
-      await run(outDir, undefined, client, (message) => client.logger.warn(message))
+      await run(outDir, undefined, client, { info: (message) => client.logger.info(message), warn: (message) => client.logger.warn(message) })
     } catch (error) {
       throw plain(error)
     }
@@ -253,7 +252,9 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
         const why = notFinal(resolved, written.outDir)
         if (why) this.error(notFinalRefusal(why, pluginNames(resolved), '<dir>'))
         const files = (options.source ?? DEFAULTS.source) === 'bundle' ? stillOnDisk(written) : undefined
-        const done = run(written.outDir, files, resolved, (message) => this.warn(message))
+        // Plain Rollup has no Vite logger: its own, which follows Rollup's logLevel.
+        const logger: Logger = { info: (message) => (resolved ? resolved.logger.info(message) : this.info(message)), warn: (message) => this.warn(message) }
+        const done = run(written.outDir, files, resolved, logger)
         deploying = done.then(
           () => {},
           () => {},
