@@ -73,6 +73,7 @@ describe('Vike 0.4 (vike-react, prerender): pages written by the server build', 
     for (const page of ['index.html', 'about/index.html', 'robots.txt']) expect(site.has(page), page).toBe(true)
     expect([...site.keys()].filter((path) => path.startsWith('.vite/') || path.includes('server'))).toEqual([])
     expect(output.split('\n').filter((line) => line.startsWith('[collectfasta] file://'))).toHaveLength(1)
+    expect(output).not.toContain('NOT deployed') // the deploy waiting for the end of the app build did run
   })
 })
 
@@ -91,6 +92,7 @@ describe.skipIf(!startNode)('TanStack Start 1.169 (prerender; skipped without No
     const site = expectSameTree(join(FRAMEWORKS_DIR, 'tanstack-start/dist/client'), dir, output)
     for (const page of ['index.html', 'about/index.html', 'robots.txt']) expect(site.has(page), page).toBe(true)
     expect(output.split('\n').filter((line) => line.startsWith('[collectfasta] file://'))).toHaveLength(1)
+    expect(output).not.toContain('NOT deployed') // the deploy waiting for the end of the app build did run
   })
 })
 
