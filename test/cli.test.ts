@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -245,3 +245,74 @@ describe('collectfasta deploy', () => {
     rmSync(temp, { recursive: true, force: true })
   })
 })
+
+/** A project folder with no built site yet: each test lays out what a framework would leave. */
+function bare(): string {
+  const dir = project()
+  rmSync(join(dir, 'dist'), { recursive: true })
+  return dir
+}
+
+describe('collectfasta deploy with no directory: the one the build publishes, never a server bundle', () => {
+  it.each([
+    ['dist/client + dist/server (TanStack Start, Vike, Astro SSR)', 'dist/client', ['dist/server/server.js']],
+    ['dist/client alone beside a manifest (Vike with every page prerendered)', 'dist/client', ['dist/assets.json']],
+    ['build/client + build/server (React Router)', 'build/client', ['build/server/index.js']],
+    ['.output/public + .output/server (Nitro: Nuxt, SolidStart, Analog)', '.output/public', ['.output/server/index.mjs']],
+    ['.vercel/output/static (the Build Output API)', '.vercel/output/static', ['.vercel/output/functions/render.func/index.js']],
+  ])('%s: deploys %s, keys without its folder', async (_layout, published, serverFiles) => {
+    const dir = bare()
+    writeTree(join(dir, published), SITE)
+    writeTree(dir, Object.fromEntries(serverFiles.map((file) => [file, 'export default {}'])))
+    const www = join(dir, 'www')
+    const { code, stdout, stderr } = await cli(dir, ['deploy', '--to', pathToFileURL(www).href])
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(stdout).toContain(`[collectfasta] ${published}: the directory this build publishes`)
+    expect(siteFiles(www)).toEqual(Object.keys(SITE).sort())
+  })
+
+  it('Nuxt links dist to .output/public: one site, deployed', async () => {
+    const dir = bare()
+    writeTree(join(dir, '.output/public'), SITE)
+    symlinkSync(join(dir, '.output/public'), join(dir, 'dist'), 'junction')
+    const www = join(dir, 'www')
+    const { code } = await cli(dir, ['deploy', '--to', pathToFileURL(www).href])
+    expect(code).toBe(0)
+    expect(siteFiles(www)).toEqual(Object.keys(SITE).sort())
+  })
+
+  it.each([
+    ['a server bundle alone', { 'dist/server/server.js': 'export {}' }, /dist\/server is a server bundle, never deployed to a bucket.*npx collectfasta deploy dist\/client/],
+    ['two built sites', { 'dist/client/index.html': 'a', '.output/public/index.html': 'b' }, /Several built sites here \(\.output\/public, dist\/client\): name the one to deploy/],
+    ['a SvelteKit project', { 'svelte.config.js': 'export default {}', 'build/index.html': 'a' }, /This is a SvelteKit project: .*npx collectfasta deploy build/],
+  ])('%s: exit 2 with the command to run, nothing deployed', async (_case, files, message) => {
+    const dir = bare()
+    writeTree(dir, files)
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', '--to', pathToFileURL(www).href])
+    expect(stderr).toMatch(message)
+    expect(code).toBe(2)
+    expect(existsSync(www)).toBe(false)
+  })
+})
+
+describe('--to file: targets', () => {
+  it.each([['file:./out'], ['file:out']])('%s is relative to the current folder, never the filesystem root', async (to) => {
+    const dir = project()
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', to])
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(siteFiles(join(dir, 'out'))).toEqual(Object.keys(SITE).sort())
+  })
+
+  it('file://out (a host, not a folder) is refused with a sentence', async () => {
+    const dir = project()
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', 'file://out'])
+    expect(stderr).toMatch(/--to "file:\/\/out" names the host `out`, not a directory: use file:\/\/\/absolute\/path, or file:\.\/out/)
+    expect(stderr).not.toMatch(/ERR_INVALID_FILE_URL_HOST|File URL host/)
+    expect(code).toBe(2)
+    expect(existsSync(join(dir, 'out'))).toBe(false)
+  })
+})
+

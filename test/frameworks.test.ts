@@ -1,16 +1,13 @@
-import { execFile } from 'node:child_process'
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { promisify } from 'node:util'
 import { afterAll, describe, expect, inject, it } from 'vitest'
-import { FIXTURE, snapshot } from './app.js'
+import { snapshot } from './app.js'
+import { FRAMEWORKS_DIR, buildFixture } from './framework-build.js'
 import { S3_BUCKET } from './setup/servers.js'
 import { headS3, readBackS3 } from './strategies/s3-servers.js'
 
-const run = promisify(execFile)
-const FRAMEWORKS_DIR = join(FIXTURE, '../../frameworks')
 const MANIFEST = '.collectfasta/manifest.json'
 
 interface Framework {
@@ -66,14 +63,11 @@ afterAll(() => {
   for (const dir of temp) rmSync(dir, { recursive: true, force: true })
 })
 
-/** Runs a fixture's real build with the deploy target in its environment. */
-async function build(framework: Framework, target: string, args = framework.build) {
-  const cwd = join(FRAMEWORKS_DIR, framework.dir)
-  rmSync(join(cwd, '.collectfasta'), { recursive: true, force: true })
-  const env: NodeJS.ProcessEnv = { ...process.env, COLLECTFASTA_TARGET: target, NO_COLOR: '1', CI: '1' }
-  env.COLLECTFASTA_S3_ENDPOINT = inject('s3rverEndpoint')
-  for (const name of ['VITEST', 'VITEST_MODE', 'VITEST_POOL_ID', 'VITEST_WORKER_ID', 'NODE_ENV']) delete env[name]
-  return run(process.execPath, args, { cwd, env, maxBuffer: 64 * 1024 * 1024, timeout: 180_000 })
+/** Runs a fixture's real build with the deploy target in its environment; a failed build throws. */
+async function build(framework: Framework, target: string, args = framework.build, env: NodeJS.ProcessEnv = {}) {
+  const result = await buildFixture(framework.dir, args, target, process.execPath, env)
+  if (result.code !== 0) throw Object.assign(new Error(`${framework.name} build failed: ${result.stderr}`), result)
+  return result
 }
 
 describe.each(FRAMEWORKS)('$name', (framework) => {
@@ -158,3 +152,54 @@ describe('VitePress writes sitemap.xml without waiting for it', () => {
     expect(readFileSync(join(dir, 'www/sitemap.xml'), 'utf8')).toBe(whole)
   })
 })
+
+describe('SvelteKit: the directory is the adapter\'s, learned from its builder', () => {
+  it("adapter-static({ pages: 'dist' }) with an old build/ on disk deploys dist, never the stale build/", async () => {
+    const sveltekit = FRAMEWORKS[2] as Framework
+    const cwd = join(FRAMEWORKS_DIR, 'sveltekit')
+    const dir = mkdtempSync(join(tmpdir(), 'collectfasta-pages-'))
+    temp.push(dir)
+    mkdirSync(join(cwd, 'build'), { recursive: true })
+    writeFileSync(join(cwd, 'build/stale-page.html'), '<h1>an old build</h1>')
+    try {
+      const { stdout, stderr } = await build(sveltekit, pathToFileURL(dir).href, sveltekit.build, { SVELTEKIT_PAGES: 'dist' })
+      const published = snapshot(join(cwd, 'dist'))
+      const deployed = snapshot(dir)
+      deployed.delete(MANIFEST)
+      expect(published.has('index.html') && published.has('about.html')).toBe(true)
+      expect([...deployed.keys()].sort(), stdout + stderr).toEqual([...published.keys()].sort())
+      expect([...published].filter(([path, bytes]) => !deployed.get(path)?.equals(bytes))).toEqual([])
+    } finally {
+      rmSync(join(cwd, 'dist'), { recursive: true, force: true })
+      rmSync(join(cwd, 'build/stale-page.html'), { force: true })
+    }
+  })
+
+  it('an adapter that writes a server (adapter-node and the like) is refused with a sentence, nothing deployed', async () => {
+    const { collectfasta } = await import('../src/frameworks/sveltekit.js')
+    const { filesystem } = await import('../src/strategies/filesystem.js')
+    const dir = mkdtempSync(join(tmpdir(), 'collectfasta-node-adapter-'))
+    temp.push(dir)
+    const calls: string[] = []
+    // The builder SvelteKit gives an adapter, reduced to what adapter-node calls.
+    const writer = (kind: string) => (dest: string) => {
+      calls.push(`${kind}:${dest}`)
+      return []
+    }
+    const builder = { config: { kit: { appDir: '_app' } }, writeClient: writer('client'), writePrerendered: writer('prerendered'), writeServer: writer('server') }
+    const nodeLike = {
+      name: '@sveltejs/adapter-node',
+      adapt(b: typeof builder) {
+        b.writeClient(join(dir, 'build/client'))
+        b.writePrerendered(join(dir, 'build/prerendered'))
+        b.writeServer(join(dir, 'build/server'))
+      },
+    }
+    const adapter = collectfasta(nodeLike, { strategy: filesystem({ dir: join(dir, 'www') }), cacheDir: join(dir, 'cache') })
+    const error = await Promise.resolve(adapter.adapt(builder)).then(() => undefined, (e: Error) => e)
+    expect(error?.message).toMatch(/^\[collectfasta\] @sveltejs\/adapter-node writes a server \(.*build\/server\): its output is not a static site, so nothing is deployed\./)
+    expect(calls).toHaveLength(3) // the adapter ran on the real builder's methods
+    expect(existsSync(join(dir, 'www'))).toBe(false)
+  })
+})
+

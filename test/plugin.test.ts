@@ -1,11 +1,11 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { rollup } from 'rollup'
 import * as vite8 from 'vite'
 import * as vite5 from 'vite5'
 import * as vite6 from 'vite6'
 import * as vite7 from 'vite7'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { collectfasta } from '../src/index.js'
 import type { DeployReport } from '../src/index.js'
 import type { CollectfastaOptions } from '../src/options.js'
@@ -198,7 +198,9 @@ describe('vite build --watch', () => {
   it('deploys after each rebuild only with watch: true', async () => {
     const root = copyApp()
     expect(uploadsIn(await watchOnce(root, false))).toEqual([])
-    expect(uploadsIn(await watchOnce(root, true))).toContain('index.html')
+    // The deploy runs when Vite closes the rebuild's bundle (its closeBundle), which Vite does not wait for.
+    const watched = await watchOnce(root, true)
+    await vi.waitFor(() => expect(uploadsIn(watched)).toContain('index.html'))
   })
 })
 
@@ -298,10 +300,11 @@ describe("Rolldown's timing warning (Vite 8)", () => {
       await new Promise((resolve) => setTimeout(resolve, 600)) // a slow network
       return upload(file, ctx)
     }
+    // Rolldown warns when plugins take 3 s or so; the deploy, at the end of the build, must never count.
     const slowOther = {
       name: 'slow-other',
       async generateBundle() {
-        await new Promise((resolve) => setTimeout(resolve, 1500))
+        await new Promise((resolve) => setTimeout(resolve, 3200))
       },
     }
     const warnings: string[] = []
@@ -313,5 +316,159 @@ describe("Rolldown's timing warning (Vite 8)", () => {
     const timings = warnings.find((w) => w.includes('PLUGIN_TIMINGS'))
     expect(timings).toContain('plugin slow-other generateBundle') // the warning came, for the slow plugin
     expect(timings).not.toContain('vite-plugin-collectfasta')
+    expect(uploadsIn(strategy)).toContain('index.html') // and the slow deploy did happen
+  })
+})
+
+/** A plugin that writes after the bundle, as vite-plugin-pwa and compression plugins do. */
+const lateWriter = (order?: 'pre' | 'post') => {
+  let outDir = ''
+  return {
+    name: 'late-writer',
+    writeBundle(options: { dir?: string }) {
+      outDir = options.dir ?? ''
+    },
+    closeBundle: {
+      order,
+      sequential: true,
+      async handler() {
+        await new Promise((resolve) => setTimeout(resolve, 30))
+        writeFileSync(join(outDir, 'sw.js'), "self.addEventListener('fetch', () => {})\n")
+        writeFileSync(join(outDir, 'index.html'), `${readFileSync(join(outDir, 'index.html'), 'utf8')}<!-- precached -->\n`)
+        for (const name of readdirSync(join(outDir, 'assets'))) if (name.endsWith('.css')) rmSync(join(outDir, 'assets', name))
+      },
+    },
+  }
+}
+
+describe.each(builders)("the build's true end, in a real %s build", (_name, _build, vite) => {
+  it('deploys what every closeBundle wrote (a service worker, a rewritten page), and nothing a plugin removed', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
+    // Placed before the writer on purpose: the deploy still waits for it.
+    await vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist' }, plugins: [plugin as never, lateWriter() as never] })
+    const dist = snapshot(join(root, 'dist'))
+    expect(dist.has('sw.js')).toBe(true)
+    expect(siteObjects(strategy).sort()).toEqual([...dist.keys()].sort())
+    for (const [path, bytes] of dist) expect(Buffer.from(strategy.objects.get(path)?.bytes ?? []).equals(bytes), path).toBe(true)
+    expect(strategy.objects.get('sw.js')?.headers.cacheControl).toBe('public, max-age=0, must-revalidate')
+  })
+
+  it('refuses, before any request, a client build without any page (a server or a later step renders them)', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
+    const error = await vite
+      .build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist', manifest: true, rollupOptions: { input: join(root, 'src/main.js') } }, plugins: [plugin as never] })
+      .then(() => undefined, (e: Error) => e)
+    expect(error?.message).toContain('[collectfasta] This build is not the whole site: it has no HTML page (a server, or a later build step, renders the pages)')
+    expect(error?.message).toContain('npx collectfasta deploy <dir>')
+    expect(strategy.calls).toEqual([])
+  })
+
+  it('refuses a client build run inside another build of the app (pages rendered after it), and one after a server build', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
+    const client = () => vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist' }, plugins: [plugin as never] })
+    let nested: Error | undefined
+    const outer = {
+      name: 'renders-pages',
+      async writeBundle() {
+        nested = await client().then(() => undefined, (e: Error) => e)
+      },
+    }
+    await vite.build({ root, configFile: false, logLevel: 'silent', build: { ssr: 'src/greet.js', outDir: 'dist-ssr' }, plugins: [plugin as never, outer as never] })
+    expect(nested?.message).toContain('another build of this app is running in this process')
+    const after = await client().then(() => undefined, (e: Error) => e)
+    expect(after?.message).toContain('a server (SSR) build of this app ran before it in this process')
+    expect(strategy.calls).toEqual([])
+  })
+})
+
+describe.each(builders.slice(0, 2))('a %s app build (builder, buildApp)', (name, _build, vite) => {
+  const app = vite as unknown as typeof vite8
+  const ssr = (root: string) => ({ ssr: { build: { outDir: 'dist-server', rollupOptions: { input: join(root, 'src/greet.js') } } } })
+  const page = (root: string) => {
+    mkdirSync(join(root, 'dist/about'), { recursive: true })
+    writeFileSync(join(root, 'dist/about/index.html'), '<h1>About</h1>')
+  }
+  const deployedWhole = (root: string, strategy: MemoryStrategy) => {
+    expect(existsSync(join(root, 'dist-server'))).toBe(true)
+    const dist = snapshot(join(root, 'dist'))
+    expect(dist.has('about/index.html')).toBe(true)
+    expect(siteObjects(strategy).sort()).toEqual([...dist.keys()].sort())
+    expect(allUploads(strategy).filter((key) => key === 'index.html')).toHaveLength(1)
+  }
+
+  it("deploys the client directory after the framework's buildApp and its prerendering, never the server output", async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
+    // As TanStack Start does: the framework builds the environments, a post buildApp hook prerenders.
+    const prerender = { name: 'prerender', buildApp: { order: 'post' as const, handler: () => page(root) } }
+    const builder = await app.createBuilder({
+      root,
+      configFile: false,
+      logLevel: 'silent',
+      builder: {
+        async buildApp(builder) {
+          await builder.build(builder.environments.client as never)
+          await builder.build(builder.environments.ssr as never)
+        },
+      },
+      environments: ssr(root),
+      plugins: [plugin, prerender],
+    })
+    await builder.buildApp()
+    deployedWhole(root, strategy)
+    expect(plugin.api?.report?.uploaded.length).toBeGreaterThan(0)
+  })
+
+  it("deploys after the last environment when Vite builds them all itself (pages written by the server build's hooks)", async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
+    // As Vike does: the server build prerenders in its own writeBundle.
+    const prerender = {
+      name: 'prerender',
+      writeBundle(this: { environment?: { name: string } }) {
+        if (this.environment?.name === 'ssr') page(root)
+      },
+    }
+    const builder = await app.createBuilder({ root, configFile: false, logLevel: 'silent', builder: {}, environments: ssr(root), plugins: [plugin, prerender] })
+    await builder.buildApp()
+    deployedWhole(root, strategy)
+  })
+
+  it('refuses an app whose pages are rendered by its server (no page in the client directory)', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
+    const builder = await app.createBuilder({
+      root,
+      configFile: false,
+      logLevel: 'silent',
+      builder: {},
+      build: { rollupOptions: { input: join(root, 'src/main.js') } },
+      environments: ssr(root),
+      plugins: [plugin],
+    })
+    const error = await builder.buildApp().then(() => undefined, (e: Error) => e)
+    expect(error?.message, name).toContain('its pages are rendered by its `ssr` environment, not written to')
+    expect(strategy.calls).toEqual([])
+  })
+})
+
+describe('a Vite 6 app build (builder)', () => {
+  it('is refused before any request: Vite 6 calls no plugin at the end of the app build', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
+    const builder = await (vite6 as unknown as typeof vite8).createBuilder({ root, configFile: false, logLevel: 'silent', builder: {}, plugins: [plugin] })
+    const error = await builder.buildApp().then(() => undefined, (e: Error) => e)
+    expect(error?.message).toContain('This is a Vite 6 app build')
+    expect(strategy.calls).toEqual([])
   })
 })

@@ -26,6 +26,8 @@ export function defineConfig(config: ConfigExport): ConfigExport {
 export interface FoundConfig {
   config: CollectfastaConfig
   source: string
+  /** `dir` is Vite's build.outDir, not a directory the user chose to deploy: the CLI looks for the published one. */
+  dirFromVite?: boolean
 }
 
 const OWN = ['collectfasta.config.ts', 'collectfasta.config.mts', 'collectfasta.config.js', 'collectfasta.config.mjs']
@@ -83,7 +85,7 @@ export async function findConfig(cwd: string, options: { config?: string; mode: 
     if (VITE.some((name) => file.endsWith(name))) {
       const config = await fromViteConfig(file, cwd, options.mode)
       if (!config) throw new UsageError(`[collectfasta] ${file} has no collectfasta() plugin.`)
-      return { config, source: file }
+      return { config, source: file, dirFromVite: true }
     }
     return load(file)
   }
@@ -92,7 +94,7 @@ export async function findConfig(cwd: string, options: { config?: string; mode: 
   const vite = VITE.map((name) => join(cwd, name)).find(existsSync)
   if (vite) {
     const config = await fromViteConfig(vite, cwd, options.mode)
-    if (config) return { config, source: vite }
+    if (config) return { config, source: vite, dirFromVite: true }
   }
   return undefined
 }

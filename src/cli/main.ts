@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { cac } from 'cac'
 import { findConfig } from './config.js'
+import { publishedDir } from './published-dir.js'
 import { UsageError, strategyFor } from './targets.js'
 import { check } from '../core/check.js'
 import { deploy } from '../core/deploy.js'
@@ -99,7 +100,10 @@ async function commandOptions(dir: string | undefined, flags: Flags): Promise<De
     warn: (message) => process.stderr.write(`${message}\n`),
   }
   const { dir: configDir, ...common } = config
-  const outDir = resolve(cwd, dir ?? configDir ?? 'dist')
+  // A directory named (here or in collectfasta.config) is deployed as named; otherwise the one
+  // this project's build publishes is looked for, never a server bundle.
+  const outDir =
+    dir !== undefined ? resolve(cwd, dir) : configDir !== undefined && !found?.dirFromVite ? configDir : publishedDir(cwd, configDir, logger.info)
   if (!existsSync(outDir)) throw new UsageError(`[collectfasta] The directory ${outDir} does not exist: build first, or name the directory to deploy.`)
   const options: DeployOptions = {
     ...common,

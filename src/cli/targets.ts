@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { redactUrl } from '../redact.js'
 import type { Strategy } from '../strategy.js'
@@ -13,6 +14,14 @@ export class UsageError extends Error {
  * compatible service (with path-style URLs, which most of them need).
  */
 export async function strategyFor(to: string, endpoint?: string): Promise<Strategy> {
+  // `file:out`, `file:./out`, `file:../out`: a path relative to the current folder. As a URL it
+  // would be `file:///out`, a folder at the filesystem root.
+  const relativeFile = /^file:(?!\/)(.+)$/i.exec(to)
+  if (relativeFile) {
+    if (endpoint !== undefined) throw new UsageError('[collectfasta] --endpoint applies to s3:// targets only.')
+    const { filesystem } = await import('../strategies/filesystem.js')
+    return filesystem({ dir: resolve(process.cwd(), relativeFile[1] as string) })
+  }
   let url: URL
   // Printed only without credentials (s3://KEY:SECRET@bucket would otherwise be shown whole).
   const shown = JSON.stringify(redactUrl(to))
@@ -42,6 +51,12 @@ export async function strategyFor(to: string, endpoint?: string): Promise<Strate
       return gcs({ bucket: url.hostname, prefix })
     }
     case 'file:': {
+      // `file://out` names a host, `out`, not a folder: Node would only say the host is wrong.
+      if (url.hostname !== '' && url.hostname !== 'localhost') {
+        throw new UsageError(
+          `[collectfasta] --to ${JSON.stringify(to)} names the host \`${url.hostname}\`, not a directory: use file:///absolute/path, or file:./${url.hostname}${url.pathname === '/' ? '' : url.pathname} for a path relative to this folder.`,
+        )
+      }
       const { filesystem } = await import('../strategies/filesystem.js')
       return filesystem({ dir: fileURLToPath(url) })
     }

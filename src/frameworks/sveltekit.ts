@@ -1,41 +1,102 @@
-import { resolve } from 'node:path'
+import { relative, resolve } from 'node:path'
 import { type FrameworkOptions, checkFrameworkOptions, deployFinalOutput } from './final-output.js'
 
-/** The parts of a SvelteKit adapter and builder that the deploy uses (no import of @sveltejs/kit). */
+/** The parts of a SvelteKit builder that the deploy uses (no import of @sveltejs/kit). */
+export interface BuilderLike {
+  config: { kit: { appDir: string } }
+  writeClient?(dest: string): string[]
+  writePrerendered?(dest: string): string[]
+  writeServer?(dest: string): string[]
+}
+
+/** The parts of a SvelteKit adapter that the deploy uses. */
 export interface AdapterLike {
   name: string
-  adapt(builder: { config: { kit: { appDir: string } } }): void | Promise<void>
+  adapt(builder: BuilderLike): void | Promise<void>
 }
 
 export interface SvelteKitOptions extends FrameworkOptions {
   /**
-   * The directory the adapter writes the site to, relative to the project: adapter-static's
-   * `pages` option.
-   * @default 'build'
+   * Not needed: the directory is learned from the adapter (where it writes the client and the
+   * prerendered pages: adapter-static's `pages`). Kept for configs that set it; a different
+   * directory from the adapter's is reported and the adapter's is deployed.
+   * @default the adapter's output directory
    */
   outDir?: string
+}
+
+/** Where the wrapped adapter wrote what: learned from the builder it was given. */
+interface Written {
+  client: Set<string>
+  prerendered: Set<string>
+  server: Set<string>
+}
+
+/** The builder with its write methods noted: the adapter's real output directories. */
+function watchBuilder<B extends BuilderLike>(builder: B, written: Written): B {
+  const noting = (method: 'writeClient' | 'writePrerendered' | 'writeServer', into: Set<string>) =>
+    function (this: unknown, dest: string) {
+      into.add(resolve(dest))
+      return (builder[method] as (dest: string) => string[]).call(builder, dest)
+    }
+  const wrapped: Partial<Record<string, unknown>> = {
+    writeClient: noting('writeClient', written.client),
+    writePrerendered: noting('writePrerendered', written.prerendered),
+    writeServer: noting('writeServer', written.server),
+  }
+  return new Proxy(builder, {
+    get: (target, property, receiver) => (typeof property === 'string' && property in wrapped && property in target ? wrapped[property] : Reflect.get(target, property, receiver)),
+  })
+}
+
+/** The one directory that holds the whole static site the adapter wrote, or why there is none. */
+function staticSite(adapter: string, written: Written): { dir: string } | { refusal: string } {
+  const command = (dir: string) => `\`npx collectfasta deploy ${relative(process.cwd(), dir) || '.'}\``
+  if (written.server.size > 0) {
+    return {
+      refusal:
+        `[collectfasta] ${adapter} writes a server (${[...written.server].map((dir) => relative(process.cwd(), dir)).join(', ')}): its output is not a static site, so nothing is deployed. ` +
+        'Use @sveltejs/adapter-static, or deploy only the static files the host serves with `npx collectfasta deploy <dir>`.',
+    }
+  }
+  const dirs = [...new Set([...written.client, ...written.prerendered])]
+  if (dirs.length === 0) return { refusal: `[collectfasta] ${adapter} wrote neither the client nor the prerendered pages through the builder: there is no static site to deploy.` }
+  if (dirs.length > 1) {
+    return {
+      refusal: `[collectfasta] ${adapter} writes the site to ${dirs.length} directories (${dirs.map((dir) => relative(process.cwd(), dir)).join(', ')}): give adapter-static one (\`assets\` = \`pages\`), or deploy each with ${command(dirs[0] as string)}.`,
+    }
+  }
+  return { dir: dirs[0] as string }
 }
 
 /**
  * Wraps a SvelteKit adapter so that the site is deployed once the adapter has written it
  * (after prerendering): `adapter: collectfasta(adapter(), { strategy })` in `svelte.config.js`.
- * The files under `_app/immutable/` are cached for good.
+ * The directory deployed is the one the adapter wrote the client and the pages to (learned from
+ * the builder); an adapter that writes a server (adapter-node, ...) is refused. The files under
+ * `_app/immutable/` are cached for good.
  */
 export function collectfasta<A extends AdapterLike>(adapter: A, options: SvelteKitOptions): A {
-  const { outDir = 'build', ...common } = options
+  const { outDir, ...common } = options
   if (typeof adapter !== 'object' || adapter === null || typeof adapter.adapt !== 'function') {
     throw new TypeError('[collectfasta] Expected a SvelteKit adapter as the first argument, e.g. `collectfasta(adapter(), { strategy })`.')
   }
   const enabled = checkFrameworkOptions(common)
   return {
     ...adapter,
-    async adapt(builder) {
-      await adapter.adapt(builder)
+    async adapt(builder: BuilderLike) {
+      const written: Written = { client: new Set(), prerendered: new Set(), server: new Set() }
+      await adapter.adapt(enabled ? watchBuilder(builder, written) : builder)
       if (!enabled) return
+      const site = staticSite(adapter.name, written)
+      if ('refusal' in site) throw new Error(site.refusal)
       const root = process.cwd()
+      if (outDir !== undefined && resolve(root, outDir) !== site.dir) {
+        console.warn(`[collectfasta] outDir ${JSON.stringify(outDir)} is not where ${adapter.name} wrote the site: deploying ${relative(root, site.dir)}, the adapter's.`)
+      }
       await deployFinalOutput(common, {
         framework: 'SvelteKit',
-        outDir: resolve(root, outDir),
+        outDir: site.dir,
         assetsDir: `${builder.config.kit.appDir}/immutable`,
         configRoot: root,
       })

@@ -13,12 +13,6 @@ const STRATEGY_NAME = 'gcs'
 const MAX_SINGLE_UPLOAD = 2 ** 31 - 1
 /** Pieces read from a file for a resumable upload (the SDK gathers them into chunks). */
 const READ_BYTES = 1024 * 1024
-/**
- * Pages a listing may take: 10 million objects at 1,000 a page. A server that hands out new
- * page tokens without end (a broken proxy, a misbehaving emulator) fails the deploy here rather
- * than running, and growing, forever.
- */
-const MAX_LIST_PAGES = 10_000
 /** First pause before an upload is sent again (doubled each time, with jitter). */
 const RETRY_BASE_MS = 200
 
@@ -128,10 +122,13 @@ export function gcs(options: GcsOptions): GcsStrategy {
       let query: Query | null = { prefix: prefix || undefined, maxResults: 1000, autoPaginate: false }
       const tokens = new Set<string>()
       while (query) {
-        if (tokens.size >= MAX_LIST_PAGES) {
+        // A server that hands out new page tokens without end (a broken proxy, a misbehaving
+        // emulator) fails the deploy here rather than running, and growing, forever.
+        const maxPages = DEFAULTS.gcs.maxListPages
+        if (tokens.size >= maxPages) {
           throw storageError(
             STRATEGY_NAME,
-            `The listing of gs://${bucket}/${prefix} did not end after ${MAX_LIST_PAGES} pages (${MAX_LIST_PAGES * 1000} objects): the server keeps handing out page tokens. Check the endpoint (STORAGE_EMULATOR_HOST, a proxy), or deploy to a narrower prefix.`,
+            `The listing of gs://${bucket}/${prefix} did not end after ${maxPages} pages (${maxPages * 1000} objects): the server keeps handing out page tokens. Check the endpoint (STORAGE_EMULATOR_HOST, a proxy), or deploy to a narrower prefix.`,
           )
         }
         let files: File[]

@@ -114,13 +114,17 @@ describe('gcs strategy against servers that misbehave', () => {
 
   it('a listing that hands out new page tokens without end stops at the page cap, with a sentence', async () => {
     const fake = await fakeGcs((_req, res, n) => json(res, { nextPageToken: `t${n}` }))
+    const limits = DEFAULTS.gcs as { maxListPages: number }
+    const cap = limits.maxListPages
+    limits.maxListPages = 500 // the same code path as 100,000 pages, in a fraction of the time
     try {
-      await expect(drain(fake.strategy)).rejects.toThrow(/did not end after 10000 pages \(10000000 objects\): the server keeps handing out page tokens/)
-      expect(fake.requests()).toBe(10_000)
+      await expect(drain(fake.strategy)).rejects.toThrow(/did not end after 500 pages \(500000 objects\): the server keeps handing out page tokens/)
+      expect(fake.requests()).toBe(500)
     } finally {
+      limits.maxListPages = cap
       await fake.close()
     }
-  }, 120_000)
+  })
 
   it('the manifest read stops at maxManifestBytes: a body without end is refused, not held', async () => {
     const fake = await fakeGcs((_req, res) => {

@@ -4,6 +4,6 @@ import { target } from '../target.mjs'
 
 export default {
   kit: {
-    adapter: collectfasta(adapter(), { strategy: await target(), reportFile: '.collectfasta/report.json', cacheDir: '.collectfasta/cache' }),
+    adapter: collectfasta(adapter(process.env.SVELTEKIT_PAGES ? { pages: process.env.SVELTEKIT_PAGES } : undefined), { strategy: await target(), reportFile: '.collectfasta/report.json', cacheDir: '.collectfasta/cache' }),
   },
 }

@@ -1,0 +1,73 @@
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs'
+import { join, relative, resolve, sep } from 'node:path'
+import { UsageError } from './targets.js'
+
+/** Folders frameworks publish, whole: what a static host serves. */
+const PUBLIC_DIRS = ['.vercel/output/static', '.output/public']
+
+/** Names of a server bundle's folder beside the public one (client/server splits). */
+const SERVER_DIRS = ['server', 'ssr']
+
+const isDir = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true
+const shown = (cwd: string, dir: string) => relative(cwd, dir).split(sep).join('/') || '.'
+
+/** A project whose published directory is its adapter's choice: none can be guessed. */
+function adapterDecides(cwd: string): string | undefined {
+  if (existsSync(join(cwd, '.svelte-kit')) || readdirSync(cwd).some((name) => /^svelte\.config\.[cm]?[jt]s$/.test(name))) return 'SvelteKit'
+  return undefined
+}
+
+/**
+ * The directory the CLI deploys when none is named: the one public directory this project's
+ * build left. `outDir` is Vite's `build.outDir` (from vite.config), else `dist`. A client/server
+ * split (`dist/client` + `dist/server`, `build/client`) deploys its client half; a server bundle
+ * alone, several candidates, or a SvelteKit project (its adapter decides) are refused with the
+ * command to run. `log` says which directory was chosen when it is not plainly `outDir`.
+ */
+export function publishedDir(cwd: string, outDir: string | undefined, log: (message: string) => void): string {
+  const framework = adapterDecides(cwd)
+  if (framework) {
+    throw new UsageError(
+      `[collectfasta] This is a ${framework} project: the directory it publishes is its adapter's (adapter-static's \`pages\`, \`build\` by default). ` +
+        "Name it (`npx collectfasta deploy build`), or use the integration: `adapter: collectfasta(adapter(), { strategy })` from 'vite-plugin-collectfasta/sveltekit'.",
+    )
+  }
+  const bases = [...new Set([resolve(cwd, outDir ?? 'dist'), resolve(cwd, 'build')])]
+  const found: string[] = PUBLIC_DIRS.map((dir) => resolve(cwd, dir)).filter(isDir)
+  const servers: string[] = []
+  for (const base of bases) {
+    if (!isDir(base)) continue
+    const client = join(base, 'client')
+    const server = SERVER_DIRS.map((name) => join(base, name)).find(isDir)
+    if (isDir(client)) found.push(client)
+    else if (server && !existsSync(join(base, 'index.html'))) servers.push(server)
+    else if (base === resolve(cwd, outDir ?? 'dist')) found.push(base) // `build/` alone is too common a name to guess
+  }
+  // One site by two names (Nuxt links dist to .output/public) is one site.
+  const seen = new Set<string>()
+  const sites = found.filter((dir) => {
+    const path = realpathSync(dir)
+    if (seen.has(path)) return false
+    seen.add(path)
+    return true
+  })
+  if (sites.length === 1) {
+    const dir = sites[0] as string
+    if (dir !== resolve(cwd, outDir ?? 'dist')) log(`[collectfasta] ${shown(cwd, dir)}: the directory this build publishes (name another to override).`)
+    return dir
+  }
+  if (sites.length > 1) {
+    throw new UsageError(
+      `[collectfasta] Several built sites here (${sites.map((dir) => shown(cwd, dir)).join(', ')}): name the one to deploy, e.g. \`npx collectfasta deploy ${shown(cwd, sites[0] as string)}\`.`,
+    )
+  }
+  if (servers.length > 0) {
+    throw new UsageError(
+      `[collectfasta] ${shown(cwd, servers[0] as string)} is a server bundle, never deployed to a bucket, and no public directory was found beside it: ` +
+        'name the directory the app publishes, e.g. `npx collectfasta deploy dist/client`.',
+    )
+  }
+  throw new UsageError(
+    `[collectfasta] The directory ${resolve(cwd, outDir ?? 'dist')} does not exist: build first, or name the directory to deploy.`,
+  )
+}

@@ -1,0 +1,143 @@
+// Whether the directory a Vite (or Rollup) build wrote is the site it publishes. The plain
+// plugin deploys only then; otherwise it refuses before any request, naming what to run.
+// The rules look at what the build is (other builds of the same app in this process, a server
+// side, a client build without pages), never at which framework made it: the names below only
+// pick a better message.
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { join, sep } from 'node:path'
+import type { ResolvedConfig } from 'vite'
+
+/** Frameworks with an integration of their own, refused as soon as their config is seen. */
+const INTEGRATIONS: { name: string; plugin: RegExp; use: string }[] = [
+  { name: 'VitePress', plugin: /^vitepress$/, use: "`buildEnd: collectfasta({ strategy })` from 'vite-plugin-collectfasta/vitepress' in .vitepress/config" },
+  { name: 'Astro', plugin: /^astro:build$/, use: "`integrations: [collectfasta({ strategy })]` from 'vite-plugin-collectfasta/astro' in astro.config" },
+  { name: 'SvelteKit', plugin: /^vite-plugin-sveltekit-setup$/, use: "`adapter: collectfasta(adapter(), { strategy })` from 'vite-plugin-collectfasta/sveltekit' in svelte.config.js" },
+  { name: 'Nuxt', plugin: /^nuxt:/, use: "`modules: [collectfasta({ strategy })]` from 'vite-plugin-collectfasta/nuxt' in nuxt.config" },
+]
+
+/** Frameworks whose published directory is known, for the message of a general refusal. */
+const PUBLISHED: { name: string; plugin: RegExp; dir: string }[] = [
+  { name: 'React Router', plugin: /^react-router$/, dir: 'build/client' },
+  { name: 'Qwik City', plugin: /^vite-plugin-qwik-city$/, dir: 'dist' },
+]
+
+/**
+ * Tools that build another site from the app's own Vite config (its plugins included): their
+ * output is never the app's site, and refusing would break their build. Not deployed, said once.
+ */
+const OTHER_SITES: { name: string; plugin: RegExp; dir: string }[] = [{ name: 'Storybook', plugin: /^storybook:/, dir: 'storybook-static' }]
+
+/** The warning for a build of another site made from the app's Vite config, if this is one. */
+export function otherSite(pluginNames: readonly string[]): string | undefined {
+  const found = OTHER_SITES.find((f) => pluginNames.some((name) => f.plugin.test(name)))
+  if (!found) return undefined
+  return (
+    `[collectfasta] Not deployed: this is a ${found.name} build of the app's Vite config, not the app's site. ` +
+    `To publish it, run \`npx collectfasta deploy ${found.dir} --to <target>\` after the build.`
+  )
+}
+
+/** The one sentence for a build of a framework that has its own integration, if this is one. */
+export function frameworkRefusal(pluginNames: readonly string[]): string | undefined {
+  const found = INTEGRATIONS.find((f) => pluginNames.some((name) => f.plugin.test(name)))
+  if (!found) return undefined
+  return (
+    `[collectfasta] This is a ${found.name} build: Vite's output is not the finished site yet, so the Vite plugin ` +
+    `would deploy it without its pages. Remove collectfasta() from the Vite plugins and use ${found.use}.`
+  )
+}
+
+/** The refusal of a build whose output is not the published site: why, and what to run instead. */
+export function notFinalRefusal(why: string, pluginNames: readonly string[], fallbackDir: string): string {
+  const known = PUBLISHED.find((f) => pluginNames.some((name) => f.plugin.test(name)))
+  const dir = known?.dir ?? fallbackDir
+  const what = known ? `This is a ${known.name} build, and ${why}` : `This build is not the whole site: ${why}`
+  return (
+    `[collectfasta] ${what}, so the Vite plugin would deploy a partial site and deploys nothing. ` +
+    `Remove collectfasta() from the Vite plugins and run \`npx collectfasta deploy ${dir}\` (the directory the app publishes) after the build.`
+  )
+}
+
+/** The part of a Vite environment's build options that says whether it has entries of its own. */
+interface BuildInputs {
+  ssr?: unknown
+  lib?: unknown
+  rollupOptions?: { input?: unknown }
+  rolldownOptions?: { input?: unknown }
+}
+
+/** Vite 6+: the name of an environment other than the browser's that this app builds, if any. */
+export function serverEnvironment(environments: Record<string, { consumer?: string; build?: BuildInputs }> | undefined): string | undefined {
+  for (const [name, environment] of Object.entries(environments ?? {})) {
+    if (name === 'client' || environment.consumer === 'client') continue
+    const build = environment.build ?? {}
+    // Every Vite 6+ config has an `ssr` environment; it is built only when it has entries.
+    if (typeof build.ssr === 'string' || build.lib || build.rollupOptions?.input || build.rolldownOptions?.input) return name
+  }
+  return undefined
+}
+
+/** Builds of this process by app root, seen by every copy of the plugin (one process may load two). */
+export interface BuildRegistry {
+  /** Builds running now, by root. */
+  running: Map<string, number>
+  /** Roots that had a server (SSR) build in this process. */
+  servers: Set<string>
+  /**
+   * Vite 7+ app builds whose environments Vite builds after every buildApp hook, by root: the
+   * last environment's closeBundle deploys the client's directory.
+   */
+  apps: Map<string, { last: string; servers: string[]; client?: ResolvedConfig }>
+  /** App builds whose deploy waits for Vite's end of `buildApp`: warned about if the process ends first. */
+  waiting: Set<string>
+}
+
+const REGISTRY = Symbol.for('vite-plugin-collectfasta.builds')
+
+export function buildRegistry(): BuildRegistry {
+  const global = globalThis as { [REGISTRY]?: BuildRegistry }
+  if (!global[REGISTRY]) {
+    const registry: BuildRegistry = { running: new Map(), servers: new Set(), apps: new Map(), waiting: new Set() }
+    global[REGISTRY] = registry
+    // A framework that ends the process inside its build (e.g. to stop a prerender's open
+    // handles) would leave a waiting deploy undone without a word: say so.
+    process.once('exit', () => {
+      for (const dir of registry.waiting) {
+        process.stderr.write(`[collectfasta] The build ended the process before Vite's end of the app build: ${dir} was NOT deployed. Run \`npx collectfasta deploy ${dir}\`.\n`)
+      }
+    })
+  }
+  return global[REGISTRY]
+}
+
+/** A file the bundle wrote, as it was on disk once written: a later change on disk is noticed. */
+export interface Written {
+  bytes: Uint8Array
+  size: number
+  mtimeMs: number
+}
+
+/** What a client build wrote: its directory, and the bundle's files (by path relative to it). */
+export interface ClientOutput {
+  outDir: string
+  files: Map<string, Written>
+}
+
+export const toPosix = (path: string) => path.split(sep).join('/')
+
+/** The bundle's bytes that are still what is on disk; a file changed or removed since is read from disk (or not deployed). */
+export function stillOnDisk(output: ClientOutput): Map<string, Uint8Array> {
+  const files = new Map<string, Uint8Array>()
+  for (const [path, written] of output.files) {
+    const stat = statSync(join(output.outDir, path), { throwIfNoEntry: false })
+    if (stat?.isFile() && stat.size === written.size && stat.mtimeMs === written.mtimeMs) files.set(path, written.bytes)
+  }
+  return files
+}
+
+/** Whether a directory holds an HTML page (the first found ends the walk). */
+export function hasPage(dir: string): boolean {
+  if (!existsSync(dir)) return false
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).some((dirent) => dirent.isFile() && /\.html?$/i.test(dirent.name))
+}
+

@@ -1,0 +1,3 @@
+export default { title: 'Button', render: ({ label }) => `<button>${label}</button>` }
+
+export const Primary = { args: { label: 'Deploy' } }

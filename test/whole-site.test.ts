@@ -1,0 +1,147 @@
+// The plain Vite plugin in apps the README does not name: it deploys the whole published
+// directory (files written after the bundle included), or refuses before any request.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { afterAll, describe, expect, inject, it } from 'vitest'
+import { snapshot } from './app.js'
+import { FRAMEWORKS_DIR, buildFixture } from './framework-build.js'
+import { S3_BUCKET } from './setup/servers.js'
+import { headS3, readBackS3 } from './strategies/s3-servers.js'
+import { NODE_24 } from './servers/runtimes.mjs'
+
+const MANIFEST = '.collectfasta/manifest.json'
+const IMMUTABLE = 'public, max-age=31536000, immutable'
+
+const temp: string[] = []
+afterAll(() => {
+  for (const dir of temp) rmSync(dir, { recursive: true, force: true })
+})
+
+function tempDir(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `collectfasta-${name}-`))
+  temp.push(dir)
+  return dir
+}
+
+/** Every file the app publishes equals, byte for byte, what was deployed, and nothing else was. */
+function expectSameTree(published: string, deployedDir: string, output: string) {
+  const site = snapshot(published)
+  const deployed = snapshot(deployedDir)
+  expect(deployed.has(MANIFEST), output).toBe(true)
+  deployed.delete(MANIFEST)
+  expect(site.size).toBeGreaterThan(0)
+  expect([...deployed.keys()].sort(), output).toEqual([...site.keys()].sort())
+  expect([...site].filter(([path, bytes]) => !deployed.get(path)?.equals(bytes)).map(([path]) => path)).toEqual([])
+  return site
+}
+
+describe('vite-plugin-pwa 2.0 (generateSW), which writes the service worker in closeBundle', () => {
+  it('the service worker and workbox are deployed with the rest, never cached for good; the web manifest has its type', async () => {
+    const prefix = `pwa-${Date.now()}/`
+    const { code, stdout, stderr } = await buildFixture('pwa', ['node_modules/vite/bin/vite.js', 'build'], `s3://${S3_BUCKET}/${prefix}`)
+    const output = stdout + stderr
+    expect(code, output).toBe(0)
+    const dist = snapshot(join(FRAMEWORKS_DIR, 'pwa/dist'))
+    const workbox = [...dist.keys()].filter((path) => /^workbox-[\w-]+\.js$/.test(path))
+    expect(workbox).toHaveLength(1)
+    expect(dist.has('sw.js') && dist.has('registerSW.js') && dist.has('manifest.webmanifest')).toBe(true)
+
+    const report = JSON.parse(readFileSync(join(FRAMEWORKS_DIR, 'pwa/.collectfasta/report.json'), 'utf8')) as { uploaded: { key: string }[] }
+    expect(report.uploaded.map((u) => u.key.slice(prefix.length)).filter((key) => key !== MANIFEST).sort()).toEqual([...dist.keys()].sort())
+    const endpoint = inject('s3rverEndpoint')
+    for (const [path, bytes] of dist) {
+      const object = await readBackS3(endpoint, prefix + path)
+      expect(Buffer.from(object?.bytes ?? []).equals(bytes), path).toBe(true)
+    }
+    for (const path of ['sw.js', 'registerSW.js', ...workbox]) expect((await headS3(endpoint, prefix + path)).CacheControl, path).not.toBe(IMMUTABLE)
+    expect((await headS3(endpoint, `${prefix}manifest.webmanifest`)).ContentType).toMatch(/^application\/manifest\+json/)
+    const hashed = [...dist.keys()].filter((path) => path.startsWith('assets/'))
+    expect(hashed.length).toBeGreaterThan(0)
+    for (const path of hashed) expect((await headS3(endpoint, prefix + path)).CacheControl, path).toBe(IMMUTABLE)
+  })
+})
+
+describe('Vike 0.4 (vike-react, prerender): pages written by the server build', () => {
+  it('deploys dist/client once every page is prerendered, byte-identical, and no server file', async () => {
+    const dir = tempDir('vike')
+    const { code, stdout, stderr } = await buildFixture('vike', ['node_modules/vite/bin/vite.js', 'build'], pathToFileURL(dir).href)
+    const output = stdout + stderr
+    expect(code, output).toBe(0)
+    const site = expectSameTree(join(FRAMEWORKS_DIR, 'vike/dist/client'), dir, output)
+    for (const page of ['index.html', 'about/index.html', 'robots.txt']) expect(site.has(page), page).toBe(true)
+    expect([...site.keys()].filter((path) => path.startsWith('.vite/') || path.includes('server'))).toEqual([])
+    expect(output.split('\n').filter((line) => line.startsWith('[collectfasta] file://'))).toHaveLength(1)
+    expect(output).not.toContain('NOT deployed') // the deploy waiting for the end of the app build did run
+  })
+})
+
+// TanStack Start 1.169 needs Node 22.12 or later: its build runs under the Node 24 binary that
+// test/servers/install.mjs installs on linux x64, or under this Node when it is new enough.
+const modern = Number(process.versions.node.split('.')[0]) >= 23 || (process.versions.node.startsWith('22.') && Number(process.versions.node.split('.')[1]) >= 12)
+const startNode = modern ? process.execPath : existsSync(NODE_24) ? NODE_24 : undefined
+
+describe.skipIf(!startNode)('TanStack Start 1.169 (prerender; skipped without Node 22.12+ or the Node 24 binary of linux x64)', () => {
+  it('deploys dist/client after the prerender in buildApp, byte-identical, never dist/server', async () => {
+    const dir = tempDir('tanstack-start')
+    const { code, stdout, stderr } = await buildFixture('tanstack-start', ['node_modules/vite/bin/vite.js', 'build'], pathToFileURL(dir).href, startNode)
+    const output = stdout + stderr
+    expect(code, output).toBe(0)
+    expect(existsSync(join(FRAMEWORKS_DIR, 'tanstack-start/dist/server/server.js'))).toBe(true)
+    const site = expectSameTree(join(FRAMEWORKS_DIR, 'tanstack-start/dist/client'), dir, output)
+    for (const page of ['index.html', 'about/index.html', 'robots.txt']) expect(site.has(page), page).toBe(true)
+    expect(output.split('\n').filter((line) => line.startsWith('[collectfasta] file://'))).toHaveLength(1)
+    expect(output).not.toContain('NOT deployed') // the deploy waiting for the end of the app build did run
+  })
+})
+
+describe('Storybook 10 (`storybook build` reads the app\'s vite.config, the plugin included), then the CLI', () => {
+  it('the Storybook build deploys nothing to the app\'s target; `collectfasta deploy storybook-static` deploys it byte-identical', async () => {
+    const appTarget = join(tempDir('storybook-app'), 'www')
+    const build = await buildFixture('storybook', ['node_modules/storybook/dist/bin/dispatcher.js', 'build'], pathToFileURL(appTarget).href, process.execPath, {
+      STORYBOOK_DISABLE_TELEMETRY: '1',
+    })
+    const output = build.stdout + build.stderr
+    expect(build.code, output).toBe(0)
+    // Storybook wraps Vite's warnings in its own frame: read them as one line.
+    expect(output.replace(/\s*\n[│\s]*/g, ' ')).toContain("Not deployed: this is a Storybook build of the app's Vite config, not the app's site.")
+    expect(existsSync(appTarget)).toBe(false)
+
+    const dir = tempDir('storybook')
+    const cli = join(FRAMEWORKS_DIR, '../../dist/cli.js')
+    const deployed = await buildFixture('storybook', [cli, 'deploy', 'storybook-static'], pathToFileURL(dir).href)
+    expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0)
+    const site = expectSameTree(join(FRAMEWORKS_DIR, 'storybook/storybook-static'), dir, deployed.stdout + deployed.stderr)
+    for (const page of ['index.html', 'iframe.html', 'index.json']) expect(site.has(page), page).toBe(true)
+  })
+})
+
+describe('Qwik City 1.20 with the static adapter (pages rendered by a second build)', () => {
+  const vite = 'node_modules/vite/bin/vite.js'
+
+  it('the plain plugin refuses the client build before any request, naming the command; the CLI then deploys dist byte-identical', async () => {
+    const refusedTarget = join(tempDir('qwik-refused'), 'www')
+    const refused = await buildFixture('qwik-city', [vite, 'build'], pathToFileURL(refusedTarget).href)
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toContain(
+      'This is a Qwik City build, and the app has a `ssr` environment that renders its pages, so the Vite plugin would deploy a partial site and deploys nothing. ' +
+        'Remove collectfasta() from the Vite plugins and run `npx collectfasta deploy dist`',
+    )
+    expect(existsSync(refusedTarget)).toBe(false)
+
+    // What the sentence says: build without the plugin (`qwik build` runs these two), then the CLI.
+    const dir = tempDir('qwik')
+    const off = { COLLECTFASTA_ENABLED: 'false' }
+    for (const args of [[vite, 'build'], [vite, 'build', '-c', 'adapters/static/vite.config.ts']]) {
+      const step = await buildFixture('qwik-city', args, pathToFileURL(dir).href, process.execPath, off)
+      expect(step.code, step.stderr).toBe(0)
+    }
+    const cli = join(FRAMEWORKS_DIR, '../../dist/cli.js')
+    const deployed = await buildFixture('qwik-city', [cli, 'deploy'], pathToFileURL(dir).href)
+    expect(deployed.code, deployed.stderr).toBe(0)
+    const site = expectSameTree(join(FRAMEWORKS_DIR, 'qwik-city/dist'), dir, deployed.stdout + deployed.stderr)
+    for (const page of ['index.html', 'about/index.html', 'robots.txt']) expect(site.has(page), page).toBe(true)
+  })
+})
+
