@@ -191,12 +191,12 @@ describe('collectfasta deploy', () => {
     // The SDK made unresolvable, as in a project that never installed it.
     const hook = join(dir, 'no-sdk.mjs')
     const resolver = `export async function resolve(specifier, context, next) {
-  if (specifier === '@aws-sdk/client-s3') throw Object.assign(new Error("Cannot find package '@aws-sdk/client-s3'"), { code: 'ERR_MODULE_NOT_FOUND' })
+  if (specifier === '@google-cloud/storage') throw Object.assign(new Error("Cannot find package '@google-cloud/storage'"), { code: 'ERR_MODULE_NOT_FOUND' })
   return next(specifier, context)
 }`
     writeFileSync(hook, `import { register } from 'node:module'\nregister('data:text/javascript,' + encodeURIComponent(${JSON.stringify(resolver)}))\n`)
-    const { code, stderr } = await cli(dir, ['deploy', '--to', 's3://bucket/x'], { NODE_OPTIONS: `--import=${pathToFileURL(hook).href}` })
-    expect(stderr).toMatch(/Cannot import `@aws-sdk\/client-s3`\. Install it with `npm i -D @aws-sdk\/client-s3`\./)
+    const { code, stderr } = await cli(dir, ['deploy', '--to', 'gs://bucket/x'], { NODE_OPTIONS: `--import=${pathToFileURL(hook).href}` })
+    expect(stderr).toMatch(/Cannot import `@google-cloud\/storage`\. Install it with `npm i -D @google-cloud\/storage`\./)
     expect(code).toBe(2)
   })
 
