@@ -1,6 +1,10 @@
 // The package's own files, checked where a mistake only shows on someone else's machine: a
-// script that cmd.exe cannot run, a lock file that `npm install` rewrites, an install that warns.
-import { readFileSync } from 'node:fs'
+// script that cmd.exe cannot run, a lock file that `npm install` rewrites, an install that warns,
+// an assertion that nobody waits for.
+import { readFileSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
 
 const root = new URL('../', import.meta.url)
@@ -52,5 +56,62 @@ describe('package-lock.json', () => {
     for (const { name, version } of withScripts) {
       expect({ name, reviewed: name in allowed || `${name}@${version}` in allowed }).toEqual({ name, reviewed: true })
     }
+  })
+})
+
+/** `expect(…).rejects` / `.resolves` chains whose promise is neither awaited nor returned. */
+function floatingAssertions(file: string, text: string): string[] {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true)
+  const found: string[] = []
+  const visit = (node: ts.Node): void => {
+    if (ts.isPropertyAccessExpression(node) && (node.name.text === 'rejects' || node.name.text === 'resolves')) {
+      // Climb the chain (`.rejects.toThrow(…)`) to the expression whose promise someone must hold.
+      let top: ts.Node = node
+      while (ts.isPropertyAccessExpression(top.parent) || (ts.isCallExpression(top.parent) && top.parent.expression === top)) top = top.parent
+      const holder = top.parent
+      const held =
+        ts.isAwaitExpression(holder) ||
+        ts.isReturnStatement(holder) ||
+        (ts.isArrowFunction(holder) && holder.body === top) ||
+        ts.isArrayLiteralExpression(holder) || // Promise.all([...])
+        ts.isVariableDeclaration(holder)
+      if (!held) found.push(`${file}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1}`)
+    }
+    ts.forEachChild(node, visit)
+  }
+  visit(source)
+  return found
+}
+
+describe('tests', () => {
+  const testDir = fileURLToPath(new URL('test/', root))
+  // Our own test files: not the fixtures' installed packages, not the tests' scratch folders.
+  const files: string[] = []
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name)
+      if (entry.isDirectory()) {
+        if (entry.name !== 'node_modules' && entry.name !== '.work') walk(path)
+      } else if (/\.m?ts$/.test(entry.name) && !/\.d\.m?ts$/.test(entry.name)) files.push(path)
+    }
+  }
+  walk(testDir)
+
+  it('await or return every expect(…).rejects and .resolves (Vitest only warns, and a rejection after the test ends is lost)', () => {
+    expect(files.length).toBeGreaterThan(10)
+    expect(files.flatMap((file) => floatingAssertions(file, readFileSync(file, 'utf8')))).toEqual([])
+  })
+
+  it('the check above finds a floating one and accepts awaited, returned and collected ones', () => {
+    const text = [
+      'it("a", async () => {',
+      '  expect(p).rejects.toThrow("x")',
+      '  await expect(p).rejects.toThrow("x")',
+      '  await Promise.all([expect(p).resolves.toBe(1)])',
+      '})',
+      'it("b", () => expect(p).resolves.toBe(1))',
+      'it("c", () => { return expect(p).resolves.toBe(1) })',
+    ].join('\n')
+    expect(floatingAssertions('x.ts', text)).toEqual(['x.ts:2'])
   })
 })
