@@ -11,6 +11,8 @@ import { seeded as random } from '../test/servers/random.mjs'
 export const PROFILES = {
   // ≈ 2,000 files / ≈ 10 MB
   small: { files: 2000, chunks: 600, images: 10, big: 1, html: 6 },
+  // ≈ 3,000 files / ≈ 16 MB: the site of issue #24's goals at 0 ms
+  site3k: { files: 3000, chunks: 900, images: 15, big: 1, html: 8 },
   // ≈ 10,000 files / ≈ 60 MB
   large: { files: 10000, chunks: 3600, images: 150, big: 3, html: 12 },
   // Large media (issue #14): 3 videos of ≈ 400 MB and ≈ 1,000 small files, ≈ 1.2 GB

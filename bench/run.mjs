@@ -1,6 +1,6 @@
 // `npm run bench`: this project against rclone and aws s3 sync, on a local S3 server (fauxqs or s3rver)
 // behind a recording proxy, over deterministic synthetic outputs. Writes bench/RESULTS.md.
-//   node bench/run.mjs [--runs 3] [--sizes small,large,media,huge,film] [--contenders ours-bundle,ours-outdir,ours-vite,sdk-loop,rclone,aws] [--server fauxqs|s3rver] [--quick]
+//   node bench/run.mjs [--runs 3] [--sizes small,site3k,large,media,huge,film] [--contenders ours-bundle,ours-outdir,ours-vite,ours-sdk,sdk-loop,rclone,aws] [--server fauxqs|s3rver] [--quick] [--no-write]
 import { execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -27,7 +27,7 @@ const SIZES = option('sizes', quick ? 'small' : 'small,large').split(',')
 // run them, with their own defaults (rclone 4 transfers / 8 checkers, aws 10 requests).
 // ours-outdir@64 is ours at its own default concurrency; the others are matched at 16.
 // sdk-loop@64 is a bare loop of SDK PutObject calls (bench/sdk-loop.mjs): first deploys only.
-const CONTENDERS = option('contenders', 'ours-bundle,ours-outdir,ours-outdir@64,ours-vite,sdk-loop@64,rclone,rclone-default,aws-default').split(',')
+const CONTENDERS = option('contenders', 'ours-bundle,ours-outdir,ours-outdir@64,ours-sdk@64,ours-vite,sdk-loop@64,rclone,rclone-default,aws-default').split(',')
 const CONCURRENCY = 16
 /**
  * Round trips to simulate, in ms (0: loopback); each is half on the way out, half back. The
@@ -125,15 +125,18 @@ function contenderFor(id, proxyUrl) {
   const env = { ...process.env }
   delete env.AWS_CA_BUNDLE
   if (kind.startsWith('ours-')) {
-    const mode = { 'ours-bundle': 'bundle', 'ours-outdir': 'outDir', 'ours-vite': 'vite' }[kind]
+    // ours-sdk: the same deploy with a user's own S3Client (the `client` option), every request
+    // through the AWS SDK: the CPU column shows the lean transport and the SDK side by side.
+    const mode = { 'ours-bundle': 'bundle', 'ours-outdir': 'outDir', 'ours-vite': 'vite', 'ours-sdk': 'outDir' }[kind]
     if (!mode) return undefined
+    const sdk = kind === 'ours-sdk'
     return {
-      name: `ours (${mode === 'bundle' ? 'deploy(), bytes in memory' : mode === 'outDir' ? 'deploy(), source outDir' : 'plugin in vite build'}, concurrency ${concurrency})`,
+      name: `ours (${mode === 'bundle' ? 'deploy(), bytes in memory' : mode === 'outDir' ? 'deploy(), source outDir' : 'plugin in vite build'}${sdk ? ', through the AWS SDK' : ''}, concurrency ${concurrency})`,
       usesCache: true,
       run: async ({ dir, prefix, cacheDir }) => {
         const appDir = join(work, 'app')
         mkdirSync(appDir, { recursive: true })
-        const job = { mode, dir, prefix, bucket: BUCKET, endpoint: proxyUrl, cacheDir, concurrency, appDir }
+        const job = { mode, dir, prefix, bucket: BUCKET, endpoint: proxyUrl, cacheDir, concurrency, appDir, sdk }
         const { ms, rss, cpu, out } = await timed(process.execPath, [join(here, 'worker.mjs'), JSON.stringify(job)])
         const result = JSON.parse(out.trim().split('\n').at(-1))
         return { ms, rss, cpu, deployMs: result.deployMs, uploadedKeys: result.uploadedKeys }
@@ -294,7 +297,8 @@ async function main() {
   rmSync(work, { recursive: true, force: true })
   const markdown = render(rows, notes, microResult)
   console.log(markdown)
-  if (!quick) {
+  // --no-write: a selection of cells, printed only (RESULTS.md keeps the full run's tables).
+  if (!quick && !args.includes('--no-write')) {
     // The hand-written analysis below the marker survives a new run; the tables are replaced.
     const file = join(here, 'RESULTS.md')
     const previous = existsSync(file) ? readFileSync(file, 'utf8') : ''

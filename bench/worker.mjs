@@ -6,6 +6,22 @@ import { collectfasta, deploy } from '../dist/index.js'
 import { s3 } from '../dist/strategies/s3.js'
 
 const job = JSON.parse(process.argv[2])
+
+/** An S3Client as a user would pass it, sockets enough for the concurrency (as the strategy sized its own before). */
+async function sdkClient({ endpoint, concurrency }) {
+  const { S3Client } = await import('@aws-sdk/client-s3')
+  const sockets = { keepAlive: true, maxSockets: Math.max(50, concurrency) }
+  return new S3Client({
+    endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: { httpAgent: sockets, httpsAgent: sockets },
+    cacheMiddleware: true,
+  })
+}
 const strategy = s3({
   bucket: job.bucket,
   prefix: job.prefix,
@@ -15,6 +31,8 @@ const strategy = s3({
   credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
   multipartThreshold: 5 * 1024 * 1024,
   partSize: 5 * 1024 * 1024,
+  // The `client` option: every request through the AWS SDK instead of the lean transport.
+  client: job.sdk ? await sdkClient(job) : undefined,
 })
 const common = { strategy, cacheDir: job.cacheDir, concurrency: job.concurrency, logger: { info() {}, warn: (m) => console.error(m) }, progress: false }
 

@@ -32,6 +32,10 @@ export const DEFAULTS = {
   /** Bytes of upload bodies held in memory at once (whole small files and large files' parts). */
   uploadMemory: 256 * MiB,
   filesystem: { concurrency: 8 },
-  s3: { multipartThreshold: 8 * MiB, partSize: 8 * MiB, partConcurrency: 4, maxAttempts: 3, timeout: 10_000, requestTimeout: 120_000, connectionTimeout: 10_000 },
+  s3: { multipartThreshold: 8 * MiB, partSize: 8 * MiB, partConcurrency: 4, maxAttempts: 3, timeout: 10_000, requestTimeout: 120_000, connectionTimeout: 10_000,
+    /** The largest object `get` reads (only the deploy manifest is read): a bigger one is refused, not held. */
+    maxGetBytes: 256 * MiB,
+    /** Listing pages (1,000 keys each) after which a listing that still says "more" is stopped as endless. */
+    maxListPages: 100_000 },
   gcs: { resumableThreshold: 8 * MiB, maxAttempts: 3, timeout: 10_000, requestTimeout: 120_000 },
 } as const

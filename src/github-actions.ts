@@ -43,6 +43,7 @@ export function stepSummary(report: DeployReport): string {
     for (const f of report.failed.slice(0, LISTED)) lines.push(`| \`${cell(f.key || '(the deploy)')}\` | ${cell(f.error)} |`)
   }
   if (report.pruneRefused) lines.push('', `**Prune refused:** ${cell(report.pruneRefused)}`)
+  if (report.pruneFailed) lines.push('', `**Prune failed:** ${cell(report.pruneFailed)}`)
   return `${lines.join('\n')}\n\n`
 }
 
@@ -63,6 +64,7 @@ export function reportToGithubActions(report: DeployReport, logger: Logger): voi
     logger.info(`::error title=${escapeProperty(`collectfasta: ${f.key || 'deploy'} failed`)}::${escapeData(`${f.key ? `${f.key}: ` : ''}${f.error}`)}`)
   }
   if (report.pruneRefused) logger.info(`::warning title=collectfasta prune refused::${escapeData(report.pruneRefused)}`)
+  if (report.pruneFailed) logger.info(`::error title=collectfasta prune failed::${escapeData(report.pruneFailed)}`)
 }
 
 /** Wraps the dry run's one-line-per-file output in a collapsible group. */

@@ -150,7 +150,10 @@ export interface Strategy {
   get?(key: string, ctx: StrategyContext): Promise<Uint8Array | undefined>
   /** Store bytes and headers; resolves once the storage has confirmed it. */
   upload(file: UploadFile, ctx: StrategyContext): Promise<RemoteObject | undefined>
-  /** Delete keys (all under the prefix). */
+  /**
+   * Delete keys (all under the prefix). On a failure part-way, reject with an error whose
+   * `deleted` property lists the keys that were deleted before it (the report names them).
+   */
   delete?(keys: string[], ctx: StrategyContext): Promise<void>
   /** Release clients, sockets. */
   dispose?(): Promise<void>

@@ -34,7 +34,7 @@ export interface Backend {
   read(key: string): Promise<{ bytes: Uint8Array; contentEncoding?: string } | undefined>
   /** The same storage for a child process (test/fixtures/deploy-child.mjs); none for memory. */
   child?(): ChildTarget
-  /** Whether its conditional writes hold (the S3 servers ignore If-Match until the test proxy emulates it). */
+  /** Whether its conditional writes hold (through the test servers' emulations where the server ignores them). */
   conditional: boolean
 }
 
@@ -79,9 +79,10 @@ export const backends: Backend[] = [
   },
   {
     name: 's3 (fauxqs)',
-    conditional: false,
-    strategy: (prefix) => localS3(inject('fauxqsEndpoint'), prefix),
-    child: () => ({ kind: 's3', endpoint: inject('fauxqsEndpoint') }),
+    conditional: true,
+    // Through the test proxy's emulation of S3's conditional writes, which fauxqs ignores.
+    strategy: (prefix) => localS3(inject('fauxqsConditionalEndpoint'), prefix),
+    child: () => ({ kind: 's3', endpoint: inject('fauxqsConditionalEndpoint') }),
     keys: async (prefix) => {
       const { client } = countingClient(inject('fauxqsEndpoint'))
       const page = await client.send(new ListObjectsV2Command({ Bucket: S3_BUCKET, Prefix: prefix }))

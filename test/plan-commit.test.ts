@@ -331,3 +331,57 @@ describe('the marker costs', () => {
     expect(one.requests).toEqual({ list: 0, stat: 1, get: 1, upload: 3, delete: 0 })
   })
 })
+
+describe('failures after the uploads are loud, and never hide the deploy', () => {
+  it('a prune whose deletes fail part-way: what was deleted is reported, a warning, the summary, onDeployed, then exit 1', async () => {
+    const p = project(backends[0] as Backend)
+    build(p.root, site(10, 'v1'))
+    await p.run({ prune: { keepDeploys: 1 } })
+    // v2 moves its pages: v1's eight pages and its app are stale.
+    build(p.root, Object.fromEntries(Object.entries(site(10, 'v2')).map(([path, body]) => [path.replace('pages/', 'moved/'), body])))
+    const strategy = backends[0]!.strategy(p.prefix)
+    const failing: Strategy = {
+      ...strategy,
+      delete: async (keys) => {
+        await strategy.delete?.(keys.slice(0, 1), { signal: new AbortController().signal, count() {} })
+        throw Object.assign(new Error('simulated 500 on the second batch'), { deleted: keys.slice(0, 1) })
+      },
+    }
+    const seen: DeployReport[] = []
+    const error = await p.run({ strategy: failing, prune: { keepDeploys: 1 }, onDeployed: (r) => void seen.push(r) }).catch((e: unknown) => e)
+    expect((error as Error).message).toMatch(/^\[collectfasta\] The site is deployed, but prune failed: deleting 8 stale object\(s\) failed: simulated 500/)
+    const report = (error as { report: DeployReport }).report
+    expect(report.deleted).toHaveLength(1)
+    expect(report.pruneFailed).toMatch(/simulated 500/)
+    expect(seen).toHaveLength(1) // the CDN hook ran: the site did change
+    expect(p.warnings.join('\n')).toMatch(/Prune failed: .*1 object\(s\) were deleted/)
+    expect(p.infos.join('\n')).toMatch(/, 1 deleted, prune failed, /)
+    // On GitHub Actions, an error annotation.
+    const summary = join(p.root, 'summary.md')
+    const gh = { GITHUB_ACTIONS: process.env.GITHUB_ACTIONS, GITHUB_STEP_SUMMARY: process.env.GITHUB_STEP_SUMMARY }
+    Object.assign(process.env, { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary })
+    try {
+      build(p.root, site(10, 'v3'))
+      await p.run({ strategy: failing, prune: { keepDeploys: 1 } }).catch(() => {})
+    } finally {
+      for (const [name, value] of Object.entries(gh)) {
+        if (value === undefined) delete process.env[name]
+        else process.env[name] = value
+      }
+    }
+    expect(p.infos.some((line) => line.startsWith('::error title=collectfasta prune failed::deleting'))).toBe(true)
+  })
+
+  it('a report file that cannot be written is a warning: the deploy succeeds and onDeployed runs; a failing deploy keeps its own error', async () => {
+    const p = project(backends[0] as Backend)
+    build(p.root, site(5, 'v1'))
+    writeFileSync(join(p.root, 'not-a-dir'), 'a file')
+    let called = 0
+    const report = await p.run({ reportFile: 'not-a-dir/report.json', onDeployed: () => void called++ })
+    expect(report.uploaded.length).toBe(5)
+    expect(called).toBe(1)
+    expect(p.warnings.join('\n')).toMatch(/Could not write the report file .*not-a-dir\/report\.json/)
+    const failing: Strategy = { ...backends[0]!.strategy(p.prefix), stat: async () => Promise.reject(new Error('the storage said no')) }
+    await expect(p.run({ strategy: failing, reportFile: 'not-a-dir/report.json', force: true })).rejects.toThrow(/the storage said no/)
+  })
+})

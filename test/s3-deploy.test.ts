@@ -7,7 +7,7 @@ import type { DeployReport } from '../src/index.js'
 import { runPool } from '../src/pool.js'
 import { changedPaths, copyApp, removeApps, snapshot } from './app.js'
 import { writeTree } from './helpers.js'
-import { LOCAL_SERVERS, countingClient, localS3, readBackS3 } from './strategies/s3-servers.js'
+import { LOCAL_SERVERS, countingProxy, localS3, readBackS3 } from './strategies/s3-servers.js'
 
 afterAll(removeApps)
 
@@ -31,13 +31,15 @@ describe.each(LOCAL_SERVERS)('vite build deploying to S3 on $name', (server) => 
     const endpoint = server.endpoint()
     const root = bigApp()
     const prefix = `site-${Date.now().toString(36)}/`
-    const { client, counts, reset } = countingClient(endpoint)
+    // Requests are counted by a proxy: what is counted is the strategy's own transport.
+    const counter = await countingProxy(endpoint)
+    const { counts, reset } = counter
     const cacheDir = join(root, '.cache')
     const run = async (extra: { manifest?: false } = {}) => {
       reset()
       const plugin = collectfasta({
         ...extra,
-        strategy: localS3(endpoint, prefix, { client }),
+        strategy: localS3(counter.url, prefix),
         cacheDir,
         headers: [{ match: 'many/**', cacheControl: 'public, max-age=600', metadata: { origin: 'public-dir' } }],
       })
@@ -116,6 +118,6 @@ describe.each(LOCAL_SERVERS)('vite build deploying to S3 on $name', (server) => 
     expect(chunk.uploaded.at(-1)?.key).toBe(`${prefix}index.html`)
     expect(counts.PutObject).toBe(changed.length + 2) // and the manifest: the mark and the commit
 
-    client.destroy()
+    await counter.close()
   })
 })

@@ -38,7 +38,7 @@ export interface ExecuteContext {
 export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContext): Promise<void> {
   let plan = first
   const { report, remote, cache } = ctx
-  const writer: ManifestWriter = { strategy: o.strategy, counted: ctx.counted, remote, warn: o.logger.warn }
+  const writer: ManifestWriter = { strategy: o.strategy, counted: ctx.counted, remote }
   const staleOf = (p: Plan) => (p.prune && !p.prune.refused ? p.prune.stale : [])
   let mark: Written | undefined
   if (plan.manifest && (plan.uploads.length > 0 || staleOf(plan).length > 0)) {

@@ -92,7 +92,6 @@ export interface ManifestWriter {
   strategy: Strategy
   counted: Counted
   remote: RemoteState
-  warn(message: string): void
 }
 
 /** What a conditional write stored. */

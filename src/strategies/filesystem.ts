@@ -159,9 +159,16 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
 
     async delete(keys) {
       assertUnderPrefix(STRATEGY_NAME, prefix, keys)
-      for (const key of keys) {
-        const path = pathOf(key)
-        if ((await stat(path).catch(() => undefined))?.isFile()) await unlink(path)
+      const deleted: string[] = []
+      try {
+        for (const key of keys) {
+          const path = pathOf(key)
+          if ((await stat(path).catch(() => undefined))?.isFile()) await unlink(path)
+          deleted.push(key)
+        }
+      } catch (e) {
+        // What was deleted goes with the error: the report lists it.
+        throw Object.assign(error(`Could not delete ${keys.length - deleted.length} file(s): ${(e as Error).message}`), { cause: e, deleted })
       }
     },
   })

@@ -289,6 +289,7 @@ export function gcs(options: GcsOptions): GcsStrategy {
       assertUnderPrefix(STRATEGY_NAME, prefix, keys)
       const b = await connect()
       const failures: string[] = []
+      const deleted: string[] = []
       // One request per object (the JSON API has no multi-object delete), 100 at a time.
       for (let i = 0; i < keys.length; i += 100) {
         await Promise.all(
@@ -296,6 +297,7 @@ export function gcs(options: GcsOptions): GcsStrategy {
             try {
               await b.file(key).delete({ ignoreNotFound: true })
               generations.delete(key)
+              deleted.push(key)
               ctx.count('delete')
             } catch (error) {
               failures.push(`${key}: ${(error as Error).message}`)
@@ -303,7 +305,8 @@ export function gcs(options: GcsOptions): GcsStrategy {
           }),
         )
       }
-      if (failures.length) throw storageError(STRATEGY_NAME, `Could not delete ${failures.length} object(s) in gs://${bucket}: ${failures.join('; ')}.`)
+      // What was deleted goes with the error: the report lists it (a CDN must forget those paths).
+      if (failures.length) throw Object.assign(storageError(STRATEGY_NAME, `Could not delete ${failures.length} object(s) in gs://${bucket}: ${failures.join('; ')}.`), { deleted })
     },
 
     async dispose() {

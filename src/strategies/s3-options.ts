@@ -1,4 +1,5 @@
-import type { ObjectCannedACL, PutObjectCommandInput, S3Client, S3ClientConfig, ServerSideEncryption, StorageClass } from '@aws-sdk/client-s3'
+import type { ObjectCannedACL, PutObjectCommandInput, S3Client, ServerSideEncryption, StorageClass } from '@aws-sdk/client-s3'
+import type { CredentialsOption } from './s3-config.js'
 import type { UploadFile } from '../strategy.js'
 import { validateBucketOptions } from './utils.js'
 
@@ -13,15 +14,27 @@ export interface S3Options {
    * @default ''
    */
   prefix?: string
-  /** AWS region. @default the SDK's chain (AWS_REGION, profile), or 'us-east-1' with a custom `endpoint` */
+  /**
+   * AWS region. Without it (and without `endpoint`), a bucket found in another region is asked
+   * again there, as the SDK's region redirects do.
+   * @default the SDK's chain (AWS_REGION, the profile's region), or 'us-east-1' with a custom `endpoint`
+   */
   region?: string
   /** Endpoint of an S3-compatible service (R2, MinIO, Backblaze B2, DigitalOcean Spaces…). @default AWS */
   endpoint?: string
   /** Path-style URLs (`endpoint/bucket/key`), which most S3-compatible services need. @default false */
   forcePathStyle?: boolean
-  /** Credentials or a provider. @default the SDK's default chain (env, profile, SSO, instance role) */
-  credentials?: S3ClientConfig['credentials']
-  /** A ready client; region, endpoint, credentials and retries are then the client's own. */
+  /**
+   * Credentials, or a provider of them (any of the SDK's `fromIni()`, `fromSSO()`… fits); a
+   * provider is asked again before temporary credentials expire.
+   * @default the AWS SDK's default chain (`@aws-sdk/credential-provider-node`: environment, shared config and SSO, web identity, ECS and EC2 metadata)
+   */
+  credentials?: CredentialsOption
+  /**
+   * A ready S3Client of `@aws-sdk/client-s3`: every request then goes through it (its region,
+   * endpoint, credentials, retries and middleware), instead of the strategy's own lean transport.
+   * @default undefined (the lean transport)
+   */
   client?: S3Client
   /** Canned ACL for every object. Never set unless asked: buckets are private by default. @default undefined */
   acl?: ObjectCannedACL
@@ -31,7 +44,12 @@ export interface S3Options {
   serverSideEncryption?: ServerSideEncryption
   /** KMS key id for SSE-KMS. @default the AWS managed key */
   sseKmsKeyId?: string
-  /** Extra PutObject / CreateMultipartUpload parameters, fixed or per file (e.g. `ContentDisposition`, `Tagging`). */
+  /**
+   * Extra PutObject / CreateMultipartUpload parameters by the SDK's names, fixed or per file (e.g.
+   * `ContentDisposition`, `Tagging`, `Metadata`, `ContentLanguage`, `Expires`, `SSECustomerKey`,
+   * `ObjectLockMode`, `ExpectedBucketOwner`). A name the strategy does not send is refused with a
+   * sentence; with your own `client`, any PutObject parameter goes.
+   */
   params?: Partial<PutObjectCommandInput> | ((file: UploadFile) => Partial<PutObjectCommandInput>)
   /**
    * Files of this many bytes or more are uploaded in parts.
@@ -51,15 +69,15 @@ export interface S3Options {
    */
   partConcurrency?: number
   /**
-   * Attempts per request, including the first; the SDK retries with backoff and jitter.
+   * Attempts per request, including the first: 5xx, 429, SlowDown, timeouts and dropped
+   * connections are retried with backoff and jitter. With a `client`, the client's own setting.
    * @default 3
    */
   maxAttempts?: number
   /**
-   * The SDK's request checksums. Several S3-compatible servers reject or corrupt the newer
-   * aws-chunked bodies, so with a custom `endpoint` this defaults to 'WHEN_REQUIRED'.
-   * Every upload carries a Content-MD5 either way, which S3 verifies.
-   * @default 'WHEN_SUPPORTED' on AWS, 'WHEN_REQUIRED' with a custom endpoint
+   * @deprecated Has no effect: the lean transport sends a Content-MD5 (which S3 verifies) and a
+   * signed SHA-256 of every body, never the aws-chunked bodies several S3-compatible servers
+   * refuse. With your own `client`, the client's setting applies. Kept so existing configs load.
    */
   requestChecksumCalculation?: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED'
   /**

@@ -1,12 +1,14 @@
-import type { S3Client } from '@aws-sdk/client-s3'
 import { createHash } from 'node:crypto'
 import { DEFAULTS } from '../defaults.js'
 import { normalizePrefix } from '../paths.js'
 import { type Slots, createSlots, runPool } from '../pool.js'
 import { type RemoteObject, type StrategyContext, type StrategyWith, type UploadFile, defineStrategy, storageConflict, storageError } from '../strategy.js'
-import { type SdkError, explain } from './s3-errors.js'
+import { type Condition, type HeadResult, type ObjectInput, type S3Api, checkParams } from './s3-api.js'
+import { explain } from './s3-errors.js'
+import { listAll } from './s3-list.js'
 import { type S3Options, validate } from './s3-options.js'
-import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, importSdk, rangeReader } from './utils.js'
+import type { S3Error } from './s3-transport.js'
+import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, rangeReader } from './utils.js'
 
 export type { S3Options }
 
@@ -30,17 +32,7 @@ function splitEndpoint(endpoint: string | undefined) {
   return { endpoint: url.href.replace(/\/$/, endpoint.endsWith('/') ? '/' : ''), userinfo }
 }
 
-/** A key from a listing with `EncodingType=url`: S3 encodes it as a form value (a space is '+'). */
-export function decodeListedKey(key: string): string {
-  return decodeURIComponent(key.replaceAll('+', ' '))
-}
-
-
-/** Sockets for `concurrency` requests at once: never fewer than the SDK's own 50 (the listing and HEADs share them). */
-function agents(concurrency: number) {
-  const sockets = { keepAlive: true, maxSockets: Math.max(50, concurrency) }
-  return { httpAgent: sockets, httpsAgent: sockets }
-}
+export { decodeListedKey } from './s3-list.js'
 
 /**
  * Deploys to Amazon S3 or an S3-compatible service. Cold caches are answered by one listing
@@ -51,82 +43,95 @@ export type S3Strategy = StrategyWith<'list' | 'stat' | 'get' | 'delete' | 'disp
 
 export function s3(options: S3Options): S3Strategy {
   validate(options)
+  if (!options.client && options.params && typeof options.params !== 'function') checkParams(options.params)
   const { bucket } = options
   // Credentials in the endpoint URL (http://KEY:SECRET@host) are used as credentials, and the
   // URL is never printed or stored with them: the target, the cache and errors name the host.
   const { endpoint, userinfo } = splitEndpoint(options.endpoint)
   const shortTimeout = options.timeout ?? DEFAULTS.s3.timeout
-  /** Per-request options for a large body (sent without them, requests share the SDK's cached middleware). */
-  const long = { requestTimeout: options.requestTimeout ?? DEFAULTS.s3.requestTimeout }
-  const forBody = (size: number) => (size > MiB ? { requestTimeout: bodyTimeout(size, shortTimeout) } : undefined)
+  const longTimeout = options.requestTimeout ?? DEFAULTS.s3.requestTimeout
   const prefix = normalizePrefix(STRATEGY_NAME, options.prefix)
   const threshold = options.multipartThreshold ?? DEFAULTS.s3.multipartThreshold
   const partSize = options.partSize ?? DEFAULTS.s3.partSize
   const kms = options.serverSideEncryption?.startsWith('aws:kms') ?? false
   let partSlots: Slots | undefined
-  let client: S3Client | undefined = options.client
-  let sdk: typeof import('@aws-sdk/client-s3') | undefined
-  const ownsClient = !options.client
+  let api: Promise<S3Api> | undefined
 
-  /** The first call's context sizes the client's socket pool (the SDK's own is 50: a higher concurrency would queue). */
-  const connect = async (ctx?: StrategyContext) => {
-    sdk ??= await importSdk<typeof import('@aws-sdk/client-s3')>('@aws-sdk/client-s3', () => import('@aws-sdk/client-s3'))
-    client ??= new sdk.S3Client({
-      region: options.region ?? (endpoint ? process.env.AWS_REGION ?? 'us-east-1' : undefined),
-      endpoint,
-      forcePathStyle: options.forcePathStyle,
-      credentials: options.credentials ?? userinfo,
-      maxAttempts: options.maxAttempts ?? DEFAULTS.s3.maxAttempts,
-      // Recent SDKs only warn when requestTimeout passes unless told to throw (and then retry).
-      // Small requests get the short timeout; large bodies say their own (see `long`).
-      requestHandler: { requestTimeout: shortTimeout, throwOnRequestTimeout: true, connectionTimeout: DEFAULTS.s3.connectionTimeout, ...agents(ctx?.concurrency ?? options.concurrency ?? DEFAULTS.concurrency) },
-      followRegionRedirects: !endpoint,
-      requestChecksumCalculation: options.requestChecksumCalculation ?? (endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED'),
-      responseChecksumValidation: endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
-      // Resolve the middleware stack once per command type, not once per request: a deploy
-      // sends thousands of identical PutObjects, and this halves the SDK's CPU per request.
-      // (It applies only to sends without per-request options, hence no abortSignal below:
-      // a cancelled deploy lets requests in flight finish, and starts no new one.)
-      cacheMiddleware: true,
+  /**
+   * The first call's context sizes the socket pool. A user's `client` goes through the SDK;
+   * otherwise the lean transport, with the SDK's credential chain and region only if needed.
+   */
+  const connect = (ctx?: StrategyContext): Promise<S3Api> => {
+    api ??= (async () => {
+      if (options.client) return (await import('./s3-sdk.js')).sdkApi(options.client, bucket)
+      const [{ bucketBase, createTransport }, { leanApi }, config] = await Promise.all([import('./s3-transport.js'), import('./s3-api.js'), import('./s3-config.js')])
+      const concurrency = ctx?.concurrency ?? options.concurrency ?? DEFAULTS.concurrency
+      const transport = await createTransport({
+        baseFor: bucketBase(bucket, endpoint, options.forcePathStyle ?? false),
+        followRegionRedirects: !endpoint,
+        region: async () => options.region ?? (endpoint ? process.env.AWS_REGION ?? 'us-east-1' : await config.defaultRegion()),
+        credentials: config.credentialsProvider(options.credentials ?? userinfo),
+        maxAttempts: options.maxAttempts ?? DEFAULTS.s3.maxAttempts,
+        // The listing and the HEADs share the pool with the uploads.
+        connections: concurrency + 4,
+        connectTimeout: DEFAULTS.s3.connectionTimeout,
+      })
+      return leanApi({ transport, timeout: shortTimeout })
+    })()
+    api.catch(() => {
+      api = undefined
     })
-    return { client, sdk }
+    return api
   }
+  const fail = (error: unknown, key?: string) => explain(error, bucket, key, endpoint)
 
-  const fromHead = (key: string, head: { ContentLength?: number; ETag?: string; LastModified?: Date; Metadata?: Record<string, string> }): RemoteObject => {
-    const etag = head.ETag?.replaceAll('"', '')
-    const metadata = head.Metadata ?? {}
+  const fromHead = (key: string, head: HeadResult): RemoteObject => {
+    const metadata = head.metadata
     return {
       key,
-      size: head.ContentLength,
+      size: head.size,
       xxh64: metadata[METADATA_XXH64],
-      md5: metadata[METADATA_MD5] ?? (!kms && etag && PLAIN_ETAG.test(etag) ? etag : undefined),
+      md5: metadata[METADATA_MD5] ?? (!kms && head.etag && PLAIN_ETAG.test(head.etag) ? head.etag : undefined),
       headersFingerprint: metadata[METADATA_HEADERS],
-      version: etag,
-      modified: head.LastModified?.getTime(),
+      version: head.etag,
+      modified: head.modified,
     }
   }
 
-  const objectParams = (file: UploadFile) => {
+  const objectParams = (file: UploadFile): ObjectInput => {
     const extra = typeof options.params === 'function' ? options.params(file) : options.params
-    return {
-      Bucket: bucket,
-      Key: file.key,
-      ContentType: file.headers.contentType,
-      CacheControl: file.headers.cacheControl,
-      ContentEncoding: file.headers.contentEncoding,
-      WebsiteRedirectLocation: file.headers.redirect,
-      Metadata: {
-        ...file.headers.metadata,
-        [METADATA_MD5]: file.md5(),
-        [METADATA_XXH64]: file.xxh64,
-        [METADATA_HEADERS]: file.headersFingerprint,
-      },
+    const input: ObjectInput = {
       ACL: options.acl,
       StorageClass: options.storageClass,
       ServerSideEncryption: options.serverSideEncryption,
       SSEKMSKeyId: options.sseKmsKeyId,
+      ContentType: file.headers.contentType,
+      CacheControl: file.headers.cacheControl,
+      ContentEncoding: file.headers.contentEncoding,
+      WebsiteRedirectLocation: file.headers.redirect,
       ...extra,
+      Key: file.key,
+      Metadata: {
+        ...file.headers.metadata,
+        ...(extra?.Metadata as Record<string, string> | undefined),
+        [METADATA_MD5]: file.md5(),
+        [METADATA_XXH64]: file.xxh64,
+        [METADATA_HEADERS]: file.headersFingerprint,
+      },
     }
+    if (!options.client && typeof options.params === 'function' && extra) checkParams(extra)
+    return input
+  }
+
+  /** A conditional write that did not hold: nothing was stored, and it is not retried as it is. */
+  const conflictOr = (error: unknown, key: string, condition: Condition | undefined) => {
+    const e = error as S3Error
+    const status = e.$metadata?.httpStatusCode
+    if (condition && (status === 412 || status === 409 || e.name === 'PreconditionFailed' || e.name === 'ConditionalRequestConflict')) {
+      const expected = condition.ifMatch === undefined ? 'no object' : `version ${condition.ifMatch}`
+      return storageConflict(STRATEGY_NAME, `s3://${bucket}/${key} changed meanwhile: the write expected ${expected} there (${e.name}). Nothing was written.`, error)
+    }
+    return fail(error, key)
   }
 
   return defineStrategy({
@@ -138,77 +143,40 @@ export function s3(options: S3Options): S3Strategy {
     concurrency: options.concurrency,
 
     async *list(ctx) {
-      const { client, sdk } = await connect(ctx)
-      let token: string | undefined
-      do {
-        let page: import('@aws-sdk/client-s3').ListObjectsV2CommandOutput
-        try {
-          page = await client.send(
-            // URL-encoded keys: in raw XML a key's \r comes back as \n (XML normalises line ends).
-            new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, MaxKeys: 1000, ContinuationToken: token, EncodingType: 'url' }),
-          )
-        } catch (error) {
-          throw explain(error, bucket, prefix || undefined, endpoint)
-        }
-        ctx.count('list')
-        const encoded = page.EncodingType === 'url' // servers that ignore the request send raw keys
-        for (const object of page.Contents ?? []) {
-          if (!object.Key) continue
-          const key = encoded ? decodeListedKey(object.Key) : object.Key
-          const etag = object.ETag?.replaceAll('"', '')
-          const plain = !kms && etag !== undefined && PLAIN_ETAG.test(etag)
-          yield { key, size: object.Size, md5: plain ? etag : undefined, version: etag, modified: object.LastModified?.getTime(), needsStat: !plain, statOnMismatch: true }
-        }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined
-      } while (token)
+      const s3api = await connect(ctx).catch((error: unknown) => Promise.reject(fail(error, prefix || undefined)))
+      yield* listAll(s3api, bucket, prefix, kms, ctx, (error) => fail(error, prefix || undefined))
     },
 
     async stat(key, ctx) {
-      const { client, sdk } = await connect(ctx)
       try {
-        const head = await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }))
-        return fromHead(key, head)
+        const head = await (await connect(ctx)).head(key)
+        return head && fromHead(key, head)
       } catch (error) {
-        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
-        if ((error as Error).name === 'NotFound' || status === 404) return undefined
-        throw explain(error, bucket, key, endpoint)
+        throw fail(error, key)
       }
     },
 
     async upload(file, ctx) {
-      const { client, sdk } = await connect(ctx)
       const params = objectParams(file)
+      const condition: Condition | undefined = file.ifVersion === undefined ? undefined : file.ifVersion === null ? { ifNoneMatch: '*' } : { ifMatch: file.ifVersion }
+      const s3api = await connect(ctx).catch((error: unknown) => Promise.reject(fail(error, file.key)))
       if (file.size < threshold && file.size <= MAX_SINGLE_PUT) {
-        let put: import('@aws-sdk/client-s3').PutObjectCommandOutput
+        let etag: string | undefined
         try {
-          put = await client.send(
-            new sdk.PutObjectCommand({
-              ...params,
-              Body: file.body,
-              ContentLength: file.size,
-              ContentMD5: Buffer.from(file.md5(), 'hex').toString('base64'),
-              // A conditional write (the deploy manifest): If-Match its ETag, or If-None-Match: *.
-              ...(file.ifVersion === undefined ? {} : file.ifVersion === null ? { IfNoneMatch: '*' } : { IfMatch: `"${file.ifVersion}"` }),
-            }),
-            forBody(file.size),
-          )
+          etag = await s3api.put(params, file.body, Buffer.from(file.md5(), 'hex').toString('base64'), bodyTimeout(file.size, shortTimeout), condition)
         } catch (error) {
-          const status = (error as SdkError).$metadata?.httpStatusCode
-          if (file.ifVersion !== undefined && (status === 412 || status === 409)) {
-            throw storageConflict(STRATEGY_NAME, `${file.key} is no longer the version this deploy read (another deploy wrote it); nothing was written.`, error)
-          }
-          throw explain(error, bucket, file.key, endpoint)
+          throw conflictOr(error, file.key, condition)
         }
         ctx.count('upload')
-        return { key: file.key, size: file.size, md5: file.md5(), xxh64: file.xxh64, version: put.ETag?.replaceAll('"', '') }
+        return { key: file.key, size: file.size, md5: file.md5(), xxh64: file.xxh64, version: etag }
       }
 
       let uploadId: string | undefined
       let etag: string | undefined
       try {
-        const created = await client.send(new sdk.CreateMultipartUploadCommand(params))
+        uploadId = await s3api.createMultipart(params)
         ctx.count('upload')
-        uploadId = created.UploadId
+        const id = uploadId
         const parts: { PartNumber: number; ETag?: string }[] = []
         // S3 takes at most 10,000 parts: a file too large for them gets larger parts.
         const size = Math.max(partSize, Math.ceil(file.size / MAX_PARTS / MiB) * MiB)
@@ -224,75 +192,61 @@ export function s3(options: S3Options): S3Strategy {
         // runs only once no part is in flight (a part finishing after it would be billed).
         await runPool(numbers, (partNumber) => hold(async () => {
           const body = await read((partNumber - 1) * size, Math.min(partNumber * size, file.size))
-          const part = await client.send(
-            new sdk.UploadPartCommand({
-              Bucket: bucket,
-              Key: file.key,
-              UploadId: uploadId,
-              PartNumber: partNumber,
-              Body: body,
-              ContentLength: body.byteLength,
-              ContentMD5: createHash('md5').update(body).digest('base64'),
-            }),
-            long,
-          )
+          const ETag = await s3api.uploadPart(file.key, id, partNumber, body, createHash('md5').update(body).digest('base64'), longTimeout)
           ctx.count('upload')
-          parts.push({ PartNumber: partNumber, ETag: part.ETag })
+          parts.push({ PartNumber: partNumber, ETag })
         }), { limit: options.partConcurrency ?? DEFAULTS.s3.partConcurrency, signal: ctx.signal, stopOnError: true })
         if (parts.length !== numbers.length) throw new Error('the upload was cancelled')
         parts.sort((a, b) => a.PartNumber - b.PartNumber)
-        const completed = await client.send(
-          new sdk.CompleteMultipartUploadCommand({ Bucket: bucket, Key: file.key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
-          long,
-        )
+        // A conditional write is decided when the parts are assembled.
+        etag = await s3api.complete(file.key, id, parts, longTimeout, condition)
         ctx.count('upload')
-        etag = completed.ETag?.replaceAll('"', '')
       } catch (error) {
-        if (uploadId) {
-          // Leave no orphaned parts behind (they are billed until aborted).
-          await client.send(new sdk.AbortMultipartUploadCommand({ Bucket: bucket, Key: file.key, UploadId: uploadId })).catch(() => {})
-        }
-        throw explain(error, bucket, file.key, endpoint)
+        // Leave no orphaned parts behind (they are billed until aborted).
+        if (uploadId) await s3api.abort(file.key, uploadId).catch(() => {})
+        throw conflictOr(error, file.key, condition)
       }
       return { key: file.key, size: file.size, md5: file.md5(), xxh64: file.xxh64, version: etag }
     },
 
     async get(key, ctx) {
-      const { client, sdk } = await connect(ctx)
       try {
-        const object = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }))
-        return await object.Body?.transformToByteArray()
+        return await (await connect(ctx)).get(key, DEFAULTS.s3.maxGetBytes)
       } catch (error) {
-        if ((error as Error).name === 'NoSuchKey' || (error as SdkError).$metadata?.httpStatusCode === 404) return undefined
-        throw explain(error, bucket, key, endpoint)
+        if ((error as Error).name === 'TooLarge') {
+          throw storageError(STRATEGY_NAME, `Refusing to read s3://${bucket}/${key}: ${(error as Error).message} (${DEFAULTS.s3.maxGetBytes / MiB} MiB, the most a deploy manifest may be). Remove or replace that object.`, error)
+        }
+        throw fail(error, key)
       }
     },
 
     async delete(keys, ctx) {
       assertUnderPrefix(STRATEGY_NAME, prefix, keys)
-      const { client, sdk } = await connect(ctx)
+      // The keys confirmed deleted, carried by the error if a later batch fails (the core reports them).
+      const deleted: string[] = []
       const failures: string[] = []
-      for (let i = 0; i < keys.length; i += 1000) {
-        const batch = keys.slice(i, i + 1000)
-        let result: import('@aws-sdk/client-s3').DeleteObjectsCommandOutput
-        try {
-          result = await client.send(
-            new sdk.DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
-          )
-        } catch (error) {
-          throw explain(error, bucket, undefined, endpoint)
+      try {
+        const s3api = await connect(ctx)
+        for (let i = 0; i < keys.length; i += 1000) {
+          const batch = keys.slice(i, i + 1000)
+          const errors = await s3api.deleteBatch(batch)
+          ctx.count('delete')
+          const failed = new Set(errors.map((e) => e.key))
+          for (const key of batch) if (!failed.has(key)) deleted.push(key)
+          for (const e of errors) failures.push(`${e.key}: ${e.code} ${e.message}`.trim())
         }
-        ctx.count('delete')
-        for (const e of result.Errors ?? []) failures.push(`${e.Key}: ${e.Code} ${e.Message ?? ''}`.trim())
+      } catch (error) {
+        throw Object.assign(fail(error), { deleted })
       }
-      if (failures.length) throw storageError(STRATEGY_NAME, `Could not delete ${failures.length} object(s) in s3://${bucket}: ${failures.join('; ')}.`)
+      if (failures.length) {
+        throw Object.assign(storageError(STRATEGY_NAME, `Could not delete ${failures.length} object(s) in s3://${bucket}: ${failures.join('; ')}.`), { deleted })
+      }
     },
 
     async dispose() {
-      if (ownsClient && client) {
-        client.destroy()
-        client = undefined
-      }
+      const held = api
+      api = undefined
+      await (await held?.catch(() => undefined))?.close()
     },
   })
 }

@@ -2,6 +2,9 @@ export type RequestKind = 'LIST' | 'HEAD' | 'GET' | 'PUT' | 'DELETE'
 export interface RecordedRequest {
   method: string
   path: string
+  /** The query string, as sent (without '?'). */
+  query: string
+  headers: Record<string, string | string[] | undefined>
   kind: RequestKind
   bytes: number
   /** Requests in flight when this one arrived (itself included). */
@@ -21,6 +24,8 @@ export interface ProxyOptions {
   /** A wide-area link: every chunk each way (heads included) arrives this many ms later, in order. */
   oneWayMs?: number
   onRequest?: (request: RecordedRequest) => void
+  /** Emulate S3's answers to conditional writes (If-Match / If-None-Match), which the local servers ignore. */
+  conditionalWrites?: boolean
 }
 export interface RecordingProxy {
   url: string

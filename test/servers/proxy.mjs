@@ -61,6 +61,72 @@ function forwardDelayed(req, res, url, upstream, ms, fault) {
 
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 256 })
 
+const PRECONDITION_FAILED =
+  '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>'
+
+/**
+ * AN EMULATION of S3's conditional writes, which s3rver and fauxqs lack: both accept If-Match and
+ * If-None-Match on a PUT (or a multipart completion) and ignore them. S3 answers such a write
+ * 412 PreconditionFailed when the key's current ETag is not the If-Match one, or when the key
+ * exists under If-None-Match: *; it stores nothing then. Here: conditional writes to one key
+ * are serialised, the key is HEADed upstream (signed with the test credentials), and a failed
+ * precondition is answered 412 with S3's error document; otherwise the write goes through.
+ */
+function conditionalWrites(upstream) {
+  const locks = new Map()
+  const lockFor = (key) => {
+    const before = locks.get(key) ?? Promise.resolve()
+    let release
+    const mine = new Promise((resolve) => {
+      release = resolve
+    })
+    const chained = before.then(() => mine)
+    locks.set(key, chained)
+    return before.then(() => () => {
+      release()
+      if (locks.get(key) === chained) locks.delete(key)
+    })
+  }
+  const head = async (path) => {
+    const { default: aws4 } = await import('aws4')
+    const signed = aws4.sign(
+      { host: upstream.host, path, method: 'HEAD', service: 's3', region: 'us-east-1', headers: { 'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' } },
+      { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    )
+    return new Promise((resolve, reject) => {
+      const probe = request({ host: upstream.hostname, port: upstream.port, method: 'HEAD', path, headers: signed.headers }, (answer) => {
+        answer.resume()
+        resolve({ status: answer.statusCode, etag: String(answer.headers.etag ?? '').replaceAll('"', '') })
+      })
+      probe.on('error', reject)
+      probe.end()
+    })
+  }
+  return {
+    applies: (req) =>
+      (req.headers['if-match'] !== undefined || req.headers['if-none-match'] !== undefined) &&
+      (req.method === 'PUT' || (req.method === 'POST' && /(^|&)uploadId=/.test((req.url ?? '').split('?')[1] ?? ''))) &&
+      !/(^|&)partNumber=/.test((req.url ?? '').split('?')[1] ?? ''),
+    /** Resolves true when the write may go on (the key stays locked until its answer is sent). */
+    async check(req, res) {
+      const path = (req.url ?? '').split('?')[0]
+      const release = await lockFor(path)
+      res.on('close', release)
+      const current = await head(path)
+      const ifMatch = req.headers['if-match']?.replaceAll('"', '')
+      const exists = current.status === 200
+      const failed = ifMatch !== undefined ? !exists || current.etag !== ifMatch : req.headers['if-none-match'] === '*' && exists
+      if (!failed) return true
+      req.resume()
+      req.on('end', () => {
+        res.writeHead(412, { 'content-type': 'application/xml' })
+        res.end(PRECONDITION_FAILED)
+      })
+      return false
+    },
+  }
+}
+
 /**
  * @param {string} target upstream base URL, e.g. http://127.0.0.1:4566
  * @param {{ seed?: number, rates?: Partial<Record<'error500'|'slowDown'|'resetRequest'|'resetResponse'|'stall'|'truncate', number>>,
@@ -88,16 +154,25 @@ export async function recordingProxy(target, options = {}) {
     }
     return undefined
   }
+  const conditions = options.conditionalWrites ? conditionalWrites(upstream) : undefined
   const server = createServer((req, res) => {
     const url = req.url ?? ''
     inFlight++
     res.on('close', () => inFlight--)
-    const entry = { method: req.method ?? 'GET', path: decodeURIComponent(url.split('?')[0] ?? ''), kind: kindOf(req.method ?? 'GET', url), bytes: 0, inFlight }
+    const entry = { method: req.method ?? 'GET', path: decodeURIComponent(url.split('?')[0] ?? ''), query: url.split('?')[1] ?? '', headers: req.headers, kind: kindOf(req.method ?? 'GET', url), bytes: 0, inFlight }
     requests.push(entry)
     options.onRequest?.(entry)
     req.on('data', (chunk) => {
       entry.bytes += chunk.length
     })
+    if (conditions?.applies(req)) {
+      req.pause()
+      conditions.check(req, res).then((pass) => pass && handle(req, res, url, entry))
+      return
+    }
+    handle(req, res, url, entry)
+  })
+  function handle(req, res, url, entry) {
     // A key that fails on every attempt outlasts any retry: the deploy must report it.
     const always = faultsOn && entry.kind === 'PUT' && options.failPaths?.test(decodeURIComponent(url))
     let fault = always ? 'error500' : pickFault()
@@ -164,7 +239,7 @@ export async function recordingProxy(target, options = {}) {
     // A wide-area round trip, simulated: lets requests overlap as they do against a real storage.
     if (options.latencyMs) setTimeout(() => req.pipe(forward), options.latencyMs)
     else req.pipe(forward)
-  })
+  }
   server.keepAliveTimeout = 5000
   await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)))
   const { port } = /** @type {import('node:net').AddressInfo} */ (server.address())

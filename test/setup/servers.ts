@@ -7,6 +7,7 @@ export const S3_BUCKET = 'collectfasta-test'
 const S3_SERVER = fileURLToPath(new URL('../servers/s3-server.mjs', import.meta.url))
 import { nodeAtLeast } from '../servers/runtimes.mjs'
 import { gcsPreconditions } from '../servers/gcs-preconditions.mjs'
+import { recordingProxy } from '../servers/proxy.mjs'
 const GCS_SERVER = fileURLToPath(new URL('../servers/gcs-server.cjs', import.meta.url))
 
 declare module 'vitest' {
@@ -16,6 +17,8 @@ declare module 'vitest' {
     gcsEndpoint: string
     /** The emulator behind the emulation of generation preconditions (test/servers/gcs-preconditions.mjs). */
     gcsConditionalEndpoint: string
+    /** fauxqs behind the test proxy's emulation of S3's conditional writes (test/servers/proxy.mjs). */
+    fauxqsConditionalEndpoint: string
   }
 }
 
@@ -53,8 +56,11 @@ export default async function setup(project: TestProject) {
   project.provide('gcsEndpoint', gcs.endpoint)
   const preconditions = await gcsPreconditions(gcs.endpoint)
   project.provide('gcsConditionalEndpoint', preconditions.endpoint)
+  const conditionalS3 = await recordingProxy(fauxqs.endpoint, { conditionalWrites: true })
+  project.provide('fauxqsConditionalEndpoint', conditionalS3.url)
   return async () => {
     await preconditions.close()
+    await conditionalS3.close()
     for (const { child } of [s3rver, fauxqs, gcs]) {
       const exited = new Promise((resolve) => child.once('exit', resolve))
       child.kill('SIGTERM')

@@ -2,6 +2,7 @@ import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s
 import { inject } from 'vitest'
 import { type S3Options, s3 } from '../../src/strategies/s3.js'
 import { S3_BUCKET } from '../setup/servers.js'
+import { type ProxyOptions, recordingProxy } from '../servers/proxy.mjs'
 import type { ReadBack } from './contract.js'
 
 export const LOCAL_SERVERS = [
@@ -9,7 +10,8 @@ export const LOCAL_SERVERS = [
   { name: 'fauxqs', endpoint: () => inject('fauxqsEndpoint') },
 ] as const
 
-const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
+export const SERVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
+const credentials = SERVER_CREDENTIALS
 
 /** Options for a strategy on a local server. */
 export function localOptions(endpoint: string, prefix: string, extra: Partial<S3Options> = {}): S3Options {
@@ -41,6 +43,36 @@ export function countingClient(endpoint: string) {
     for (const name of Object.keys(counts)) delete counts[name]
   }
   return { client, counts, reset }
+}
+
+/** The S3 operation a request is, by its method and query (what the SDK calls its command). */
+export function operationOf(method: string, query: string): string {
+  const has = (name: string) => new RegExp(`(^|&)${name}(=|&|$)`).test(query)
+  if (method === 'HEAD') return 'HeadObject'
+  if (method === 'GET') return has('list-type') ? 'ListObjectsV2' : 'GetObject'
+  if (method === 'PUT') return has('partNumber') ? 'UploadPart' : 'PutObject'
+  if (method === 'POST') return has('delete') ? 'DeleteObjects' : has('uploads') ? 'CreateMultipartUpload' : 'CompleteMultipartUpload'
+  return has('uploadId') ? 'AbortMultipartUpload' : 'DeleteObject'
+}
+
+/**
+ * A recording proxy in front of a local server, with every request counted as the S3
+ * operation it is: the strategy's own transport is what is counted, from outside it.
+ */
+export async function countingProxy(endpoint: string, options: ProxyOptions = {}) {
+  const counts: Record<string, number> = {}
+  const proxy = await recordingProxy(endpoint, {
+    ...options,
+    onRequest(request) {
+      const name = operationOf(request.method, request.query)
+      counts[name] = (counts[name] ?? 0) + 1
+      options.onRequest?.(request)
+    },
+  })
+  const reset = () => {
+    for (const name of Object.keys(counts)) delete counts[name]
+  }
+  return { proxy, url: proxy.url, counts, reset, close: () => proxy.close() }
 }
 
 /** Reads an object back with a separate client: bytes and headers. */

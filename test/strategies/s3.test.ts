@@ -1,14 +1,38 @@
-import { describe, expect, inject, it } from 'vitest'
+import { S3Client } from '@aws-sdk/client-s3'
+import { execFile, execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, inject, it } from 'vitest'
 import { s3 } from '../../src/strategies/s3.js'
+import { type RecordingProxy, recordingProxy } from '../servers/proxy.mjs'
+import { S3_BUCKET } from '../setup/servers.js'
 import { context, runContract, uploadFile } from './contract.js'
-import { LOCAL_SERVERS, headS3, localS3, readBackS3 } from './s3-servers.js'
+import { LOCAL_SERVERS, SERVER_CREDENTIALS, headS3, localS3, readBackS3 } from './s3-servers.js'
+
+const proxies: Promise<RecordingProxy>[] = []
+afterAll(async () => {
+  for (const proxy of proxies) await (await proxy).close()
+})
 
 for (const server of LOCAL_SERVERS) {
+  // The servers ignore If-Match / If-None-Match: the contract runs through the test proxy's
+  // emulation of S3's conditional answers (test/servers/proxy.mjs), as S3 answers.
+  let conditional: Promise<RecordingProxy> | undefined
+  const throughProxy = () => {
+    if (!conditional) {
+      conditional = recordingProxy(server.endpoint(), { conditionalWrites: true })
+      proxies.push(conditional)
+    }
+    return conditional
+  }
   runContract({
-    name: `s3 on ${server.name}`,
-    create: (prefix) => localS3(server.endpoint(), prefix),
+    name: `s3 on ${server.name} (conditional writes emulated)`,
+    create: async (prefix) => localS3((await throughProxy()).url, prefix),
     storesHeaders: true,
     listsRawXml: true,
+    honoursConditions: true,
     readBack: (_strategy, key) => readBackS3(server.endpoint(), key),
   })
 
@@ -162,5 +186,61 @@ describe('s3 listing with EncodingType=url (real S3; the local servers send raw 
     expect(decodeListedKey('a%0Db')).toBe('a\rb') // raw XML would have given "a\nb"
     expect(decodeListedKey('sp+ace%2Bplus')).toBe('sp ace+plus')
     expect(decodeListedKey('%E6%97%A5%E6%9C%AC/e%CC%81')).toBe('日本/e\u0301')
+  })
+})
+
+describe('s3 strategy with a user’s own client (the SDK path)', () => {
+  // The contract once more, through an S3Client the user built: its middleware sends every request.
+  const client = new S3Client({ endpoint: inject('s3rverEndpoint'), forcePathStyle: true, region: 'us-east-1', credentials: SERVER_CREDENTIALS, requestChecksumCalculation: 'WHEN_REQUIRED' })
+  afterAll(() => client.destroy())
+  runContract({
+    name: 's3 with a client on s3rver',
+    create: (prefix) => localS3(inject('s3rverEndpoint'), prefix, { client }),
+    storesHeaders: true,
+    listsRawXml: true,
+    readBack: (_strategy, key) => readBackS3(inject('s3rverEndpoint'), key),
+  })
+})
+
+describe('what others read back', () => {
+  const AWS = '/usr/bin/aws'
+  const { AWS_CA_BUNDLE: _bundle, ...inherited } = process.env
+  const awsEnv = { ...inherited, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_DEFAULT_REGION: 'us-east-1' }
+  // Skipped where /usr/bin/aws is not installed (apt-get install -y awscli).
+  it.skipIf(!existsSync(AWS))('the AWS CLI reads back the bytes and headers of an upload', async () => {
+    const endpoint = inject('s3rverEndpoint')
+    const prefix = `aws-cli-${Date.now().toString(36)}/`
+    const strategy = localS3(endpoint, prefix)
+    const bytes = Buffer.from('body { color: red }\n')
+    await strategy.upload(await uploadFile(`${prefix}odd name+1.css`, bytes, { contentType: 'text/css; charset=utf-8', cacheControl: 'public, max-age=60', metadata: { team: 'web' } }), context())
+    const dir = mkdtempSync(join(tmpdir(), 'collectfasta-aws-'))
+    const out = join(dir, 'object')
+    const head = JSON.parse(
+      execFileSync(AWS, ['s3api', 'get-object', '--endpoint-url', endpoint, '--bucket', S3_BUCKET, '--key', `${prefix}odd name+1.css`, out], { env: awsEnv, encoding: 'utf8' }),
+    )
+    expect(readFileSync(out).equals(bytes)).toBe(true)
+    expect(head).toMatchObject({ ContentType: 'text/css; charset=utf-8', CacheControl: 'public, max-age=60', Metadata: { team: 'web' } })
+    rmSync(dir, { recursive: true, force: true })
+    await strategy.dispose()
+  })
+
+  it('the CLI deploys to S3 with no AWS SDK warning in its output', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'collectfasta-quiet-'))
+    mkdirSync(join(dir, 'dist'))
+    writeFileSync(join(dir, 'dist/index.html'), '<h1>hi</h1>')
+    const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
+    const env = { ...process.env, CI: '1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' }
+    const run = (args: string[]) =>
+      new Promise<{ code: number; output: string }>((resolve) => {
+        execFile(process.execPath, [cli, 'deploy', 'dist', '--to', `s3://${S3_BUCKET}/quiet-${Date.now().toString(36)}/`, '--endpoint', inject('s3rverEndpoint'), ...args], { cwd: dir, env }, (error, stdout, stderr) =>
+          resolve({ code: error ? 1 : 0, output: stdout + stderr }),
+        )
+      })
+    for (const args of [[], ['--quiet']]) {
+      const { code, output } = await run(args)
+      expect(code, output).toBe(0)
+      expect(output).not.toMatch(/Warning|AWS SDK|node >=22/)
+    }
+    rmSync(dir, { recursive: true, force: true })
   })
 })
