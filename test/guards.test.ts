@@ -185,7 +185,7 @@ describe('redirects', () => {
 
   it('are refused where the storage has no per-object redirects, and may not replace a file', async () => {
     const { gcs } = await import('../src/strategies/gcs.js')
-    expect(() => deploy({ outDir: 'dist', strategy: gcs({ bucket: 'b' }), redirects: [{ from: '/old', to: '/new' }] })).rejects.toThrow(
+    await expect(() => deploy({ outDir: 'dist', strategy: gcs({ bucket: 'b' }), redirects: [{ from: '/old', to: '/new' }] })).rejects.toThrow(
       /`redirects` need a storage with per-object redirects \(S3 website endpoints\), and gcs has none: configure them in your CDN, load balancer or web server instead\./,
     )
     const { root } = project({ 'index.html': '<h1>home</h1>', old: 'a file' })
