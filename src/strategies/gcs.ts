@@ -6,6 +6,7 @@ import { DEFAULTS } from '../defaults.js'
 import { normalizePrefix } from '../paths.js'
 import { type StrategyWith, defineStrategy, storageConflict, storageError } from '../strategy.js'
 import { type GcsError, type ObjectMetadata, explain, toRemote, transient } from './gcs-sdk.js'
+import type { GcsTransport } from './gcs-transport.js'
 import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, importSdk, rangeReader, validateBucketOptions } from './utils.js'
 
 const STRATEGY_NAME = 'gcs'
@@ -30,7 +31,11 @@ export interface GcsOptions {
   keyFilename?: string
   /** Service-account credentials (`client_email`, `private_key`). @default Application Default Credentials */
   credentials?: StorageOptions['credentials']
-  /** A ready `Storage` instance; project, credentials and retries are then its own. */
+  /**
+   * A ready `Storage` instance; project, credentials and retries are then its own, and every
+   * request goes through it. One for an endpoint it sends no credentials to (the emulator, via
+   * STORAGE_EMULATOR_HOST or `apiEndpoint`) only lends its endpoint to the simple uploads.
+   */
   storage?: Storage
   /**
    * Files of this many bytes or more are uploaded with a resumable upload; smaller ones in one request.
@@ -105,6 +110,41 @@ export function gcs(options: GcsOptions): GcsStrategy {
     return storage.bucket(bucket)
   }
 
+  /**
+   * Simple uploads (under `resumableThreshold`, the deploy manifest) skip the SDK: one multipart
+   * request through undici, about a fourth of the SDK's CPU (bench/RESULTS.md). The endpoint and
+   * the token are the Storage instance's own: its google-auth-library client (the options'
+   * credentials, key file and project, the storage scopes) caches and refreshes the token, and
+   * an endpoint the SDK sends no credentials to (STORAGE_EMULATOR_HOST, a custom `apiEndpoint`
+   * without `useAuthWithCustomEndpoint`) gets none here either. A user's own authenticated
+   * `storage` keeps the SDK for everything: its options (interceptors, retries, a user agent)
+   * are theirs to keep. Undefined: the SDK uploads.
+   */
+  let lean: Promise<GcsTransport | undefined> | undefined
+  const leanPath = (concurrency: number | undefined) => {
+    lean ??= (async () => {
+      await connect()
+      // A stand-in for Storage (the tests') may lack these fields: the SDK path serves it.
+      const s = storage as Partial<Storage>
+      const anonymous = s.customEndpoint === true && !s.useAuthWithCustomEndpoint
+      if ((options.storage && !anonymous) || typeof s.apiEndpoint !== 'string') return undefined
+      const auth = s.authClient
+      if (!anonymous && typeof auth?.getAccessToken !== 'function') return undefined
+      const { createGcsTransport } = await import('./gcs-transport.js')
+      return createGcsTransport({
+        endpoint: s.apiEndpoint,
+        token: anonymous ? undefined : () => auth!.getAccessToken(),
+        // The stat after a 412 and the listing use the SDK's own sockets.
+        connections: concurrency ?? options.concurrency ?? DEFAULTS.concurrency,
+        connectTimeout: shortTimeout,
+      })
+    })()
+    lean.catch(() => {
+      lean = undefined
+    })
+    return lean
+  }
+
   const remember = (metadata: ObjectMetadata) => {
     if (metadata.name && metadata.generation !== undefined) generations.set(metadata.name, String(metadata.generation))
   }
@@ -171,12 +211,13 @@ export function gcs(options: GcsOptions): GcsStrategy {
 
     async upload(file, ctx) {
       const b = await connect()
+      const resumable = file.size >= threshold || file.size > MAX_SINGLE_UPLOAD
+      const transport = resumable ? undefined : await leanPath(ctx.concurrency)
       // 0 means "must not exist yet"; unknown (a warm cache) means no precondition and no SDK retry.
       // A conditional write (the deploy manifest) says its own precondition.
       const conditional = file.ifVersion !== undefined
       let generation = conditional ? (file.ifVersion ?? '0') : (generations.get(file.key) ?? (listed ? '0' : undefined))
       const object = b.file(file.key)
-      const resumable = file.size >= threshold || file.size > MAX_SINGLE_UPLOAD
       const settingsFor = (generation: string | undefined) => ({
         resumable,
         // A resumable upload is one streamed request: it gets the same 4 s per MiB as a simple one.
@@ -199,13 +240,26 @@ export function gcs(options: GcsOptions): GcsStrategy {
       // Without a precondition the SDK does not retry a write (RetryConditional), and a warm
       // cache knows no generation. Sending the same bytes to the same name again is safe, so a
       // server error or a dropped connection is retried here. Throttling is left to the core (it
-      // slows the whole deploy down); a write under a precondition is the SDK's to retry.
+      // slows the whole deploy down); a write under a precondition is the SDK's to retry, or
+      // retried here too on the lean path (the precondition makes it safe).
       const resends = (options.maxAttempts ?? DEFAULTS.gcs.maxAttempts) - 1
       let resent = 0
+      let stored: ObjectMetadata | undefined
       for (let attempt = 1; ; attempt++) {
         const settings = settingsFor(generation)
         try {
-          if (resumable) {
+          if (transport) {
+            stored = await transport.upload({
+              bucket,
+              name: file.key,
+              // The server checks the bytes against md5Hash, as the SDK's `validation: 'md5'` did after the fact.
+              resource: { name: file.key, ...settings.metadata, md5Hash: Buffer.from(file.md5(), 'hex').toString('base64') },
+              contentType: file.headers.contentType,
+              body: file.body,
+              ifGenerationMatch: generation,
+              timeout: settings.timeout,
+            })
+          } else if (resumable) {
             // Streamed in one request, read from the file as it goes: the SDK holds the last piece
             // only, so a file of any size takes a few MiB. A request that fails after the storage
             // has lost bytes cannot be resumed from a stream: it is sent again from the start below
@@ -227,6 +281,7 @@ export function gcs(options: GcsOptions): GcsStrategy {
             const body = file.body
             await object.save(Buffer.from(body.buffer, body.byteOffset, body.byteLength), settings)
           }
+          stored ??= object.metadata as ObjectMetadata
           break
         } catch (error) {
           if (conditional && (error as GcsError).code === 412) {
@@ -241,7 +296,7 @@ export function gcs(options: GcsOptions): GcsStrategy {
             )
             continue
           }
-          if (settings.preconditionOpts === undefined && resent < resends && transient(error) && !ctx.signal.aborted) {
+          if ((settings.preconditionOpts === undefined || transport) && resent < resends && transient(error) && !ctx.signal.aborted) {
             await sleep(RETRY_BASE_MS * 2 ** resent * (0.5 + Math.random()))
             resent++
             continue
@@ -249,9 +304,15 @@ export function gcs(options: GcsOptions): GcsStrategy {
           throw explain(error, bucket, file.key)
         }
       }
-      const stored = object.metadata as ObjectMetadata
       remember(stored)
-      return { key: file.key, size: file.size, md5: file.md5(), xxh64: file.xxh64, version: stored.generation === undefined ? undefined : String(stored.generation) }
+      return {
+        key: file.key,
+        size: file.size,
+        md5: file.md5(),
+        xxh64: file.xxh64,
+        version: stored.generation === undefined ? undefined : String(stored.generation),
+        modified: stored.updated ? Date.parse(String(stored.updated)) : undefined,
+      }
     },
 
     async get(key) {
@@ -308,6 +369,9 @@ export function gcs(options: GcsOptions): GcsStrategy {
     async dispose() {
       generations.clear()
       listed = false
+      const held = lean
+      lean = undefined
+      await (await held?.catch(() => undefined))?.close()
     },
   })
 }

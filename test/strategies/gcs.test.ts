@@ -3,7 +3,11 @@ import type { AddressInfo } from 'node:net'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { describe, expect, inject, it } from 'vitest'
 import { DEFAULTS } from '../../src/defaults.js'
+import { Storage } from '@google-cloud/storage'
+import { OAuth2Client } from 'google-auth-library'
+import { isThrottle } from '../../src/strategy.js'
 import { gcs } from '../../src/strategies/gcs.js'
+import { METADATA_MD5 } from '../../src/strategies/utils.js'
 import { recordingProxy } from '../servers/proxy.mjs'
 import { context, runContract, uploadFile } from './contract.js'
 import { GCS_BUCKET, emulatorStorage, readBackGcs } from './gcs-emulator.js'
@@ -48,6 +52,72 @@ describe('gcs strategy on the emulator', () => {
     for await (const object of strategy.list(ctx)) listed.push(object.key)
     expect(listed.sort()).toEqual(keys)
     expect(ctx.counts.list).toBe(2)
+  })
+})
+
+describe('gcs simple uploads on the lean JSON API path', () => {
+  it('one multipart POST of ours (not the SDK), carrying the name, the metadata and md5Hash; a conditional one carries ifGenerationMatch', async () => {
+    const proxy = await recordingProxy(inject('gcsEndpoint'))
+    try {
+      const key = `lean-${Date.now().toString(36)}/a.css`
+      const strategy = gcs({ bucket: GCS_BUCKET, storage: emulatorStorage(proxy.url) })
+      const file = await uploadFile(key, 'a{}', { contentType: 'text/css; charset=utf-8', cacheControl: 'no-cache', metadata: { owner: 'me' } })
+      const stored = await strategy.upload(file, context())
+      const uploads = proxy.requests.filter((r) => r.kind === 'PUT')
+      expect(uploads).toHaveLength(1)
+      expect(uploads[0]).toMatchObject({ method: 'POST', path: `/upload/storage/v1/b/${GCS_BUCKET}/o` })
+      expect(uploads[0]!.headers['user-agent']).toBe('collectfasta-gcs')
+      expect(uploads[0]!.headers['content-type']).toMatch(/^multipart\/related; boundary=/)
+      expect(new URLSearchParams(uploads[0]!.query).get('uploadType')).toBe('multipart')
+      expect(new URLSearchParams(uploads[0]!.query).get('name')).toBe(key)
+      expect(stored).toMatchObject({ key, version: expect.stringMatching(/^\d+$/), modified: expect.any(Number) })
+      const back = await readBackGcs(key)
+      expect(back?.headers).toMatchObject({ contentType: 'text/css; charset=utf-8', cacheControl: 'no-cache', metadata: { owner: 'me', [METADATA_MD5]: file.md5() } })
+
+      proxy.reset()
+      const again = await uploadFile(key, 'b{}', { contentType: 'text/css; charset=utf-8' })
+      again.ifVersion = stored!.version
+      await strategy.upload(again, context())
+      const conditional = proxy.requests.filter((r) => r.kind === 'PUT')
+      expect(conditional).toHaveLength(1)
+      expect(new URLSearchParams(conditional[0]!.query).get('ifGenerationMatch')).toBe(stored!.version)
+      expect(conditional[0]!.headers['user-agent']).toBe('collectfasta-gcs')
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('a 503 is a throttle for the core to slow down for: not sent again here', async () => {
+    const proxy = await recordingProxy(inject('gcsEndpoint'), { rates: { slowDown: 1 }, maxFaults: 1 })
+    try {
+      const strategy = gcs({ bucket: GCS_BUCKET, storage: emulatorStorage(proxy.url) })
+      const error = await strategy.upload(await uploadFile(`throttle-${Date.now().toString(36)}/a.txt`, 'x'), context()).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(Error)
+      expect((error as Error).message).toMatch(/^\[collectfasta\] \[gcs\] Request failed \(503\) .*asked to slow down/)
+      expect(isThrottle(error)).toBe(true)
+      expect(proxy.requests.filter((r) => r.kind === 'PUT')).toHaveLength(1)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it("a user's own Storage that authenticates keeps the SDK for uploads", async () => {
+    const proxy = await recordingProxy(inject('gcsEndpoint'))
+    try {
+      // A token that needs no network: the emulator ignores it, the SDK sends it.
+      const authClient = new OAuth2Client()
+      authClient.setCredentials({ access_token: 'test-token', expiry_date: Date.now() + 3_600_000 })
+      const storage = new Storage({ apiEndpoint: proxy.url, useAuthWithCustomEndpoint: true, authClient, projectId: 'collectfasta-test' })
+      const key = `sdk-${Date.now().toString(36)}/a.txt`
+      await gcs({ bucket: GCS_BUCKET, storage }).upload(await uploadFile(key, 'sdk bytes'), context())
+      const uploads = proxy.requests.filter((r) => r.kind === 'PUT')
+      expect(uploads).toHaveLength(1)
+      expect(uploads[0]!.headers['user-agent']).not.toBe('collectfasta-gcs')
+      expect(uploads[0]!.headers.authorization).toBe('Bearer test-token')
+      expect(Buffer.from((await readBackGcs(key))!.bytes).toString()).toBe('sdk bytes')
+    } finally {
+      await proxy.close()
+    }
   })
 })
 
@@ -168,7 +238,9 @@ describe('gcs strategy against servers that misbehave', () => {
       const strategy = gcs({ bucket: GCS_BUCKET, storage: emulatorStorage(proxy.url) })
       await strategy.upload(await uploadFile(key, 'same bytes'), context())
       expect(proxy.faults.count).toBe(1)
-      expect(proxy.requests.filter((r) => r.kind === 'PUT')).toHaveLength(2)
+      const uploads = proxy.requests.filter((r) => r.kind === 'PUT')
+      expect(uploads).toHaveLength(2)
+      expect(uploads.map((r) => r.headers['user-agent'])).toEqual(['collectfasta-gcs', 'collectfasta-gcs'])
       expect(Buffer.from((await readBackGcs(key))!.bytes).toString()).toBe('same bytes')
     } finally {
       await proxy.close()

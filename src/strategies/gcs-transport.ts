@@ -1,0 +1,145 @@
+import type { Dispatcher, Pool } from 'undici'
+import { randomBytes } from 'node:crypto'
+import type { ObjectMetadata } from './gcs-sdk.js'
+
+/**
+ * The Cloud Storage strategy's own path for simple uploads: one multipart request of the JSON
+ * API through undici's request API (one pool per endpoint, sized to the concurrency), with the
+ * access token google-auth-library caches and refreshes. @google-cloud/storage's `file.save`
+ * costs about four times the CPU per upload (bench/RESULTS.md). One attempt per call: the
+ * strategy decides what is retried (it knows the generations and the preconditions).
+ */
+
+export interface GcsTransportOptions {
+  /** The API's origin, e.g. `https://storage.googleapis.com`, or the emulator's. */
+  endpoint: string
+  /** An access token for each request; absent for an endpoint that takes none (the emulator). */
+  token?: () => Promise<string | null | undefined>
+  connections: number
+  connectTimeout: number
+}
+
+export interface MultipartUpload {
+  bucket: string
+  name: string
+  /** The object resource: contentType, cacheControl, contentEncoding, metadata, md5Hash. */
+  resource: Record<string, unknown>
+  contentType: string | undefined
+  body: Uint8Array
+  /** Stored only when the object's generation is this one (`0`: the object must not exist). */
+  ifGenerationMatch?: string
+  /** Milliseconds without an answer (head or body) before the attempt is abandoned. */
+  timeout: number
+}
+
+/**
+ * A failed request, shaped as the SDK's errors are (`code` is the HTTP status, or the network
+ * error's code), so one explanation and one retry rule serve both paths.
+ */
+export class GcsRequestError extends Error {
+  constructor(
+    readonly code: number | string,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(message, cause === undefined ? undefined : { cause })
+    this.name = 'GcsRequestError'
+  }
+}
+
+/** undici's names for failures, as the Node and SDK codes the explanations and retries know. */
+const NETWORK_CODES: Record<string, string> = {
+  UND_ERR_SOCKET: 'ECONNRESET',
+  UND_ERR_CLOSED: 'ECONNRESET',
+  UND_ERR_CONNECT_TIMEOUT: 'ETIMEDOUT',
+  UND_ERR_HEADERS_TIMEOUT: 'ETIMEDOUT',
+  UND_ERR_BODY_TIMEOUT: 'ETIMEDOUT',
+}
+
+/** An error answer's message: the JSON API's `error.message`, or the start of whatever came. */
+function errorMessage(status: number, body: Buffer): string {
+  const text = body.subarray(0, 16_384).toString('utf8')
+  try {
+    const message = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message
+    if (typeof message === 'string' && message) return message
+  } catch {}
+  return text.trim() ? `HTTP ${status}: ${text.trim().slice(0, 200)}` : `HTTP ${status}`
+}
+
+export interface GcsTransport {
+  upload(request: MultipartUpload): Promise<ObjectMetadata>
+  close(): Promise<void>
+}
+
+export async function createGcsTransport(options: GcsTransportOptions): Promise<GcsTransport> {
+  const { Pool } = await import('undici')
+  const base = new URL(options.endpoint)
+  const basePath = base.pathname.replace(/\/$/, '')
+  let pool: Pool | undefined
+  const poolFor = () => {
+    pool ??= new Pool(base.origin, { connections: options.connections, connectTimeout: options.connectTimeout, keepAliveTimeout: 4_000 })
+    return pool
+  }
+
+  return {
+    async upload(request) {
+      const token = options.token && (await options.token())
+      const boundary = `collectfasta-${randomBytes(12).toString('hex')}`
+      // multipart/related: the object resource, then the bytes (the JSON API's "multipart upload").
+      const head = Buffer.from(
+        `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(request.resource)}\r\n` +
+          `--${boundary}\r\nContent-Type: ${request.contentType ?? 'application/octet-stream'}\r\n\r\n`,
+      )
+      const tail = Buffer.from(`\r\n--${boundary}--\r\n`)
+      const body = Buffer.concat([head, request.body, tail])
+      // `name` goes in the query too: Cloud Storage takes it from either, and proxies (the tests'
+      // precondition emulation among them) read the query only.
+      let query = `uploadType=multipart&name=${encodeURIComponent(request.name)}`
+      if (request.ifGenerationMatch !== undefined) query += `&ifGenerationMatch=${request.ifGenerationMatch}`
+      const headers: Record<string, string> = {
+        'content-type': `multipart/related; boundary=${boundary}`,
+        'user-agent': 'collectfasta-gcs',
+      }
+      if (token) headers.authorization = `Bearer ${token}`
+      let answer: Dispatcher.ResponseData
+      try {
+        answer = await poolFor().request({
+          path: `${basePath}/upload/storage/v1/b/${encodeURIComponent(request.bucket)}/o?${query}`,
+          method: 'POST',
+          headers,
+          body,
+          headersTimeout: request.timeout,
+          bodyTimeout: request.timeout,
+        })
+      } catch (cause) {
+        throw networkError(cause, request.timeout)
+      }
+      let text: Buffer
+      try {
+        const chunks: Buffer[] = []
+        for await (const chunk of answer.body as AsyncIterable<Buffer>) chunks.push(chunk)
+        text = Buffer.concat(chunks)
+      } catch (cause) {
+        throw networkError(cause, request.timeout)
+      }
+      if (answer.statusCode >= 300) throw new GcsRequestError(answer.statusCode, errorMessage(answer.statusCode, text))
+      try {
+        return JSON.parse(text.toString('utf8')) as ObjectMetadata
+      } catch (cause) {
+        throw new GcsRequestError(answer.statusCode, `the upload's answer is not the object's JSON metadata: ${text.subarray(0, 200).toString('utf8')}`, cause)
+      }
+    },
+    async close() {
+      const held = pool
+      pool = undefined
+      await held?.close()
+    },
+  }
+}
+
+function networkError(cause: unknown, timeout: number): GcsRequestError {
+  const e = cause as NodeJS.ErrnoException
+  const code = e.code ?? e.name ?? 'Error'
+  const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
+  return new GcsRequestError(NETWORK_CODES[code] ?? code, timedOut ? `no answer within ${timeout} ms (timed out)` : (e.message ?? String(cause)), cause)
+}
