@@ -43,7 +43,8 @@ export interface GcsOptions {
    */
   resumableThreshold?: number
   /**
-   * Attempts per request, including the first; the SDK retries with exponential backoff.
+   * Attempts per request, including the first, with exponential backoff (the SDK's; ours for
+   * simple uploads, which skip the SDK).
    * @default 3
    */
   maxAttempts?: number
