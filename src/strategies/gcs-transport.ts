@@ -6,7 +6,7 @@ import type { ObjectMetadata } from './gcs-sdk.js'
  * The Cloud Storage strategy's own path for simple uploads: one multipart request of the JSON
  * API through undici's request API (one pool per endpoint, sized to the concurrency), with the
  * access token google-auth-library caches and refreshes. @google-cloud/storage's `file.save`
- * costs about four times the CPU per upload (bench/RESULTS.md). One attempt per call: the
+ * costs about three times the CPU per upload (bench/RESULTS.md). One attempt per call: the
  * strategy decides what is retried (it knows the generations and the preconditions).
  */
 

@@ -113,7 +113,7 @@ export function gcs(options: GcsOptions): GcsStrategy {
 
   /**
    * Simple uploads (under `resumableThreshold`, the deploy manifest) skip the SDK: one multipart
-   * request through undici, about a fourth of the SDK's CPU (bench/RESULTS.md). The endpoint and
+   * request through undici, about a third of the SDK's CPU (bench/RESULTS.md). The endpoint and
    * the token are the Storage instance's own: its google-auth-library client (the options'
    * credentials, key file and project, the storage scopes) caches and refreshes the token, and
    * an endpoint the SDK sends no credentials to (STORAGE_EMULATOR_HOST, a custom `apiEndpoint`
@@ -246,7 +246,8 @@ export function gcs(options: GcsOptions): GcsStrategy {
       const resends = (options.maxAttempts ?? DEFAULTS.gcs.maxAttempts) - 1
       let resent = 0
       let stored: ObjectMetadata | undefined
-      for (let attempt = 1; ; attempt++) {
+      let reread = false
+      for (;;) {
         const settings = settingsFor(generation)
         try {
           if (transport) {
@@ -288,9 +289,11 @@ export function gcs(options: GcsOptions): GcsStrategy {
           if (conditional && (error as GcsError).code === 412) {
             throw storageConflict(STRATEGY_NAME, `${file.key} is no longer generation ${generation} (another deploy wrote it); nothing was written.`, error)
           }
-          if ((error as GcsError).code === 412 && attempt === 1) {
-            // Someone wrote the object since this deploy saw it: ours replaces theirs, as a plain
-            // write would, under the generation that is there now (still safe to retry).
+          if ((error as GcsError).code === 412 && !reread) {
+            reread = true
+            // Someone wrote the object since this deploy saw it (or a resent attempt met our own
+            // write, whose answer was lost): ours replaces it, as a plain write would, under the
+            // generation that is there now (still safe to retry). Once.
             generation = await object.getMetadata().then(
               ([metadata]) => String((metadata as ObjectMetadata).generation),
               (e: GcsError) => (e.code === 404 ? '0' : undefined),

@@ -87,6 +87,26 @@ describe('gcs simple uploads on the lean JSON API path', () => {
     }
   })
 
+  it('a plain upload that meets a newer generation (412) is sent again once, under the generation there now', async () => {
+    const proxy = await recordingProxy(inject('gcsConditionalEndpoint'))
+    try {
+      const prefix = `reread-${Date.now().toString(36)}/`
+      const strategy = gcs({ bucket: GCS_BUCKET, prefix, storage: emulatorStorage(proxy.url) })
+      for await (const _ of strategy.list(context())) throw new Error('the prefix should be empty')
+      // Written by someone else after the listing: this deploy still believes the key is free (generation 0).
+      await emulatorStorage().bucket(GCS_BUCKET).file(`${prefix}a.txt`).save('theirs')
+      proxy.reset()
+      const stored = await strategy.upload(await uploadFile(`${prefix}a.txt`, 'ours'), context())
+      const uploads = proxy.requests.filter((r) => r.kind === 'PUT')
+      expect(uploads.map((r) => new URLSearchParams(r.query).get('ifGenerationMatch'))).toEqual(['0', expect.stringMatching(/^[1-9]\d*$/)])
+      expect(uploads.map((r) => r.headers['user-agent'])).toEqual(['collectfasta-gcs', 'collectfasta-gcs'])
+      expect(stored?.version).not.toBe(new URLSearchParams(uploads[1]!.query).get('ifGenerationMatch'))
+      expect(Buffer.from((await readBackGcs(`${prefix}a.txt`))!.bytes).toString()).toBe('ours')
+    } finally {
+      await proxy.close()
+    }
+  })
+
   it('a 503 is a throttle for the core to slow down for: not sent again here', async () => {
     const proxy = await recordingProxy(inject('gcsEndpoint'), { rates: { slowDown: 1 }, maxFaults: 1 })
     try {
