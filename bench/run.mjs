@@ -1,5 +1,5 @@
 // `npm run bench`: this project against rclone and aws s3 sync, on a local S3 server (fauxqs or s3rver)
-// behind a recording proxy, over deterministic synthetic outputs. Writes bench/RESULTS.md.
+// behind a recording proxy, over deterministic synthetic outputs. Writes bench/RESULTS.md and docs/benchmark.svg (bench/chart.mjs).
 //   node bench/run.mjs [--runs 3] [--sizes small,site3k,large,media,huge,film] [--contenders ours-bundle,ours-outdir,ours-vite,ours-sdk,sdk-loop,rclone,aws] [--server fauxqs|s3rver] [--quick] [--no-write]
 import { execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import { recordingProxy } from '../test/servers/proxy.mjs'
+import { writeChart } from './chart.mjs'
 import { PROFILES, generate, mutate } from './generate.mjs'
 import { nodeAtLeast } from '../test/servers/runtimes.mjs'
 
@@ -304,6 +305,8 @@ async function main() {
     const previous = existsSync(file) ? readFileSync(file, 'utf8') : ''
     const marker = previous.indexOf(ANALYSIS_MARKER)
     writeFileSync(file, `${markdown}\n${marker >= 0 ? previous.slice(marker) : `${ANALYSIS_MARKER}\n`}`)
+    // The chart in docs/ is drawn from the tables just written, so it never shows other numbers.
+    console.error(`# chart: ${writeChart(markdown)}`)
   }
 }
 

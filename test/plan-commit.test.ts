@@ -320,6 +320,22 @@ describe.each(backends)('a deploy is a plan, then a commit, on $name', (backend)
   })
 })
 
+describe('prune on a storage where two spellings name one file', () => {
+  it('never deletes a stale key that is a live file under another case or normalisation', async () => {
+    const p = project(backends[0] as Backend)
+    const insensitive = (): Strategy => Object.assign(backends[0]!.strategy(p.prefix), { caseInsensitive: true })
+    build(p.root, { 'index.html': 'v1', 'About.html': 'about v1', 'Cafe\u0301.html': 'café v1', 'old.html': 'old' })
+    await p.run({ strategy: insensitive(), prune: { keepDeploys: 1 } })
+    build(p.root, { 'index.html': 'v2', 'about.html': 'about v2', 'caf\u00e9.html': 'café v2' })
+    const report = await p.run({ strategy: insensitive(), prune: { keepDeploys: 1 } })
+    expect(report.deleted).toEqual([`${p.prefix}old.html`])
+    // The same on an exact storage deletes the old spellings.
+    build(p.root, { 'index.html': 'v3', 'ABOUT.html': 'about v3' })
+    const exact = await p.run({ prune: { keepDeploys: 1, maxDeletes: 10 } })
+    expect(exact.deleted.sort()).toEqual([`${p.prefix}about.html`, `${p.prefix}caf\u00e9.html`])
+  })
+})
+
 describe('the marker costs', () => {
   it('a warm no-change deploy still makes one request; one that uploads writes the manifest twice (mark, commit)', async () => {
     const p = project(backends[0] as Backend)

@@ -1,4 +1,4 @@
-import { validatePath } from '../paths.js'
+import { foldPath, validatePath } from '../paths.js'
 import { runPool } from '../pool.js'
 import { type DeleteReason, type DeployReport, errorText } from '../report.js'
 import type { RemoteObject, Strategy } from '../strategy.js'
@@ -128,19 +128,22 @@ export async function planPrune(input: PruneInput): Promise<PrunePlan> {
  * Objects to delete: those of deploys older than the grace period that no kept deploy uses,
  * and (with `unknown`) those under the prefix that no recorded deploy wrote.
  */
-async function findStale({ history, prune, remote, manifestPath, prefix }: PruneInput): Promise<StaleObject[]> {
+async function findStale({ history, prune, remote, manifestPath, prefix, strategy }: PruneInput): Promise<StaleObject[]> {
+  // Where two spellings name one file (a case-insensitive directory), a stale key that is a live
+  // file under another spelling is kept: compare folded.
+  const fold = strategy.caseInsensitive ? foldPath : (path: string) => path
   const kept = new Set<string>()
-  for (const deploy of history.slice(0, prune.keepDeploys)) for (const path of deploy.paths) kept.add(path)
+  for (const deploy of history.slice(0, prune.keepDeploys)) for (const path of deploy.paths) kept.add(fold(path))
   const stale = new Map<string, DeleteReason>()
   for (const deploy of history.slice(prune.keepDeploys)) {
     // A path the manifest should never hold (`..`, absolute) is never turned into a delete.
-    for (const path of deploy.paths) if (!kept.has(path) && validatePath(path) === undefined) stale.set(prefix + path, 'stale')
+    for (const path of deploy.paths) if (!kept.has(fold(path)) && validatePath(path) === undefined) stale.set(prefix + path, 'stale')
   }
   if (prune.unknown) {
     const recorded = new Set(history.flatMap((d) => d.paths))
     for (const key of (await remote.listing())?.keys() ?? []) {
       const path = key.slice(prefix.length)
-      if (!key.startsWith(prefix) || kept.has(path) || path === manifestPath || stale.has(key)) continue
+      if (!key.startsWith(prefix) || kept.has(fold(path)) || (manifestPath !== false && fold(path) === fold(manifestPath)) || stale.has(key)) continue
       stale.set(key, recorded.has(path) ? 'stale' : 'unknown')
     }
   }

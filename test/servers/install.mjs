@@ -8,17 +8,33 @@
 // - one package per framework fixture (test/frameworks/*), pinned by its lock file, so their
 //   Vite versions never meet the root's. Each gets a link to this package, as an install would.
 import { execFileSync } from 'node:child_process'
-import { existsSync, lstatSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, lstatSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 
+/** The lock file's hash, kept in node_modules once installed: a changed lock installs again. */
+function lockStamp(dir) {
+  const lock = join(dir, 'package-lock.json')
+  return existsSync(lock) ? createHash('sha256').update(readFileSync(lock)).digest('hex') : ''
+}
+
 function install(dir, what, extra = []) {
-  if (existsSync(join(dir, 'node_modules/.package-lock.json'))) return
-  console.log(`Installing ${what} (once)...`)
+  const stampFile = join(dir, 'node_modules/.collectfasta-lock')
+  const stamp = lockStamp(dir)
+  const installed = existsSync(join(dir, 'node_modules/.package-lock.json'))
+  if (installed && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return
+  // Installed before the stamp existed: trust it only while the lock is older than the install.
+  if (installed && !existsSync(stampFile) && statSync(join(dir, 'package-lock.json')).mtimeMs <= statSync(join(dir, 'node_modules/.package-lock.json')).mtimeMs) {
+    writeFileSync(stampFile, stamp)
+    return
+  }
+  console.log(`Installing ${what} (${installed ? 'its lock file changed' : 'once'})...`)
   execFileSync(npm, ['ci', ...extra, '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'inherit', shell: process.platform === 'win32' })
+  writeFileSync(stampFile, stamp)
 }
 
 install(join(root, 'test/servers/gcs'), 'the Cloud Storage emulator for the GCS tests', ['--omit=optional'])
