@@ -1,5 +1,7 @@
+import type { Storage } from '@google-cloud/storage'
 import type { Dispatcher, Pool } from 'undici'
 import { randomBytes } from 'node:crypto'
+import type { UploadFile } from '../strategy.js'
 import type { ObjectMetadata } from './gcs-sdk.js'
 
 /**
@@ -21,11 +23,10 @@ export interface GcsTransportOptions {
 
 export interface MultipartUpload {
   bucket: string
-  name: string
-  /** The object resource: contentType, cacheControl, contentEncoding, metadata, md5Hash. */
+  /** Its key is the object's name, its body the bytes, its MD5 the `md5Hash` the server checks them against. */
+  file: UploadFile
+  /** The rest of the object resource: contentType, cacheControl, contentEncoding, custom metadata. */
   resource: Record<string, unknown>
-  contentType: string | undefined
-  body: Uint8Array
   /** Stored only when the object's generation is this one (`0`: the object must not exist). */
   ifGenerationMatch?: string
   /** Milliseconds without an answer (head or body) before the attempt is abandoned. */
@@ -71,6 +72,25 @@ export interface GcsTransport {
   close(): Promise<void>
 }
 
+/**
+ * The lean path for a Storage instance, or undefined where the SDK keeps the uploads. The
+ * endpoint and the token are the instance's own: its google-auth-library client (the strategy's
+ * credentials, key file and project, the storage scopes) caches the token and refreshes it
+ * before it expires, and an endpoint the SDK sends no credentials to (STORAGE_EMULATOR_HOST, a
+ * custom `apiEndpoint` without `useAuthWithCustomEndpoint`) gets none here either. A user's own
+ * Storage that authenticates keeps the SDK: its options (interceptors, retries, a user agent)
+ * are theirs to keep.
+ */
+export async function leanTransport(storage: Storage, usersOwn: boolean, connections: number, connectTimeout: number): Promise<GcsTransport | undefined> {
+  // A stand-in for Storage (the tests') may lack these fields: the SDK path serves it.
+  const s = storage as Partial<Storage>
+  const anonymous = s.customEndpoint === true && !s.useAuthWithCustomEndpoint
+  if ((usersOwn && !anonymous) || typeof s.apiEndpoint !== 'string') return undefined
+  const auth = s.authClient
+  if (!anonymous && typeof auth?.getAccessToken !== 'function') return undefined
+  return createGcsTransport({ endpoint: s.apiEndpoint, token: anonymous ? undefined : () => auth!.getAccessToken(), connections, connectTimeout })
+}
+
 export async function createGcsTransport(options: GcsTransportOptions): Promise<GcsTransport> {
   const { Pool } = await import('undici')
   const base = new URL(options.endpoint)
@@ -83,18 +103,21 @@ export async function createGcsTransport(options: GcsTransportOptions): Promise<
 
   return {
     async upload(request) {
+      const { file } = request
       const token = options.token && (await options.token())
+      // md5Hash makes the server check the bytes, as the SDK's `validation: 'md5'` did after the fact.
+      const resource = { ...request.resource, name: file.key, md5Hash: Buffer.from(file.md5(), 'hex').toString('base64') }
       const boundary = `collectfasta-${randomBytes(12).toString('hex')}`
       // multipart/related: the object resource, then the bytes (the JSON API's "multipart upload").
       const head = Buffer.from(
-        `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(request.resource)}\r\n` +
-          `--${boundary}\r\nContent-Type: ${request.contentType ?? 'application/octet-stream'}\r\n\r\n`,
+        `--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(resource)}\r\n` +
+          `--${boundary}\r\nContent-Type: ${file.headers.contentType ?? 'application/octet-stream'}\r\n\r\n`,
       )
       const tail = Buffer.from(`\r\n--${boundary}--\r\n`)
-      const body = Buffer.concat([head, request.body, tail])
+      const body = Buffer.concat([head, file.body, tail])
       // `name` goes in the query too: Cloud Storage takes it from either, and proxies (the tests'
       // precondition emulation among them) read the query only.
-      let query = `uploadType=multipart&name=${encodeURIComponent(request.name)}`
+      let query = `uploadType=multipart&name=${encodeURIComponent(file.key)}`
       if (request.ifGenerationMatch !== undefined) query += `&ifGenerationMatch=${request.ifGenerationMatch}`
       const headers: Record<string, string> = {
         'content-type': `multipart/related; boundary=${boundary}`,

@@ -1,19 +1,15 @@
 import type { File, Storage, StorageOptions } from '@google-cloud/storage'
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { DEFAULTS } from '../defaults.js'
 import { normalizePrefix } from '../paths.js'
 import { type StrategyWith, defineStrategy, storageConflict, storageError } from '../strategy.js'
-import { type GcsError, type ObjectMetadata, explain, toRemote, transient } from './gcs-sdk.js'
+import { type GcsError, type ObjectMetadata, explain, sdkUpload, toRemote, transient } from './gcs-sdk.js'
 import type { GcsTransport } from './gcs-transport.js'
-import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, importSdk, rangeReader, validateBucketOptions } from './utils.js'
+import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, importSdk, validateBucketOptions } from './utils.js'
 
 const STRATEGY_NAME = 'gcs'
 /** A simple upload's body is one buffer: larger files always go resumable. */
 const MAX_SINGLE_UPLOAD = 2 ** 31 - 1
-/** Pieces read from a file for a resumable upload (the SDK gathers them into chunks). */
-const READ_BYTES = 1024 * 1024
 /** First pause before an upload is sent again (doubled each time, with jitter). */
 const RETRY_BASE_MS = 200
 
@@ -32,9 +28,8 @@ export interface GcsOptions {
   /** Service-account credentials (`client_email`, `private_key`). @default Application Default Credentials */
   credentials?: StorageOptions['credentials']
   /**
-   * A ready `Storage` instance; project, credentials and retries are then its own, and every
-   * request goes through it. One for an endpoint it sends no credentials to (the emulator, via
-   * STORAGE_EMULATOR_HOST or `apiEndpoint`) only lends its endpoint to the simple uploads.
+   * A ready `Storage` instance: project, credentials and retries are its own, and every request
+   * goes through it, but for simple uploads to an endpoint it sends no credentials to (the emulator).
    */
   storage?: Storage
   /**
@@ -111,35 +106,13 @@ export function gcs(options: GcsOptions): GcsStrategy {
     return storage.bucket(bucket)
   }
 
-  /**
-   * Simple uploads (under `resumableThreshold`, the deploy manifest) skip the SDK: one multipart
-   * request through undici, about a third of the SDK's CPU (bench/RESULTS.md). The endpoint and
-   * the token are the Storage instance's own: its google-auth-library client (the options'
-   * credentials, key file and project, the storage scopes) caches and refreshes the token, and
-   * an endpoint the SDK sends no credentials to (STORAGE_EMULATOR_HOST, a custom `apiEndpoint`
-   * without `useAuthWithCustomEndpoint`) gets none here either. A user's own authenticated
-   * `storage` keeps the SDK for everything: its options (interceptors, retries, a user agent)
-   * are theirs to keep. Undefined: the SDK uploads.
-   */
+  /** Simple uploads skip the SDK where they can (gcs-transport.ts says when); undefined: the SDK uploads. */
   let lean: Promise<GcsTransport | undefined> | undefined
   const leanPath = (concurrency: number | undefined) => {
-    lean ??= (async () => {
-      await connect()
-      // A stand-in for Storage (the tests') may lack these fields: the SDK path serves it.
-      const s = storage as Partial<Storage>
-      const anonymous = s.customEndpoint === true && !s.useAuthWithCustomEndpoint
-      if ((options.storage && !anonymous) || typeof s.apiEndpoint !== 'string') return undefined
-      const auth = s.authClient
-      if (!anonymous && typeof auth?.getAccessToken !== 'function') return undefined
-      const { createGcsTransport } = await import('./gcs-transport.js')
-      return createGcsTransport({
-        endpoint: s.apiEndpoint,
-        token: anonymous ? undefined : () => auth!.getAccessToken(),
-        // The stat after a 412 and the listing use the SDK's own sockets.
-        connections: concurrency ?? options.concurrency ?? DEFAULTS.concurrency,
-        connectTimeout: shortTimeout,
-      })
-    })()
+    lean ??= connect().then(async () => {
+      const { leanTransport } = await import('./gcs-transport.js')
+      return leanTransport(storage as Storage, options.storage !== undefined, concurrency ?? options.concurrency ?? DEFAULTS.concurrency, shortTimeout)
+    })
     lean.catch(() => {
       lean = undefined
     })
@@ -238,52 +211,20 @@ export function gcs(options: GcsOptions): GcsStrategy {
         },
         preconditionOpts: generation === undefined ? undefined : { ifGenerationMatch: Number(generation) },
       })
-      // Without a precondition the SDK does not retry a write (RetryConditional), and a warm
-      // cache knows no generation. Sending the same bytes to the same name again is safe, so a
-      // server error or a dropped connection is retried here. Throttling is left to the core (it
-      // slows the whole deploy down); a write under a precondition is the SDK's to retry, or
-      // retried here too on the lean path (the precondition makes it safe).
+      // Sending the same bytes to the same name again is safe, so a server error or a dropped
+      // connection is retried here: on the lean path always, through the SDK when there is no
+      // precondition (it retries only those, RetryConditional; a warm cache knows no generation).
+      // Throttling is left to the core: it slows the whole deploy down.
       const resends = (options.maxAttempts ?? DEFAULTS.gcs.maxAttempts) - 1
       let resent = 0
-      let stored: ObjectMetadata | undefined
+      let stored: ObjectMetadata
       let reread = false
       for (;;) {
         const settings = settingsFor(generation)
         try {
-          if (transport) {
-            stored = await transport.upload({
-              bucket,
-              name: file.key,
-              // The server checks the bytes against md5Hash, as the SDK's `validation: 'md5'` did after the fact.
-              resource: { name: file.key, ...settings.metadata, md5Hash: Buffer.from(file.md5(), 'hex').toString('base64') },
-              contentType: file.headers.contentType,
-              body: file.body,
-              ifGenerationMatch: generation,
-              timeout: settings.timeout,
-            })
-          } else if (resumable) {
-            // Streamed in one request, read from the file as it goes: the SDK holds the last piece
-            // only, so a file of any size takes a few MiB. A request that fails after the storage
-            // has lost bytes cannot be resumed from a stream: it is sent again from the start below
-            // (or, under a precondition, by the next deploy). One chunked request per 8 MiB would
-            // resume, but costs a round trip each, and the emulator the tests use cannot take chunks.
-            const read = rangeReader(file)
-            const chunks = async function* () {
-              for (let start = 0; start < file.size; start += READ_BYTES) {
-                const bytes = await read(start, Math.min(start + READ_BYTES, file.size))
-                yield Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-              }
-            }
-            const upload = object.createWriteStream(settings)
-            // The SDK can emit a second error (a failed resume) after the first has settled the
-            // pipeline: it must not crash the process, and the first already fails the upload.
-            upload.on('error', () => {})
-            await pipeline(Readable.from(chunks()), upload)
-          } else {
-            const body = file.body
-            await object.save(Buffer.from(body.buffer, body.byteOffset, body.byteLength), settings)
-          }
-          stored ??= object.metadata as ObjectMetadata
+          stored = transport
+            ? await transport.upload({ bucket, file, resource: settings.metadata, ifGenerationMatch: generation, timeout: settings.timeout })
+            : await sdkUpload(object, file, settings)
           break
         } catch (error) {
           if (conditional && (error as GcsError).code === 412) {
@@ -309,14 +250,9 @@ export function gcs(options: GcsOptions): GcsStrategy {
         }
       }
       remember(stored)
-      return {
-        key: file.key,
-        size: file.size,
-        md5: file.md5(),
-        xxh64: file.xxh64,
-        version: stored.generation === undefined ? undefined : String(stored.generation),
-        modified: stored.updated ? Date.parse(String(stored.updated)) : undefined,
-      }
+      // The answer's generation is the version, its `updated` the time stored.
+      const { version, modified } = toRemote(stored)
+      return { key: file.key, size: file.size, md5: file.md5(), xxh64: file.xxh64, version, modified }
     },
 
     async get(key) {
