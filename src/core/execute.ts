@@ -69,10 +69,10 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
   if (succeeded && plan.prune?.refused) o.logger.warn(`[collectfasta] Prune refused: ${plan.prune.refused}`)
   if (succeeded && plan.manifest) {
     const pruned = plan.prune
-      ? !plan.prune.refused && (await executePrune(staleOf(plan), { strategy: o.strategy, counted: ctx.counted, report, remote, concurrency: o.concurrency, markVersion: mark?.version, recorded: plan.read?.state === 'ok' ? plan.read.manifest.files : undefined, warn: o.logger.warn }))
+      ? !plan.prune.refused && (await executePrune(staleOf(plan), { strategy: o.strategy, counted: ctx.counted, report, remote, concurrency: o.concurrency, markVersion: mark?.version, recorded: plan.previous?.files, warn: o.logger.warn }))
       : true
     const keep = !o.prune ? DEFAULTS.prune.keepDeploys : pruned ? o.prune.keepDeploys : MAX_HISTORY
-    const files = manifestFiles(plan.entries, cache, o.partial ? carriedFiles(plan.read?.state === 'ok' ? plan.read.manifest : undefined, plan.entries) : {})
+    const files = manifestFiles(plan.entries, cache, o.partial ? carriedFiles(plan.previous, plan.entries) : {})
     const id = plan.deploy.id
     const build = (current: RemoteManifest | undefined): Omit<RemoteManifest, 'format' | 'tool'> => {
       const deploys: ManifestDeploy[] = [plan.deploy, ...(current ? withPending(current, id) : [])].slice(0, keep)
@@ -99,7 +99,7 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
     forced: o.force,
     seen: plan.seen,
     read: plan.read?.state ?? 'not read',
-    pendingFound: plan.read?.state === 'ok' && plan.read.manifest.pending !== undefined,
+    pendingFound: plan.previous?.pending !== undefined,
     committed,
     marked: mark !== undefined,
   })

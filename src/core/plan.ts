@@ -28,6 +28,8 @@ export interface Plan {
   seen: string | undefined
   /** The manifest as read, when the plan needed it. */
   read?: ManifestRead
+  /** That manifest when it was usable. */
+  previous?: RemoteManifest
   /**
    * Whether the deploy manifest is written, and why: `changed` (something is uploaded), `repair`
    * (nothing to upload, but the stored one is missing, unreadable or left pending by a deploy
@@ -125,7 +127,7 @@ export async function makePlan(o: ResolvedDeploy, entries: Entry[], ctx: PlanCon
     if (prune.shrunk) deploy.shrunk = true
     if (prune.accepted) deploy.accepted = true
   }
-  return { entries, uploads, skipped, cacheTrusted, seen, read, manifest, deploy, history, prune }
+  return { entries, uploads, skipped, cacheTrusted, seen, read, previous, manifest, deploy, history, prune }
 }
 
 /** This deploy's line in the history; a partial one also keeps the last deploy's paths. */
