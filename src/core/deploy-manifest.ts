@@ -15,7 +15,6 @@ import { fingerprintHeaders } from './headers.js'
 
 export const MANIFEST_FORMAT = 1
 export const MANIFEST_TOOL = 'vite-plugin-collectfasta'
-const TOOL = MANIFEST_TOOL
 
 const FileSchema = v.object({ xxh64: v.string(), headers: v.string(), size: v.pipe(v.number(), v.integer(), v.minValue(0)), md5: v.string(), version: v.string() })
 const DeploySchema = v.object({
@@ -39,7 +38,7 @@ const DeploySchema = v.object({
 // as `__proto__` or `constructor`, which are legal file names.
 const ManifestSchema = v.object({
   format: v.literal(MANIFEST_FORMAT),
-  tool: v.literal(TOOL),
+  tool: v.literal(MANIFEST_TOOL),
   deploys: v.array(DeploySchema),
   files: v.array(v.tuple([v.string(), FileSchema])),
   /**
@@ -56,7 +55,7 @@ export type ManifestDeploy = v.InferOutput<typeof DeploySchema>
 
 export interface RemoteManifest {
   format: number
-  tool: typeof TOOL
+  tool: typeof MANIFEST_TOOL
   /** Newest first: when each recent deploy happened, which site wrote it, every path it deployed. */
   deploys: ManifestDeploy[]
   /** The files of the newest deploy (and, after partial deploys, of the last full one). */
@@ -98,7 +97,7 @@ export function parseManifest(bytes: Uint8Array, warn: (message: string) => void
     throw new Error((error as Error).message)
   }
   const tool = (data as { tool?: unknown } | null)?.tool
-  if (tool !== TOOL) throw new Error('it was not written by vite-plugin-collectfasta')
+  if (tool !== MANIFEST_TOOL) throw new Error('it was not written by vite-plugin-collectfasta')
   const format = (data as { format?: unknown }).format
   if (typeof format === 'number' && format > MANIFEST_FORMAT) {
     throw new NewerManifestError(`it has format ${format}, written by a later version of vite-plugin-collectfasta (this one reads ${MANIFEST_FORMAT})`)
@@ -137,7 +136,7 @@ export function parseManifest(bytes: Uint8Array, warn: (message: string) => void
 
 /** The manifest as the object to store, written only through a conditional upload (see core/trust). */
 export async function manifestUpload(manifest: Omit<RemoteManifest, 'format' | 'tool'>, key: string, ifVersion?: string | null): Promise<UploadFile> {
-  const body = Buffer.from(`${JSON.stringify({ format: MANIFEST_FORMAT, tool: TOOL, ...manifest })}\n`)
+  const body = Buffer.from(`${JSON.stringify({ format: MANIFEST_FORMAT, tool: MANIFEST_TOOL, ...manifest })}\n`)
   const hash = await loadHasher()
   const headers = { contentType: 'application/json; charset=utf-8', cacheControl: 'no-cache' }
   let md5: string | undefined
