@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process'
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { promisify } from 'node:util'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { snapshot } from './app.js'
 import { FRAMEWORKS_DIR, buildFixture } from './framework-build.js'
@@ -150,6 +152,54 @@ describe('VitePress writes sitemap.xml without waiting for it', () => {
     const buildEnd = collectfasta({ strategy: filesystem({ dir: join(dir, 'www') }), cacheDir: join(dir, 'cache') })
     await buildEnd({ root: join(dir, 'docs'), outDir, sitemap: { hostname: 'https://example.com' } })
     expect(readFileSync(join(dir, 'www/sitemap.xml'), 'utf8')).toBe(whole)
+  })
+})
+
+describe('VitePress: a hook that wraps buildEnd and writes after ours (withPwa)', () => {
+  /**
+   * Runs, in a child Node, what `vitepress build` does at its end: the outer buildEnd (a wrapper
+   * that calls ours, then writes sw.js, as withPwa does), then "build complete".
+   */
+  async function wrappedBuildEnd(targetDir: string) {
+    const dir = mkdtempSync(join(tmpdir(), 'collectfasta-wrapped-'))
+    temp.push(dir)
+    const outDir = join(dir, 'docs/.vitepress/dist')
+    mkdirSync(outDir, { recursive: true })
+    writeFileSync(join(outDir, 'index.html'), '<h1>home</h1>')
+    const dist = (path: string) => JSON.stringify(pathToFileURL(join(FRAMEWORKS_DIR, '../../dist', path)).href)
+    const script = `
+      import { writeFileSync } from 'node:fs'
+      const { collectfasta } = await import(${dist('frameworks/vitepress.js')})
+      const { filesystem } = await import(${dist('strategies/filesystem.js')})
+      const ours = collectfasta({ strategy: filesystem({ dir: ${JSON.stringify(targetDir)} }), cacheDir: ${JSON.stringify(join(dir, 'cache'))} })
+      const siteConfig = { root: ${JSON.stringify(join(dir, 'docs'))}, outDir: ${JSON.stringify(outDir)} }
+      siteConfig.buildEnd = async (config) => {
+        await ours(config)
+        writeFileSync(${JSON.stringify(join(outDir, 'sw.js'))}, 'self.skipWaiting()')
+      }
+      await siteConfig.buildEnd(siteConfig)
+      console.log('build complete')`
+    const result = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: dir }).then(
+      ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, output: error.stdout + error.stderr }),
+    )
+    return { ...result, outDir }
+  }
+
+  it('deploys what the wrapper wrote after ours returned, once the build is over', async () => {
+    const target = mkdtempSync(join(tmpdir(), 'collectfasta-wrapped-target-'))
+    temp.push(target)
+    const { code, output } = await wrappedBuildEnd(target)
+    expect(code, output).toBe(0)
+    expect(readFileSync(join(target, 'sw.js'), 'utf8')).toBe('self.skipWaiting()')
+    expect(readFileSync(join(target, 'index.html'), 'utf8')).toBe('<h1>home</h1>')
+    expect(output.indexOf('build complete')).toBeLessThan(output.indexOf('[collectfasta] file://'))
+  })
+
+  it('a failed deploy still fails the build: non-zero exit, the sentence printed', async () => {
+    const { code, output } = await wrappedBuildEnd('/dev/null/www')
+    expect(code, output).not.toBe(0)
+    expect(output).toMatch(/^\[collectfasta\] .*ENOTDIR.*\(while deploying the VitePress build\)$/m)
   })
 })
 
