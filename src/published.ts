@@ -3,8 +3,8 @@
 // The rules look at what the build is (other builds of the same app in this process, a server
 // side, a client build without pages), never at which framework made it: the names below only
 // pick a better message.
-import { existsSync, readdirSync, statSync } from 'node:fs'
-import { join, sep } from 'node:path'
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { join, relative, sep } from 'node:path'
 import type { ResolvedConfig } from 'vite'
 
 /** Frameworks with an integration of their own, refused as soon as their config is seen. */
@@ -141,3 +141,57 @@ export function hasPage(dir: string): boolean {
   return readdirSync(dir, { recursive: true, withFileTypes: true }).some((dirent) => dirent.isFile() && /\.html?$/i.test(dirent.name))
 }
 
+
+/** A page of the directory linking to a page of the same site that the directory does not hold. */
+export interface MissingPage {
+  /** The linking page, relative to the directory. */
+  page: string
+  /** The link's path, as the browser asks for it. */
+  link: string
+}
+
+/**
+ * The first link (`<a href>`) of the directory's pages to a path of the same site that is
+ * neither a file of the directory nor a page (`about` as about/index.html or about.html). In an
+ * app with a server, such a page is rendered on request (a route left out of the prerender):
+ * the directory alone is a partial site. Links to other sites, outside Vite's `base`, or to
+ * other schemes (mailto:) are not the site's.
+ */
+export async function missingPage(dir: string, base: string): Promise<MissingPage | undefined> {
+  const files = new Set<string>()
+  const pages: string[] = []
+  for (const dirent of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!dirent.isFile()) continue
+    const path = toPosix(relative(dir, join(dirent.parentPath, dirent.name)))
+    files.add(path)
+    if (/\.html?$/i.test(path)) pages.push(path)
+  }
+  const held = (path: string) => (path === '' || path.endsWith('/') ? files.has(`${path}index.html`) : files.has(path) || files.has(`${path}/index.html`) || files.has(`${path}.html`))
+  // A relative base ('./') is served from wherever the site is: links from the root are the site's.
+  const root = new URL(/^([a-z][a-z\d+.-]*:)?\/\//i.test(base) || base.startsWith('/') ? base : '/', 'http://site.invalid/')
+  const { Parser } = await import('htmlparser2')
+  for (const page of pages) {
+    const hrefs: string[] = []
+    let baseHref: string | undefined
+    const parser = new Parser({
+      onopentag(name, attributes) {
+        if (name === 'a' && attributes.href) hrefs.push(attributes.href)
+        else if (name === 'base' && attributes.href) baseHref ??= attributes.href
+      },
+    })
+    parser.end(readFileSync(join(dir, page), 'utf8'))
+    for (const href of hrefs) {
+      let url: URL
+      let path: string
+      try {
+        url = new URL(href, new URL(baseHref ?? '.', new URL(page, root)))
+        if (url.origin !== root.origin || !url.pathname.startsWith(root.pathname)) continue
+        path = decodeURIComponent(url.pathname.slice(root.pathname.length))
+      } catch {
+        continue // not a URL a browser would follow
+      }
+      if (!held(path)) return { page, link: url.pathname }
+    }
+  }
+  return undefined
+}

@@ -75,4 +75,18 @@ describe.skipIf(!startNode)('SolidStart 2.0 (Nitro 3, static preset, prerender; 
     const site = expectSameTree(PUBLISHED, join(dir, 'www'), output)
     for (const page of ['index.html', 'about/index.html', 'robots.txt']) expect(site.has(page), page).toBe(true)
   })
+
+  it('with a server (Node preset) and only / prerendered, the plain plugin refuses the partial .output/public before any request', async () => {
+    const refusedTarget = join(tempDir('solidstart-server'), 'www')
+    const refused = await buildFixture('solidstart', [VITE, 'build', '-c', 'vite.config.server.js'], pathToFileURL(refusedTarget).href, startNode)
+    expect(refused.code).not.toBe(0)
+    expect(existsSync(join(APP, '.output/server/index.mjs')), 'the build has a server').toBe(true)
+    expect(existsSync(join(PUBLISHED, 'index.html')) && !existsSync(join(PUBLISHED, 'about'))).toBe(true)
+    expect(refused.stderr).toContain(
+      '[collectfasta] This build is not the whole site: index.html links to /about, a page its `ssr` environment renders on request, not written to .output/public ' +
+        '(prerender every page to keep the plugin), so the Vite plugin would deploy a partial site and deploys nothing. ' +
+        'Remove collectfasta() from the Vite plugins and run `npx collectfasta deploy .output/public`',
+    )
+    expect(existsSync(refusedTarget)).toBe(false)
+  })
 })
