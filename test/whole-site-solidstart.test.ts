@@ -1,7 +1,7 @@
 // SolidStart 2 (Vite's Environment API, Nitro's static preset): the plain Vite plugin deploys
 // the published directory only once Nitro has prerendered the pages into it; and the CLI with
 // no directory finds that directory by itself, never a server bundle.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -55,6 +55,11 @@ describe.skipIf(!startNode)('SolidStart 2.0 (Nitro 3, static preset, prerender; 
     expect(existsSync(SSR_BUNDLE), 'the build has a server bundle').toBe(true)
     const site = expectSameTree(PUBLISHED, dir, output)
     for (const page of ['index.html', 'about/index.html', 'robots.txt']) expect(site.has(page), page).toBe(true)
+    // SolidStart's assetsDir (_build/assets), set by its plugin, is what is cached for good.
+    const report = JSON.parse(readFileSync(join(APP, '.collectfasta/report.json'), 'utf8')) as { uploaded: { key: string; immutable?: true }[] }
+    const hashed = [...site.keys()].filter((path) => path.startsWith('_build/assets/'))
+    expect(hashed.length).toBeGreaterThan(0)
+    expect(report.uploaded.filter((u) => u.immutable).map((u) => u.key).sort()).toEqual(hashed.sort())
     expect(output.split('\n').filter((line) => line.startsWith('[collectfasta] file://'))).toHaveLength(1)
     expect(output).not.toContain('NOT deployed') // the deploy waiting for the end of the app build did run
   })
