@@ -297,6 +297,34 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
   })
 })
 
+describe("collectfasta deploy: the hashed folder from the build's Vite manifest", () => {
+  const manifest = (files: string[]) => JSON.stringify(Object.fromEntries(files.map((file, i) => [`src/entry-${i}.js`, { file, css: [], isEntry: true }])))
+
+  it('a framework that sets assetsDir in its plugin (_build/assets): those files are cached for good, and it says so', async () => {
+    const dir = bare()
+    const hashed = ['_build/assets/app-1a2b3c.js', '_build/assets/app-4d5e6f.css']
+    writeTree(join(dir, 'dist'), { 'index.html': '<h1>home</h1>', 'robots.txt': 'ok', '.vite/manifest.json': manifest(hashed), ...Object.fromEntries(hashed.map((f) => [f, f])) })
+    const { code, stdout, stderr } = await cli(dir, ['deploy', '--to', pathToFileURL(join(dir, 'www')).href, '--json'])
+    expect(code, stderr).toBe(0)
+    expect(stderr).toContain("[collectfasta] _build/assets/: the build's hashed files (its .vite/manifest.json), cached for good.")
+    const report = JSON.parse(stdout) as { uploaded: { key: string; immutable?: true }[] }
+    expect(report.uploaded.filter((u) => u.immutable).map((u) => u.key).sort()).toEqual(hashed.sort())
+  })
+
+  it('files in several folders, or a config that names assetsDir: the usual rule (assets/, or the one named)', async () => {
+    const dir = bare()
+    writeTree(join(dir, 'dist'), { 'index.html': 'a', 'assets/a-1a2b3c.js': 'a', 'js/b-4d5e6f.js': 'b', '.vite/manifest.json': manifest(['assets/a-1a2b3c.js', 'js/b-4d5e6f.js']) })
+    const mixed = await cli(dir, ['deploy', '--to', pathToFileURL(join(dir, 'www')).href, '--json'])
+    expect(mixed.code, mixed.stderr).toBe(0)
+    expect((JSON.parse(mixed.stdout) as { uploaded: { key: string; immutable?: true }[] }).uploaded.filter((u) => u.immutable).map((u) => u.key)).toEqual(['assets/a-1a2b3c.js'])
+    writeFileSync(join(dir, 'collectfasta.config.mjs'), "export default { assetsDir: 'js' }\n")
+    const named = await cli(dir, ['deploy', '--to', pathToFileURL(join(dir, 'www2')).href, '--json'])
+    expect(named.code, named.stderr).toBe(0)
+    expect(named.stderr).not.toContain('hashed files')
+    expect((JSON.parse(named.stdout) as { uploaded: { key: string; immutable?: true }[] }).uploaded.filter((u) => u.immutable).map((u) => u.key)).toEqual(['js/b-4d5e6f.js'])
+  })
+})
+
 describe('--to file: targets', () => {
   it.each([['file:./out'], ['file:out']])('%s is relative to the current folder, never the filesystem root', async (to) => {
     const dir = project()

@@ -41,6 +41,14 @@ function expectSameTree(published: string, deployedDir: string, output: string) 
   return site
 }
 
+/** The deploy's report (the fixture's reportFile) marks as immutable exactly the site's `_build/assets/` files. */
+function expectHashedCachedForGood(site: Map<string, Buffer>) {
+  const report = JSON.parse(readFileSync(join(APP, '.collectfasta/report.json'), 'utf8')) as { uploaded: { key: string; immutable?: true }[] }
+  const hashed = [...site.keys()].filter((path) => path.startsWith('_build/assets/'))
+  expect(hashed.length).toBeGreaterThan(0)
+  expect(report.uploaded.filter((u) => u.immutable).map((u) => u.key).sort()).toEqual(hashed.sort())
+}
+
 // SolidStart 2 requires Node 24 (engines; it calls fs.globSync when its config loads): the build
 // and the CLI (which loads vite.config) run under the Node 24 binary that test/servers/install.mjs
 // installs on linux x64, or under this Node when it is 24 or later.
@@ -56,10 +64,7 @@ describe.skipIf(!startNode)('SolidStart 2.0 (Nitro 3, static preset, prerender; 
     const site = expectSameTree(PUBLISHED, dir, output)
     for (const page of ['index.html', 'about/index.html', 'robots.txt']) expect(site.has(page), page).toBe(true)
     // SolidStart's assetsDir (_build/assets), set by its plugin, is what is cached for good.
-    const report = JSON.parse(readFileSync(join(APP, '.collectfasta/report.json'), 'utf8')) as { uploaded: { key: string; immutable?: true }[] }
-    const hashed = [...site.keys()].filter((path) => path.startsWith('_build/assets/'))
-    expect(hashed.length).toBeGreaterThan(0)
-    expect(report.uploaded.filter((u) => u.immutable).map((u) => u.key).sort()).toEqual(hashed.sort())
+    expectHashedCachedForGood(site)
     expect(output.split('\n').filter((line) => line.startsWith('[collectfasta] file://'))).toHaveLength(1)
     expect(output).not.toContain('NOT deployed') // the deploy waiting for the end of the app build did run
   })
@@ -79,6 +84,9 @@ describe.skipIf(!startNode)('SolidStart 2.0 (Nitro 3, static preset, prerender; 
     expect(output).toContain('[collectfasta] .output/public: the directory this build publishes')
     const site = expectSameTree(PUBLISHED, join(dir, 'www'), output)
     for (const page of ['index.html', 'about/index.html', 'robots.txt']) expect(site.has(page), page).toBe(true)
+    // SolidStart sets assetsDir in its plugin, which the CLI does not run: the build's Vite manifest says where the hashed files are.
+    expect(output).toContain("[collectfasta] _build/assets/: the build's hashed files (its .vite/manifest.json), cached for good.")
+    expectHashedCachedForGood(site)
   })
 
   it('with a server (Node preset) and only / prerendered, the plain plugin refuses the partial .output/public before any request', async () => {

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs'
-import { join, relative, resolve, sep } from 'node:path'
+import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
+import { join, posix, relative, resolve, sep } from 'node:path'
 import { UsageError } from './targets.js'
 
 /** Folders frameworks publish, whole: what a static host serves. */
@@ -70,4 +70,28 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
   throw new UsageError(
     `[collectfasta] The directory ${resolve(cwd, outDir ?? 'dist')} does not exist: build first, or name the directory to deploy.`,
   )
+}
+
+/**
+ * The folder of the hashed files a Vite build wrote to `dir`, as its build manifest
+ * (`.vite/manifest.json`) names them, when they all share one: a framework may set
+ * `build.assetsDir` in its own plugin (SolidStart's `_build/assets`), which a config read
+ * without running its plugins does not show. Undefined without a manifest or a single folder.
+ */
+export function manifestAssetsDir(dir: string): string | undefined {
+  let manifest: unknown
+  try {
+    manifest = JSON.parse(readFileSync(join(dir, '.vite/manifest.json'), 'utf8'))
+  } catch {
+    return undefined // no manifest (or not one Vite wrote): the usual default applies
+  }
+  const folders = new Set<string>()
+  for (const chunk of Object.values(manifest && typeof manifest === 'object' ? manifest : {})) {
+    const { file, css, assets } = (chunk ?? {}) as { file?: unknown; css?: unknown; assets?: unknown }
+    for (const path of [file, ...(Array.isArray(css) ? css : []), ...(Array.isArray(assets) ? assets : [])]) {
+      if (typeof path === 'string') folders.add(posix.dirname(posix.normalize(path)))
+    }
+  }
+  const [folder] = folders
+  return folders.size === 1 && folder && folder !== '.' && !folder.startsWith('..') && !posix.isAbsolute(folder) ? folder : undefined
 }
