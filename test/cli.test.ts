@@ -9,6 +9,7 @@ import { writeTree } from './helpers.js'
 import { S3_BUCKET } from './setup/servers.js'
 import { GCS_BUCKET, readBackGcs } from './strategies/gcs-emulator.js'
 import { readBackS3 } from './strategies/s3-servers.js'
+import { NODE_24 } from './servers/runtimes.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CLI = join(ROOT, 'dist/cli.js')
@@ -316,3 +317,18 @@ describe('--to file: targets', () => {
   })
 })
 
+
+// Node 22.1+ keeps compiled code on disk; Node picks the shared temporary folder by default, where
+// another user of the machine could plant code for the CLI to run.
+describe.runIf(existsSync(NODE_24))('the compile cache (Node 24; skipped where test/servers/install.mjs installs no Node 24 binary)', () => {
+  it("lives in node_modules/.cache, never in the shared temporary folder", async () => {
+    const shared = mkdtempSync(join(tmpdir(), 'collectfasta-tmp-'))
+    temp.push(shared)
+    const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: shared, TMP: shared, TEMP: shared }
+    delete env.NODE_COMPILE_CACHE
+    const code = await new Promise<number>((resolve) => execFile(NODE_24, [CLI, '--version'], { env }, (error) => resolve(error ? 1 : 0)))
+    expect(code).toBe(0)
+    expect(readdirSync(shared)).toEqual([])
+    expect(existsSync(join(ROOT, 'node_modules/.cache/vite-plugin-collectfasta/compile'))).toBe(true)
+  })
+})
