@@ -298,6 +298,45 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
   })
 })
 
+describe('collectfasta deploy <dir> of a client/server split: never the server bundle', () => {
+  it.each([
+    ['dist', 'dist/client', 'dist/server/server.js'],
+    ['.output', '.output/public', '.output/server/index.mjs'],
+  ])('%s whole is refused (exit 2) with the public half to deploy, nothing deployed', async (named, half, serverFile) => {
+    const dir = bare()
+    writeTree(join(dir, half), SITE)
+    writeTree(dir, { [serverFile]: 'export const secret = 1' })
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', named, '--to', pathToFileURL(www).href])
+    expect(stderr).toContain(`[collectfasta] ${named} holds a server bundle (${serverFile.split('/').slice(0, -1).join('/')}) beside the site it publishes`)
+    expect(stderr).toContain(`\`npx collectfasta deploy ${half}\``)
+    expect(code).toBe(2)
+    expect(existsSync(www)).toBe(false)
+  })
+
+  it('a site with its own client/ and server/ pages (a docs chapter each) is deployed whole', async () => {
+    const dir = bare()
+    writeTree(join(dir, 'dist'), { ...SITE, 'client/index.html': '<h1>client</h1>', 'server/index.html': '<h1>server</h1>', 'server/example.js': 'x' })
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', pathToFileURL(www).href])
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(siteFiles(www)).toContain('server/example.js')
+  })
+
+  it('include/exclude in collectfasta.config choose the files: deployed as chosen', async () => {
+    const dir = bare()
+    writeTree(join(dir, 'dist/client'), SITE)
+    writeTree(dir, { 'dist/server/server.js': 'export const secret = 1' })
+    writeFileSync(join(dir, 'collectfasta.config.mjs'), 'export default { exclude: "server/**" }\n')
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', pathToFileURL(www).href])
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(siteFiles(www)).toEqual(Object.keys(SITE).map((path) => `client/${path}`).sort())
+  })
+})
+
 describe('--to file: targets', () => {
   it.each([['file:./out'], ['file:out']])('%s is relative to the current folder, never the filesystem root', async (to) => {
     const dir = project()
