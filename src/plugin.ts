@@ -240,7 +240,7 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
         }
         if (!written || !client) return
         if (context.meta.watchMode && !(options.watch ?? DEFAULTS.watch)) return
-        const elsewhere = otherSite(pluginNames(resolved))
+        const elsewhere = resolved && otherSite(resolved)
         if (elsewhere) return this.warn(elsewhere)
         if (resolved?.builder) {
           // A Vite app build (the Environment API): other environments, prerendering and

@@ -4,7 +4,7 @@
 // side, a client build without pages), never at which framework made it: the names below only
 // pick a better message.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
-import { join, relative, sep } from 'node:path'
+import { join, relative, resolve, sep } from 'node:path'
 import type { ResolvedConfig } from 'vite'
 
 /** Frameworks with an integration of their own, refused as soon as their config is seen. */
@@ -22,19 +22,29 @@ const PUBLISHED: { name: string; plugin: RegExp; dir: string }[] = [
 ]
 
 /**
- * Tools that build another site from the app's own Vite config (its plugins included): their
- * output is never the app's site, and refusing would break their build. Not deployed, said once.
+ * Tools that build another site from the app's own Vite config, for the message only: any build
+ * that loaded the app's config itself is recognised by `otherSite`, whatever its name.
  */
 const OTHER_SITES: { name: string; plugin: RegExp; dir: string }[] = [{ name: 'Storybook', plugin: /^storybook:/, dir: 'storybook-static' }]
 
-/** The warning for a build of another site made from the app's Vite config, if this is one. */
-export function otherSite(pluginNames: readonly string[]): string | undefined {
-  const found = OTHER_SITES.find((f) => pluginNames.some((name) => f.plugin.test(name)))
-  if (!found) return undefined
-  return (
-    `[collectfasta] Not deployed: this is a ${found.name} build of the app's Vite config, not the app's site. ` +
-    `To publish it, run \`npx collectfasta deploy ${found.dir} --to <target>\` after the build.`
-  )
+/** The config files Vite itself looks for in a project's root. */
+const VITE_CONFIG = /^vite\.config\.(?:[cm]?[jt]s)$/
+
+/**
+ * The warning for a build of another site made from the app's Vite config, if this is one: a
+ * tool (Storybook, Histoire, Ladle, …) loaded the project's vite.config itself, merged its own
+ * site into it and told Vite not to load a config file (`configFile: false`). Its output is
+ * never the app's site, and refusing would break that tool's build: not deployed, said once.
+ */
+export function otherSite(resolved: Pick<ResolvedConfig, 'root' | 'inlineConfig' | 'plugins' | 'build'>): string | undefined {
+  if (resolved.inlineConfig?.configFile !== false) return undefined
+  const configFile = readdirSync(resolved.root, { withFileTypes: true }).find((dirent) => dirent.isFile() && VITE_CONFIG.test(dirent.name))
+  if (!configFile) return undefined
+  const names = resolved.plugins.map((p) => p.name)
+  const found = OTHER_SITES.find((f) => names.some((name) => f.plugin.test(name)))
+  const dir = found?.dir ?? (toPosix(relative(process.cwd(), resolve(resolved.root, resolved.build.outDir))) || '.')
+  const what = found ? `this is a ${found.name} build of the app's Vite config, not the app's site` : `this build loaded ${configFile.name} itself (\`configFile: false\`): another tool builds its own site from the app's config`
+  return `[collectfasta] Not deployed: ${what}. To publish it, run \`npx collectfasta deploy ${dir} --to <target>\` after the build.`
 }
 
 /** The one sentence for a build of a framework that has its own integration, if this is one. */
