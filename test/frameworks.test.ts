@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, inject, it } from 'vitest'
@@ -239,31 +239,21 @@ describe('SvelteKit: the directory is the adapter\'s, learned from its builder',
     }
   })
 
-  it('an adapter that writes a server (adapter-node and the like) is refused with a sentence, nothing deployed', async () => {
-    const { collectfasta } = await import('../src/frameworks/sveltekit.js')
-    const { filesystem } = await import('../src/strategies/filesystem.js')
-    const dir = mkdtempSync(join(tmpdir(), 'collectfasta-node-adapter-'))
-    temp.push(dir)
-    const calls: string[] = []
-    // The builder SvelteKit gives an adapter, reduced to what adapter-node calls.
-    const writer = (kind: string) => (dest: string) => {
-      calls.push(`${kind}:${dest}`)
-      return []
+  it('adapter-node (a server) is refused with a sentence in a real build, nothing deployed', async () => {
+    const sveltekit = FRAMEWORKS[2] as Framework
+    const cwd = join(FRAMEWORKS_DIR, 'sveltekit')
+    const www = join(mkdtempSync(join(tmpdir(), 'collectfasta-node-adapter-')), 'www')
+    temp.push(dirname(www))
+    try {
+      const failed = await buildFixture('sveltekit', sveltekit.build, pathToFileURL(www).href, process.execPath, { SVELTEKIT_ADAPTER: 'node' })
+      const output = failed.stdout + failed.stderr
+      expect(failed.code, output).not.toBe(0)
+      expect(output).toContain('[collectfasta] @sveltejs/adapter-node writes a server (it takes the server build): its output is not a static site, so nothing is deployed.')
+      expect(existsSync(join(cwd, 'build/server'))).toBe(true) // the real adapter ran
+      expect(existsSync(www)).toBe(false)
+    } finally {
+      rmSync(join(cwd, 'build'), { recursive: true, force: true }) // not adapter-static's site: the next build makes its own
     }
-    const builder = { config: { kit: { appDir: '_app' } }, writeClient: writer('client'), writePrerendered: writer('prerendered'), writeServer: writer('server') }
-    const nodeLike = {
-      name: '@sveltejs/adapter-node',
-      adapt(b: typeof builder) {
-        b.writeClient(join(dir, 'build/client'))
-        b.writePrerendered(join(dir, 'build/prerendered'))
-        b.writeServer(join(dir, 'build/server'))
-      },
-    }
-    const adapter = collectfasta(nodeLike, { strategy: filesystem({ dir: join(dir, 'www') }), cacheDir: join(dir, 'cache') })
-    const error = await Promise.resolve(adapter.adapt(builder)).then(() => undefined, (e: Error) => e)
-    expect(error?.message).toMatch(/^\[collectfasta\] @sveltejs\/adapter-node writes a server \(.*build\/server\): its output is not a static site, so nothing is deployed\./)
-    expect(calls).toHaveLength(3) // the adapter ran on the real builder's methods
-    expect(existsSync(join(dir, 'www'))).toBe(false)
   })
 })
 

@@ -1,4 +1,4 @@
-import { relative, resolve } from 'node:path'
+import { isAbsolute, relative, resolve } from 'node:path'
 import { type FrameworkOptions, checkFrameworkOptions, deployFinalOutput } from './final-output.js'
 
 /** The parts of a SvelteKit builder that the deploy uses (no import of @sveltejs/kit). */
@@ -7,6 +7,8 @@ export interface BuilderLike {
   writeClient?(dest: string): string[]
   writePrerendered?(dest: string): string[]
   writeServer?(dest: string): string[]
+  getServerDirectory?(): string
+  generateManifest?(options: unknown): string
 }
 
 /** The parts of a SvelteKit adapter that the deploy uses. */
@@ -29,6 +31,7 @@ export interface SvelteKitOptions extends FrameworkOptions {
 interface Written {
   client: Set<string>
   prerendered: Set<string>
+  /** Where the adapter wrote a server, or how it took one from the builder (the server build, a manifest of routes to serve). */
   server: Set<string>
 }
 
@@ -39,10 +42,19 @@ function watchBuilder<B extends BuilderLike>(builder: B, written: Written): B {
       into.add(resolve(dest))
       return (builder[method] as (dest: string) => string[]).call(builder, dest)
     }
+  // adapter-node copies the server build (getServerDirectory) and bundles it itself; serverless
+  // adapters ask for a manifest of the routes their functions serve: a server either way.
+  const asking = (method: 'getServerDirectory' | 'generateManifest', what: string) =>
+    function (this: unknown, ...args: unknown[]) {
+      written.server.add(what)
+      return (builder[method] as (...args: unknown[]) => string).apply(builder, args)
+    }
   const wrapped: Partial<Record<string, unknown>> = {
     writeClient: noting('writeClient', written.client),
     writePrerendered: noting('writePrerendered', written.prerendered),
     writeServer: noting('writeServer', written.server),
+    getServerDirectory: asking('getServerDirectory', 'it takes the server build'),
+    generateManifest: asking('generateManifest', 'it serves routes from a manifest'),
   }
   return new Proxy(builder, {
     get: (target, property, receiver) => (typeof property === 'string' && property in wrapped && property in target ? wrapped[property] : Reflect.get(target, property, receiver)),
@@ -55,7 +67,7 @@ function staticSite(adapter: string, written: Written): { dir: string } | { refu
   if (written.server.size > 0) {
     return {
       refusal:
-        `[collectfasta] ${adapter} writes a server (${[...written.server].map((dir) => relative(process.cwd(), dir)).join(', ')}): its output is not a static site, so nothing is deployed. ` +
+        `[collectfasta] ${adapter} writes a server (${[...written.server].map((where) => (isAbsolute(where) ? relative(process.cwd(), where) : where)).join('; ')}): its output is not a static site, so nothing is deployed. ` +
         'Use @sveltejs/adapter-static, or deploy only the static files the host serves with `npx collectfasta deploy <dir>`.',
     }
   }
