@@ -256,7 +256,7 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
               `Remove collectfasta() from the Vite plugins and run \`npx collectfasta deploy ${relativeDir(written.outDir)}\` after the build (or use Vite 7 or later).`,
           )
         }
-        const copy = publishedCopy(written.outDir, projectRoot(resolved?.root ?? process.cwd()))
+        const copy = publishedCopy(written.outDir, projectRoot(resolved?.root ?? process.cwd()), written.files.keys())
         const why = copy ? copiedTo(written.outDir, copy) : notFinal(resolved, written.outDir)
         if (why) this.error(notFinalRefusal(why, pluginNames(resolved), copy ? relativeDir(copy) : '<dir>'))
         const files = (options.source ?? DEFAULTS.source) === 'bundle' ? stillOnDisk(written) : undefined

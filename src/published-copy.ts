@@ -5,7 +5,7 @@
 // name: another directory holding every file of the client build, byte for byte (HTML pages
 // aside: prerendering rewrites them), and something written after all of them.
 import { type Dirent, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 
 /** Folders never searched: dependencies and version control hold no build of the app. */
 const SKIPPED = new Set(['node_modules', '.git'])
@@ -29,13 +29,15 @@ function filesOf(dir: string): { path: string; size: number; mtimeMs: number }[]
     })
 }
 
-/** The folders under `root` (depth-first, bounded) that hold a file at `probe` (a path relative to them). */
+/** The folders under `root` (depth-first, bounded; `skip` and what it holds aside) that hold a file at `probe` (a path relative to them). */
 function holding(root: string, probe: string, skip: string): string[] {
   const found: string[] = []
+  const skipped = resolve(skip)
   let visited = 0
   const walk = (dir: string, depth: number) => {
     if (visited++ > MAX_DIRS) return
-    if (dir !== skip && statSync(join(dir, probe), { throwIfNoEntry: false })?.isFile()) found.push(dir)
+    if (dir === skipped) return // the client build itself, and what it holds
+    if (statSync(join(dir, probe), { throwIfNoEntry: false })?.isFile()) found.push(dir)
     if (depth === MAX_DEPTH) return
     let entries: Dirent[]
     try {
@@ -45,7 +47,7 @@ function holding(root: string, probe: string, skip: string): string[] {
     }
     for (const entry of entries) if (entry.isDirectory() && !SKIPPED.has(entry.name)) walk(join(dir, entry.name), depth + 1)
   }
-  walk(root, 0)
+  walk(resolve(root), 0)
   return found
 }
 
@@ -53,23 +55,26 @@ function holding(root: string, probe: string, skip: string): string[] {
  * The directory under `root` that publishes a copy of the client build in `outDir`, if one
  * does: it holds every non-HTML file of `outDir` with the same bytes, and a file written after
  * every file of `outDir` (pages rendered once the client build was done). Symbolic links to
- * `outDir` are `outDir`, not a copy.
+ * `outDir` are `outDir`, not a copy. `written` (the bundle's file names, when known) spares
+ * listing `outDir` in the common case, where no folder holds a copy.
  */
-export function publishedCopy(outDir: string, root: string): string | undefined {
+export function publishedCopy(outDir: string, root: string, written?: Iterable<string>): string | undefined {
+  const names = written ? [...written] : (readdirSync(outDir, { recursive: true, encoding: 'utf8' }) as string[])
+  // One asset finds the candidates (the longest path: a hashed file deep in the assets folder,
+  // as a rule); everything is compared only when a folder holds it.
+  const probe = names.filter((name) => !isPage(name)).reduce<string | undefined>((a, b) => (a === undefined || b.length > a.length ? b : a), undefined)
+  if (probe === undefined) return undefined
+  const self = realpathSync(outDir)
+  const candidates = holding(root, probe, outDir).filter((dir) => realpathSync(dir) !== self)
+  if (candidates.length === 0) return undefined
   const client = filesOf(outDir)
   const assets = client.filter((file) => !isPage(file.path))
-  if (assets.length === 0) return undefined
   const newest = Math.max(...client.map((file) => file.mtimeMs))
-  // The largest asset (the app's script, as a rule) finds the candidates; all are compared.
-  const probe = assets.reduce((a, b) => (b.size > a.size ? b : a))
-  const self = realpathSync(outDir)
-  for (const dir of holding(root, probe.path, outDir)) {
-    if (realpathSync(dir) === self) continue
+  return candidates.find((dir) => {
     const same = assets.every((file) => {
       const copy = join(dir, file.path)
       return statSync(copy, { throwIfNoEntry: false })?.size === file.size && readFileSync(copy).equals(readFileSync(join(outDir, file.path)))
     })
-    if (same && filesOf(dir).some((file) => file.mtimeMs > newest)) return dir
-  }
-  return undefined
+    return same && filesOf(dir).some((file) => file.mtimeMs > newest)
+  })
 }
