@@ -7,7 +7,7 @@ import { validateOptions } from './validate.js'
 import { publishedCopy } from './published-copy.js'
 import { projectRoot, resolveEnabled } from './resolve.js'
 import type { DeployReport, Logger } from './report.js'
-import { type ClientOutput, buildRegistry, frameworkRefusal, hasPage, notFinalRefusal, otherSite, serverEnvironment, stillOnDisk, toPosix } from './published.js'
+import { type ClientOutput, buildRegistry, frameworkRefusal, hasPage, missingPage, notFinalRefusal, otherSite, serverEnvironment, stillOnDisk, toPosix } from './published.js'
 
 const PLUGIN_NAME = 'vite-plugin-collectfasta'
 
@@ -128,6 +128,12 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
         new Error(notFinalRefusal(`its pages are rendered by its \`${server}\` environment, not written to ${relativeDir(outDir)}`, pluginNames(client), relativeDir(outDir))),
       )
     }
+    // Some pages written (prerendered), others left to the server: the directory is a partial site.
+    const missing = server ? await missingPage(outDir, client.base) : undefined
+    if (missing) {
+      const why = `${missing.page} links to ${missing.link}, a page its \`${server}\` environment renders on request, not written to ${relativeDir(outDir)} (prerender every page to keep the plugin)`
+      throw plain(new Error(notFinalRefusal(why, pluginNames(client), relativeDir(outDir))))
+    }
     try {
       await run(outDir, undefined, client, { info: (message) => client.logger.info(message), warn: (message) => client.logger.warn(message) })
     } catch (error) {
@@ -241,7 +247,7 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
         }
         if (!written || !client) return
         if (context.meta.watchMode && !(options.watch ?? DEFAULTS.watch)) return
-        const elsewhere = otherSite(pluginNames(resolved))
+        const elsewhere = resolved && otherSite(resolved)
         if (elsewhere) return this.warn(elsewhere)
         if (resolved?.builder) {
           // A Vite app build (the Environment API): other environments, prerendering and

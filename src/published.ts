@@ -3,8 +3,8 @@
 // The rules look at what the build is (other builds of the same app in this process, a server
 // side, a client build without pages), never at which framework made it: the names below only
 // pick a better message.
-import { existsSync, readdirSync, statSync } from 'node:fs'
-import { join, sep } from 'node:path'
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
+import { join, relative, resolve, sep } from 'node:path'
 import type { ResolvedConfig } from 'vite'
 
 /** Frameworks with an integration of their own, refused as soon as their config is seen. */
@@ -22,19 +22,29 @@ const PUBLISHED: { name: string; plugin: RegExp; dir: string }[] = [
 ]
 
 /**
- * Tools that build another site from the app's own Vite config (its plugins included): their
- * output is never the app's site, and refusing would break their build. Not deployed, said once.
+ * Tools that build another site from the app's own Vite config, for the message only: any build
+ * that loaded the app's config itself is recognised by `otherSite`, whatever its name.
  */
 const OTHER_SITES: { name: string; plugin: RegExp; dir: string }[] = [{ name: 'Storybook', plugin: /^storybook:/, dir: 'storybook-static' }]
 
-/** The warning for a build of another site made from the app's Vite config, if this is one. */
-export function otherSite(pluginNames: readonly string[]): string | undefined {
-  const found = OTHER_SITES.find((f) => pluginNames.some((name) => f.plugin.test(name)))
-  if (!found) return undefined
-  return (
-    `[collectfasta] Not deployed: this is a ${found.name} build of the app's Vite config, not the app's site. ` +
-    `To publish it, run \`npx collectfasta deploy ${found.dir} --to <target>\` after the build.`
-  )
+/** The config files Vite itself looks for in a project's root. */
+const VITE_CONFIG = /^vite\.config\.(?:[cm]?[jt]s)$/
+
+/**
+ * The warning for a build of another site made from the app's Vite config, if this is one: a
+ * tool (Storybook, Histoire, Ladle, …) loaded the project's vite.config itself, merged its own
+ * site into it and told Vite not to load a config file (`configFile: false`). Its output is
+ * never the app's site, and refusing would break that tool's build: not deployed, said once.
+ */
+export function otherSite(resolved: Pick<ResolvedConfig, 'root' | 'inlineConfig' | 'plugins' | 'build'>): string | undefined {
+  if (resolved.inlineConfig?.configFile !== false) return undefined
+  const configFile = readdirSync(resolved.root, { withFileTypes: true }).find((dirent) => dirent.isFile() && VITE_CONFIG.test(dirent.name))
+  if (!configFile) return undefined
+  const names = resolved.plugins.map((p) => p.name)
+  const found = OTHER_SITES.find((f) => names.some((name) => f.plugin.test(name)))
+  const dir = found?.dir ?? (toPosix(relative(process.cwd(), resolve(resolved.root, resolved.build.outDir))) || '.')
+  const what = found ? `this is a ${found.name} build of the app's Vite config, not the app's site` : `this build loaded ${configFile.name} itself (\`configFile: false\`): another tool builds its own site from the app's config`
+  return `[collectfasta] Not deployed: ${what}. To publish it, run \`npx collectfasta deploy ${dir} --to <target>\` after the build.`
 }
 
 /** The one sentence for a build of a framework that has its own integration, if this is one. */
@@ -141,3 +151,57 @@ export function hasPage(dir: string): boolean {
   return readdirSync(dir, { recursive: true, withFileTypes: true }).some((dirent) => dirent.isFile() && /\.html?$/i.test(dirent.name))
 }
 
+
+/** A page of the directory linking to a page of the same site that the directory does not hold. */
+export interface MissingPage {
+  /** The linking page, relative to the directory. */
+  page: string
+  /** The link's path, as the browser asks for it. */
+  link: string
+}
+
+/**
+ * The first link (`<a href>`) of the directory's pages to a path of the same site that is
+ * neither a file of the directory nor a page (`about` as about/index.html or about.html). In an
+ * app with a server, such a page is rendered on request (a route left out of the prerender):
+ * the directory alone is a partial site. Links to other sites, outside Vite's `base`, or to
+ * other schemes (mailto:) are not the site's.
+ */
+export async function missingPage(dir: string, base: string): Promise<MissingPage | undefined> {
+  const files = new Set<string>()
+  const pages: string[] = []
+  for (const dirent of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!dirent.isFile()) continue
+    const path = toPosix(relative(dir, join(dirent.parentPath, dirent.name)))
+    files.add(path)
+    if (/\.html?$/i.test(path)) pages.push(path)
+  }
+  const held = (path: string) => (path === '' || path.endsWith('/') ? files.has(`${path}index.html`) : files.has(path) || files.has(`${path}/index.html`) || files.has(`${path}.html`))
+  // A relative base ('./') is served from wherever the site is: links from the root are the site's.
+  const root = new URL(/^([a-z][a-z\d+.-]*:)?\/\//i.test(base) || base.startsWith('/') ? base : '/', 'http://site.invalid/')
+  const { Parser } = await import('htmlparser2')
+  for (const page of pages) {
+    const hrefs: string[] = []
+    let baseHref: string | undefined
+    const parser = new Parser({
+      onopentag(name, attributes) {
+        if (name === 'a' && attributes.href) hrefs.push(attributes.href)
+        else if (name === 'base' && attributes.href) baseHref ??= attributes.href
+      },
+    })
+    parser.end(readFileSync(join(dir, page), 'utf8'))
+    for (const href of hrefs) {
+      let url: URL
+      let path: string
+      try {
+        url = new URL(href, new URL(baseHref ?? '.', new URL(page, root)))
+        if (url.origin !== root.origin || !url.pathname.startsWith(root.pathname)) continue
+        path = decodeURIComponent(url.pathname.slice(root.pathname.length))
+      } catch {
+        continue // not a URL a browser would follow
+      }
+      if (!held(path)) return { page, link: url.pathname }
+    }
+  }
+  return undefined
+}

@@ -9,6 +9,7 @@ import { writeTree } from './helpers.js'
 import { S3_BUCKET } from './setup/servers.js'
 import { GCS_BUCKET, readBackGcs } from './strategies/gcs-emulator.js'
 import { readBackS3 } from './strategies/s3-servers.js'
+import { NODE_24 } from './servers/runtimes.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CLI = join(ROOT, 'dist/cli.js')
@@ -330,6 +331,73 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
   })
 })
 
+describe('collectfasta deploy <dir> of a client/server split: never the server bundle', () => {
+  it.each([
+    ['dist', 'dist/client', 'dist/server/server.js'],
+    ['.output', '.output/public', '.output/server/index.mjs'],
+  ])('%s whole is refused (exit 2) with the public half to deploy, nothing deployed', async (named, half, serverFile) => {
+    const dir = bare()
+    writeTree(join(dir, half), SITE)
+    writeTree(dir, { [serverFile]: 'export const secret = 1' })
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', named, '--to', pathToFileURL(www).href])
+    expect(stderr).toContain(`[collectfasta] ${named} holds a server bundle (${serverFile.split('/').slice(0, -1).join('/')}) beside the site it publishes`)
+    expect(stderr).toContain(`\`npx collectfasta deploy ${half}\``)
+    expect(code).toBe(2)
+    expect(existsSync(www)).toBe(false)
+  })
+
+  it('a site with its own client/ and server/ pages (a docs chapter each) is deployed whole', async () => {
+    const dir = bare()
+    writeTree(join(dir, 'dist'), { ...SITE, 'client/index.html': '<h1>client</h1>', 'server/index.html': '<h1>server</h1>', 'server/example.js': 'x' })
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', pathToFileURL(www).href])
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(siteFiles(www)).toContain('server/example.js')
+  })
+
+  it('include/exclude in collectfasta.config choose the files: deployed as chosen', async () => {
+    const dir = bare()
+    writeTree(join(dir, 'dist/client'), SITE)
+    writeTree(dir, { 'dist/server/server.js': 'export const secret = 1' })
+    writeFileSync(join(dir, 'collectfasta.config.mjs'), 'export default { exclude: "server/**" }\n')
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', pathToFileURL(www).href])
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(siteFiles(www)).toEqual(Object.keys(SITE).map((path) => `client/${path}`).sort())
+  })
+})
+
+describe("collectfasta deploy: the hashed folder from the build's Vite manifest", () => {
+  const manifest = (files: string[]) => JSON.stringify(Object.fromEntries(files.map((file, i) => [`src/entry-${i}.js`, { file, css: [], isEntry: true }])))
+
+  it('a framework that sets assetsDir in its plugin (_build/assets): those files are cached for good, and it says so', async () => {
+    const dir = bare()
+    const hashed = ['_build/assets/app-1a2b3c.js', '_build/assets/app-4d5e6f.css']
+    writeTree(join(dir, 'dist'), { 'index.html': '<h1>home</h1>', 'robots.txt': 'ok', '.vite/manifest.json': manifest(hashed), ...Object.fromEntries(hashed.map((f) => [f, f])) })
+    const { code, stdout, stderr } = await cli(dir, ['deploy', '--to', pathToFileURL(join(dir, 'www')).href, '--json'])
+    expect(code, stderr).toBe(0)
+    expect(stderr).toContain("[collectfasta] _build/assets/: the build's hashed files (its .vite/manifest.json), cached for good.")
+    const report = JSON.parse(stdout) as { uploaded: { key: string; immutable?: true }[] }
+    expect(report.uploaded.filter((u) => u.immutable).map((u) => u.key).sort()).toEqual(hashed.sort())
+  })
+
+  it('files in several folders, or a config that names assetsDir: the usual rule (assets/, or the one named)', async () => {
+    const dir = bare()
+    writeTree(join(dir, 'dist'), { 'index.html': 'a', 'assets/a-1a2b3c.js': 'a', 'js/b-4d5e6f.js': 'b', '.vite/manifest.json': manifest(['assets/a-1a2b3c.js', 'js/b-4d5e6f.js']) })
+    const mixed = await cli(dir, ['deploy', '--to', pathToFileURL(join(dir, 'www')).href, '--json'])
+    expect(mixed.code, mixed.stderr).toBe(0)
+    expect((JSON.parse(mixed.stdout) as { uploaded: { key: string; immutable?: true }[] }).uploaded.filter((u) => u.immutable).map((u) => u.key)).toEqual(['assets/a-1a2b3c.js'])
+    writeFileSync(join(dir, 'collectfasta.config.mjs'), "export default { assetsDir: 'js' }\n")
+    const named = await cli(dir, ['deploy', '--to', pathToFileURL(join(dir, 'www2')).href, '--json'])
+    expect(named.code, named.stderr).toBe(0)
+    expect(named.stderr).not.toContain('hashed files')
+    expect((JSON.parse(named.stdout) as { uploaded: { key: string; immutable?: true }[] }).uploaded.filter((u) => u.immutable).map((u) => u.key)).toEqual(['js/b-4d5e6f.js'])
+  })
+})
+
 describe('--to file: targets', () => {
   it.each([['file:./out'], ['file:out']])('%s is relative to the current folder, never the filesystem root', async (to) => {
     const dir = project()
@@ -349,3 +417,18 @@ describe('--to file: targets', () => {
   })
 })
 
+
+// Node 22.1+ keeps compiled code on disk; Node picks the shared temporary folder by default, where
+// another user of the machine could plant code for the CLI to run.
+describe.runIf(existsSync(NODE_24))('the compile cache (Node 24; skipped where test/servers/install.mjs installs no Node 24 binary)', () => {
+  it("lives in node_modules/.cache, never in the shared temporary folder", async () => {
+    const shared = mkdtempSync(join(tmpdir(), 'collectfasta-tmp-'))
+    temp.push(shared)
+    const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: shared, TMP: shared, TEMP: shared }
+    delete env.NODE_COMPILE_CACHE
+    const code = await new Promise<number>((resolve) => execFile(NODE_24, [CLI, '--version'], { env }, (error) => resolve(error ? 1 : 0)))
+    expect(code).toBe(0)
+    expect(readdirSync(shared)).toEqual([])
+    expect(existsSync(join(ROOT, 'node_modules/.cache/vite-plugin-collectfasta/compile'))).toBe(true)
+  })
+})

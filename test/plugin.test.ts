@@ -406,6 +406,30 @@ describe.each(builders)("the build's true end, in a real %s build", (_name, _bui
     expect(error?.message).toMatch(/npx collectfasta deploy \S*site\/public`/)
     expect(strategy.calls).toEqual([])
   })
+
+  it("never deploys another tool's site built from the app's vite.config (it loaded the file itself: configFile false), and says so", async () => {
+    const root = copyApp()
+    // The app's config, with the plugin: what Storybook, Histoire or Ladle load and merge into their own site.
+    writeFileSync(join(root, 'vite.config.js'), 'export default {}\n')
+    const strategy = memory()
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
+    const warnings: string[] = []
+    const logger = vite8.createLogger('silent')
+    logger.warn = (message) => void warnings.push(message)
+    await vite.build({ root, configFile: false, customLogger: logger as never, build: { outDir: 'tool-static' }, plugins: [plugin as never] })
+    expect(existsSync(join(root, 'tool-static/index.html'))).toBe(true) // the tool's build itself went through
+    expect(strategy.calls).toEqual([])
+    expect(warnings.join('\n')).toContain(
+      "[collectfasta] Not deployed: this build loaded vite.config.js itself (`configFile: false`): another tool builds its own site from the app's config.",
+    )
+    expect(warnings.join('\n')).toMatch(/run `npx collectfasta deploy .*tool-static --to <target>` after the build/)
+
+    // The same build where Vite loads the config file itself (`vite build`) is the app's: deployed.
+    rmSync(join(root, 'vite.config.js'))
+    writeFileSync(join(root, 'vite.config.js'), 'export default { build: { outDir: "dist" } }\n')
+    await vite.build({ root, logLevel: 'silent', plugins: [plugin as never] })
+    expect(siteObjects(strategy)).toContain('index.html')
+  })
 })
 
 describe.each(builders.slice(0, 2))('a %s app build (builder, buildApp)', (name, _build, vite) => {

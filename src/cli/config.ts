@@ -64,7 +64,8 @@ async function fromViteConfig(file: string, cwd: string, mode: string): Promise<
   const options = plugin?.api?.options as DeployCommonOptions | undefined
   if (!options) return undefined
   const root = resolve(cwd, config.root ?? '.')
-  return { ...options, dir: resolve(root, config.build?.outDir ?? 'dist'), assetsDir: config.build?.assetsDir ?? 'assets' }
+  // No assetsDir in the config: the build's own (its manifest's), or Vite's default, is found later.
+  return { ...options, dir: resolve(root, config.build?.outDir ?? 'dist'), ...(config.build?.assetsDir !== undefined && { assetsDir: config.build.assetsDir }) }
 }
 
 /**

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { cac } from 'cac'
 import { findConfig } from './config.js'
-import { publishedDir } from './published-dir.js'
+import { checkNotServerSplit, manifestAssetsDir, publishedDir } from './published-dir.js'
 import { UsageError, strategyFor } from './targets.js'
 import { check } from '../core/check.js'
 import { deploy } from '../core/deploy.js'
@@ -105,10 +105,15 @@ async function commandOptions(dir: string | undefined, flags: Flags): Promise<De
   const outDir =
     dir !== undefined ? resolve(cwd, dir) : configDir !== undefined && !found?.dirFromVite ? configDir : publishedDir(cwd, configDir, logger.info)
   if (!existsSync(outDir)) throw new UsageError(`[collectfasta] The directory ${outDir} does not exist: build first, or name the directory to deploy.`)
+  checkNotServerSplit(cwd, outDir, common.include !== undefined || common.exclude !== undefined)
+  // Hashed files elsewhere than Vite's default folder are still cached for good, when the build's manifest says where.
+  const builtAssets = common.assetsDir === undefined ? manifestAssetsDir(outDir) : undefined
+  if (builtAssets && builtAssets !== 'assets') logger.info(`[collectfasta] ${builtAssets}/: the build's hashed files (its .vite/manifest.json), cached for good.`)
   const options: DeployOptions = {
     ...common,
     strategy,
     outDir,
+    ...(builtAssets && { assetsDir: builtAssets }),
     root: cwd,
     logger,
     handleSignals: true,

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs'
-import { join, relative, resolve, sep } from 'node:path'
+import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
+import { join, posix, relative, resolve, sep } from 'node:path'
 import { publishedCopy } from '../published-copy.js'
 import { UsageError } from './targets.js'
 
@@ -8,6 +8,9 @@ const PUBLIC_DIRS = ['.vercel/output/static', '.output/public']
 
 /** Names of a server bundle's folder beside the public one (client/server splits). */
 const SERVER_DIRS = ['server', 'ssr']
+
+/** Names of a public half beside a server bundle: `client` (Vite's splits), `public` (Nitro's). */
+const PUBLIC_HALVES = ['client', 'public']
 
 const isDir = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true
 const shown = (cwd: string, dir: string) => relative(cwd, dir).split(sep).join('/') || '.'
@@ -74,4 +77,50 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
   throw new UsageError(
     `[collectfasta] The directory ${resolve(cwd, outDir ?? 'dist')} does not exist: build first, or name the directory to deploy.`,
   )
+}
+
+/**
+ * A directory named to deploy that holds a server bundle beside its public half (`dist` of a
+ * `dist/client` + `dist/server` split, Nitro's `.output`): deploying it whole would publish the
+ * server's code. Refused with the half to deploy, unless include/exclude choose the files.
+ */
+export function checkNotServerSplit(cwd: string, dir: string, filtered: boolean): void {
+  if (filtered) return
+  // A site's own `server/` section (a docs chapter) has pages; a server bundle has modules and none.
+  const bundle = (path: string) => {
+    if (!isDir(path)) return false
+    const files = readdirSync(path, { recursive: true, withFileTypes: true }).filter((dirent) => dirent.isFile())
+    return files.some((file) => /\.[cm]?js$/.test(file.name)) && !files.some((file) => /\.html?$/i.test(file.name))
+  }
+  const server = SERVER_DIRS.map((name) => join(dir, name)).find(bundle)
+  const half = PUBLIC_HALVES.map((name) => join(dir, name)).find(isDir)
+  if (!server || !half) return
+  throw new UsageError(
+    `[collectfasta] ${shown(cwd, dir)} holds a server bundle (${shown(cwd, server)}) beside the site it publishes, and deploying it whole would make the server's code public: ` +
+      `deploy the public half, \`npx collectfasta deploy ${shown(cwd, half)}\` (or choose the files with include/exclude in collectfasta.config).`,
+  )
+}
+
+/**
+ * The folder of the hashed files a Vite build wrote to `dir`, as its build manifest
+ * (`.vite/manifest.json`) names them, when they all share one: a framework may set
+ * `build.assetsDir` in its own plugin (SolidStart's `_build/assets`), which a config read
+ * without running its plugins does not show. Undefined without a manifest or a single folder.
+ */
+export function manifestAssetsDir(dir: string): string | undefined {
+  let manifest: unknown
+  try {
+    manifest = JSON.parse(readFileSync(join(dir, '.vite/manifest.json'), 'utf8'))
+  } catch {
+    return undefined // no manifest (or not one Vite wrote): the usual default applies
+  }
+  const folders = new Set<string>()
+  for (const chunk of Object.values(manifest && typeof manifest === 'object' ? manifest : {})) {
+    const { file, css, assets } = (chunk ?? {}) as { file?: unknown; css?: unknown; assets?: unknown }
+    for (const path of [file, ...(Array.isArray(css) ? css : []), ...(Array.isArray(assets) ? assets : [])]) {
+      if (typeof path === 'string') folders.add(posix.dirname(posix.normalize(path)))
+    }
+  }
+  const [folder] = folders
+  return folders.size === 1 && folder && folder !== '.' && !folder.startsWith('..') && !posix.isAbsolute(folder) ? folder : undefined
 }

@@ -1,5 +1,6 @@
 import type { Storage } from '@google-cloud/storage'
 import type { Dispatcher, Pool } from 'undici'
+import { loadUndici } from './undici.js'
 import { randomBytes } from 'node:crypto'
 import type { UploadFile } from '../strategy.js'
 import type { ObjectMetadata } from './gcs-sdk.js'
@@ -92,7 +93,7 @@ export async function leanTransport(storage: Storage, usersOwn: boolean, connect
 }
 
 export async function createGcsTransport(options: GcsTransportOptions): Promise<GcsTransport> {
-  const { Pool } = await import('undici')
+  const { Pool, request: send } = await loadUndici()
   const base = new URL(options.endpoint)
   const basePath = base.pathname.replace(/\/$/, '')
   let pool: Pool | undefined
@@ -126,7 +127,7 @@ export async function createGcsTransport(options: GcsTransportOptions): Promise<
       if (token) headers.authorization = `Bearer ${token}`
       let answer: Dispatcher.ResponseData
       try {
-        answer = await poolFor().request({
+        answer = await send(poolFor(), {
           path: `${basePath}/upload/storage/v1/b/${encodeURIComponent(request.bucket)}/o?${query}`,
           method: 'POST',
           headers,
