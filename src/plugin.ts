@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
+import { inspect } from 'node:util'
 import type { Plugin, ResolvedConfig } from 'vite'
 import { deploy } from './core/deploy.js'
 import { type CollectfastaOptions, DEFAULTS } from './options.js'
@@ -145,7 +146,9 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
   const plain = (error: unknown) => {
     if (process.env.DEBUG) return error as Error
     const message = error instanceof Error ? error.message : String(error)
-    return Object.assign(new Error(message), { stack: message })
+    // Vite 8 prints a failed build's error with util.inspect, which puts a stack without
+    // frames in brackets: the sentence is printed as it is.
+    return Object.assign(new Error(message), { stack: message, [inspect.custom]: () => message })
   }
 
   const plugin: Plugin<CollectfastaApi> = {

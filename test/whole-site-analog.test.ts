@@ -45,6 +45,7 @@ describe.skipIf(!angularNode)('Analog 2.7 (Angular 22, static prerender; skipped
         'so the Vite plugin would deploy a partial site and deploys nothing. ' +
         'Remove collectfasta() from the Vite plugins and run `npx collectfasta deploy dist/analog/public`',
     )
+    expect(refused.stderr, 'the sentence as it is, not in the brackets of a stack-less error').toMatch(/^\[collectfasta\] This build/m)
     expect(existsSync(refusedTarget)).toBe(false)
     // What the refusal is about: the client build lacks the prerendered pages the copy has.
     expect(existsSync(join(APP, 'dist/client/about/index.html'))).toBe(false)
