@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process'
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { promisify } from 'node:util'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { snapshot } from './app.js'
 import { FRAMEWORKS_DIR, buildFixture } from './framework-build.js'
@@ -19,42 +21,46 @@ interface Framework {
   out: string
   /** Its hashed assets folder. */
   assets: string
-  /** Pages every build must publish. */
+  /** Pages every build must publish (the PWA module's service worker and web manifest included). */
   pages: string[]
 }
 
+/** The Workbox runtime the PWA modules write beside the service worker (generateSW). */
+const WORKBOX = /^workbox-[\w-]+\.js$/
+const IMMUTABLE = 'public, max-age=31536000, immutable'
+
 const FRAMEWORKS: Framework[] = [
   {
-    name: 'VitePress 1.6.4',
+    name: 'VitePress 1.6.4 + @vite-pwa/vitepress 1.1 (withPwa wraps buildEnd)',
     dir: 'vitepress',
     build: ['node_modules/vitepress/bin/vitepress.js', 'build', 'docs'],
     out: 'docs/.vitepress/dist',
     assets: 'assets/',
-    pages: ['index.html', 'about.html', 'guide/index.html', 'guide/second.html', '404.html', 'sitemap.xml', 'hashmap.json'],
+    pages: ['index.html', 'about.html', 'guide/index.html', 'guide/second.html', '404.html', 'sitemap.xml', 'hashmap.json', 'sw.js', 'registerSW.js', 'manifest.webmanifest'],
   },
   {
-    name: 'Astro 5.18',
+    name: 'Astro 5.18 + @vite-pwa/astro 1.2',
     dir: 'astro',
     build: ['node_modules/astro/astro.js', 'build'],
     out: 'dist',
     assets: '_astro/',
-    pages: ['index.html', 'about/index.html', 'blog/post/index.html', 'robots.txt'],
+    pages: ['index.html', 'about/index.html', 'blog/post/index.html', 'robots.txt', 'sw.js', 'manifest.webmanifest'],
   },
   {
-    name: 'SvelteKit 2.70 + adapter-static 3',
+    name: 'SvelteKit 2.70 + adapter-static 3 + @vite-pwa/sveltekit 1.1',
     dir: 'sveltekit',
     build: ['node_modules/vite/bin/vite.js', 'build'],
     out: 'build',
     assets: '_app/immutable/',
-    pages: ['index.html', 'about.html', 'robots.txt'],
+    pages: ['index.html', 'about.html', 'robots.txt', 'sw.js', 'registerSW.js', 'manifest.webmanifest'],
   },
   {
-    name: 'Nuxt 4.4.5 (nuxt generate)',
+    name: 'Nuxt 4.4.5 (nuxt generate) + @vite-pwa/nuxt 1.1',
     dir: 'nuxt',
     build: ['node_modules/@nuxt/cli/bin/nuxi.mjs', 'generate'],
     out: '.output/public',
     assets: '_nuxt/',
-    pages: ['index.html', 'about/index.html', '200.html', '404.html', 'robots.txt'],
+    pages: ['index.html', 'about/index.html', '200.html', '404.html', 'robots.txt', 'sw.js', 'manifest.webmanifest'],
   },
 ]
 
@@ -86,6 +92,8 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
     expect(deployed.has(MANIFEST)).toBe(true)
     deployed.delete(MANIFEST)
     expect(framework.pages.filter((page) => !published.has(page))).toEqual([])
+    // The PWA module wrote its service worker's runtime too: deployed below with the rest, byte for byte.
+    expect([...published.keys()].filter((path) => WORKBOX.test(path))).toHaveLength(1)
     const hashed = [...published.keys()].filter((path) => path.startsWith(framework.assets))
     expect(hashed.length).toBeGreaterThan(0)
     expect([...deployed.keys()].sort(), output).toEqual([...published.keys()].sort())
@@ -102,7 +110,7 @@ describe.each(FRAMEWORKS)('$name', (framework) => {
 })
 
 describe('on a local S3 server', () => {
-  it('Astro: hashed assets are cached for good, pages revalidate', async () => {
+  it('Astro: hashed assets are cached for good; pages, the service worker and workbox revalidate', async () => {
     const astro = FRAMEWORKS[1] as Framework
     const prefix = `astro-${Date.now()}/`
     await build(astro, `s3://${S3_BUCKET}/${prefix}`)
@@ -110,7 +118,15 @@ describe('on a local S3 server', () => {
     const published = snapshot(join(FRAMEWORKS_DIR, 'astro/dist'))
     const hashed = [...published.keys()].filter((path) => path.startsWith('_astro/'))
     expect(hashed.length).toBeGreaterThan(0)
-    for (const path of hashed) expect((await headS3(endpoint, prefix + path)).CacheControl, path).toBe('public, max-age=31536000, immutable')
+    for (const path of hashed) expect((await headS3(endpoint, prefix + path)).CacheControl, path).toBe(IMMUTABLE)
+    const worker = ['sw.js', ...[...published.keys()].filter((path) => WORKBOX.test(path))]
+    expect(worker).toHaveLength(2)
+    for (const path of worker) {
+      const object = await readBackS3(endpoint, prefix + path)
+      expect(object?.headers?.cacheControl, path).not.toBe(IMMUTABLE)
+      expect(Buffer.from(object?.bytes ?? []).equals(published.get(path) as Buffer), path).toBe(true)
+    }
+    expect((await headS3(endpoint, `${prefix}manifest.webmanifest`)).ContentType).toMatch(/^application\/manifest\+json/)
     const page = await readBackS3(endpoint, `${prefix}about/index.html`)
     expect(page?.headers).toMatchObject({ contentType: 'text/html; charset=utf-8', cacheControl: 'no-cache' })
     expect(Buffer.from(page?.bytes ?? []).equals(published.get('about/index.html') as Buffer)).toBe(true)
@@ -150,6 +166,54 @@ describe('VitePress writes sitemap.xml without waiting for it', () => {
     const buildEnd = collectfasta({ strategy: filesystem({ dir: join(dir, 'www') }), cacheDir: join(dir, 'cache') })
     await buildEnd({ root: join(dir, 'docs'), outDir, sitemap: { hostname: 'https://example.com' } })
     expect(readFileSync(join(dir, 'www/sitemap.xml'), 'utf8')).toBe(whole)
+  })
+})
+
+describe('VitePress: a hook that wraps buildEnd and writes after ours (withPwa)', () => {
+  /**
+   * Runs, in a child Node, what `vitepress build` does at its end: the outer buildEnd (a wrapper
+   * that calls ours, then writes sw.js, as withPwa does), then "build complete".
+   */
+  async function wrappedBuildEnd(targetDir: string) {
+    const dir = mkdtempSync(join(tmpdir(), 'collectfasta-wrapped-'))
+    temp.push(dir)
+    const outDir = join(dir, 'docs/.vitepress/dist')
+    mkdirSync(outDir, { recursive: true })
+    writeFileSync(join(outDir, 'index.html'), '<h1>home</h1>')
+    const dist = (path: string) => JSON.stringify(pathToFileURL(join(FRAMEWORKS_DIR, '../../dist', path)).href)
+    const script = `
+      import { writeFileSync } from 'node:fs'
+      const { collectfasta } = await import(${dist('frameworks/vitepress.js')})
+      const { filesystem } = await import(${dist('strategies/filesystem.js')})
+      const ours = collectfasta({ strategy: filesystem({ dir: ${JSON.stringify(targetDir)} }), cacheDir: ${JSON.stringify(join(dir, 'cache'))} })
+      const siteConfig = { root: ${JSON.stringify(join(dir, 'docs'))}, outDir: ${JSON.stringify(outDir)} }
+      siteConfig.buildEnd = async (config) => {
+        await ours(config)
+        writeFileSync(${JSON.stringify(join(outDir, 'sw.js'))}, 'self.skipWaiting()')
+      }
+      await siteConfig.buildEnd(siteConfig)
+      console.log('build complete')`
+    const result = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: dir }).then(
+      ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, output: error.stdout + error.stderr }),
+    )
+    return { ...result, outDir }
+  }
+
+  it('deploys what the wrapper wrote after ours returned, once the build is over', async () => {
+    const target = mkdtempSync(join(tmpdir(), 'collectfasta-wrapped-target-'))
+    temp.push(target)
+    const { code, output } = await wrappedBuildEnd(target)
+    expect(code, output).toBe(0)
+    expect(readFileSync(join(target, 'sw.js'), 'utf8')).toBe('self.skipWaiting()')
+    expect(readFileSync(join(target, 'index.html'), 'utf8')).toBe('<h1>home</h1>')
+    expect(output.indexOf('build complete')).toBeLessThan(output.indexOf('[collectfasta] file://'))
+  })
+
+  it('a failed deploy still fails the build: non-zero exit, the sentence printed', async () => {
+    const { code, output } = await wrappedBuildEnd('/dev/null/www')
+    expect(code, output).not.toBe(0)
+    expect(output).toMatch(/^\[collectfasta\] .*ENOTDIR.*\(while deploying the VitePress build\)$/m)
   })
 })
 
