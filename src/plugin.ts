@@ -1,9 +1,11 @@
 import { statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
+import { inspect } from 'node:util'
 import type { Plugin, ResolvedConfig } from 'vite'
 import { deploy } from './core/deploy.js'
 import { type CollectfastaOptions, DEFAULTS } from './options.js'
 import { validateOptions } from './validate.js'
+import { publishedCopy } from './published-copy.js'
 import { projectRoot, resolveEnabled } from './resolve.js'
 import type { DeployReport, Logger } from './report.js'
 import { type ClientOutput, buildRegistry, frameworkRefusal, hasPage, missingPage, notFinalRefusal, otherSite, serverEnvironment, stillOnDisk, toPosix } from './published.js'
@@ -76,6 +78,10 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
     if (configs.length > 1 && configs.at(-1) === resolved) configs.pop()
   }
 
+  /** Why a client build copied into another folder, with pages written there after it, is not the site. */
+  const copiedTo = (outDir: string, copy: string) =>
+    `Vite's client build (${relativeDir(outDir)}) is copied into ${relativeDir(copy)}, where the app writes its pages after it`
+
   /** Why the output of this client build (not a Vite 7+ app build) is not the published site, if it is not. */
   const notFinal = (resolved: ResolvedConfig | undefined, outDir: string): string | undefined => {
     const root = rootOf(resolved)
@@ -116,6 +122,8 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
   async function deployApp(client: ResolvedConfig, server: string | undefined) {
     const outDir = resolve(client.root, client.build.outDir)
     registry.waiting.delete(relativeDir(outDir))
+    const copy = publishedCopy(outDir, projectRoot(client.root))
+    if (copy) throw plain(new Error(notFinalRefusal(copiedTo(outDir, copy), pluginNames(client), relativeDir(copy))))
     if (server && !hasPage(outDir)) {
       throw plain(
         new Error(notFinalRefusal(`its pages are rendered by its \`${server}\` environment, not written to ${relativeDir(outDir)}`, pluginNames(client), relativeDir(outDir))),
@@ -138,7 +146,9 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
   const plain = (error: unknown) => {
     if (process.env.DEBUG) return error as Error
     const message = error instanceof Error ? error.message : String(error)
-    return Object.assign(new Error(message), { stack: message })
+    // Vite 8 prints a failed build's error with util.inspect, which puts a stack without
+    // frames in brackets: the sentence is printed as it is.
+    return Object.assign(new Error(message), { stack: message, [inspect.custom]: () => message })
   }
 
   const plugin: Plugin<CollectfastaApi> = {
@@ -255,8 +265,9 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
               `Remove collectfasta() from the Vite plugins and run \`npx collectfasta deploy ${relativeDir(written.outDir)}\` after the build (or use Vite 7 or later).`,
           )
         }
-        const why = notFinal(resolved, written.outDir)
-        if (why) this.error(notFinalRefusal(why, pluginNames(resolved), '<dir>'))
+        const copy = publishedCopy(written.outDir, projectRoot(resolved?.root ?? process.cwd()), written.files.keys())
+        const why = copy ? copiedTo(written.outDir, copy) : notFinal(resolved, written.outDir)
+        if (why) this.error(notFinalRefusal(why, pluginNames(resolved), copy ? relativeDir(copy) : '<dir>'))
         const files = (options.source ?? DEFAULTS.source) === 'bundle' ? stillOnDisk(written) : undefined
         // Plain Rollup has no Vite logger: its own, which follows Rollup's logLevel.
         const logger: Logger = { info: (message) => (resolved ? resolved.logger.info(message) : this.info(message)), warn: (message) => this.warn(message) }

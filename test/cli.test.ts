@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -271,6 +271,39 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
     expect(code).toBe(0)
     expect(stdout).toContain(`[collectfasta] ${published}: the directory this build publishes`)
     expect(siteFiles(www)).toEqual(Object.keys(SITE).sort())
+  })
+
+  // Nitro (Analog's static prerender) copies the client build into dist/analog/public and
+  // writes the pages there: dist/client is then the site without its pages.
+  const client = { 'index.html': '<app-root></app-root>', 'assets/app-1a2b3c.js': 'console.log(1)', 'robots.txt': 'ok' }
+  const copied = (dir: string, pagesAt: Date) => {
+    writeTree(join(dir, 'dist/client'), client)
+    writeTree(join(dir, 'dist/analog/public'), { ...client, 'index.html': '<h1>home</h1>', 'about/index.html': '<h1>about</h1>' })
+    writeTree(dir, { 'dist/analog/server/index.mjs': 'export {}', 'dist/ssr/main.server.js': 'export {}' })
+    const built = new Date(Date.now() - 60_000)
+    for (const file of Object.keys(client)) utimesSync(join(dir, 'dist/client', file), built, built)
+    for (const file of [...Object.keys(client), 'about/index.html']) utimesSync(join(dir, 'dist/analog/public', file), pagesAt, pagesAt)
+  }
+
+  it('a client build copied into another folder with pages written there after it (Nitro): deploys that folder, never the server', async () => {
+    const dir = bare()
+    copied(dir, new Date())
+    const www = join(dir, 'www')
+    const { code, stdout, stderr } = await cli(dir, ['deploy', '--to', pathToFileURL(www).href])
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(stdout).toContain('[collectfasta] dist/analog/public: the directory this build publishes')
+    expect(siteFiles(www)).toEqual(['about/index.html', 'assets/app-1a2b3c.js', 'index.html', 'robots.txt'])
+  })
+
+  it('a copy older than the client build (left by an earlier build) is not the site: the client build is deployed', async () => {
+    const dir = bare()
+    copied(dir, new Date(Date.now() - 120_000))
+    const www = join(dir, 'www')
+    const { code, stdout } = await cli(dir, ['deploy', '--to', pathToFileURL(www).href])
+    expect(code).toBe(0)
+    expect(stdout).toContain('[collectfasta] dist/client: the directory this build publishes')
+    expect(siteFiles(www)).toEqual(Object.keys(client).sort())
   })
 
   it('Nuxt links dist to .output/public: one site, deployed', async () => {

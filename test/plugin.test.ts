@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { rollup } from 'rollup'
 import * as vite8 from 'vite'
@@ -320,6 +320,13 @@ describe("Rolldown's timing warning (Vite 8)", () => {
   })
 })
 
+/** What a Nitro-like step does after the client build: copies dist into site/public and renders a page there. */
+const copyWithPage = (root: string) => {
+  cpSync(join(root, 'dist'), join(root, 'site/public'), { recursive: true })
+  mkdirSync(join(root, 'site/public/about'), { recursive: true })
+  writeFileSync(join(root, 'site/public/about/index.html'), '<h1>About</h1>')
+}
+
 /** A plugin that writes after the bundle, as vite-plugin-pwa and compression plugins do. */
 const lateWriter = (order?: 'pre' | 'post') => {
   let outDir = ''
@@ -383,6 +390,20 @@ describe.each(builders)("the build's true end, in a real %s build", (_name, _bui
     expect(nested?.message).toContain('another build of this app is running in this process')
     const after = await client().then(() => undefined, (e: Error) => e)
     expect(after?.message).toContain('a server (SSR) build of this app ran before it in this process')
+    expect(strategy.calls).toEqual([])
+  })
+
+  it('refuses a client build copied into another folder with pages written there after it, naming that folder', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
+    const copies = { name: 'copies', closeBundle: { sequential: true, handler: () => copyWithPage(root) } }
+    const error = await vite
+      .build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist' }, plugins: [plugin as never, copies as never] })
+      .then(() => undefined, (e: Error) => e)
+    // Paths are shown from the current directory: the app is in a temporary one.
+    expect(error?.message).toMatch(/client build \(\S*dist\) is copied into \S*site\/public, where the app writes its pages after it/)
+    expect(error?.message).toMatch(/npx collectfasta deploy \S*site\/public`/)
     expect(strategy.calls).toEqual([])
   })
 
@@ -464,6 +485,30 @@ describe.each(builders.slice(0, 2))('a %s app build (builder, buildApp)', (name,
     const builder = await app.createBuilder({ root, configFile: false, logLevel: 'silent', builder: {}, environments: ssr(root), plugins: [plugin, prerender] })
     await builder.buildApp()
     deployedWhole(root, strategy)
+  })
+
+  it('refuses an app that copies its client build elsewhere and prerenders there (as Nitro does), naming that folder', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
+    const builder = await app.createBuilder({
+      root,
+      configFile: false,
+      logLevel: 'silent',
+      builder: {
+        async buildApp(builder) {
+          await builder.build(builder.environments.client as never)
+          await builder.build(builder.environments.ssr as never)
+          copyWithPage(root)
+        },
+      },
+      environments: ssr(root),
+      plugins: [plugin],
+    })
+    const error = await builder.buildApp().then(() => undefined, (e: Error) => e)
+    expect(error?.message, name).toMatch(/client build \(\S*dist\) is copied into \S*site\/public, where the app writes its pages after it/)
+    expect(error?.message, name).toMatch(/npx collectfasta deploy \S*site\/public`/)
+    expect(strategy.calls).toEqual([])
   })
 
   it('refuses an app whose pages are rendered by its server (no page in the client directory)', async () => {

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { join, posix, relative, resolve, sep } from 'node:path'
+import { publishedCopy } from '../published-copy.js'
 import { UsageError } from './targets.js'
 
 /** Folders frameworks publish, whole: what a static host serves. */
@@ -25,7 +26,9 @@ function adapterDecides(cwd: string): string | undefined {
  * build left. `outDir` is Vite's `build.outDir` (from vite.config), else `dist`. A client/server
  * split (`dist/client` + `dist/server`, `build/client`) deploys its client half; a server bundle
  * alone, several candidates, or a SvelteKit project (its adapter decides) are refused with the
- * command to run. `log` says which directory was chosen when it is not plainly `outDir`.
+ * command to run. A client build the app copied into the folder it serves, with its pages
+ * written there after the build (Nitro's `public`), deploys that folder. `log` says which
+ * directory was chosen when it is not plainly `outDir`.
  */
 export function publishedDir(cwd: string, outDir: string | undefined, log: (message: string) => void): string {
   const framework = adapterDecides(cwd)
@@ -46,9 +49,10 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
     else if (server && !existsSync(join(base, 'index.html'))) servers.push(server)
     else if (base === resolve(cwd, outDir ?? 'dist')) found.push(base) // `build/` alone is too common a name to guess
   }
-  // One site by two names (Nuxt links dist to .output/public) is one site.
+  // One site by two names (Nuxt links dist to .output/public) is one site. A client build
+  // the app copied into another folder and wrote its pages there (Nitro's `public`) is that folder.
   const seen = new Set<string>()
-  const sites = found.filter((dir) => {
+  const sites = found.map((dir) => publishedCopy(dir, cwd) ?? dir).filter((dir) => {
     const path = realpathSync(dir)
     if (seen.has(path)) return false
     seen.add(path)

@@ -1,0 +1,78 @@
+// Analog (Angular) with static prerendering: Analog's buildApp builds the client (dist/client)
+// and the SSR bundle (dist/ssr), then Nitro copies the client into dist/analog/public and
+// prerenders the pages there. The plain plugin must refuse, naming that folder, and the CLI
+// with no directory must deploy it whole.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { snapshot } from './app.js'
+import { FRAMEWORKS_DIR, buildFixture } from './framework-build.js'
+import { NODE_24 } from './servers/runtimes.mjs'
+
+const MANIFEST = '.collectfasta/manifest.json'
+
+const temp: string[] = []
+afterAll(() => {
+  for (const dir of temp) rmSync(dir, { recursive: true, force: true })
+})
+
+function tempDir(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `collectfasta-${name}-`))
+  temp.push(dir)
+  return dir
+}
+
+// Angular 22 needs Node 22.22.3+ or 24.15+: the build runs under the Node 24 binary that
+// test/servers/install.mjs installs on linux x64, or under this Node when it is new enough.
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number)
+const modern = major >= 26 || (major === 24 && minor >= 15) || (major === 22 && minor >= 22)
+const angularNode = modern ? process.execPath : existsSync(NODE_24) ? NODE_24 : undefined
+
+const APP = join(FRAMEWORKS_DIR, 'analog')
+const PUBLISHED = join(APP, 'dist/analog/public')
+const vite = 'node_modules/vite/bin/vite.js'
+
+describe.skipIf(!angularNode)('Analog 2.7 (Angular 22, static prerender; skipped without Node 22.22+ or the Node 24 binary of linux x64)', () => {
+  it('the plain plugin refuses before any request, naming dist/analog/public; the CLI with no directory deploys it byte-identical, no server file', async () => {
+    const refusedTarget = join(tempDir('analog-refused'), 'www')
+    const refused = await buildFixture('analog', [vite, 'build'], pathToFileURL(refusedTarget).href, angularNode)
+    const output = refused.stdout + refused.stderr
+    expect(refused.code, output).not.toBe(0)
+    expect(refused.stderr).toContain(
+      "This build is not the whole site: Vite's client build (dist/client) is copied into dist/analog/public, where the app writes its pages after it, " +
+        'so the Vite plugin would deploy a partial site and deploys nothing. ' +
+        'Remove collectfasta() from the Vite plugins and run `npx collectfasta deploy dist/analog/public`',
+    )
+    expect(refused.stderr, 'the sentence as it is, not in the brackets of a stack-less error').toMatch(/^\[collectfasta\] This build/m)
+    expect(existsSync(refusedTarget)).toBe(false)
+    // What the refusal is about: the client build lacks the prerendered pages the copy has.
+    expect(existsSync(join(APP, 'dist/client/about/index.html'))).toBe(false)
+    expect(existsSync(join(PUBLISHED, 'about/index.html'))).toBe(true)
+
+    // What the sentence says: build without the plugin, then the CLI, which finds the folder.
+    const dir = join(tempDir('analog'), 'www')
+    const built = await buildFixture('analog', [vite, 'build'], pathToFileURL(dir).href, angularNode, { COLLECTFASTA_ENABLED: 'false' })
+    expect(built.code, built.stdout + built.stderr).toBe(0)
+    expect(existsSync(dir)).toBe(false)
+    const cli = join(FRAMEWORKS_DIR, '../../dist/cli.js')
+    const deployed = await buildFixture('analog', [cli, 'deploy'], pathToFileURL(dir).href)
+    const cliOutput = deployed.stdout + deployed.stderr
+    expect(deployed.code, cliOutput).toBe(0)
+    expect(deployed.stdout).toContain('[collectfasta] dist/analog/public: the directory this build publishes')
+
+    const site = snapshot(PUBLISHED)
+    const target = snapshot(dir)
+    expect(target.has(MANIFEST), cliOutput).toBe(true)
+    target.delete(MANIFEST)
+    for (const page of ['index.html', 'about/index.html', 'robots.txt']) expect(site.has(page), page).toBe(true)
+    expect(site.get('about/index.html')?.toString()).toContain('A prerendered page.')
+    expect([...target.keys()].sort()).toEqual([...site.keys()].sort())
+    expect([...site].filter(([path, bytes]) => !target.get(path)?.equals(bytes)).map(([path]) => path)).toEqual([])
+    // The SSR bundle Nitro prerendered with is on disk, and none of it was deployed.
+    const server = [...snapshot(join(APP, 'dist/ssr')).keys()].filter((path) => path.endsWith('.js'))
+    expect(server).toContain('main.server.js')
+    expect([...target.keys()].filter((path) => path.endsWith('main.server.js') || server.includes(path))).toEqual([])
+  }, 300_000)
+})
