@@ -1,11 +1,12 @@
 // Runs a framework fixture's real build (test/frameworks/<dir>, installed by
 // test/servers/install.mjs) as a child process, with the deploy target in its environment.
 import { execFile } from 'node:child_process'
-import { rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { inject } from 'vitest'
-import { FIXTURE } from './app.js'
+import { afterAll, expect, inject } from 'vitest'
+import { FIXTURE, snapshot } from './app.js'
 
 const run = promisify(execFile)
 
@@ -36,4 +37,32 @@ export async function buildFixture(dir: string, args: string[], target: string, 
     const failed = error as { code?: number; stdout?: string; stderr?: string }
     return { code: typeof failed.code === 'number' ? failed.code : 1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? String(error) }
   }
+}
+
+/** The key of the deploy manifest in a target. */
+export const DEPLOY_MANIFEST = '.collectfasta/manifest.json'
+
+/** Temporary folders for a test file, removed after it: call once at its top level. */
+export function tempDirs(): (name: string) => string {
+  const made: string[] = []
+  afterAll(() => {
+    for (const dir of made) rmSync(dir, { recursive: true, force: true })
+  })
+  return (name) => {
+    const dir = mkdtempSync(join(tmpdir(), `collectfasta-${name}-`))
+    made.push(dir)
+    return dir
+  }
+}
+
+/** Every file the app publishes equals, byte for byte, what was deployed, and nothing else was. */
+export function expectSameTree(published: string, deployedDir: string, output: string): Map<string, Buffer> {
+  const site = snapshot(published)
+  const deployed = snapshot(deployedDir)
+  expect(deployed.has(DEPLOY_MANIFEST), output).toBe(true)
+  deployed.delete(DEPLOY_MANIFEST)
+  expect(site.size).toBeGreaterThan(0)
+  expect([...deployed.keys()].sort(), output).toEqual([...site.keys()].sort())
+  expect([...site].filter(([path, bytes]) => !deployed.get(path)?.equals(bytes)).map(([path]) => path)).toEqual([])
+  return site
 }

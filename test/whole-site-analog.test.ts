@@ -2,27 +2,15 @@
 // and the SSR bundle (dist/ssr), then Nitro copies the client into dist/analog/public and
 // prerenders the pages there. The plain plugin must refuse, naming that folder, and the CLI
 // with no directory must deploy it whole.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { snapshot } from './app.js'
-import { FRAMEWORKS_DIR, buildFixture } from './framework-build.js'
+import { DEPLOY_MANIFEST, FRAMEWORKS_DIR, buildFixture, tempDirs } from './framework-build.js'
 import { NODE_24 } from './servers/runtimes.mjs'
 
-const MANIFEST = '.collectfasta/manifest.json'
-
-const temp: string[] = []
-afterAll(() => {
-  for (const dir of temp) rmSync(dir, { recursive: true, force: true })
-})
-
-function tempDir(name: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `collectfasta-${name}-`))
-  temp.push(dir)
-  return dir
-}
+const tempDir = tempDirs()
 
 // Angular 22 needs Node 22.22.3+ or 24.15+: the build runs under the Node 24 binary that
 // test/servers/install.mjs installs on linux x64, or under this Node when it is new enough.
@@ -64,8 +52,8 @@ describe.skipIf(!angularNode)('Analog 2.7 (Angular 22, static prerender; skipped
 
     const site = snapshot(PUBLISHED)
     const target = snapshot(dir)
-    expect(target.has(MANIFEST), cliOutput).toBe(true)
-    target.delete(MANIFEST)
+    expect(target.has(DEPLOY_MANIFEST), cliOutput).toBe(true)
+    target.delete(DEPLOY_MANIFEST)
     for (const page of ['index.html', 'about/index.html', 'robots.txt']) expect(site.has(page), page).toBe(true)
     expect(site.get('about/index.html')?.toString()).toContain('A prerendered page.')
     expect([...target.keys()].sort()).toEqual([...site.keys()].sort())

@@ -1,16 +1,13 @@
 // SolidStart 2 (Vite's Environment API, Nitro's static preset): the plain Vite plugin deploys
 // the published directory only once Nitro has prerendered the pages into it; and the CLI with
 // no directory finds that directory by itself, never a server bundle.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { afterAll, describe, expect, it } from 'vitest'
-import { snapshot } from './app.js'
-import { FRAMEWORKS_DIR, buildFixture } from './framework-build.js'
+import { describe, expect, it } from 'vitest'
+import { FRAMEWORKS_DIR, buildFixture, expectSameTree, tempDirs } from './framework-build.js'
 import { NODE_24 } from './servers/runtimes.mjs'
 
-const MANIFEST = '.collectfasta/manifest.json'
 const APP = join(FRAMEWORKS_DIR, 'solidstart')
 const PUBLISHED = join(APP, '.output/public')
 /** Where Nitro 3 (pinned) writes the `ssr` environment's bundle: a server bundle, never deployed. */
@@ -18,28 +15,7 @@ const SSR_BUNDLE = join(APP, 'node_modules/.nitro/vite/services/ssr/index.js')
 const VITE = 'node_modules/vite/bin/vite.js'
 const CLI = join(FRAMEWORKS_DIR, '../../dist/cli.js')
 
-const temp: string[] = []
-afterAll(() => {
-  for (const dir of temp) rmSync(dir, { recursive: true, force: true })
-})
-
-function tempDir(name: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `collectfasta-${name}-`))
-  temp.push(dir)
-  return dir
-}
-
-/** Every file the app publishes equals, byte for byte, what was deployed, and nothing else was. */
-function expectSameTree(published: string, deployedDir: string, output: string) {
-  const site = snapshot(published)
-  const deployed = snapshot(deployedDir)
-  expect(deployed.has(MANIFEST), output).toBe(true)
-  deployed.delete(MANIFEST)
-  expect(site.size).toBeGreaterThan(0)
-  expect([...deployed.keys()].sort(), output).toEqual([...site.keys()].sort())
-  expect([...site].filter(([path, bytes]) => !deployed.get(path)?.equals(bytes)).map(([path]) => path)).toEqual([])
-  return site
-}
+const tempDir = tempDirs()
 
 /** The deploy's report (the fixture's reportFile) marks as immutable exactly the site's `_build/assets/` files. */
 function expectHashedCachedForGood(site: Map<string, Buffer>) {

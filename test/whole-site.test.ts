@@ -1,41 +1,18 @@
 // The plain Vite plugin in apps the README does not name: it deploys the whole published
 // directory (files written after the bundle included), or refuses before any request.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { afterAll, describe, expect, inject, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { snapshot } from './app.js'
-import { FRAMEWORKS_DIR, buildFixture } from './framework-build.js'
+import { DEPLOY_MANIFEST, FRAMEWORKS_DIR, buildFixture, expectSameTree, tempDirs } from './framework-build.js'
 import { S3_BUCKET } from './setup/servers.js'
 import { headS3, readBackS3 } from './strategies/s3-servers.js'
 import { NODE_24 } from './servers/runtimes.mjs'
 
-const MANIFEST = '.collectfasta/manifest.json'
 const IMMUTABLE = 'public, max-age=31536000, immutable'
 
-const temp: string[] = []
-afterAll(() => {
-  for (const dir of temp) rmSync(dir, { recursive: true, force: true })
-})
-
-function tempDir(name: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `collectfasta-${name}-`))
-  temp.push(dir)
-  return dir
-}
-
-/** Every file the app publishes equals, byte for byte, what was deployed, and nothing else was. */
-function expectSameTree(published: string, deployedDir: string, output: string) {
-  const site = snapshot(published)
-  const deployed = snapshot(deployedDir)
-  expect(deployed.has(MANIFEST), output).toBe(true)
-  deployed.delete(MANIFEST)
-  expect(site.size).toBeGreaterThan(0)
-  expect([...deployed.keys()].sort(), output).toEqual([...site.keys()].sort())
-  expect([...site].filter(([path, bytes]) => !deployed.get(path)?.equals(bytes)).map(([path]) => path)).toEqual([])
-  return site
-}
+const tempDir = tempDirs()
 
 describe('vite-plugin-pwa 2.0 (generateSW), which writes the service worker in closeBundle', () => {
   it('the service worker and workbox are deployed with the rest, never cached for good; the web manifest has its type', async () => {
@@ -49,7 +26,7 @@ describe('vite-plugin-pwa 2.0 (generateSW), which writes the service worker in c
     expect(dist.has('sw.js') && dist.has('registerSW.js') && dist.has('manifest.webmanifest')).toBe(true)
 
     const report = JSON.parse(readFileSync(join(FRAMEWORKS_DIR, 'pwa/.collectfasta/report.json'), 'utf8')) as { uploaded: { key: string }[] }
-    expect(report.uploaded.map((u) => u.key.slice(prefix.length)).filter((key) => key !== MANIFEST).sort()).toEqual([...dist.keys()].sort())
+    expect(report.uploaded.map((u) => u.key.slice(prefix.length)).filter((key) => key !== DEPLOY_MANIFEST).sort()).toEqual([...dist.keys()].sort())
     const endpoint = inject('s3rverEndpoint')
     for (const [path, bytes] of dist) {
       const object = await readBackS3(endpoint, prefix + path)
