@@ -306,6 +306,17 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
     expect(siteFiles(www)).toEqual(Object.keys(client).sort())
   })
 
+  it('a site whose own client/ is a section of pages (dist/index.html at its top, no server bundle): deploys dist whole', async () => {
+    const dir = bare()
+    writeTree(join(dir, 'dist'), { ...SITE, 'client/index.html': '<h1>for clients</h1>' })
+    const www = join(dir, 'www')
+    const { code, stdout, stderr } = await cli(dir, ['deploy', '--to', pathToFileURL(www).href])
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(stdout).not.toContain('the directory this build publishes')
+    expect(siteFiles(www)).toEqual([...Object.keys(SITE), 'client/index.html'].sort())
+  })
+
   it('Nuxt links dist to .output/public: one site, deployed', async () => {
     const dir = bare()
     writeTree(join(dir, '.output/public'), SITE)

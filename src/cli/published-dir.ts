@@ -15,6 +15,13 @@ const PUBLIC_HALVES = ['client', 'public']
 const isDir = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true
 const shown = (cwd: string, dir: string) => relative(cwd, dir).split(sep).join('/') || '.'
 
+/** A server bundle's folder: modules and no page (a site's own `server/` section, a docs chapter, has pages). */
+function isServerBundle(path: string): boolean {
+  if (!isDir(path)) return false
+  const files = readdirSync(path, { recursive: true, withFileTypes: true }).filter((dirent) => dirent.isFile())
+  return files.some((file) => /\.[cm]?js$/.test(file.name)) && !files.some((file) => /\.html?$/i.test(file.name))
+}
+
 /** A project whose published directory is its adapter's choice: none can be guessed. */
 function adapterDecides(cwd: string): string | undefined {
   if (existsSync(join(cwd, '.svelte-kit')) || readdirSync(cwd).some((name) => /^svelte\.config\.[cm]?[jt]s$/.test(name))) return 'SvelteKit'
@@ -44,9 +51,13 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
   for (const base of bases) {
     if (!isDir(base)) continue
     const client = join(base, 'client')
-    const server = SERVER_DIRS.map((name) => join(base, name)).find(isDir)
-    if (isDir(client)) found.push(client)
-    else if (server && !existsSync(join(base, 'index.html'))) servers.push(server)
+    const server = SERVER_DIRS.map((name) => join(base, name)).find(isServerBundle)
+    // `client/` is the public half of a split only where its parent is not itself a site (a
+    // home page at its top) or a server bundle sits beside it: a site may have a `client/`
+    // section of pages, and deploying that alone would replace the live home page with its own.
+    const site = existsSync(join(base, 'index.html'))
+    if (isDir(client) && (!site || server)) found.push(client)
+    else if (server && !site) servers.push(server)
     else if (base === resolve(cwd, outDir ?? 'dist')) found.push(base) // `build/` alone is too common a name to guess
   }
   // One site by two names (Nuxt links dist to .output/public) is one site. A client build
@@ -86,13 +97,7 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
  */
 export function checkNotServerSplit(cwd: string, dir: string, filtered: boolean): void {
   if (filtered) return
-  // A site's own `server/` section (a docs chapter) has pages; a server bundle has modules and none.
-  const bundle = (path: string) => {
-    if (!isDir(path)) return false
-    const files = readdirSync(path, { recursive: true, withFileTypes: true }).filter((dirent) => dirent.isFile())
-    return files.some((file) => /\.[cm]?js$/.test(file.name)) && !files.some((file) => /\.html?$/i.test(file.name))
-  }
-  const server = SERVER_DIRS.map((name) => join(dir, name)).find(bundle)
+  const server = SERVER_DIRS.map((name) => join(dir, name)).find(isServerBundle)
   const half = PUBLIC_HALVES.map((name) => join(dir, name)).find(isDir)
   if (!server || !half) return
   throw new UsageError(
