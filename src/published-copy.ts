@@ -51,14 +51,24 @@ function holding(root: string, probe: string, skip: string): string[] {
   return found
 }
 
+/** Whether `copy` holds a page `outDir` lacks or has with other bytes: pages were written there, it is no plain mirror. */
+function pagesWrittenIn(copy: string, outDir: string): boolean {
+  return filesOf(copy).some(({ path, size }) => {
+    if (!isPage(path)) return false
+    const original = join(outDir, path)
+    return statSync(original, { throwIfNoEntry: false })?.size !== size || !readFileSync(original).equals(readFileSync(join(copy, path)))
+  })
+}
+
 /**
  * The directory under `root` that publishes a copy of the client build in `outDir`, if one
  * does: it holds every non-HTML file of `outDir` with the same bytes, and a file written after
  * every file of `outDir` (pages rendered once the client build was done). Symbolic links to
  * `outDir` are `outDir`, not a copy. `written` (the bundle's file names, when known) spares
- * listing `outDir` in the common case, where no folder holds a copy.
+ * listing `outDir` in the common case, where no folder holds a copy. `pagesWritten` also asks
+ * the copy to hold a page `outDir` lacks or has with other bytes (not a plain mirror).
  */
-export function publishedCopy(outDir: string, root: string, written?: Iterable<string>): string | undefined {
+export function publishedCopy(outDir: string, root: string, written?: Iterable<string>, options: { pagesWritten?: boolean } = {}): string | undefined {
   const names = written ? [...written] : (readdirSync(outDir, { recursive: true, encoding: 'utf8' }) as string[])
   // One asset finds the candidates (the longest path: a hashed file deep in the assets folder,
   // as a rule); everything is compared only when a folder holds it.
@@ -75,6 +85,6 @@ export function publishedCopy(outDir: string, root: string, written?: Iterable<s
       const copy = join(dir, file.path)
       return statSync(copy, { throwIfNoEntry: false })?.size === file.size && readFileSync(copy).equals(readFileSync(join(outDir, file.path)))
     })
-    return same && filesOf(dir).some((file) => file.mtimeMs > newest)
+    return same && filesOf(dir).some((file) => file.mtimeMs > newest) && (!options.pagesWritten || pagesWrittenIn(dir, outDir))
   })
 }

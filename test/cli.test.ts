@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -315,6 +315,40 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
     expect(code).toBe(0)
     expect(stdout).not.toContain('the directory this build publishes')
     expect(siteFiles(www)).toEqual([...Object.keys(SITE), 'client/index.html'].sort())
+  })
+
+  // Only a split's client half gives way to a copy, only to one in the same base folder, and only
+  // to one where pages were written (a page the client build lacks, or has with other bytes).
+  it.each([
+    ['a plain site copied into a native shell (Capacitor)', { 'ios/App/App/public': { ...SITE, 'cordova.js': 'x' } }, 'dist', SITE],
+    ['a plain site and a backup/ of it', { backup: { ...SITE, 'old.txt': 'x' } }, 'dist', SITE],
+    ['a split and a copy of its client outside dist/, pages rewritten', { 'ios/App/App/public': { ...SITE, 'index.html': '<h1>new</h1>' }, 'dist/server/entry.js': 'export {}' }, 'dist/client', SITE],
+    ['a split and a plain mirror of its client in dist/', { 'dist/mirror': { ...SITE, 'extra.txt': 'x' }, 'dist/server/entry.js': 'export {}' }, 'dist/client', SITE],
+  ] as [string, Record<string, unknown>, string, Record<string, string>][])('%s: the build itself is deployed, never the copy', async (_layout, others, published, files) => {
+    const dir = bare()
+    writeTree(join(dir, published), files)
+    const built = new Date(Date.now() - 60_000)
+    for (const file of Object.keys(files)) utimesSync(join(dir, published, file), built, built)
+    for (const [path, content] of Object.entries(others)) {
+      if (typeof content === 'string') writeTree(dir, { [path]: content })
+      else writeTree(join(dir, path), content as Record<string, string>)
+    }
+    const www = join(dir, 'www')
+    const { code, stdout, stderr } = await cli(dir, ['deploy', '--to', pathToFileURL(www).href])
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    if (published === 'dist') expect(stdout).not.toContain('the directory this build publishes')
+    else expect(stdout).toContain(`[collectfasta] ${published}: the directory this build publishes`)
+    expect(siteFiles(www)).toEqual(Object.keys(files).sort())
+  })
+
+  it("the previous deploy's own file: target is not a copy to deploy instead", async () => {
+    const dir = project()
+    expect((await cli(dir, ['deploy', '--to', 'file:./www'])).code).toBe(0)
+    const again = await cli(dir, ['deploy', '--to', 'file:./www', '--json'])
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stderr).not.toContain('the directory this build publishes')
+    expect(JSON.parse(again.stdout).skipped).toHaveLength(Object.keys(SITE).length)
   })
 
   it('Nuxt links dist to .output/public: one site, deployed', async () => {

@@ -33,8 +33,8 @@ function adapterDecides(cwd: string): string | undefined {
  * build left. `outDir` is Vite's `build.outDir` (from vite.config), else `dist`. A client/server
  * split (`dist/client` + `dist/server`, `build/client`) deploys its client half; a server bundle
  * alone, several candidates, or a SvelteKit project (its adapter decides) are refused with the
- * command to run. A client build the app copied into the folder it serves, with its pages
- * written there after the build (Nitro's `public`), deploys that folder. `log` says which
+ * command to run. A split's client half the app copied into another folder of the same build
+ * folder, with pages written there after the build (Nitro's `public`), deploys that folder. `log` says which
  * directory was chosen when it is not plainly `outDir`.
  */
 export function publishedDir(cwd: string, outDir: string | undefined, log: (message: string) => void): string {
@@ -56,14 +56,17 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
     // home page at its top) or a server bundle sits beside it: a site may have a `client/`
     // section of pages, and deploying that alone would replace the live home page with its own.
     const site = existsSync(join(base, 'index.html'))
-    if (isDir(client) && (!site || server)) found.push(client)
+    // A split's client half the app copied elsewhere in the same build folder and wrote its pages
+    // there (Nitro's `dist/analog/public` in Analog) is that copy. Only there: a copy of a whole
+    // site elsewhere in the project (a native shell's `public`, a backup, the last deploy's
+    // `file:` target) is not the build, and a plain mirror has no page of its own.
+    if (isDir(client) && (!site || server)) found.push(publishedCopy(client, base, undefined, { pagesWritten: true }) ?? client)
     else if (server && !site) servers.push(server)
     else if (base === resolve(cwd, outDir ?? 'dist')) found.push(base) // `build/` alone is too common a name to guess
   }
-  // One site by two names (Nuxt links dist to .output/public) is one site. A client build
-  // the app copied into another folder and wrote its pages there (Nitro's `public`) is that folder.
+  // One site by two names (Nuxt links dist to .output/public) is one site.
   const seen = new Set<string>()
-  const sites = found.map((dir) => publishedCopy(dir, cwd) ?? dir).filter((dir) => {
+  const sites = found.filter((dir) => {
     const path = realpathSync(dir)
     if (seen.has(path)) return false
     seen.add(path)
