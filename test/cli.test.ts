@@ -392,6 +392,23 @@ describe('collectfasta deploy <dir> of a client/server split: never the server b
     expect(existsSync(www)).toBe(false)
   })
 
+  it.each([
+    ['.vercel/output', '.vercel/output/static', '.vercel/output/functions', { '.vercel/output/functions/index.func/index.mjs': 'export const secret = 1', '.vercel/output/config.json': '{}' }],
+    ['dist', 'dist/app/browser', 'dist/app/server', { 'dist/app/server/server.mjs': 'export const secret = 1', 'dist/app/server/index.server.html': '<app-root></app-root>' }],
+    ['dist/app', 'dist/app/browser', 'dist/app/server', { 'dist/app/server/server.mjs': 'export const secret = 1' }],
+    ['dist', 'dist/client', 'dist/server', { 'dist/server/entry.js': 'export const secret = 1', 'dist/server/index.html': '<!--app-html-->' }],
+  ])('%s holding %s beside a server bundle by another name or with a template (%s): refused, nothing deployed', async (named, half, server, serverFiles) => {
+    const dir = bare()
+    writeTree(join(dir, half), SITE)
+    writeTree(dir, serverFiles)
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', named, '--to', pathToFileURL(www).href])
+    expect(stderr).toContain(`[collectfasta] ${named} holds a server bundle (${server}) beside the site it publishes`)
+    expect(stderr).toContain(`\`npx collectfasta deploy ${half}\``)
+    expect(code).toBe(2)
+    expect(existsSync(www)).toBe(false)
+  })
+
   it('a site with its own client/ and server/ pages (a docs chapter each) is deployed whole', async () => {
     const dir = bare()
     writeTree(join(dir, 'dist'), { ...SITE, 'client/index.html': '<h1>client</h1>', 'server/index.html': '<h1>server</h1>', 'server/example.js': 'x' })

@@ -9,18 +9,34 @@ const PUBLIC_DIRS = ['.vercel/output/static', '.output/public']
 /** Names of a server bundle's folder beside the public one (client/server splits). */
 const SERVER_DIRS = ['server', 'ssr']
 
-/** Names of a public half beside a server bundle: `client` (Vite's splits), `public` (Nitro's). */
-const PUBLIC_HALVES = ['client', 'public']
+/** Names of a public half beside a server bundle: `client` (Vite's splits), `public` (Nitro's), `browser` (Angular's), `static` (the Build Output API's). */
+const PUBLIC_HALVES = ['client', 'public', 'browser', 'static']
+
+/** Names of a server bundle's folder beside a public half, for a directory named: `functions` is the Build Output API's. */
+const SERVER_HALVES = [...SERVER_DIRS, 'functions']
 
 const isDir = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true
 const shown = (cwd: string, dir: string) => relative(cwd, dir).split(sep).join('/') || '.'
 
-/** A server bundle's folder: modules and no page (a site's own `server/` section, a docs chapter, has pages). */
-function isServerBundle(path: string): boolean {
+/**
+ * A server bundle's folder, told from a site's own `server/` section (a docs chapter with a
+ * page and an example script): it holds JavaScript modules, and its HTML files, if any, are no
+ * site's pages. They are not when they are fewer than the modules (a bundle's template beside
+ * its chunks), all named as server templates (Angular's `index.server.html`), or when `split`:
+ * the folder sits beside a public half in a folder that is not itself a site (no home page at
+ * its top), a layout only a client/server build leaves, where an `index.html` is the server's
+ * template.
+ */
+function isServerBundle(path: string, split = false): boolean {
   if (!isDir(path)) return false
   const files = readdirSync(path, { recursive: true, withFileTypes: true }).filter((dirent) => dirent.isFile())
-  return files.some((file) => /\.[cm]?js$/.test(file.name)) && !files.some((file) => /\.html?$/i.test(file.name))
+  const modules = files.filter((file) => /\.[cm]?js$/.test(file.name)).length
+  const pages = files.filter((file) => /\.html?$/i.test(file.name))
+  return modules > 0 && (split || pages.length < modules || pages.every((file) => /\.server\.html?$/i.test(file.name)))
 }
+
+/** Whether `dir` is itself a site: a home page at its top. */
+const isSite = (dir: string) => existsSync(join(dir, 'index.html'))
 
 /** A project whose published directory is its adapter's choice: none can be guessed. */
 function adapterDecides(cwd: string): string | undefined {
@@ -51,11 +67,11 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
   for (const base of bases) {
     if (!isDir(base)) continue
     const client = join(base, 'client')
-    const server = SERVER_DIRS.map((name) => join(base, name)).find(isServerBundle)
+    const site = isSite(base)
+    const server = SERVER_DIRS.map((name) => join(base, name)).find((path) => isServerBundle(path, !site && isDir(client)))
     // `client/` is the public half of a split only where its parent is not itself a site (a
     // home page at its top) or a server bundle sits beside it: a site may have a `client/`
     // section of pages, and deploying that alone would replace the live home page with its own.
-    const site = existsSync(join(base, 'index.html'))
     // A split's client half the app copied elsewhere in the same build folder and wrote its pages
     // there (Nitro's `dist/analog/public` in Analog) is that copy. Only there: a copy of a whole
     // site elsewhere in the project (a native shell's `public`, a backup, the last deploy's
@@ -94,15 +110,24 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
 }
 
 /**
- * A directory named to deploy that holds a server bundle beside its public half (`dist` of a
- * `dist/client` + `dist/server` split, Nitro's `.output`): deploying it whole would publish the
- * server's code. Refused with the half to deploy, unless include/exclude choose the files.
+ * A directory named to deploy that holds a server bundle beside its public half, at its top or
+ * one folder down (`dist` of a `dist/client` + `dist/server` split, Nitro's `.output`, the Build
+ * Output API's `.vercel/output` with `static` + `functions`, Angular's `dist/app/browser` +
+ * `dist/app/server`): deploying it whole would publish the server's code. Refused with the half
+ * to deploy, unless include/exclude choose the files.
  */
 export function checkNotServerSplit(cwd: string, dir: string, filtered: boolean): void {
   if (filtered) return
-  const server = SERVER_DIRS.map((name) => join(dir, name)).find(isServerBundle)
-  const half = PUBLIC_HALVES.map((name) => join(dir, name)).find(isDir)
-  if (!server || !half) return
+  const below = readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory() && entry.name !== 'node_modules')
+  for (const parent of [dir, ...below.map((entry) => join(dir, entry.name))]) {
+    const half = PUBLIC_HALVES.map((name) => join(parent, name)).find(isDir)
+    if (!half) continue
+    const server = SERVER_HALVES.map((name) => join(parent, name)).find((path) => isServerBundle(path, !isSite(parent)))
+    if (server) refuseServerSplit(cwd, dir, server, half)
+  }
+}
+
+function refuseServerSplit(cwd: string, dir: string, server: string, half: string): never {
   throw new UsageError(
     `[collectfasta] ${shown(cwd, dir)} holds a server bundle (${shown(cwd, server)}) beside the site it publishes, and deploying it whole would make the server's code public: ` +
       `deploy the public half, \`npx collectfasta deploy ${shown(cwd, half)}\` (or choose the files with include/exclude in collectfasta.config).`,
