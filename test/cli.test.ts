@@ -351,6 +351,17 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
     expect(JSON.parse(again.stdout).skipped).toHaveLength(Object.keys(SITE).length)
   })
 
+  it('a site without a home page whose server/ section has a page and a script (a docs chapter): deployed whole', async () => {
+    const dir = bare()
+    const files = { '404.html': 'not found', 'guide/index.html': '<h1>guide</h1>', 'server/index.html': '<h1>server docs</h1>', 'server/setup.js': 'setup()' }
+    writeTree(join(dir, 'dist'), files)
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', '--to', pathToFileURL(www).href])
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(siteFiles(www)).toEqual(Object.keys(files).sort())
+  })
+
   it('Nuxt links dist to .output/public: one site, deployed', async () => {
     const dir = bare()
     writeTree(join(dir, '.output/public'), SITE)
@@ -362,7 +373,8 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
   })
 
   it.each([
-    ['a server bundle alone', { 'dist/server/server.js': 'export {}' }, /dist\/server is a server bundle, never deployed to a bucket.*npx collectfasta deploy dist\/client/],
+    ['a server bundle alone', { 'dist/server/server.js': 'export {}' }, /dist\/server is a server bundle, never deployed to a bucket, and no public directory was found beside it: name the directory the app publishes: `npx collectfasta deploy <dir>`\./],
+    ['a server bundle beside a public half by another name', { 'dist/server/server.js': 'export {}', 'dist/browser/index.html': 'a' }, /dist\/server is a server bundle, never deployed to a bucket: deploy the public half beside it, `npx collectfasta deploy dist\/browser`\./],
     ['two built sites', { 'dist/client/index.html': 'a', '.output/public/index.html': 'b' }, /Several built sites here \(\.output\/public, dist\/client\): name the one to deploy/],
     ['a SvelteKit project', { 'svelte.config.js': 'export default {}', 'build/index.html': 'a' }, /This is a SvelteKit project: .*npx collectfasta deploy build/],
   ])('%s: exit 2 with the command to run, nothing deployed', async (_case, files, message) => {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
-import { join, posix, relative, resolve, sep } from 'node:path'
+import { dirname, join, posix, relative, resolve, sep } from 'node:path'
 import { publishedCopy } from '../published-copy.js'
 import { UsageError } from './targets.js'
 
@@ -98,10 +98,15 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
       `[collectfasta] Several built sites here (${sites.map((dir) => shown(cwd, dir)).join(', ')}): name the one to deploy, e.g. \`npx collectfasta deploy ${shown(cwd, sites[0] as string)}\`.`,
     )
   }
-  if (servers.length > 0) {
+  const [server] = servers
+  if (server) {
+    // Only a folder that exists is suggested: a public half by another name beside it, else none.
+    const half = PUBLIC_HALVES.map((name) => join(dirname(server), name)).find(isDir)
     throw new UsageError(
-      `[collectfasta] ${shown(cwd, servers[0] as string)} is a server bundle, never deployed to a bucket, and no public directory was found beside it: ` +
-        'name the directory the app publishes, e.g. `npx collectfasta deploy dist/client`.',
+      half
+        ? `[collectfasta] ${shown(cwd, server)} is a server bundle, never deployed to a bucket: deploy the public half beside it, \`npx collectfasta deploy ${shown(cwd, half)}\`.`
+        : `[collectfasta] ${shown(cwd, server)} is a server bundle, never deployed to a bucket, and no public directory was found beside it: ` +
+            'name the directory the app publishes: `npx collectfasta deploy <dir>`.',
     )
   }
   throw new UsageError(
