@@ -296,6 +296,17 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
     expect(siteFiles(www)).toEqual(['about/index.html', 'assets/app-1a2b3c.js', 'index.html', 'robots.txt'])
   })
 
+  it('`deploy dist` of that layout is refused, suggesting the rendered copy, not the unrendered client', async () => {
+    const dir = bare()
+    copied(dir, new Date())
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', pathToFileURL(www).href])
+    expect(stderr).toContain('`npx collectfasta deploy dist/analog/public`')
+    expect(stderr).not.toContain('deploy dist/client')
+    expect(code).toBe(2)
+    expect(existsSync(www)).toBe(false)
+  })
+
   it('a copy older than the client build (left by an earlier build) is not the site: the client build is deployed', async () => {
     const dir = bare()
     copied(dir, new Date(Date.now() - 120_000))

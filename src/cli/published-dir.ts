@@ -128,7 +128,8 @@ export function checkNotServerSplit(cwd: string, dir: string, filtered: boolean)
     const half = PUBLIC_HALVES.map((name) => join(parent, name)).find(isDir)
     if (!half) continue
     const server = SERVER_HALVES.map((name) => join(parent, name)).find((path) => isServerBundle(path, !isSite(parent)))
-    if (server) refuseServerSplit(cwd, dir, server, half)
+    // The half as published: its copy with the pages written there, where the build made one (Analog's dist/analog/public).
+    if (server) refuseServerSplit(cwd, dir, server, publishedCopy(half, parent, undefined, { pagesWritten: true }) ?? half)
   }
 }
 
