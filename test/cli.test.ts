@@ -460,13 +460,25 @@ describe("collectfasta deploy: the hashed folder from the build's Vite manifest"
 
   it('a framework that sets assetsDir in its plugin (_build/assets): those files are cached for good, and it says so', async () => {
     const dir = bare()
-    const hashed = ['_build/assets/app-1a2b3c.js', '_build/assets/app-4d5e6f.css']
+    const hashed = ['_build/assets/app-B1a2b3c4.js', '_build/assets/app-4d5_e6fG.css'] // Vite's default: [name]-[hash], 8 base64url characters
     writeTree(join(dir, 'dist'), { 'index.html': '<h1>home</h1>', 'robots.txt': 'ok', '.vite/manifest.json': manifest(hashed), ...Object.fromEntries(hashed.map((f) => [f, f])) })
     const { code, stdout, stderr } = await cli(dir, ['deploy', '--to', pathToFileURL(join(dir, 'www')).href, '--json'])
     expect(code, stderr).toBe(0)
     expect(stderr).toContain("[collectfasta] _build/assets/: the build's hashed files (its .vite/manifest.json), cached for good.")
     const report = JSON.parse(stdout) as { uploaded: { key: string; immutable?: true }[] }
     expect(report.uploaded.filter((u) => u.immutable).map((u) => u.key).sort()).toEqual(hashed.sort())
+  })
+
+  it('files without a hash in their names (output.entryFileNames: static/[name].js): never cached for good', async () => {
+    const dir = bare()
+    const plain = ['static/main.js', 'static/index-frontend.css']
+    writeTree(join(dir, 'dist'), { 'index.html': '<h1>home</h1>', '.vite/manifest.json': manifest(plain), ...Object.fromEntries(plain.map((f) => [f, f])) })
+    const { code, stdout, stderr } = await cli(dir, ['deploy', '--to', pathToFileURL(join(dir, 'www')).href, '--json'])
+    expect(code, stderr).toBe(0)
+    expect(stderr).not.toContain('hashed files')
+    const report = JSON.parse(stdout) as { uploaded: { key: string; immutable?: true }[] }
+    expect(report.uploaded.map((u) => u.key)).toEqual(expect.arrayContaining(['index.html', ...plain]))
+    expect(report.uploaded.filter((u) => u.immutable)).toEqual([])
   })
 
   it('files in several folders, or a config that names assetsDir: the usual rule (assets/, or the one named)', async () => {

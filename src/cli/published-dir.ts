@@ -144,7 +144,8 @@ function refuseServerSplit(cwd: string, dir: string, server: string, half: strin
  * The folder of the hashed files a Vite build wrote to `dir`, as its build manifest
  * (`.vite/manifest.json`) names them, when they all share one: a framework may set
  * `build.assetsDir` in its own plugin (SolidStart's `_build/assets`), which a config read
- * without running its plugins does not show. Undefined without a manifest or a single folder.
+ * without running its plugins does not show. Undefined without a manifest, a single folder, or
+ * hashes in the files' names.
  */
 export function manifestAssetsDir(dir: string): string | undefined {
   let manifest: unknown
@@ -154,12 +155,22 @@ export function manifestAssetsDir(dir: string): string | undefined {
     return undefined // no manifest (or not one Vite wrote): the usual default applies
   }
   const folders = new Set<string>()
+  const hashes: (string | undefined)[] = []
   for (const chunk of Object.values(manifest && typeof manifest === 'object' ? manifest : {})) {
     const { file, css, assets } = (chunk ?? {}) as { file?: unknown; css?: unknown; assets?: unknown }
     for (const path of [file, ...(Array.isArray(css) ? css : []), ...(Array.isArray(assets) ? assets : [])]) {
-      if (typeof path === 'string') folders.add(posix.dirname(posix.normalize(path)))
+      if (typeof path !== 'string') continue
+      folders.add(posix.dirname(posix.normalize(path)))
+      hashes.push(HASHED.exec(posix.basename(path))?.[1])
     }
   }
+  // Files named without a hash (`output.entryFileNames: 'static/[name].js'`) change in place:
+  // cached for good, a browser would keep the old ones. Every file must end in a hash, and one
+  // at least must show a digit or a capital, so `index-frontend.js` is not taken for one.
+  const hashed = hashes.length > 0 && hashes.every((hash) => hash !== undefined) && hashes.some((hash) => /[A-Z0-9]/.test(hash ?? ''))
   const [folder] = folders
-  return folders.size === 1 && folder && folder !== '.' && !folder.startsWith('..') && !posix.isAbsolute(folder) ? folder : undefined
+  return hashed && folders.size === 1 && folder && folder !== '.' && !folder.startsWith('..') && !posix.isAbsolute(folder) ? folder : undefined
 }
+
+/** A file name ending in a content hash, as Vite writes them by default: `[name]-[hash].js`, 8 base64url characters (or more). */
+const HASHED = /[-.]([\w-]{8,})\.[a-z0-9]+$/i
