@@ -504,6 +504,19 @@ describe('--to file: targets', () => {
     expect(siteFiles(join(dir, 'out'))).toEqual(Object.keys(SITE).sort())
   })
 
+  it.each([
+    ['file:', /^\[collectfasta\] --to "file:" names no directory: use file:\/\/\/absolute\/path, or file:\.\/www for a path relative to this folder\.$/m],
+    ['file:~/x', /^\[collectfasta\] --to "file:~\/x" starts with ~, which the shell does not expand inside a URL: use file:\/\/\/home\/you\/x, or file:\.\/x for a path relative to this folder\.$/m],
+    ['file:///~/x', /--to "file:\/\/\/~\/x" starts with ~, which the shell does not expand inside a URL/],
+  ])('%s is a usage error (exit 2) with a sentence, nothing written', async (to, message) => {
+    const dir = project()
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', to])
+    expect(stderr).toMatch(message)
+    expect(stderr).not.toMatch(/\[fs\]/)
+    expect(code).toBe(2)
+    expect(existsSync(join(dir, '~'))).toBe(false)
+  })
+
   it('file://out (a host, not a folder) is refused with a sentence', async () => {
     const dir = project()
     const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', 'file://out'])

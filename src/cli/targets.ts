@@ -14,6 +14,19 @@ export class UsageError extends Error {
  * compatible service (with path-style URLs, which most of them need).
  */
 export async function strategyFor(to: string, endpoint?: string): Promise<Strategy> {
+  // `file:` alone would be the filesystem root, whose writes fail with an [fs] error.
+  if (/^file:\/*$/i.test(to.trim())) {
+    throw new UsageError(`[collectfasta] --to ${JSON.stringify(to)} names no directory: use file:///absolute/path, or file:./www for a path relative to this folder.`)
+  }
+  // The shell expands `~` only at the start of a word, never inside a URL: `file:~/x` would be a
+  // folder named `~` in the current one (`file:///~/x`, one at the filesystem root).
+  const tilde = /^file:(?:\/\/\/?)?~(?:\/(.*))?$/i.exec(to.trim())
+  if (tilde) {
+    const rest = tilde[1] ?? ''
+    throw new UsageError(
+      `[collectfasta] --to ${JSON.stringify(to)} starts with ~, which the shell does not expand inside a URL: use file:///home/you${rest ? `/${rest}` : ''}, or file:./${rest || 'www'} for a path relative to this folder.`,
+    )
+  }
   // `file:out`, `file:./out`, `file:../out`: a path relative to the current folder. As a URL it
   // would be `file:///out`, a folder at the filesystem root.
   const relativeFile = /^file:(?!\/)(.+)$/i.exec(to)
