@@ -432,6 +432,18 @@ describe('collectfasta deploy <dir> of a client/server split: never the server b
     expect(existsSync(www)).toBe(false)
   })
 
+  it.each([
+    ['my build', "'my build/client'"],
+    ["it's built", "'it'\\''s built/client'"],
+  ])('a path with a space or a quote (%s) is quoted in the suggested command', async (base, suggested) => {
+    const dir = bare()
+    writeTree(join(dir, base, 'client'), SITE)
+    writeTree(join(dir, base), { 'server/index.js': 'export const secret = 1' })
+    const { code, stderr } = await cli(dir, ['deploy', base, '--to', pathToFileURL(join(dir, 'www')).href])
+    expect(stderr).toContain(`\`npx collectfasta deploy ${suggested}\``)
+    expect(code).toBe(2)
+  })
+
   it('a site with its own client/ and server/ pages (a docs chapter each) is deployed whole', async () => {
     const dir = bare()
     writeTree(join(dir, 'dist'), { ...SITE, 'client/index.html': '<h1>client</h1>', 'server/index.html': '<h1>server</h1>', 'server/example.js': 'x' })

@@ -18,6 +18,11 @@ const SERVER_HALVES = [...SERVER_DIRS, 'functions']
 const isDir = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true
 const shown = (cwd: string, dir: string) => relative(cwd, dir).split(sep).join('/') || '.'
 
+/** A path as a suggested command takes it: single-quoted for a POSIX shell when it holds a space or another character the shell would read. */
+const quoted = (path: string) => (/^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`)
+/** `npx collectfasta deploy <dir>`, ready to paste. */
+const command = (cwd: string, dir: string) => `\`npx collectfasta deploy ${quoted(shown(cwd, dir))}\``
+
 /**
  * A server bundle's folder, told from a site's own `server/` section (a docs chapter with a
  * page and an example script): it holds JavaScript modules, and its HTML files, if any, are no
@@ -95,7 +100,7 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
   }
   if (sites.length > 1) {
     throw new UsageError(
-      `[collectfasta] Several built sites here (${sites.map((dir) => shown(cwd, dir)).join(', ')}): name the one to deploy, e.g. \`npx collectfasta deploy ${shown(cwd, sites[0] as string)}\`.`,
+      `[collectfasta] Several built sites here (${sites.map((dir) => shown(cwd, dir)).join(', ')}): name the one to deploy, e.g. ${command(cwd, sites[0] as string)}.`,
     )
   }
   const [server] = servers
@@ -104,7 +109,7 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
     const half = PUBLIC_HALVES.map((name) => join(dirname(server), name)).find(isDir)
     throw new UsageError(
       half
-        ? `[collectfasta] ${shown(cwd, server)} is a server bundle, never deployed to a bucket: deploy the public half beside it, \`npx collectfasta deploy ${shown(cwd, half)}\`.`
+        ? `[collectfasta] ${shown(cwd, server)} is a server bundle, never deployed to a bucket: deploy the public half beside it, ${command(cwd, half)}.`
         : `[collectfasta] ${shown(cwd, server)} is a server bundle, never deployed to a bucket, and no public directory was found beside it: ` +
             'name the directory the app publishes: `npx collectfasta deploy <dir>`.',
     )
@@ -128,16 +133,14 @@ export function checkNotServerSplit(cwd: string, dir: string, filtered: boolean)
     const half = PUBLIC_HALVES.map((name) => join(parent, name)).find(isDir)
     if (!half) continue
     const server = SERVER_HALVES.map((name) => join(parent, name)).find((path) => isServerBundle(path, !isSite(parent)))
+    if (!server) continue
     // The half as published: its copy with the pages written there, where the build made one (Analog's dist/analog/public).
-    if (server) refuseServerSplit(cwd, dir, server, publishedCopy(half, parent, undefined, { pagesWritten: true }) ?? half)
+    const published = publishedCopy(half, parent, undefined, { pagesWritten: true }) ?? half
+    throw new UsageError(
+      `[collectfasta] ${shown(cwd, dir)} holds a server bundle (${shown(cwd, server)}) beside the site it publishes, and deploying it whole would make the server's code public: ` +
+        `deploy the public half, ${command(cwd, published)} (or choose the files with include/exclude in collectfasta.config).`,
+    )
   }
-}
-
-function refuseServerSplit(cwd: string, dir: string, server: string, half: string): never {
-  throw new UsageError(
-    `[collectfasta] ${shown(cwd, dir)} holds a server bundle (${shown(cwd, server)}) beside the site it publishes, and deploying it whole would make the server's code public: ` +
-      `deploy the public half, \`npx collectfasta deploy ${shown(cwd, half)}\` (or choose the files with include/exclude in collectfasta.config).`,
-  )
 }
 
 /**
