@@ -55,8 +55,8 @@ function adapterDecides(cwd: string): string | undefined {
  * split (`dist/client` + `dist/server`, `build/client`) deploys its client half; a server bundle
  * alone, several candidates, or a SvelteKit project (its adapter decides) are refused with the
  * command to run. A split's client half the app copied into another folder of the same build
- * folder, with pages written there after the build (Nitro's `public`), deploys that folder. `log` says which
- * directory was chosen when it is not plainly `outDir`.
+ * folder, with pages written there after the build (Nitro's `public`), deploys that folder.
+ * `log` says which directory was chosen when it is not plainly `outDir`.
  */
 export function publishedDir(cwd: string, outDir: string | undefined, log: (message: string) => void): string {
   const framework = adapterDecides(cwd)
