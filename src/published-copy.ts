@@ -3,7 +3,8 @@
 // there after Vite is done (Nitro's `public` folder, a host's output folder): the client's
 // directory is then a partial site. The rule looks at what is on disk, never at a framework's
 // name: another directory holding every file of the client build, byte for byte (HTML pages
-// aside: prerendering rewrites them), and something written after all of them.
+// aside: prerendering rewrites them), and a page written there after all of them that the client
+// build lacks or holds with other bytes. A plain mirror (GitHub Pages' `docs/`) is not one.
 import { type Dirent, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 
@@ -53,8 +54,9 @@ function holding(root: string, probe: string, skip: string): string[] {
 
 /**
  * The directory under `root` that publishes a copy of the client build in `outDir`, if one
- * does: it holds every non-HTML file of `outDir` with the same bytes, and a file written after
- * every file of `outDir` (pages rendered once the client build was done). Symbolic links to
+ * does: it holds every non-HTML file of `outDir` with the same bytes, and an HTML page written
+ * after every file of `outDir` that `outDir` lacks or holds with other bytes (pages rendered once
+ * the client build was done; a mirror's pages are the client's own). Symbolic links to
  * `outDir` are `outDir`, not a copy. `written` (the bundle's file names, when known) spares
  * listing `outDir` in the common case, where no folder holds a copy.
  */
@@ -70,11 +72,13 @@ export function publishedCopy(outDir: string, root: string, written?: Iterable<s
   const client = filesOf(outDir)
   const assets = client.filter((file) => !isPage(file.path))
   const newest = Math.max(...client.map((file) => file.mtimeMs))
+  /** Whether `dir` holds `path` with the bytes `outDir` holds there. */
+  const sameBytes = (dir: string, path: string) => {
+    const size = statSync(join(outDir, path), { throwIfNoEntry: false })?.size
+    return size !== undefined && statSync(join(dir, path), { throwIfNoEntry: false })?.size === size && readFileSync(join(dir, path)).equals(readFileSync(join(outDir, path)))
+  }
   return candidates.find((dir) => {
-    const same = assets.every((file) => {
-      const copy = join(dir, file.path)
-      return statSync(copy, { throwIfNoEntry: false })?.size === file.size && readFileSync(copy).equals(readFileSync(join(outDir, file.path)))
-    })
-    return same && filesOf(dir).some((file) => file.mtimeMs > newest)
+    const same = assets.every((file) => sameBytes(dir, file.path))
+    return same && filesOf(dir).some((file) => isPage(file.path) && file.mtimeMs >= newest && !sameBytes(dir, file.path))
   })
 }

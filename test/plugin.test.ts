@@ -407,6 +407,29 @@ describe.each(builders)("the build's true end, in a real %s build", (_name, _bui
     expect(strategy.calls).toEqual([])
   })
 
+  it('deploys a client build a plugin mirrors into docs/ (GitHub Pages), and refuses it once a page there has other bytes', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
+    let rewrite = false
+    const mirror = {
+      name: 'mirror',
+      closeBundle() {
+        cpSync(join(root, 'dist'), join(root, 'docs'), { recursive: true })
+        if (rewrite) writeFileSync(join(root, 'docs/index.html'), '<h1>Prerendered</h1>')
+      },
+    }
+    const run = () =>
+      vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist' }, plugins: [plugin as never, mirror as never] }).then(() => undefined, (e: Error) => e)
+    expect(await run()).toBeUndefined()
+    expect(existsSync(join(root, 'docs/index.html'))).toBe(true)
+    expect(siteObjects(strategy).sort()).toEqual([...snapshot(join(root, 'dist')).keys()].sort())
+    rewrite = true
+    strategy.calls.length = 0
+    expect((await run())?.message).toMatch(/client build \(\S*dist\) is copied into \S*docs, where the app writes its pages after it/)
+    expect(strategy.calls).toEqual([])
+  })
+
   it("never deploys another tool's site built from the app's vite.config (it loaded the file itself: configFile false), and says so", async () => {
     const root = copyApp()
     // The app's config, with the plugin: what Storybook, Histoire or Ladle load and merge into their own site.
