@@ -122,7 +122,7 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
   async function deployApp(client: ResolvedConfig, server: string | undefined) {
     const outDir = resolve(client.root, client.build.outDir)
     registry.waiting.delete(relativeDir(outDir))
-    const copy = publishedCopy(outDir, projectRoot(client.root))
+    const copy = publishedCopy(outDir, projectRoot(client.root), undefined, (message) => client.logger.warn(message))
     if (copy) throw plain(new Error(notFinalRefusal(copiedTo(outDir, copy), pluginNames(client), relativeDir(copy))))
     if (server && !hasPage(outDir)) {
       throw plain(
@@ -265,7 +265,7 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
               `Remove collectfasta() from the Vite plugins and run \`npx collectfasta deploy ${relativeDir(written.outDir)}\` after the build (or use Vite 7 or later).`,
           )
         }
-        const copy = publishedCopy(written.outDir, projectRoot(resolved?.root ?? process.cwd()), written.files.keys())
+        const copy = publishedCopy(written.outDir, projectRoot(resolved?.root ?? process.cwd()), written.files.keys(), (message) => this.warn(message))
         const why = copy ? copiedTo(written.outDir, copy) : notFinal(resolved, written.outDir)
         if (why) this.error(notFinalRefusal(why, pluginNames(resolved), copy ? relativeDir(copy) : '<dir>'))
         const files = (options.source ?? DEFAULTS.source) === 'bundle' ? stillOnDisk(written) : undefined
