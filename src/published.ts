@@ -34,7 +34,9 @@ const VITE_CONFIG = /^vite\.config\.(?:[cm]?[jt]s)$/
  * The warning for a build of another site made from the app's Vite config, if this is one: a
  * tool (Storybook, Histoire, Ladle, …) loaded the project's vite.config itself, merged its own
  * site into it and told Vite not to load a config file (`configFile: false`). Its output is
- * never the app's site, and refusing would break that tool's build: not deployed, said once.
+ * never the app's site, and refusing would break that tool's build: not deployed, said once. A
+ * user's own build script with `configFile: false` looks the same: the warning tells it how to
+ * deploy (`deploy()` after `build()`, or a build that loads the config file).
  */
 export function otherSite(resolved: Pick<ResolvedConfig, 'root' | 'inlineConfig' | 'plugins' | 'build'>): string | undefined {
   if (resolved.inlineConfig?.configFile !== false) return undefined
@@ -43,8 +45,13 @@ export function otherSite(resolved: Pick<ResolvedConfig, 'root' | 'inlineConfig'
   const names = resolved.plugins.map((p) => p.name)
   const found = OTHER_SITES.find((f) => names.some((name) => f.plugin.test(name)))
   const dir = found?.dir ?? (toPosix(relative(process.cwd(), resolve(resolved.root, resolved.build.outDir))) || '.')
-  const what = found ? `this is a ${found.name} build of the app's Vite config, not the app's site` : `this build loaded ${configFile.name} itself (\`configFile: false\`): another tool builds its own site from the app's config`
-  return `[collectfasta] Not deployed: ${what}. To publish it, run \`npx collectfasta deploy ${dir} --to <target>\` after the build.`
+  const publish = `run \`npx collectfasta deploy ${shellQuote(dir)} --to <target>\` after the build`
+  if (found) return `[collectfasta] Not deployed: this is a ${found.name} build of the app's Vite config, not the app's site. To publish it, ${publish}.`
+  // The same signs as a script of the user's own that builds the app: both are told what is true.
+  return (
+    `[collectfasta] Not deployed: this build passes \`configFile: false\` beside ${configFile.name}, as tools building their own site from the app's config do (Storybook, Histoire, Ladle). ` +
+    `From a build script of your own, call \`deploy()\` from 'vite-plugin-collectfasta' after \`build()\` or let Vite load ${configFile.name}; to publish this output, ${publish}.`
+  )
 }
 
 /** The one sentence for a build of a framework that has its own integration, if this is one. */
@@ -134,6 +141,9 @@ export interface ClientOutput {
 }
 
 export const toPosix = (path: string) => path.split(sep).join('/')
+
+/** A path as a shell reads it in a suggested command: quoted when it holds a space or another special character. */
+export const shellQuote = (path: string) => (/^[\w@%+=:,./<>-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`)
 
 /** The bundle's bytes that are still what is on disk; a file changed or removed since is read from disk (or not deployed). */
 export function stillOnDisk(output: ClientOutput): Map<string, Uint8Array> {

@@ -442,9 +442,12 @@ describe.each(builders)("the build's true end, in a real %s build", (_name, _bui
     await vite.build({ root, configFile: false, customLogger: logger as never, build: { outDir: 'tool-static' }, plugins: [plugin as never] })
     expect(existsSync(join(root, 'tool-static/index.html'))).toBe(true) // the tool's build itself went through
     expect(strategy.calls).toEqual([])
+    // True of a tool's build and of a build script of the user's own, which it tells how to deploy.
     expect(warnings.join('\n')).toContain(
-      "[collectfasta] Not deployed: this build loaded vite.config.js itself (`configFile: false`): another tool builds its own site from the app's config.",
+      "[collectfasta] Not deployed: this build passes `configFile: false` beside vite.config.js, as tools building their own site from the app's config do (Storybook, Histoire, Ladle). " +
+        "From a build script of your own, call `deploy()` from 'vite-plugin-collectfasta' after `build()` or let Vite load vite.config.js;",
     )
+    expect(warnings.join('\n')).not.toContain('loaded vite.config.js itself')
     expect(warnings.join('\n')).toMatch(/run `npx collectfasta deploy .*tool-static --to <target>` after the build/)
 
     // The same build where Vite loads the config file itself (`vite build`) is the app's: deployed.
