@@ -8,7 +8,7 @@ import { validateOptions } from './validate.js'
 import { publishedCopy } from './published-copy.js'
 import { projectRoot, resolveEnabled } from './resolve.js'
 import type { DeployReport, Logger } from './report.js'
-import { type ClientOutput, buildRegistry, frameworkRefusal, hasPage, missingPage, notFinalRefusal, otherSite, serverEnvironment, stillOnDisk, toPosix } from './published.js'
+import { type ClientOutput, buildRegistry, deployedRedirects, frameworkRefusal, hasPage, missingPage, notFinalRefusal, otherSite, serverEnvironment, stillOnDisk, toPosix } from './published.js'
 
 const PLUGIN_NAME = 'vite-plugin-collectfasta'
 
@@ -130,7 +130,7 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
       )
     }
     // Some pages written (prerendered), others left to the server: the directory is a partial site.
-    const missing = server ? await missingPage(outDir, client.base) : undefined
+    const missing = server ? await missingPage(outDir, client.base, deployedRedirects(options, outDir)) : undefined
     if (missing) {
       const why = `${missing.page} links to ${missing.link}, a page its \`${server}\` environment renders on request, not written to ${relativeDir(outDir)} (prerender every page to keep the plugin)`
       throw plain(new Error(notFinalRefusal(why, pluginNames(client), relativeDir(outDir))))

@@ -6,6 +6,8 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative, resolve, sep } from 'node:path'
 import type { ResolvedConfig } from 'vite'
+import { redirectKey, storedRedirects } from './core/redirects.js'
+import type { CollectfastaOptions } from './options.js'
 
 /** Frameworks with an integration of their own, refused as soon as their config is seen. */
 const INTEGRATIONS: { name: string; plugin: RegExp; use: string }[] = [
@@ -162,6 +164,18 @@ export function hasPage(dir: string): boolean {
 }
 
 
+/** Whether a link's path names a page: no extension (`/about`), `.html`/`.htm`, or a folder (`/blog/`). */
+const looksLikePage = (path: string) => {
+  const name = path.split('/').at(-1) ?? ''
+  return !/\.[^.]+$/.test(name) || /\.html?$/i.test(name)
+}
+
+/** The keys of the redirects a deploy with these options stores into `outDir`'s site (none where its strategy stores no redirects). */
+export function deployedRedirects(options: Pick<CollectfastaOptions, 'strategy' | 'redirects'>, outDir: string): string[] {
+  if (!options.strategy.websiteRedirects) return []
+  return storedRedirects(options.redirects ?? [], outDir).rules.map((rule) => redirectKey(rule.from))
+}
+
 /** A page of the directory linking to a page of the same site that the directory does not hold. */
 export interface MissingPage {
   /** The linking page, relative to the directory. */
@@ -171,14 +185,16 @@ export interface MissingPage {
 }
 
 /**
- * The first link (`<a href>`) of the directory's pages to a path of the same site that is
- * neither a file of the directory nor a page (`about` as about/index.html or about.html). In an
- * app with a server, such a page is rendered on request (a route left out of the prerender):
- * the directory alone is a partial site. Links to other sites, outside Vite's `base`, or to
- * other schemes (mailto:) are not the site's.
+ * The first link (`<a href>`) of the directory's pages to a page of the same site that is
+ * neither a file of the directory, a page (`about` as about/index.html or about.html) nor one of
+ * the `redirected` keys (the redirects the deploy stores). In an app with a server, such a page
+ * is rendered on request (a route left out of the prerender): the directory alone is a partial
+ * site. Links to other sites, outside Vite's `base`, or to other schemes (mailto:) are not the
+ * site's; links to files that are not pages (`/feed.xml`, `/download/app.zip`: an extension
+ * other than .html) or under `/.well-known/` are a server's or a host's business, not a page.
  */
-export async function missingPage(dir: string, base: string): Promise<MissingPage | undefined> {
-  const files = new Set<string>()
+export async function missingPage(dir: string, base: string, redirected: Iterable<string> = []): Promise<MissingPage | undefined> {
+  const files = new Set<string>(redirected)
   const pages: string[] = []
   for (const dirent of readdirSync(dir, { recursive: true, withFileTypes: true })) {
     if (!dirent.isFile()) continue
@@ -205,12 +221,12 @@ export async function missingPage(dir: string, base: string): Promise<MissingPag
       let path: string
       try {
         url = new URL(href, new URL(baseHref ?? '.', new URL(page, root)))
-        if (url.origin !== root.origin || !url.pathname.startsWith(root.pathname)) continue
+        if (url.origin !== root.origin || !url.pathname.startsWith(root.pathname) || url.pathname.startsWith('/.well-known/')) continue
         path = decodeURIComponent(url.pathname.slice(root.pathname.length))
       } catch {
         continue // not a URL a browser would follow
       }
-      if (!held(path)) return { page, link: url.pathname }
+      if (looksLikePage(path) && !held(path)) return { page, link: url.pathname }
     }
   }
   return undefined

@@ -537,6 +537,26 @@ describe.each(builders.slice(0, 2))('a %s app build (builder, buildApp)', (name,
     expect(strategy.calls).toEqual([])
   })
 
+  it("a page's link to a redirect the deploy stores (the `redirects` option, a `_redirects` file) is not a page the server renders", async () => {
+    const root = copyApp()
+    const index = join(root, 'index.html')
+    writeFileSync(index, readFileSync(index, 'utf8').replace('<body>', '<body><a href="/old-pricing">a</a><a href="/moved/">b</a><a href="/feed.xml">c</a>'))
+    writeFileSync(join(root, 'public/_redirects'), '/moved/ / 301\n')
+    const strategy = Object.assign(memory(), { websiteRedirects: true })
+    const build = (redirects: { from: string; to: string }[]) =>
+      app
+        .createBuilder({ root, configFile: false, logLevel: 'silent', builder: {}, environments: ssr(root), plugins: [collectfasta({ strategy, cacheDir: join(root, '.cache'), redirects })] })
+        .then((builder) => builder.buildApp())
+        .then(() => undefined, (e: Error) => e)
+    const refused = await build([])
+    expect(refused?.message, name).toContain('index.html links to /old-pricing')
+    expect(refused?.message, name).toContain('npx collectfasta deploy')
+    expect(strategy.calls).toEqual([])
+    expect(await build([{ from: '/old-pricing', to: 'https://example.com/pricing' }]), name).toBeUndefined()
+    expect(strategy.objects.get('old-pricing')?.headers.redirect).toBe('https://example.com/pricing')
+    expect(strategy.objects.get('moved/index.html')?.headers.redirect).toBe('/')
+  })
+
   it('refuses an app whose pages are rendered by its server (no page in the client directory)', async () => {
     const root = copyApp()
     const strategy = memory()
