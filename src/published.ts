@@ -5,6 +5,7 @@
 // pick a better message.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative, resolve, sep } from 'node:path'
+import { inspect } from 'node:util'
 import type { ResolvedConfig } from 'vite'
 import { redirectKey, storedRedirects } from './core/redirects.js'
 import type { CollectfastaOptions } from './options.js'
@@ -69,11 +70,11 @@ export function frameworkRefusal(pluginNames: readonly string[]): string | undef
 /** The refusal of a build whose output is not the published site: why, and what to run instead. */
 export function notFinalRefusal(why: string, pluginNames: readonly string[], fallbackDir: string): string {
   const known = PUBLISHED.find((f) => pluginNames.some((name) => f.plugin.test(name)))
-  const dir = known?.dir ?? fallbackDir
-  const what = known ? `This is a ${known.name} build, and ${why}` : `This build is not the whole site: ${why}`
+  const dir = shellQuote(known?.dir ?? fallbackDir)
+  // One sentence: what is wrong, then what to run.
   return (
-    `[collectfasta] ${what}, so the Vite plugin would deploy a partial site and deploys nothing. ` +
-    `Remove collectfasta() from the Vite plugins and run \`npx collectfasta deploy ${dir}\` (the directory the app publishes) after the build.`
+    `[collectfasta] Nothing deployed: this ${known ? `${known.name} ` : ''}build is not the whole site, as ${why}; ` +
+    `run \`npx collectfasta deploy ${dir}\` (the directory the app publishes) after the build instead, with collectfasta() removed from the Vite plugins.`
   )
 }
 
@@ -122,7 +123,7 @@ export function buildRegistry(): BuildRegistry {
     // handles) would leave a waiting deploy undone without a word: say so.
     process.once('exit', () => {
       for (const dir of registry.waiting) {
-        process.stderr.write(`[collectfasta] The build ended the process before Vite's end of the app build: ${dir} was NOT deployed. Run \`npx collectfasta deploy ${dir}\`.\n`)
+        process.stderr.write(`[collectfasta] The build ended the process before Vite's end of the app build: ${dir} was NOT deployed. Run \`npx collectfasta deploy ${shellQuote(dir)}\`.\n`)
       }
     })
   }
@@ -143,6 +144,18 @@ export interface ClientOutput {
 }
 
 export const toPosix = (path: string) => path.split(sep).join('/')
+
+/**
+ * A refusal or a failed deploy is not a bug in a plugin: the sentence, without a bundler's stack
+ * trace (DEBUG=1 keeps the stack). Vite 5-7 print a failed build's `stack`; Vite 8 prints it with
+ * util.inspect, which would put a stack without frames in brackets: the sentence as it is. The
+ * Rollup CLI prints `name: message`, then the stack without that line: no name, so nothing twice.
+ */
+export function plain(error: unknown): Error {
+  if (process.env.DEBUG) return error as Error
+  const message = error instanceof Error ? error.message : String(error)
+  return Object.assign(new Error(message), { name: '', stack: `${message}\n`, [inspect.custom]: () => message })
+}
 
 /** A path as a shell reads it in a suggested command: quoted when it holds a space or another special character. */
 export const shellQuote = (path: string) => (/^[\w@%+=:,./<>-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`)

@@ -1,5 +1,6 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { inspect } from 'node:util'
 import { rollup } from 'rollup'
 import * as vite8 from 'vite'
 import * as vite5 from 'vite5'
@@ -239,6 +240,42 @@ describe('plugin in a plain Rollup 4 build', () => {
   })
 })
 
+describe('a refusal in a plain Rollup 4 build', () => {
+  it('fails the build with the sentence alone (the Rollup CLI prints `name: message`, then the stack without that line)', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
+    const bundle = await rollup({ input: join(root, 'src/main.js'), plugins: [plugin as never], logLevel: 'silent' })
+    await bundle.write({ dir: join(root, 'dist'), format: 'es' })
+    const error = await bundle.write({ dir: join(root, 'dist2'), format: 'es' }).then(() => undefined, (e: Error) => e)
+    await bundle.close().catch(() => {})
+    expect(error?.message).toMatch(/^\[collectfasta\] This build writes to two directories \(\S*dist and \S*dist2\): deploy the one you publish/)
+    expect(error?.name).toBe('')
+    expect(error?.stack?.trim()).toBe(error?.message)
+    expect(strategy.calls).toEqual([])
+  })
+})
+
+describe('a refused Vite build whose published folder has a space in its path', () => {
+  it('quotes that path in the command it names', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
+    const copies = {
+      name: 'copies',
+      closeBundle() {
+        cpSync(join(root, 'dist'), join(root, 'my site/public'), { recursive: true })
+        writeFileSync(join(root, 'my site/public/about.html'), '<h1>About</h1>')
+      },
+    }
+    const error = await vite8
+      .build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist' }, plugins: [plugin, copies] })
+      .then(() => undefined, (e: Error) => e)
+    expect(error?.message).toMatch(/run `npx collectfasta deploy '\S*my site\/public'` \(the directory the app publishes\)/)
+    expect(strategy.calls).toEqual([])
+  })
+})
+
 describe('a build whose deploy fails before any upload', () => {
   afterAll(removeApps)
 
@@ -369,8 +406,13 @@ describe.each(builders)("the build's true end, in a real %s build", (_name, _bui
     const error = await vite
       .build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist', manifest: true, rollupOptions: { input: join(root, 'src/main.js') } }, plugins: [plugin as never] })
       .then(() => undefined, (e: Error) => e)
-    expect(error?.message).toContain('[collectfasta] This build is not the whole site: it has no HTML page (a server, or a later build step, renders the pages)')
-    expect(error?.message).toContain('npx collectfasta deploy <dir>')
+    expect(error?.message).toBe(
+      '[collectfasta] Nothing deployed: this build is not the whole site, as it has no HTML page (a server, or a later build step, renders the pages); ' +
+        'run `npx collectfasta deploy <dir>` (the directory the app publishes) after the build instead, with collectfasta() removed from the Vite plugins.',
+    )
+    // What Vite prints (Vite 5-7: the stack; Vite 8: util.inspect): the sentence, no stack trace.
+    expect(error?.stack?.trim()).toBe(error?.message)
+    expect(inspect(error)).toBe(error?.message)
     expect(strategy.calls).toEqual([])
   })
 
