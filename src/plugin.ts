@@ -51,6 +51,8 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
   /** What each client build in progress wrote, by its config (builds may overlap). */
   const outputs = new Map<ResolvedConfig | undefined, ClientOutput>()
   let deploying: Promise<void> | undefined
+  /** Whether a watch session without `watch: true` was told it deploys nothing. */
+  let toldWatch = false
 
   const rootOf = (resolved: ResolvedConfig | undefined) => resolve(resolved?.root ?? process.cwd())
   const pluginNames = (resolved: ResolvedConfig | undefined) => resolved?.plugins.map((p) => p.name) ?? []
@@ -237,7 +239,11 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
           return
         }
         if (!written || !client) return
-        if (context.meta.watchMode && !(options.watch ?? DEFAULTS.watch)) return
+        if (context.meta.watchMode && !(options.watch ?? DEFAULTS.watch)) {
+          if (!toldWatch) this.warn('[collectfasta] Not deploying in watch mode: `watch: true` deploys after each rebuild.')
+          toldWatch = true // once per watch session, not once per rebuild
+          return
+        }
         const elsewhere = resolved && otherSite(resolved)
         if (elsewhere) return this.warn(elsewhere)
         if (resolved?.builder) {

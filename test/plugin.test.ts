@@ -175,26 +175,43 @@ describe.each(builders)('plugin in a real %s build', (_name, build, vite) => {
 })
 
 describe('vite build --watch', () => {
-  const watchOnce = async (root: string, watch: boolean) => {
+  const watchOnce = async (root: string, watch: boolean, warnings: string[] = [], rebuilds = 0) => {
     const strategy = memory()
     const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache'), watch })
+    const logger = vite8.createLogger('silent')
+    logger.warn = (message) => void warnings.push(message)
     const watcher = (await vite8.build({
       root,
       configFile: false,
       logLevel: 'silent',
+      customLogger: logger,
       build: { outDir: 'dist', watch: {} },
       plugins: [plugin],
     })) as unknown as { on(event: 'event', cb: (e: { code: string; result?: { close(): Promise<void> } }) => void): void; close(): Promise<void> }
+    let ends = 0
     await new Promise<void>((resolve, reject) =>
       watcher.on('event', (event) => {
         if (event.code === 'BUNDLE_END') void event.result?.close()
-        if (event.code === 'END') resolve()
+        if (event.code === 'END' && ends++ === rebuilds) resolve()
+        // A change to a module: one rebuild more.
+        else if (event.code === 'END') setTimeout(() => writeFileSync(join(root, 'src/lazy-a.js'), `export function run() {\n  console.log(${ends})\n}\n`), 100)
         if (event.code === 'ERROR') reject(event)
       }),
     )
     await watcher.close()
     return strategy
   }
+
+  it('without watch: true deploys nothing and says so once per session, however many rebuilds', async () => {
+    const root = copyApp()
+    const warnings: string[] = []
+    const strategy = await watchOnce(root, false, warnings, 1)
+    await new Promise((resolve) => setTimeout(resolve, 100)) // the last rebuild's closeBundle, which Vite does not wait for
+    expect(uploadsIn(strategy)).toEqual([])
+    const told = warnings.filter((w) => w.includes('[collectfasta]'))
+    expect(told).toHaveLength(1)
+    expect(told[0]).toContain('[collectfasta] Not deploying in watch mode: `watch: true` deploys after each rebuild.')
+  })
 
   it('deploys after each rebuild only with watch: true', async () => {
     const root = copyApp()
