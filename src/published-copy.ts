@@ -20,7 +20,7 @@ const SKIPPED = new Set(['node_modules', '.git', '.hg', '.svn', '.angular', '.ca
 const MAX_DEPTH = 4
 
 /** A bound on the folders visited, so a huge project costs milliseconds, not seconds. */
-export const MAX_DIRS = 4000
+const MAX_DIRS = 4000
 
 const isPage = (path: string) => /\.html?$/i.test(path)
 
@@ -37,10 +37,10 @@ function filesOf(dir: string): { path: string; size: number; mtimeMs: number }[]
 
 /**
  * The first folder under `root` that holds a file at `probe` (a path relative to them) and that
- * `accept` takes, `outDir` and what it holds aside. Nearest to the build first (breadth-first from its parent folder, then
- * upward to `root`): the copies apps make sit beside the build (`dist/analog/public`,
- * `.output/public`), so a big `content/` elsewhere never hides them. `complete` is false when
- * the bound stopped the search before the whole project was seen.
+ * `accept` takes, `outDir` and what it holds aside. Nearest to the build first (breadth-first
+ * from its parent folder, then upward to `root`): the copies apps make sit beside the build
+ * (`dist/analog/public`, `.output/public`), so a big `content/` elsewhere never hides them.
+ * `complete` is false when the bound stopped the search before the whole project was seen.
  */
 function holding(root: string, outDir: string, probe: string, accept: (dir: string) => boolean): { found?: string; complete: boolean } {
   const top = resolve(root)
@@ -102,10 +102,13 @@ export function publishedCopy(outDir: string, root: string, written?: Iterable<s
 function isCopy(outDir: string): (dir: string) => boolean {
   const self = realpathSync(outDir)
   let client: ReturnType<typeof filesOf> | undefined
+  let newest = 0
   return (dir) => {
     if (realpathSync(dir) === self) return false
-    client ??= filesOf(outDir)
-    const newest = Math.max(...client.map((file) => file.mtimeMs))
+    if (!client) {
+      client = filesOf(outDir)
+      newest = Math.max(...client.map((file) => file.mtimeMs))
+    }
     /** Whether `dir` holds `path` with the bytes `outDir` holds there. */
     const sameBytes = (path: string) => {
       const size = statSync(join(outDir, path), { throwIfNoEntry: false })?.size
