@@ -202,7 +202,8 @@ export interface CollectfastaOptions extends DeployCommonOptions {
    */
   source?: 'bundle' | 'outDir'
   /**
-   * Deploy after every rebuild of `vite build --watch`.
+   * In `vite build --watch`, deploy after the first build and after each rebuild. When false,
+   * watch mode deploys nothing (not even the first build) and says so once per session.
    * @default false
    */
   watch?: boolean

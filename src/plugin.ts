@@ -1,6 +1,5 @@
 import { statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
-import { inspect } from 'node:util'
 import type { Plugin, ResolvedConfig } from 'vite'
 import { deploy } from './core/deploy.js'
 import { type CollectfastaOptions, DEFAULTS } from './options.js'
@@ -8,7 +7,7 @@ import { validateOptions } from './validate.js'
 import { publishedCopy } from './published-copy.js'
 import { projectRoot, resolveEnabled } from './resolve.js'
 import type { DeployReport, Logger } from './report.js'
-import { type ClientOutput, buildRegistry, frameworkRefusal, hasPage, missingPage, notFinalRefusal, otherSite, serverEnvironment, stillOnDisk, toPosix } from './published.js'
+import { type ClientOutput, buildRegistry, deployedRedirects, frameworkRefusal, hasPage, missingPage, notFinalRefusal, otherSite, plain, serverEnvironment, shellQuote, stillOnDisk, toPosix } from './published.js'
 
 const PLUGIN_NAME = 'vite-plugin-collectfasta'
 
@@ -52,6 +51,8 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
   /** What each client build in progress wrote, by its config (builds may overlap). */
   const outputs = new Map<ResolvedConfig | undefined, ClientOutput>()
   let deploying: Promise<void> | undefined
+  /** Whether a watch session without `watch: true` was told it deploys nothing. */
+  let toldWatch = false
 
   const rootOf = (resolved: ResolvedConfig | undefined) => resolve(resolved?.root ?? process.cwd())
   const pluginNames = (resolved: ResolvedConfig | undefined) => resolved?.plugins.map((p) => p.name) ?? []
@@ -122,33 +123,22 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
   async function deployApp(client: ResolvedConfig, server: string | undefined) {
     const outDir = resolve(client.root, client.build.outDir)
     registry.waiting.delete(relativeDir(outDir))
-    const copy = publishedCopy(outDir, projectRoot(client.root))
-    if (copy) throw plain(new Error(notFinalRefusal(copiedTo(outDir, copy), pluginNames(client), relativeDir(copy))))
+    const copy = publishedCopy(outDir, projectRoot(client.root), undefined, (message) => client.logger.warn(message))
+    if (copy) throw plain(notFinalRefusal(copiedTo(outDir, copy), pluginNames(client), relativeDir(copy)))
     if (server && !hasPage(outDir)) {
-      throw plain(
-        new Error(notFinalRefusal(`its pages are rendered by its \`${server}\` environment, not written to ${relativeDir(outDir)}`, pluginNames(client), relativeDir(outDir))),
-      )
+      throw plain(notFinalRefusal(`its pages are rendered by its \`${server}\` environment, not written to ${relativeDir(outDir)}`, pluginNames(client), relativeDir(outDir)))
     }
     // Some pages written (prerendered), others left to the server: the directory is a partial site.
-    const missing = server ? await missingPage(outDir, client.base) : undefined
+    const missing = server ? await missingPage(outDir, client.base, deployedRedirects(options, outDir)) : undefined
     if (missing) {
-      const why = `${missing.page} links to ${missing.link}, a page its \`${server}\` environment renders on request, not written to ${relativeDir(outDir)} (prerender every page to keep the plugin)`
-      throw plain(new Error(notFinalRefusal(why, pluginNames(client), relativeDir(outDir))))
+      const why = `${missing.page} links to ${missing.link}, a page not in ${relativeDir(outDir)} that its \`${server}\` environment or another server renders (prerender every page to keep the plugin)`
+      throw plain(notFinalRefusal(why, pluginNames(client), relativeDir(outDir)))
     }
     try {
       await run(outDir, undefined, client, { info: (message) => client.logger.info(message), warn: (message) => client.logger.warn(message) })
     } catch (error) {
       throw plain(error)
     }
-  }
-
-  /** A failed deploy is not a bug in a plugin: the sentence, not a bundler stack trace (DEBUG=1 shows the stack). */
-  const plain = (error: unknown) => {
-    if (process.env.DEBUG) return error as Error
-    const message = error instanceof Error ? error.message : String(error)
-    // Vite 8 prints a failed build's error with util.inspect, which puts a stack without
-    // frames in brackets: the sentence is printed as it is.
-    return Object.assign(new Error(message), { stack: message, [inspect.custom]: () => message })
   }
 
   const plugin: Plugin<CollectfastaApi> = {
@@ -171,7 +161,7 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
     configResolved(resolved) {
       configs.push(resolved)
       const refusal = frameworkRefusal(pluginNames(resolved))
-      if (refusal) throw new Error(refusal)
+      if (refusal) throw plain(refusal)
       // The deploy must come after every other plugin's closeBundle and buildApp work, including
       // other enforce: 'post' plugins with 'post' hooks placed after this one (TanStack Start
       // prerenders in such a buildApp hook): this plugin goes last. Vite sorts each hook's
@@ -208,11 +198,11 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
         const resolved = configOf(context)
         let output = outputs.get(resolved)
         const outDir = written.dir ?? (written.file ? dirname(written.file) : undefined)
-        if (!outDir) this.error('[collectfasta] The output has neither `dir` nor `file`: set `build.outDir` (or Rollup `output.dir`).')
+        if (!outDir) throw plain('[collectfasta] The output has neither `dir` nor `file`: set `build.outDir` (or Rollup `output.dir`).')
         if (output && resolve(output.outDir) !== resolve(outDir)) {
-          this.error(
-            `[collectfasta] This build writes to two directories (${relativeDir(output.outDir)} and ${relativeDir(outDir)}): deploy the one you publish with \`npx collectfasta deploy <dir>\` after the build.`,
-          )
+          const dirs = `${relativeDir(output.outDir)} and ${relativeDir(outDir)}`
+          outputs.delete(resolved) // refused: the closeBundle that still comes deploys nothing
+          throw plain(`[collectfasta] This build writes to two directories (${dirs}): deploy the one you publish with \`npx collectfasta deploy <dir>\` after the build.`)
         }
         if (!output) {
           output = { outDir, files: new Map() }
@@ -249,7 +239,11 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
           return
         }
         if (!written || !client) return
-        if (context.meta.watchMode && !(options.watch ?? DEFAULTS.watch)) return
+        if (context.meta.watchMode && !(options.watch ?? DEFAULTS.watch)) {
+          if (!toldWatch) this.warn('[collectfasta] Not deploying in watch mode: `watch: true` deploys after each rebuild.')
+          toldWatch = true // once per watch session, not once per rebuild
+          return
+        }
         const elsewhere = resolved && otherSite(resolved)
         if (elsewhere) return this.warn(elsewhere)
         if (resolved?.builder) {
@@ -260,14 +254,14 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
             registry.waiting.add(relativeDir(written.outDir))
             return
           }
-          this.error(
+          throw plain(
             `[collectfasta] This is a Vite 6 app build (\`builder\`): pages may be rendered after the client build, and Vite 6 lets no plugin run at the end of it. ` +
-              `Remove collectfasta() from the Vite plugins and run \`npx collectfasta deploy ${relativeDir(written.outDir)}\` after the build (or use Vite 7 or later).`,
+              `Remove collectfasta() from the Vite plugins and run \`npx collectfasta deploy ${shellQuote(relativeDir(written.outDir))}\` after the build (or use Vite 7 or later).`,
           )
         }
-        const copy = publishedCopy(written.outDir, projectRoot(resolved?.root ?? process.cwd()), written.files.keys())
+        const copy = publishedCopy(written.outDir, projectRoot(resolved?.root ?? process.cwd()), written.files.keys(), (message) => this.warn(message))
         const why = copy ? copiedTo(written.outDir, copy) : notFinal(resolved, written.outDir)
-        if (why) this.error(notFinalRefusal(why, pluginNames(resolved), copy ? relativeDir(copy) : '<dir>'))
+        if (why) throw plain(notFinalRefusal(why, pluginNames(resolved), copy ? relativeDir(copy) : '<dir>'))
         const files = (options.source ?? DEFAULTS.source) === 'bundle' ? stillOnDisk(written) : undefined
         // Plain Rollup has no Vite logger: its own, which follows Rollup's logLevel.
         const logger: Logger = { info: (message) => (resolved ? resolved.logger.info(message) : this.info(message)), warn: (message) => this.warn(message) }
@@ -282,7 +276,7 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
           // Watch mode: Vite closes each rebuild's bundle without waiting for it, so a throw
           // here would be an unhandled rejection that ends the watcher: say it, keep watching.
           if (context.meta.watchMode) resolved?.logger.error(plain(error).message)
-          else this.error(plain(error))
+          else throw plain(error)
         }
       },
     },

@@ -5,7 +5,10 @@
 // pick a better message.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative, resolve, sep } from 'node:path'
+import { inspect } from 'node:util'
 import type { ResolvedConfig } from 'vite'
+import { redirectKey, storedRedirects } from './core/redirects.js'
+import type { CollectfastaOptions } from './options.js'
 
 /** Frameworks with an integration of their own, refused as soon as their config is seen. */
 const INTEGRATIONS: { name: string; plugin: RegExp; use: string }[] = [
@@ -34,7 +37,9 @@ const VITE_CONFIG = /^vite\.config\.(?:[cm]?[jt]s)$/
  * The warning for a build of another site made from the app's Vite config, if this is one: a
  * tool (Storybook, Histoire, Ladle, …) loaded the project's vite.config itself, merged its own
  * site into it and told Vite not to load a config file (`configFile: false`). Its output is
- * never the app's site, and refusing would break that tool's build: not deployed, said once.
+ * never the app's site, and refusing would break that tool's build: not deployed, said once. A
+ * user's own build script with `configFile: false` looks the same: the warning tells it how to
+ * deploy (`deploy()` after `build()`, or a build that loads the config file).
  */
 export function otherSite(resolved: Pick<ResolvedConfig, 'root' | 'inlineConfig' | 'plugins' | 'build'>): string | undefined {
   if (resolved.inlineConfig?.configFile !== false) return undefined
@@ -43,8 +48,13 @@ export function otherSite(resolved: Pick<ResolvedConfig, 'root' | 'inlineConfig'
   const names = resolved.plugins.map((p) => p.name)
   const found = OTHER_SITES.find((f) => names.some((name) => f.plugin.test(name)))
   const dir = found?.dir ?? (toPosix(relative(process.cwd(), resolve(resolved.root, resolved.build.outDir))) || '.')
-  const what = found ? `this is a ${found.name} build of the app's Vite config, not the app's site` : `this build loaded ${configFile.name} itself (\`configFile: false\`): another tool builds its own site from the app's config`
-  return `[collectfasta] Not deployed: ${what}. To publish it, run \`npx collectfasta deploy ${dir} --to <target>\` after the build.`
+  const publish = `run \`npx collectfasta deploy ${shellQuote(dir)} --to <target>\` after the build`
+  if (found) return `[collectfasta] Not deployed: this is a ${found.name} build of the app's Vite config, not the app's site. To publish it, ${publish}.`
+  // The same signs as a script of the user's own that builds the app: both are told what is true.
+  return (
+    `[collectfasta] Not deployed: this build passes \`configFile: false\` beside ${configFile.name}, as tools building their own site from the app's config do (Storybook, Histoire, Ladle). ` +
+    `From a build script of your own, call \`deploy()\` from 'vite-plugin-collectfasta' after \`build()\` or let Vite load ${configFile.name}; to publish this output, ${publish}.`
+  )
 }
 
 /** The one sentence for a build of a framework that has its own integration, if this is one. */
@@ -60,11 +70,11 @@ export function frameworkRefusal(pluginNames: readonly string[]): string | undef
 /** The refusal of a build whose output is not the published site: why, and what to run instead. */
 export function notFinalRefusal(why: string, pluginNames: readonly string[], fallbackDir: string): string {
   const known = PUBLISHED.find((f) => pluginNames.some((name) => f.plugin.test(name)))
-  const dir = known?.dir ?? fallbackDir
-  const what = known ? `This is a ${known.name} build, and ${why}` : `This build is not the whole site: ${why}`
+  const dir = shellQuote(known?.dir ?? fallbackDir)
+  // One sentence: what is wrong, then what to run.
   return (
-    `[collectfasta] ${what}, so the Vite plugin would deploy a partial site and deploys nothing. ` +
-    `Remove collectfasta() from the Vite plugins and run \`npx collectfasta deploy ${dir}\` (the directory the app publishes) after the build.`
+    `[collectfasta] Nothing deployed: this ${known ? `${known.name} ` : ''}build is not the whole site, as ${why}; ` +
+    `run \`npx collectfasta deploy ${dir}\` (the directory the app publishes) after the build instead, with collectfasta() removed from the Vite plugins.`
   )
 }
 
@@ -113,7 +123,7 @@ export function buildRegistry(): BuildRegistry {
     // handles) would leave a waiting deploy undone without a word: say so.
     process.once('exit', () => {
       for (const dir of registry.waiting) {
-        process.stderr.write(`[collectfasta] The build ended the process before Vite's end of the app build: ${dir} was NOT deployed. Run \`npx collectfasta deploy ${dir}\`.\n`)
+        process.stderr.write(`[collectfasta] The build ended the process before Vite's end of the app build: ${dir} was NOT deployed. Run \`npx collectfasta deploy ${shellQuote(dir)}\`.\n`)
       }
     })
   }
@@ -135,6 +145,21 @@ export interface ClientOutput {
 
 export const toPosix = (path: string) => path.split(sep).join('/')
 
+/**
+ * A refusal or a failed deploy is not a bug in a plugin: the sentence, without a bundler's stack
+ * trace (DEBUG=1 keeps the stack). Vite 5-7 print a failed build's `stack`; Vite 8 prints it with
+ * util.inspect, which would put a stack without frames in brackets: the sentence as it is. The
+ * Rollup CLI prints `name: message`, then the stack without that line: no name, so nothing twice.
+ */
+export function plain(error: unknown): Error {
+  if (process.env.DEBUG) return error as Error
+  const message = error instanceof Error ? error.message : String(error)
+  return Object.assign(new Error(message), { name: '', stack: `${message}\n`, [inspect.custom]: () => message })
+}
+
+/** A path as a shell reads it in a suggested command: quoted when it holds a space or another special character. */
+export const shellQuote = (path: string) => (/^[\w@%+=:,./<>-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`)
+
 /** The bundle's bytes that are still what is on disk; a file changed or removed since is read from disk (or not deployed). */
 export function stillOnDisk(output: ClientOutput): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>()
@@ -152,6 +177,18 @@ export function hasPage(dir: string): boolean {
 }
 
 
+/** Whether a link's path names a page: no extension (`/about`), `.html`/`.htm`, or a folder (`/blog/`). */
+const looksLikePage = (path: string) => {
+  const name = path.split('/').at(-1) ?? ''
+  return !/\.[^.]+$/.test(name) || /\.html?$/i.test(name)
+}
+
+/** The keys of the redirects a deploy with these options stores into `outDir`'s site (none where its strategy stores no redirects). */
+export function deployedRedirects(options: Pick<CollectfastaOptions, 'strategy' | 'redirects'>, outDir: string): string[] {
+  if (!options.strategy.websiteRedirects) return []
+  return storedRedirects(options.redirects ?? [], outDir).rules.map((rule) => redirectKey(rule.from))
+}
+
 /** A page of the directory linking to a page of the same site that the directory does not hold. */
 export interface MissingPage {
   /** The linking page, relative to the directory. */
@@ -161,14 +198,16 @@ export interface MissingPage {
 }
 
 /**
- * The first link (`<a href>`) of the directory's pages to a path of the same site that is
- * neither a file of the directory nor a page (`about` as about/index.html or about.html). In an
- * app with a server, such a page is rendered on request (a route left out of the prerender):
- * the directory alone is a partial site. Links to other sites, outside Vite's `base`, or to
- * other schemes (mailto:) are not the site's.
+ * The first link (`<a href>`) of the directory's pages to a page of the same site that is
+ * neither a file of the directory, a page (`about` as about/index.html or about.html) nor one of
+ * the `redirected` keys (the redirects the deploy stores). In an app with a server, such a page
+ * is rendered on request (a route left out of the prerender): the directory alone is a partial
+ * site. Links to other sites, outside Vite's `base`, or to other schemes (mailto:) are not the
+ * site's; links to files that are not pages (`/feed.xml`, `/download/app.zip`: an extension
+ * other than .html) or under `/.well-known/` are a server's or a host's business, not a page.
  */
-export async function missingPage(dir: string, base: string): Promise<MissingPage | undefined> {
-  const files = new Set<string>()
+export async function missingPage(dir: string, base: string, redirected: Iterable<string> = []): Promise<MissingPage | undefined> {
+  const files = new Set<string>(redirected)
   const pages: string[] = []
   for (const dirent of readdirSync(dir, { recursive: true, withFileTypes: true })) {
     if (!dirent.isFile()) continue
@@ -195,12 +234,12 @@ export async function missingPage(dir: string, base: string): Promise<MissingPag
       let path: string
       try {
         url = new URL(href, new URL(baseHref ?? '.', new URL(page, root)))
-        if (url.origin !== root.origin || !url.pathname.startsWith(root.pathname)) continue
+        if (url.origin !== root.origin || !url.pathname.startsWith(root.pathname) || url.pathname.startsWith('/.well-known/')) continue
         path = decodeURIComponent(url.pathname.slice(root.pathname.length))
       } catch {
         continue // not a URL a browser would follow
       }
-      if (!held(path)) return { page, link: url.pathname }
+      if (looksLikePage(path) && !held(path)) return { page, link: url.pathname }
     }
   }
   return undefined

@@ -56,4 +56,19 @@ describe('missingPage', () => {
     const nested = site({ 'blog/index.html': page('post') })
     expect(await missingPage(nested, './')).toEqual({ page: 'blog/index.html', link: '/blog/post' })
   })
+
+  it('counts only links that look like pages: files of other kinds and /.well-known/ are not pages', async () => {
+    const dir = site({ 'index.html': page('/feed.xml', '/download/app.zip', '/.well-known/x', '/img/logo.svg', 'report.pdf?v=2') })
+    expect(await missingPage(dir, '/')).toBeUndefined()
+    // A query is not part of the page's path: /login is a page, and it is missing.
+    const login = site({ 'index.html': page('/feed.xml', '/login?next=/') })
+    expect(await missingPage(login, '/')).toEqual({ page: 'index.html', link: '/login' })
+    for (const href of ['/blog/', '/docs.html', '/guide.htm', '/about']) expect((await missingPage(site({ 'index.html': page(href) }), '/'))?.link, href).toBe(href)
+  })
+
+  it('a link to a redirect the deploy stores is held', async () => {
+    const dir = site({ 'index.html': page('/old-pricing', '/moved/', '/gone') })
+    expect(await missingPage(dir, '/', ['old-pricing', 'moved/index.html'])).toEqual({ page: 'index.html', link: '/gone' })
+    expect(await missingPage(dir, '/', ['old-pricing', 'moved/index.html', 'gone'])).toBeUndefined()
+  })
 })

@@ -1,5 +1,6 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { inspect } from 'node:util'
 import { rollup } from 'rollup'
 import * as vite8 from 'vite'
 import * as vite5 from 'vite5'
@@ -174,26 +175,43 @@ describe.each(builders)('plugin in a real %s build', (_name, build, vite) => {
 })
 
 describe('vite build --watch', () => {
-  const watchOnce = async (root: string, watch: boolean) => {
+  const watchOnce = async (root: string, watch: boolean, warnings: string[] = [], rebuilds = 0) => {
     const strategy = memory()
     const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache'), watch })
+    const logger = vite8.createLogger('silent')
+    logger.warn = (message) => void warnings.push(message)
     const watcher = (await vite8.build({
       root,
       configFile: false,
       logLevel: 'silent',
+      customLogger: logger,
       build: { outDir: 'dist', watch: {} },
       plugins: [plugin],
     })) as unknown as { on(event: 'event', cb: (e: { code: string; result?: { close(): Promise<void> } }) => void): void; close(): Promise<void> }
+    let ends = 0
     await new Promise<void>((resolve, reject) =>
       watcher.on('event', (event) => {
         if (event.code === 'BUNDLE_END') void event.result?.close()
-        if (event.code === 'END') resolve()
+        if (event.code === 'END' && ends++ === rebuilds) resolve()
+        // A change to a module: one rebuild more.
+        else if (event.code === 'END') setTimeout(() => writeFileSync(join(root, 'src/lazy-a.js'), `export function run() {\n  console.log(${ends})\n}\n`), 100)
         if (event.code === 'ERROR') reject(event)
       }),
     )
     await watcher.close()
     return strategy
   }
+
+  it('without watch: true deploys nothing and says so once per session, however many rebuilds', async () => {
+    const root = copyApp()
+    const warnings: string[] = []
+    const strategy = await watchOnce(root, false, warnings, 1)
+    await new Promise((resolve) => setTimeout(resolve, 100)) // the last rebuild's closeBundle, which Vite does not wait for
+    expect(uploadsIn(strategy)).toEqual([])
+    const told = warnings.filter((w) => w.includes('[collectfasta]'))
+    expect(told).toHaveLength(1)
+    expect(told[0]).toContain('[collectfasta] Not deploying in watch mode: `watch: true` deploys after each rebuild.')
+  })
 
   it('deploys after each rebuild only with watch: true', async () => {
     const root = copyApp()
@@ -236,6 +254,42 @@ describe('plugin in a plain Rollup 4 build', () => {
     const third = await build(root, strategy)
     expect(keysOf(third)).toEqual(changedPaths(dist, snapshot(join(root, 'dist'))))
     expect(keysOf(third).some((k) => k.includes('lazy-b'))).toBe(false)
+  })
+})
+
+describe('a refusal in a plain Rollup 4 build', () => {
+  it('fails the build with the sentence alone (the Rollup CLI prints `name: message`, then the stack without that line)', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
+    const bundle = await rollup({ input: join(root, 'src/main.js'), plugins: [plugin as never], logLevel: 'silent' })
+    await bundle.write({ dir: join(root, 'dist'), format: 'es' })
+    const error = await bundle.write({ dir: join(root, 'dist2'), format: 'es' }).then(() => undefined, (e: Error) => e)
+    await bundle.close().catch(() => {})
+    expect(error?.message).toMatch(/^\[collectfasta\] This build writes to two directories \(\S*dist and \S*dist2\): deploy the one you publish/)
+    expect(error?.name).toBe('')
+    expect(error?.stack?.trim()).toBe(error?.message)
+    expect(strategy.calls).toEqual([])
+  })
+})
+
+describe('a refused Vite build whose published folder has a space in its path', () => {
+  it('quotes that path in the command it names', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
+    const copies = {
+      name: 'copies',
+      closeBundle() {
+        cpSync(join(root, 'dist'), join(root, 'my site/public'), { recursive: true })
+        writeFileSync(join(root, 'my site/public/about.html'), '<h1>About</h1>')
+      },
+    }
+    const error = await vite8
+      .build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist' }, plugins: [plugin, copies] })
+      .then(() => undefined, (e: Error) => e)
+    expect(error?.message).toMatch(/run `npx collectfasta deploy '\S*my site\/public'` \(the directory the app publishes\)/)
+    expect(strategy.calls).toEqual([])
   })
 })
 
@@ -369,8 +423,13 @@ describe.each(builders)("the build's true end, in a real %s build", (_name, _bui
     const error = await vite
       .build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist', manifest: true, rollupOptions: { input: join(root, 'src/main.js') } }, plugins: [plugin as never] })
       .then(() => undefined, (e: Error) => e)
-    expect(error?.message).toContain('[collectfasta] This build is not the whole site: it has no HTML page (a server, or a later build step, renders the pages)')
-    expect(error?.message).toContain('npx collectfasta deploy <dir>')
+    expect(error?.message).toBe(
+      '[collectfasta] Nothing deployed: this build is not the whole site, as it has no HTML page (a server, or a later build step, renders the pages); ' +
+        'run `npx collectfasta deploy <dir>` (the directory the app publishes) after the build instead, with collectfasta() removed from the Vite plugins.',
+    )
+    // What Vite prints (Vite 5-7: the stack; Vite 8: util.inspect): the sentence, no stack trace.
+    expect(error?.stack?.trim()).toBe(error?.message)
+    expect(inspect(error)).toBe(error?.message)
     expect(strategy.calls).toEqual([])
   })
 
@@ -407,6 +466,29 @@ describe.each(builders)("the build's true end, in a real %s build", (_name, _bui
     expect(strategy.calls).toEqual([])
   })
 
+  it('deploys a client build a plugin mirrors into docs/ (GitHub Pages), and refuses it once a page there has other bytes', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
+    let rewrite = false
+    const mirror = {
+      name: 'mirror',
+      closeBundle() {
+        cpSync(join(root, 'dist'), join(root, 'docs'), { recursive: true })
+        if (rewrite) writeFileSync(join(root, 'docs/index.html'), '<h1>Prerendered</h1>')
+      },
+    }
+    const run = () =>
+      vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist' }, plugins: [plugin as never, mirror as never] }).then(() => undefined, (e: Error) => e)
+    expect(await run()).toBeUndefined()
+    expect(existsSync(join(root, 'docs/index.html'))).toBe(true)
+    expect(siteObjects(strategy).sort()).toEqual([...snapshot(join(root, 'dist')).keys()].sort())
+    rewrite = true
+    strategy.calls.length = 0
+    expect((await run())?.message).toMatch(/client build \(\S*dist\) is copied into \S*docs, where the app writes its pages after it/)
+    expect(strategy.calls).toEqual([])
+  })
+
   it("never deploys another tool's site built from the app's vite.config (it loaded the file itself: configFile false), and says so", async () => {
     const root = copyApp()
     // The app's config, with the plugin: what Storybook, Histoire or Ladle load and merge into their own site.
@@ -419,9 +501,12 @@ describe.each(builders)("the build's true end, in a real %s build", (_name, _bui
     await vite.build({ root, configFile: false, customLogger: logger as never, build: { outDir: 'tool-static' }, plugins: [plugin as never] })
     expect(existsSync(join(root, 'tool-static/index.html'))).toBe(true) // the tool's build itself went through
     expect(strategy.calls).toEqual([])
+    // True of a tool's build and of a build script of the user's own, which it tells how to deploy.
     expect(warnings.join('\n')).toContain(
-      "[collectfasta] Not deployed: this build loaded vite.config.js itself (`configFile: false`): another tool builds its own site from the app's config.",
+      "[collectfasta] Not deployed: this build passes `configFile: false` beside vite.config.js, as tools building their own site from the app's config do (Storybook, Histoire, Ladle). " +
+        "From a build script of your own, call `deploy()` from 'vite-plugin-collectfasta' after `build()` or let Vite load vite.config.js;",
     )
+    expect(warnings.join('\n')).not.toContain('loaded vite.config.js itself')
     expect(warnings.join('\n')).toMatch(/run `npx collectfasta deploy .*tool-static --to <target>` after the build/)
 
     // The same build where Vite loads the config file itself (`vite build`) is the app's: deployed.
@@ -509,6 +594,26 @@ describe.each(builders.slice(0, 2))('a %s app build (builder, buildApp)', (name,
     expect(error?.message, name).toMatch(/client build \(\S*dist\) is copied into \S*site\/public, where the app writes its pages after it/)
     expect(error?.message, name).toMatch(/npx collectfasta deploy \S*site\/public`/)
     expect(strategy.calls).toEqual([])
+  })
+
+  it("a page's link to a redirect the deploy stores (the `redirects` option, a `_redirects` file) is not a page the server renders", async () => {
+    const root = copyApp()
+    const index = join(root, 'index.html')
+    writeFileSync(index, readFileSync(index, 'utf8').replace('<body>', '<body><a href="/old-pricing">a</a><a href="/moved/">b</a><a href="/feed.xml">c</a>'))
+    writeFileSync(join(root, 'public/_redirects'), '/moved/ / 301\n')
+    const strategy = Object.assign(memory(), { websiteRedirects: true })
+    const build = (redirects: { from: string; to: string }[]) =>
+      app
+        .createBuilder({ root, configFile: false, logLevel: 'silent', builder: {}, environments: ssr(root), plugins: [collectfasta({ strategy, cacheDir: join(root, '.cache'), redirects })] })
+        .then((builder) => builder.buildApp())
+        .then(() => undefined, (e: Error) => e)
+    const refused = await build([])
+    expect(refused?.message, name).toContain('index.html links to /old-pricing')
+    expect(refused?.message, name).toContain('npx collectfasta deploy')
+    expect(strategy.calls).toEqual([])
+    expect(await build([{ from: '/old-pricing', to: 'https://example.com/pricing' }]), name).toBeUndefined()
+    expect(strategy.objects.get('old-pricing')?.headers.redirect).toBe('https://example.com/pricing')
+    expect(strategy.objects.get('moved/index.html')?.headers.redirect).toBe('/')
   })
 
   it('refuses an app whose pages are rendered by its server (no page in the client directory)', async () => {

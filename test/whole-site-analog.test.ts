@@ -29,11 +29,10 @@ describe.skipIf(!angularNode)('Analog 2.7 (Angular 22, static prerender; skipped
     const output = refused.stdout + refused.stderr
     expect(refused.code, output).not.toBe(0)
     expect(refused.stderr).toContain(
-      "This build is not the whole site: Vite's client build (dist/client) is copied into dist/analog/public, where the app writes its pages after it, " +
-        'so the Vite plugin would deploy a partial site and deploys nothing. ' +
-        'Remove collectfasta() from the Vite plugins and run `npx collectfasta deploy dist/analog/public`',
+      "[collectfasta] Nothing deployed: this build is not the whole site, as Vite's client build (dist/client) is copied into dist/analog/public, where the app writes its pages after it; " +
+        'run `npx collectfasta deploy dist/analog/public` (the directory the app publishes) after the build instead, with collectfasta() removed from the Vite plugins.',
     )
-    expect(refused.stderr, 'the sentence as it is, not in the brackets of a stack-less error').toMatch(/^\[collectfasta\] This build/m)
+    expect(refused.stderr, 'the sentence as it is, not in the brackets of a stack-less error').toMatch(/^\[collectfasta\] Nothing deployed/m)
     expect(existsSync(refusedTarget)).toBe(false)
     // What the refusal is about: the client build lacks the prerendered pages the copy has.
     expect(existsSync(join(APP, 'dist/client/about/index.html'))).toBe(false)

@@ -72,9 +72,8 @@ describe.skipIf(!startNode)('SolidStart 2.0 (Nitro 3, static preset, prerender; 
     expect(existsSync(join(APP, '.output/server/index.mjs')), 'the build has a server').toBe(true)
     expect(existsSync(join(PUBLISHED, 'index.html')) && !existsSync(join(PUBLISHED, 'about'))).toBe(true)
     expect(refused.stderr).toContain(
-      '[collectfasta] This build is not the whole site: index.html links to /about, a page its `ssr` environment renders on request, not written to .output/public ' +
-        '(prerender every page to keep the plugin), so the Vite plugin would deploy a partial site and deploys nothing. ' +
-        'Remove collectfasta() from the Vite plugins and run `npx collectfasta deploy .output/public`',
+      '[collectfasta] Nothing deployed: this build is not the whole site, as index.html links to /about, a page not in .output/public that its `ssr` environment or another server renders ' +
+        '(prerender every page to keep the plugin); run `npx collectfasta deploy .output/public` (the directory the app publishes) after the build instead',
     )
     expect(existsSync(refusedTarget)).toBe(false)
   })

@@ -102,8 +102,8 @@ describe('Qwik City 1.20 with the static adapter (pages rendered by a second bui
     const refused = await buildFixture('qwik-city', [vite, 'build'], pathToFileURL(refusedTarget).href)
     expect(refused.code).not.toBe(0)
     expect(refused.stderr).toContain(
-      'This is a Qwik City build, and the app has a `ssr` environment that renders its pages, so the Vite plugin would deploy a partial site and deploys nothing. ' +
-        'Remove collectfasta() from the Vite plugins and run `npx collectfasta deploy dist`',
+      '[collectfasta] Nothing deployed: this Qwik City build is not the whole site, as the app has a `ssr` environment that renders its pages; ' +
+        'run `npx collectfasta deploy dist` (the directory the app publishes) after the build instead',
     )
     expect(existsSync(refusedTarget)).toBe(false)
 

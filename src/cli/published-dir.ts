@@ -81,7 +81,7 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
     // there (Nitro's `dist/analog/public` in Analog) is that copy. Only there: a copy of a whole
     // site elsewhere in the project (a native shell's `public`, a backup, the last deploy's
     // `file:` target) is not the build, and a plain mirror has no page of its own.
-    if (isDir(client) && (!site || server)) found.push(publishedCopy(client, base, undefined, { pagesWritten: true }) ?? client)
+    if (isDir(client) && (!site || server)) found.push(publishedCopy(client, base) ?? client)
     else if (server && !site) servers.push(server)
     else if (base === resolve(cwd, outDir ?? 'dist')) found.push(base) // `build/` alone is too common a name to guess
   }
@@ -135,7 +135,7 @@ export function checkNotServerSplit(cwd: string, dir: string, filtered: boolean)
     const server = SERVER_HALVES.map((name) => join(parent, name)).find((path) => isServerBundle(path, !isSite(parent)))
     if (!server) continue
     // The half as published: its copy with the pages written there, where the build made one (Analog's dist/analog/public).
-    const published = publishedCopy(half, parent, undefined, { pagesWritten: true }) ?? half
+    const published = publishedCopy(half, parent) ?? half
     throw new UsageError(
       `[collectfasta] ${shown(cwd, dir)} holds a server bundle (${shown(cwd, server)}) beside the site it publishes, and deploying it whole would make the server's code public: ` +
         `deploy the public half, ${command(cwd, published)} (or choose the files with include/exclude in collectfasta.config).`,

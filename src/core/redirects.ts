@@ -62,19 +62,27 @@ function redirectEntries(rules: (Redirect & { origin: string })[], prefix: strin
 }
 
 /**
- * The redirects to store: the option's, then the plain rules of `_redirects`. Their keys are
- * checked with every other entry's by `admitEntries` (keys.ts): a collision with a file, with
- * another redirect or with the deploy manifest is an error.
+ * The redirects a deploy stores (where its strategy stores redirects): the option's, then the
+ * plain rules of `outDir`'s `_redirects`; `skipped` counts that file's rules it cannot store.
  */
-export async function siteRedirects(rules: Redirect[], outDir: string, prefix: string, warn: (message: string) => void): Promise<Entry[]> {
+export function storedRedirects(rules: Redirect[], outDir: string): { rules: (Redirect & { origin: string })[]; skipped: number } {
   const all = rules.map((rule) => ({ ...rule, origin: `the redirect from ${rule.from}` }))
   const file = join(outDir, '_redirects')
-  if (existsSync(file)) {
-    const parsed = parseRedirectsFile(readFileSync(file, 'utf8'))
-    all.push(...parsed.rules.map((rule) => ({ ...rule, origin: `the redirect from ${rule.from} in _redirects` })))
-    if (parsed.skipped > 0) {
-      warn(`[collectfasta] ${parsed.skipped} rule(s) of _redirects were not stored (splats, placeholders, rewrites): S3 redirects are one object per path.`)
-    }
+  if (!existsSync(file)) return { rules: all, skipped: 0 }
+  const parsed = parseRedirectsFile(readFileSync(file, 'utf8'))
+  all.push(...parsed.rules.map((rule) => ({ ...rule, origin: `the redirect from ${rule.from} in _redirects` })))
+  return { rules: all, skipped: parsed.skipped }
+}
+
+/**
+ * The redirects to store, as entries. Their keys are checked with every other entry's by
+ * `admitEntries` (keys.ts): a collision with a file, with another redirect or with the deploy
+ * manifest is an error.
+ */
+export async function siteRedirects(rules: Redirect[], outDir: string, prefix: string, warn: (message: string) => void): Promise<Entry[]> {
+  const stored = storedRedirects(rules, outDir)
+  if (stored.skipped > 0) {
+    warn(`[collectfasta] ${stored.skipped} rule(s) of _redirects were not stored (splats, placeholders, rewrites): S3 redirects are one object per path.`)
   }
-  return redirectEntries(all, prefix, await loadHasher())
+  return redirectEntries(stored.rules, prefix, await loadHasher())
 }
