@@ -126,13 +126,13 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
     const copy = publishedCopy(outDir, projectRoot(client.root), undefined, (message) => client.logger.warn(message))
     if (copy) throw plain(notFinalRefusal(copiedTo(outDir, copy), pluginNames(client), relativeDir(copy)))
     if (server && !hasPage(outDir)) {
-      throw plain(notFinalRefusal(`its pages are rendered by its \`${server}\` environment, not written to ${relativeDir(outDir)}`, pluginNames(client), relativeDir(outDir)))
+      throw plain(notFinalRefusal(`its pages are rendered by its \`${server}\` environment, not written to ${relativeDir(outDir)}`, pluginNames(client), relativeDir(outDir), true))
     }
     // Some pages written (prerendered), others left to the server: the directory is a partial site.
     const missing = server ? await missingPage(outDir, client.base, deployedRedirects(options, outDir)) : undefined
     if (missing) {
       const why = `${missing.page} links to ${missing.link}, a page not in ${relativeDir(outDir)} that its \`${server}\` environment or another server renders (prerender every page to keep the plugin)`
-      throw plain(notFinalRefusal(why, pluginNames(client), relativeDir(outDir)))
+      throw plain(notFinalRefusal(why, pluginNames(client), relativeDir(outDir), true))
     }
     try {
       await run(outDir, undefined, client, { info: (message) => client.logger.info(message), warn: (message) => client.logger.warn(message) })

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative, resolve, sep } from 'node:path'
 import { inspect } from 'node:util'
 import type { ResolvedConfig } from 'vite'
+import { knownType } from './core/headers.js'
 import { redirectKey, storedRedirects } from './core/redirects.js'
 import type { CollectfastaOptions } from './options.js'
 
@@ -67,14 +68,19 @@ export function frameworkRefusal(pluginNames: readonly string[]): string | undef
   )
 }
 
-/** The refusal of a build whose output is not the published site: why, and what to run instead. */
-export function notFinalRefusal(why: string, pluginNames: readonly string[], fallbackDir: string): string {
+/**
+ * The refusal of a build whose output is not the published site: why, and what to run instead.
+ * `serverRendered`: the build is over and its directory lacks pages a server renders, so the
+ * CLI's deploy of that directory is only right where a server serves those pages.
+ */
+export function notFinalRefusal(why: string, pluginNames: readonly string[], fallbackDir: string, serverRendered = false): string {
   const known = PUBLISHED.find((f) => pluginNames.some((name) => f.plugin.test(name)))
   const dir = shellQuote(known?.dir ?? fallbackDir)
+  const where = serverRendered ? `, and only where a server serves the server-rendered pages that ${dir} lacks` : ''
   // One sentence: what is wrong, then what to run.
   return (
     `[collectfasta] Nothing deployed: this ${known ? `${known.name} ` : ''}build is not the whole site, as ${why}; ` +
-    `run \`npx collectfasta deploy ${dir}\` (the directory the app publishes) after the build instead, with collectfasta() removed from the Vite plugins.`
+    `run \`npx collectfasta deploy ${dir}\` (the directory the app publishes) after the build instead, with collectfasta() removed from the Vite plugins${where}.`
   )
 }
 
@@ -176,11 +182,16 @@ export function hasPage(dir: string): boolean {
   return readdirSync(dir, { recursive: true, withFileTypes: true }).some((dirent) => dirent.isFile() && /\.html?$/i.test(dirent.name))
 }
 
-
-/** Whether a link's path names a page: no extension (`/about`), `.html`/`.htm`, or a folder (`/blog/`). */
+/**
+ * Whether a link's path names a page: anything but a file of a known type other than HTML, by
+ * the content-type lookup the deploy's headers use. `/about`, `/blog/`, `/docs.html`, and also
+ * `/docs/v1.2` or `/users/jane.doe` (a dot, but no file type) are pages; `/feed.xml` is not.
+ */
 const looksLikePage = (path: string) => {
   const name = path.split('/').at(-1) ?? ''
-  return !/\.[^.]+$/.test(name) || /\.html?$/i.test(name)
+  if (!name.includes('.')) return true
+  const type = knownType(name)
+  return type === undefined || type === 'text/html'
 }
 
 /** The keys of the redirects a deploy with these options stores into `outDir`'s site (none where its strategy stores no redirects). */
@@ -203,8 +214,9 @@ export interface MissingPage {
  * the `redirected` keys (the redirects the deploy stores). In an app with a server, such a page
  * is rendered on request (a route left out of the prerender): the directory alone is a partial
  * site. Links to other sites, outside Vite's `base`, or to other schemes (mailto:) are not the
- * site's; links to files that are not pages (`/feed.xml`, `/download/app.zip`: an extension
- * other than .html) or under `/.well-known/` are a server's or a host's business, not a page.
+ * site's; links to files that are not pages (`/feed.xml`, `/download/app.zip`: a file type the
+ * deploy's content-type lookup knows, other than HTML) or under `/.well-known/` are a server's or
+ * a host's business, not a page. An extension of no known type (`/docs/v1.2`) is a page.
  */
 export async function missingPage(dir: string, base: string, redirected: Iterable<string> = []): Promise<MissingPage | undefined> {
   const files = new Set<string>(redirected)

@@ -66,6 +66,12 @@ describe('missingPage', () => {
     for (const href of ['/blog/', '/docs.html', '/guide.htm', '/about']) expect((await missingPage(site({ 'index.html': page(href) }), '/'))?.link, href).toBe(href)
   })
 
+  it('a dot in the last segment is a page unless the content-type lookup knows the extension as a file type', async () => {
+    for (const href of ['/docs/v1.2', '/users/jane.doe', '/release/2.0.1', '/about.HTML']) expect((await missingPage(site({ 'index.html': page(href) }), '/'))?.link, href).toBe(href)
+    expect(await missingPage(site({ 'index.html': page('/docs/v1.2'), 'docs/v1.2/index.html': page('/') }), '/')).toBeUndefined()
+    expect(await missingPage(site({ 'index.html': page('/data.json', '/notes.txt', '/a.webmanifest', '/users/jane.doe') }), '/')).toEqual({ page: 'index.html', link: '/users/jane.doe' })
+  })
+
   it('a link to a redirect the deploy stores is held', async () => {
     const dir = site({ 'index.html': page('/old-pricing', '/moved/', '/gone') })
     expect(await missingPage(dir, '/', ['old-pricing', 'moved/index.html'])).toEqual({ page: 'index.html', link: '/gone' })

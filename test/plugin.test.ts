@@ -616,6 +616,18 @@ describe.each(builders.slice(0, 2))('a %s app build (builder, buildApp)', (name,
     expect(strategy.objects.get('moved/index.html')?.headers.redirect).toBe('/')
   })
 
+  it('refuses an app whose page links to a server-rendered page with a dot in its name (/docs/v1.2), saying the directory lacks it', async () => {
+    const root = copyApp()
+    const index = join(root, 'index.html')
+    writeFileSync(index, readFileSync(index, 'utf8').replace('<body>', '<body><a href="/feed.xml">a</a><a href="/docs/v1.2">b</a>'))
+    const strategy = memory()
+    const builder = await app.createBuilder({ root, configFile: false, logLevel: 'silent', builder: {}, environments: ssr(root), plugins: [collectfasta({ strategy, cacheDir: join(root, '.cache') })] })
+    const refused = await builder.buildApp().then(() => undefined, (e: Error) => e)
+    expect(refused?.message, name).toMatch(/^\[collectfasta\] Nothing deployed: this build is not the whole site, as index\.html links to \/docs\/v1\.2, a page not in \S*dist that its `ssr` environment/)
+    expect(refused?.message, name).toMatch(/run `npx collectfasta deploy \S*dist` \(the directory the app publishes\) after the build instead, with collectfasta\(\) removed from the Vite plugins, and only where a server serves the server-rendered pages that \S*dist lacks\.$/)
+    expect(strategy.calls).toEqual([])
+  })
+
   it('refuses an app whose pages are rendered by its server (no page in the client directory)', async () => {
     const root = copyApp()
     const strategy = memory()

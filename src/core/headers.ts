@@ -35,10 +35,14 @@ function withCharset(type: string): string {
   return isText ? `${type}; charset=utf-8` : type
 }
 
-/** mrmime's type for a path; a name like `__proto__` or `x.constructor` is just unknown. */
-function typeOf(path: string): string {
+/** mrmime's type for a path, if its extension is a known one; a name like `__proto__` or `x.constructor` is just unknown. */
+export function knownType(path: string): string | undefined {
   const type: unknown = lookup(path)
-  return typeof type === 'string' ? type : 'application/octet-stream'
+  return typeof type === 'string' ? type : undefined
+}
+
+function typeOf(path: string): string {
+  return knownType(path) ?? 'application/octet-stream'
 }
 
 export function isHtml(path: string): boolean {
