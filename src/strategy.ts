@@ -113,6 +113,12 @@ export interface Strategy {
   /** Key prefix every key starts with: `''` or a POSIX path ending in `/`. */
   prefix?: string
   /**
+   * The local directory the keys are written under (absolute), for a strategy that writes to
+   * this machine's disk (the filesystem's `dir` and `prefix`). The deploy refuses an output
+   * directory equal to it, inside it or containing it: the site would be copied into itself.
+   */
+  localDir?: string
+  /**
    * How `compress` applies here: 'in-place' stores the compressed bytes under the same key with
    * Content-Encoding (object storages); 'siblings' adds `.gz` / `.br` files next to the
    * original (web servers with gzip_static / brotli_static).

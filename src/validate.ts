@@ -43,6 +43,7 @@ export function validateOptions(options: unknown): asserts options is Collectfas
       fail(`strategy.${method}`, 'a function or undefined', strategy[method])
     }
   }
+  if (strategy.localDir !== undefined && typeof strategy.localDir !== 'string') fail('strategy.localDir', 'an absolute path or undefined', strategy.localDir)
   if (strategy.concurrency !== undefined && !(Number.isInteger(strategy.concurrency) && (strategy.concurrency as number) >= 1)) {
     fail('strategy.concurrency', 'an integer ≥ 1 (the strategy would upload nothing)', strategy.concurrency)
   }

@@ -554,3 +554,22 @@ describe.runIf(existsSync(NODE_24))('the compile cache (Node 24; skipped where t
     expect(existsSync(join(ROOT, 'node_modules/.cache/vite-plugin-collectfasta/compile'))).toBe(true)
   })
 })
+
+describe('--to file: a directory that overlaps the one deployed', () => {
+  it.each([
+    ['file:./dist', 'dist', 'is'],
+    ['file:./dist/www', 'dist/www', 'is inside'],
+    ['file:.', '', 'contains'],
+  ])('%s is refused before any write (exit 1), with one sentence', async (to, target, relation) => {
+    const dir = project()
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', to])
+    expect(stderr.trim()).toBe(
+      `[collectfasta] Refusing to deploy ${join(dir, 'dist')} into ${join(dir, target).replace(/\/$/, '')}: the target ${relation} the directory being deployed, ` +
+        'so the deploy would write into (and prune) the files it reads; choose a target directory outside it, and not above it.',
+    )
+    expect(code).toBe(1)
+    expect(siteFiles(join(dir, 'dist'))).toEqual(Object.keys(SITE).sort())
+    expect(readdirSync(join(dir, 'dist')).sort()).toEqual(['about', 'assets', 'index.html', 'robots.txt'])
+    expect(readdirSync(dir).sort()).toEqual(['dist', 'node_modules'])
+  })
+})

@@ -1,10 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { get } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { afterAll, describe, expect, inject, it } from 'vitest'
 import { type DeployOptions, deploy } from '../src/index.js'
+import { filesystem } from '../src/strategies/filesystem.js'
+import { snapshot } from './app.js'
 import { writeTree } from './helpers.js'
 import { S3_BUCKET } from './setup/servers.js'
 import { headS3, localS3 } from './strategies/s3-servers.js'
@@ -192,5 +194,35 @@ describe('redirects', () => {
     await expect(
       deploy({ outDir: 'dist', root, strategy: localS3(inject('s3rverEndpoint'), `clash-${Date.now()}/`), redirects: [{ from: '/old', to: '/' }], logger: { info() {}, warn() {} } }),
     ).rejects.toThrow('[collectfasta] The redirect from /old would replace the file old: remove the file or the redirect.')
+  })
+})
+
+describe('a filesystem target that overlaps the directory being deployed', () => {
+  it.each([
+    ['the same directory', 'dist', 'is'],
+    ['a folder inside it', 'dist/www', 'is inside'],
+    ['a folder inside it, by the prefix', { dir: 'dist', prefix: 'www' }, 'is inside'],
+    ['a folder above it (the project root)', '.', 'contains'],
+  ] as const)('%s is refused before any write, with one sentence', async (_name, target, relation) => {
+    const { root } = project({ 'index.html': '<h1>home</h1>', 'about/index.html': '<h1>about</h1>' })
+    const options = typeof target === 'string' ? { dir: target } : target
+    const before = snapshot(root)
+    const error = await deploy({ outDir: 'dist', root, strategy: filesystem(options), logger: { info() {}, warn() {} } }).then(() => undefined, (e: Error) => e)
+    expect(error?.message).toBe(
+      `[collectfasta] Refusing to deploy ${join(root, 'dist')} into ${join(root, options.dir, 'prefix' in options ? options.prefix : '')}: the target ${relation} the directory being deployed, ` +
+        'so the deploy would write into (and prune) the files it reads; choose a target directory outside it, and not above it.',
+    )
+    expect([...snapshot(root).keys()].sort()).toEqual([...before.keys()].sort())
+  })
+
+  it('a link to the output directory is the output directory; a sibling folder is deployed', async () => {
+    const { root } = project({ 'index.html': '<h1>home</h1>' })
+    symlinkSync(join(root, 'dist'), join(root, 'linked'))
+    const error = await deploy({ outDir: 'dist', root, strategy: filesystem({ dir: 'linked/www' }), logger: { info() {}, warn() {} } }).then(() => undefined, (e: Error) => e)
+    expect(error?.message).toContain('the target is inside the directory being deployed')
+    expect(existsSync(join(root, 'dist/www'))).toBe(false)
+    const report = await deploy({ outDir: 'dist', root, strategy: filesystem({ dir: 'dist-www' }), logger: { info() {}, warn() {} } })
+    expect(report.uploaded.map((u) => u.key)).toEqual(['index.html'])
+    expect(existsSync(join(root, 'dist-www/index.html'))).toBe(true)
   })
 })

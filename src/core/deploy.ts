@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { existsSync, mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs'
+import { basename, dirname, join, sep } from 'node:path'
 import { DEFAULTS, type DeployOptions } from '../options.js'
 import { type ResolvedDeploy, resolveOptions } from '../resolve.js'
 import { DeployError, type DeployReport, REASONS, errorText, failureMessage, summarize } from '../report.js'
@@ -81,6 +81,12 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
   async function steps(): Promise<void> {
     if (!existsSync(o.outDir) || !statSync(o.outDir).isDirectory()) {
       throw new Error(`[collectfasta] The output directory ${o.outDir} does not exist. Build first, or fix \`outDir\`.`)
+    }
+    const overlap = strategy.localDir === undefined ? undefined : localOverlap(o.outDir, strategy.localDir)
+    if (overlap) {
+      throw new Error(
+        `[collectfasta] Refusing to deploy ${o.outDir} into ${strategy.localDir}: the target ${overlap} the directory being deployed, so the deploy would write into (and prune) the files it reads; choose a target directory outside it, and not above it.`,
+      )
     }
     if (!dryRun) ChecksumCache.ensureWritable(o.cacheDir)
     const remote = new RemoteState(strategy, counted, o.manifestPath ? o.prefix + o.manifestPath : undefined, logger.warn)
@@ -215,4 +221,21 @@ function checkDeterminism(entries: Entry[], uploads: Upload[], report: DeployRep
     `[collectfasta] ${changed.length} of ${of} files without a content hash in their name changed since the last deploy (e.g. ${examples}). ` +
       'A build that is not deterministic (timestamps, random ids, unstable ordering) re-uploads them every time: build the same commit twice and compare the outputs (diff -r) to find the cause.',
   )
+}
+
+/** A path with its links resolved, as far as it exists (the rest as written). */
+function realPath(path: string): string {
+  if (existsSync(path)) return realpathSync(path)
+  const parent = dirname(path)
+  return parent === path ? path : join(realPath(parent), basename(path))
+}
+
+/** How a local target directory overlaps the output directory (by their real paths), if it does. */
+function localOverlap(outDir: string, target: string): string | undefined {
+  const out = realPath(outDir)
+  const dir = realPath(target)
+  if (out === dir) return 'is'
+  if (dir.startsWith(out.endsWith(sep) ? out : out + sep)) return 'is inside'
+  if (out.startsWith(dir.endsWith(sep) ? dir : dir + sep)) return 'contains'
+  return undefined
 }

@@ -150,6 +150,9 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
     bindRoot(projectRoot: string) {
       root = resolve(projectRoot, options.dir)
     },
+    get localDir() {
+      return resolve(root, prefix)
+    },
     get caseInsensitive() {
       return probeInsensitive()
     },
