@@ -573,3 +573,18 @@ describe('--to file: a directory that overlaps the one deployed', () => {
     expect(readdirSync(dir).sort()).toEqual(['dist', 'node_modules'])
   })
 })
+
+describe('--to with whitespace around it', () => {
+  it.each([[' file:./%s'], ['file:./%s '], ['\tfile:%s']])('%j is a usage error (exit 2) with a sentence; nothing is written, at the root or here', async (form) => {
+    const dir = project()
+    const name = `collectfasta-space-${Math.random().toString(36).slice(2)}`
+    const to = form.replace('%s', name)
+    const atRoot = join('/', name)
+    temp.push(atRoot) // removed afterwards if a regression wrote it
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', to])
+    expect(stderr.trim()).toBe(`[collectfasta] --to ${JSON.stringify(to)} has whitespace around it (a quoting slip?): remove it, e.g. --to ${JSON.stringify(to.trim())}.`)
+    expect(code).toBe(2)
+    expect(existsSync(atRoot)).toBe(false)
+    expect(readdirSync(dir).sort()).toEqual(['dist', 'node_modules'])
+  })
+})

@@ -14,13 +14,18 @@ export class UsageError extends Error {
  * compatible service (with path-style URLs, which most of them need).
  */
 export async function strategyFor(to: string, endpoint?: string): Promise<Strategy> {
+  // A URL parser drops whitespace around the URL, a path keeps it: `" file:./www"` would be
+  // parsed as file:./www (`/www`, at the filesystem root). Neither reading is safe to guess.
+  if (to !== to.trim()) {
+    throw new UsageError(`[collectfasta] --to ${JSON.stringify(redactUrl(to))} has whitespace around it (a quoting slip?): remove it, e.g. --to ${JSON.stringify(redactUrl(to.trim()))}.`)
+  }
   // `file:` alone would be the filesystem root, whose writes fail with an [fs] error.
-  if (/^file:\/*$/i.test(to.trim())) {
+  if (/^file:\/*$/i.test(to)) {
     throw new UsageError(`[collectfasta] --to ${JSON.stringify(to)} names no directory: use file:///absolute/path, or file:./www for a path relative to this folder.`)
   }
   // The shell expands `~` only at the start of a word, never inside a URL: `file:~/x` would be a
   // folder named `~` in the current one (`file:///~/x`, one at the filesystem root).
-  const tilde = /^file:(?:\/\/\/?)?~(?:\/(.*))?$/i.exec(to.trim())
+  const tilde = /^file:(?:\/\/\/?)?~(?:\/(.*))?$/i.exec(to)
   if (tilde) {
     const rest = tilde[1] ?? ''
     throw new UsageError(
@@ -39,7 +44,7 @@ export async function strategyFor(to: string, endpoint?: string): Promise<Strate
   // Printed only without credentials (s3://KEY:SECRET@bucket would otherwise be shown whole).
   const shown = JSON.stringify(redactUrl(to))
   try {
-    url = new URL(to.trim())
+    url = new URL(to)
   } catch {
     throw new UsageError(`[collectfasta] --to ${shown} is not a URL: use s3://bucket/prefix, gs://bucket/prefix or file:///path/to/dir.`)
   }
