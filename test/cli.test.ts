@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -586,5 +586,17 @@ describe('--to with whitespace around it', () => {
     expect(code).toBe(2)
     expect(existsSync(atRoot)).toBe(false)
     expect(readdirSync(dir).sort()).toEqual(['dist', 'node_modules'])
+  })
+})
+
+describe('--to file: a regular file', () => {
+  it('is one [fs] sentence (exit 1: the command is well formed, the disk holds a file there), the file untouched', async () => {
+    const dir = project()
+    writeFileSync(join(dir, 'afile'), 'not a folder')
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', 'file:./afile'])
+    expect(stderr.trim()).toBe(`[collectfasta] [fs] The target ${join(dir, 'afile')} is a file, not a directory: choose a directory to deploy into, or move the file away.`)
+    expect(stderr).not.toMatch(/ENOTDIR/)
+    expect(code).toBe(1)
+    expect(readFileSync(join(dir, 'afile'), 'utf8')).toBe('not a folder')
   })
 })

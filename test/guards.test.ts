@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { get } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -224,5 +224,18 @@ describe('a filesystem target that overlaps the directory being deployed', () =>
     const report = await deploy({ outDir: 'dist', root, strategy: filesystem({ dir: 'dist-www' }), logger: { info() {}, warn() {} } })
     expect(report.uploaded.map((u) => u.key)).toEqual(['index.html'])
     expect(existsSync(join(root, 'dist-www/index.html'))).toBe(true)
+  })
+})
+
+describe('a filesystem target that is a file', () => {
+  it.each([
+    ['the directory itself', { dir: 'afile' }],
+    ['a folder under it, by the prefix', { dir: 'afile', prefix: 'www' }],
+  ])('%s: one [fs] sentence before any write, the file untouched', async (_name, options) => {
+    const { root } = project({ 'index.html': '<h1>home</h1>' })
+    writeFileSync(join(root, 'afile'), 'not a folder')
+    const error = await deploy({ outDir: 'dist', root, strategy: filesystem(options), logger: { info() {}, warn() {} } }).then(() => undefined, (e: Error) => e)
+    expect(error?.message).toBe(`[collectfasta] [fs] The target ${join(root, 'afile')} is a file, not a directory: choose a directory to deploy into, or move the file away.`)
+    expect(readFileSync(join(root, 'afile'), 'utf8')).toBe('not a folder')
   })
 })

@@ -82,12 +82,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
     if (!existsSync(o.outDir) || !statSync(o.outDir).isDirectory()) {
       throw new Error(`[collectfasta] The output directory ${o.outDir} does not exist. Build first, or fix \`outDir\`.`)
     }
-    const overlap = strategy.localDir === undefined ? undefined : localOverlap(o.outDir, strategy.localDir)
-    if (overlap) {
-      throw new Error(
-        `[collectfasta] Refusing to deploy ${o.outDir} into ${strategy.localDir}: the target ${overlap} the directory being deployed, so the deploy would write into (and prune) the files it reads; choose a target directory outside it, and not above it.`,
-      )
-    }
+    if (strategy.localDir !== undefined) refuseLocalDir(o.outDir, strategy.localDir, strategy.name)
     if (!dryRun) ChecksumCache.ensureWritable(o.cacheDir)
     const remote = new RemoteState(strategy, counted, o.manifestPath ? o.prefix + o.manifestPath : undefined, logger.warn)
     // The one cheap question of a warm deploy (has anyone changed the storage since this cache
@@ -223,6 +218,22 @@ function checkDeterminism(entries: Entry[], uploads: Upload[], report: DeployRep
   )
 }
 
+/**
+ * Refuses, before any write, a local target that cannot hold the site: a file where its
+ * directory should be, or a directory that is the output directory, inside it or above it
+ * (the deploy would write into, and prune, the files it reads).
+ */
+function refuseLocalDir(outDir: string, localDir: string, name: string): void {
+  const file = fileInTheWay(localDir)
+  if (file) throw new Error(`[collectfasta] [${name}] The target ${file} is a file, not a directory: choose a directory to deploy into, or move the file away.`)
+  const overlap = localOverlap(outDir, localDir)
+  if (overlap) {
+    throw new Error(
+      `[collectfasta] Refusing to deploy ${outDir} into ${localDir}: the target ${overlap} the directory being deployed, so the deploy would write into (and prune) the files it reads; choose a target directory outside it, and not above it.`,
+    )
+  }
+}
+
 /** A path with its links resolved, as far as it exists (the rest as written). */
 function realPath(path: string): string {
   if (existsSync(path)) return realpathSync(path)
@@ -238,4 +249,19 @@ function localOverlap(outDir: string, target: string): string | undefined {
   if (dir.startsWith(out.endsWith(sep) ? out : out + sep)) return 'is inside'
   if (out.startsWith(dir.endsWith(sep) ? dir : dir + sep)) return 'contains'
   return undefined
+}
+
+/** The file (not a directory) at a local target directory or at its nearest existing parent, if there is one. */
+function fileInTheWay(dir: string): string | undefined {
+  let stat: ReturnType<typeof statSync>
+  try {
+    stat = statSync(dir)
+  } catch (error) {
+    // Missing (ENOENT), or under a file (ENOTDIR): look at its parent. Anything else is the strategy's to report.
+    const code = (error as NodeJS.ErrnoException).code
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') return undefined
+    const parent = dirname(dir)
+    return parent === dir ? undefined : fileInTheWay(parent)
+  }
+  return stat?.isDirectory() === false ? dir : undefined
 }
