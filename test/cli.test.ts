@@ -454,6 +454,38 @@ describe('collectfasta deploy <dir> of a client/server split: never the server b
     expect(siteFiles(www)).toContain('server/example.js')
   })
 
+  // A site (index.html at its top) is never a client/server split, whatever its folders are called.
+  it.each([
+    ["a tutorial's functions/ chapter and static/ logo", { 'functions/index.html': '<h1>functions</h1>', 'functions/closure.js': 'x', 'functions/arrow.js': 'x', 'static/logo.svg': '<svg/>' }],
+    ['docs with client/ and server/ sections holding demo scripts', { 'client/index.html': '<h1>client</h1>', 'server/index.html': '<h1>server</h1>', 'server/express-demo.js': 'x', 'server/koa-demo.js': 'x' }],
+    ['docs with public/ and server/ sections', { 'public/index.html': '<h1>public</h1>', 'server/index.html': '<h1>server</h1>', 'server/demo1.js': 'x', 'server/demo2.mjs': 'x' }],
+    ['examples/browser and examples/server', { 'examples/browser/index.html': '<h1>demo</h1>', 'examples/browser/app.js': 'x', 'examples/server/server.js': 'x', 'examples/server/readme.txt': 'x' }],
+  ])('a site whose own sections look like halves (%s) is deployed whole, named or not', async (_site, sections) => {
+    const files = { ...SITE, ...sections }
+    for (const args of [['deploy', 'dist'], ['deploy']]) {
+      const dir = bare()
+      writeTree(join(dir, 'dist'), files)
+      const www = join(dir, 'www')
+      const { code, stdout, stderr } = await cli(dir, [...args, '--to', pathToFileURL(www).href])
+      expect(stderr, args.join(' ')).toBe('')
+      expect(code).toBe(0)
+      expect(stdout).not.toContain('the directory this build publishes')
+      expect(siteFiles(www)).toEqual(Object.keys(files).sort())
+    }
+  })
+
+  it('a split whose public half has no page is refused without suggesting that half', async () => {
+    const dir = bare()
+    writeTree(join(dir, 'dist'), { 'static/logo.svg': '<svg/>', 'functions/render.js': 'export const secret = 1' })
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', pathToFileURL(www).href])
+    expect(stderr).toContain('[collectfasta] dist holds a server bundle (dist/functions)')
+    expect(stderr).toContain('`npx collectfasta deploy <dir>`')
+    expect(stderr).not.toContain('dist/static')
+    expect(code).toBe(2)
+    expect(existsSync(www)).toBe(false)
+  })
+
   it('include/exclude in collectfasta.config choose the files: deployed as chosen', async () => {
     const dir = bare()
     writeTree(join(dir, 'dist/client'), SITE)
