@@ -497,6 +497,34 @@ describe('collectfasta deploy <dir> of a client/server split: never the server b
     expect(code).toBe(0)
     expect(siteFiles(www)).toEqual(Object.keys(SITE).map((path) => `client/${path}`).sort())
   })
+
+  it.each([
+    ["exclude: '**/*.map'", "{ exclude: ['**/*.map'] }"],
+    ["include: '**/*.js'", "{ include: '**/*.js' }"],
+    ["exclude: 'server/*.map'", "{ exclude: 'server/*.map' }"],
+  ])('a filter that still uploads a server file (%s) keeps the refusal', async (_filter, config) => {
+    const dir = bare()
+    writeTree(join(dir, 'dist/client'), SITE)
+    writeTree(dir, { 'dist/server/entry.js': 'export const secret = 1', 'dist/server/entry.js.map': '{}' })
+    writeFileSync(join(dir, 'collectfasta.config.mjs'), `export default ${config}\n`)
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', pathToFileURL(www).href])
+    expect(stderr).toContain('[collectfasta] dist holds a server bundle (dist/server)')
+    expect(code).toBe(2)
+    expect(existsSync(www)).toBe(false)
+  })
+
+  it('include that leaves the server out (client/**) is deployed as chosen', async () => {
+    const dir = bare()
+    writeTree(join(dir, 'dist/client'), SITE)
+    writeTree(dir, { 'dist/server/entry.js': 'export const secret = 1' })
+    writeFileSync(join(dir, 'collectfasta.config.mjs'), "export default { include: ['client/**'] }\n")
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', pathToFileURL(www).href])
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(siteFiles(www)).toEqual(Object.keys(SITE).map((path) => `client/${path}`).sort())
+  })
 })
 
 describe("collectfasta deploy: the hashed folder from the build's Vite manifest", () => {

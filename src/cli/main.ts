@@ -7,6 +7,7 @@ import { checkNotServerSplit, manifestAssetsDir, publishedDir } from './publishe
 import { UsageError, strategyFor } from './targets.js'
 import { check } from '../core/check.js'
 import { deploy } from '../core/deploy.js'
+import { deployedPaths } from '../core/scan.js'
 import type { DeployOptions } from '../options.js'
 import { redactUrl } from '../redact.js'
 import type { Logger } from '../report.js'
@@ -105,7 +106,7 @@ async function commandOptions(dir: string | undefined, flags: Flags): Promise<De
   const outDir =
     dir !== undefined ? resolve(cwd, dir) : configDir !== undefined && !found?.dirFromVite ? configDir : publishedDir(cwd, configDir, logger.info)
   if (!existsSync(outDir)) throw new UsageError(`[collectfasta] The directory ${outDir} does not exist: build first, or name the directory to deploy.`)
-  checkNotServerSplit(cwd, outDir, common.include !== undefined || common.exclude !== undefined)
+  checkNotServerSplit(cwd, outDir, deployedPaths(common.include, common.exclude))
   // Hashed files elsewhere than Vite's default folder are still cached for good, when the build's manifest says where.
   const builtAssets = common.assetsDir === undefined ? manifestAssetsDir(outDir) : undefined
   if (builtAssets && builtAssets !== 'assets') logger.info(`[collectfasta] ${builtAssets}/: the build's hashed files (its .vite/manifest.json), cached for good.`)

@@ -32,6 +32,10 @@ const holdsModules = (path: string) => isDir(path) && filesUnder(path).some((fil
 /** Whether `path` is a folder holding a page (at any depth): a folder without one is no site to deploy, nor to suggest. */
 const holdsPage = (path: string) => isDir(path) && filesUnder(path).some((file) => /\.html?$/i.test(file.name))
 
+/** Whether the deploy of `dir` would upload a file of `folder` (under it), as `deployed` (its include/exclude) decides. */
+const uploadsAny = (dir: string, folder: string, deployed: (path: string) => boolean) =>
+  filesUnder(folder).some((file) => deployed(relative(dir, join(file.parentPath, file.name)).split(sep).join('/')))
+
 /**
  * A server bundle's folder found alone (no public half beside it), told from a site's own
  * `server/` section (a docs chapter with a page and an example script): it holds JavaScript
@@ -140,24 +144,26 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
  * `dist/app/server`): deploying it whole would publish the server's code. The folder holding
  * both halves is never a site itself (no `index.html` at its top), and neither is `dir`: a site's
  * own sections are never a split, whatever they are called. Refused with the half to deploy
- * (only one with a page), unless include/exclude choose the files.
+ * (only one with a page), unless `deployed` (the deploy's include/exclude) leaves every file of
+ * the server half out.
  */
-export function checkNotServerSplit(cwd: string, dir: string, filtered: boolean): void {
-  if (filtered || isSite(dir)) return
+export function checkNotServerSplit(cwd: string, dir: string, deployed: (path: string) => boolean): void {
+  if (isSite(dir)) return
   const below = readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory() && entry.name !== 'node_modules')
   for (const parent of [dir, ...below.map((entry) => join(dir, entry.name))]) {
     if (isSite(parent)) continue
     const half = PUBLIC_HALVES.map((name) => join(parent, name)).find(isDir)
     if (!half) continue
     const server = SERVER_HALVES.map((name) => join(parent, name)).find(holdsModules)
-    if (!server) continue
+    // include/exclude that leave every file of the server half out lift the refusal; any other filter (`**/*.map`) does not.
+    if (!server || !uploadsAny(dir, server, deployed)) continue
     // The half as published: its copy with the pages written there, where the build made one
     // (Analog's dist/analog/public); a half without a page (only a logo) is never suggested.
     const published = [publishedCopy(half, parent), ...PUBLIC_HALVES.map((name) => join(parent, name))].find((path) => path !== undefined && holdsPage(path))
     throw new UsageError(
       `[collectfasta] ${shown(cwd, dir)} holds a server bundle (${shown(cwd, server)}) beside the site it publishes, and deploying it whole would make the server's code public: ` +
         (published ? `deploy the public half, ${command(cwd, published)}` : 'name the directory the app publishes, `npx collectfasta deploy <dir>`') +
-        ' (or choose the files with include/exclude in collectfasta.config).',
+        ' (or leave it out with `exclude` in collectfasta.config).',
     )
   }
 }
