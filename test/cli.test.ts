@@ -285,6 +285,24 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
     for (const file of [...Object.keys(client), 'about/index.html']) utimesSync(join(dir, 'dist/analog/public', file), pagesAt, pagesAt)
   }
 
+  it("a copy inside the server half (its own static/ with a newer page) is never the site: the client half is deployed, or suggested", async () => {
+    const dir = bare()
+    writeTree(join(dir, 'dist/client'), client)
+    const built = new Date(Date.now() - 60_000)
+    for (const file of Object.keys(client)) utimesSync(join(dir, 'dist/client', file), built, built)
+    writeTree(join(dir, 'dist/server'), { 'entry-server.js': 'export const secret = 1', 'static/assets/app-1a2b3c.js': 'console.log(1)', 'static/robots.txt': 'ok', 'static/index.html': '<!--ssr-outlet-->' })
+    const www = join(dir, 'www')
+    const chosen = await cli(dir, ['deploy', '--to', pathToFileURL(www).href])
+    expect(chosen.stderr).toBe('')
+    expect(chosen.code).toBe(0)
+    expect(chosen.stdout).toContain('[collectfasta] dist/client: the directory this build publishes')
+    expect(siteFiles(www)).toEqual(Object.keys(client).sort())
+    const named = await cli(dir, ['deploy', 'dist', '--to', pathToFileURL(join(dir, 'www2')).href])
+    expect(named.stderr).toContain('`npx collectfasta deploy dist/client`')
+    expect(named.stderr).not.toContain('dist/server/static')
+    expect(named.code).toBe(2)
+  })
+
   it('a client build copied into another folder with pages written there after it (Nitro): deploys that folder, never the server', async () => {
     const dir = bare()
     copied(dir, new Date())

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { dirname, join, posix, relative, resolve, sep } from 'node:path'
-import { publishedCopy } from '../published-copy.js'
+import { SERVER_HALVES, publishedCopy } from '../published-copy.js'
 import { UsageError } from './targets.js'
 
 /** Folders frameworks publish, whole: what a static host serves. */
@@ -12,8 +12,6 @@ const SERVER_DIRS = ['server', 'ssr']
 /** Names of a public half beside a server bundle: `client` (Vite's splits), `public` (Nitro's), `browser` (Angular's), `static` (the Build Output API's). */
 const PUBLIC_HALVES = ['client', 'public', 'browser', 'static']
 
-/** Names of a server bundle's folder beside a public half, for a directory named: `functions` is the Build Output API's. */
-const SERVER_HALVES = [...SERVER_DIRS, 'functions']
 
 const isDir = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true
 const shown = (cwd: string, dir: string) => relative(cwd, dir).split(sep).join('/') || '.'
