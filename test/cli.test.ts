@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -144,6 +144,22 @@ describe('collectfasta deploy', () => {
     expect(code).toBe(0)
     expect(stdout).toBe('')
     expect(siteFiles(join(dir, 'www-staging'))).toEqual(Object.keys(SITE).sort())
+  })
+
+  it.each([
+    ['a vite.config without the plugin', {}],
+    ['a collectfasta.config without dir', { 'collectfasta.config.mjs': "export default { exclude: 'robots.txt' }\n" }],
+  ])("%s: build.outDir of vite.config is where the CLI looks, never a stale dist/", async (_case, files) => {
+    const dir = project() // a stale site in dist/
+    writeTree(join(dir, 'dist'), { 'index.html': '<h1>stale</h1>' })
+    writeTree(join(dir, 'out'), { ...SITE, 'index.html': '<h1>fresh</h1>' })
+    writeTree(dir, { 'vite.config.js': "export default { build: { outDir: 'out' } }\n", ...files })
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', '--to', pathToFileURL(www).href])
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(readFileSync(join(www, 'index.html'), 'utf8')).toBe('<h1>fresh</h1>')
+    expect(siteFiles(www)).toContain('about/index.html')
   })
 
   it('exit 1 when uploads failed, with the report on stdout under --json', async () => {
