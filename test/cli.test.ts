@@ -561,6 +561,44 @@ describe('collectfasta deploy <dir> of a client/server split: never the server b
   })
 })
 
+describe("collectfasta deploy: Cloudflare Pages' _worker.js is server code", () => {
+  it.each([
+    ['a folder', { '_worker.js/index.js': 'export default {}', '_worker.js/chunk-a.mjs': 'export const secret = 1' }],
+    ['a file', { '_worker.js': 'export default { fetch() {} }' }],
+  ])('_worker.js as %s: refused (exit 2) with the way out, named or not, nothing deployed', async (_kind, worker) => {
+    for (const args of [['deploy', 'dist'], ['deploy']]) {
+      const dir = bare()
+      writeTree(join(dir, 'dist'), { ...SITE, '_routes.json': '{}', ...worker })
+      const www = join(dir, 'www')
+      const { code, stderr } = await cli(dir, [...args, '--to', pathToFileURL(www).href])
+      expect(stderr, args.join(' ')).toContain("[collectfasta] dist/_worker.js is server code (Cloudflare Pages' advanced mode)")
+      expect(stderr).toContain("exclude: ['_worker.js', '_worker.js/**']")
+      expect(code).toBe(2)
+      expect(existsSync(www)).toBe(false)
+    }
+  })
+
+  it.each([
+    ["exclude: ['_worker.js', '_worker.js/**']", "{ exclude: ['_worker.js', '_worker.js/**'] }", true],
+    ["exclude: ['**/*.map']", "{ exclude: ['**/*.map'] }", false],
+  ])('with %s in collectfasta.config: deployed only when it leaves the worker out', async (_filter, config, deploys) => {
+    const dir = bare()
+    writeTree(join(dir, 'dist'), { ...SITE, '_worker.js/index.js': 'export default {}' })
+    writeFileSync(join(dir, 'collectfasta.config.mjs'), `export default ${config}\n`)
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', pathToFileURL(www).href])
+    if (deploys) {
+      expect(stderr).toBe('')
+      expect(code).toBe(0)
+      expect(siteFiles(www)).toEqual(Object.keys(SITE).sort())
+    } else {
+      expect(stderr).toContain('dist/_worker.js is server code')
+      expect(code).toBe(2)
+      expect(existsSync(www)).toBe(false)
+    }
+  })
+})
+
 describe("collectfasta deploy: the hashed folder from the build's Vite manifest", () => {
   const manifest = (files: string[]) => JSON.stringify(Object.fromEntries(files.map((file, i) => [`src/entry-${i}.js`, { file, css: [], isEntry: true }])))
 

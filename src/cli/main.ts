@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { cac } from 'cac'
 import { findConfig, viteBuildDirs } from './config.js'
-import { checkNotServerSplit, manifestAssetsDir, publishedDir } from './published-dir.js'
+import { checkNoWorker, checkNotServerSplit, manifestAssetsDir, publishedDir } from './published-dir.js'
 import { UsageError, strategyFor } from './targets.js'
 import { check } from '../core/check.js'
 import { deploy } from '../core/deploy.js'
@@ -112,7 +112,9 @@ async function commandOptions(dir: string | undefined, flags: Flags): Promise<De
         ? configDir
         : publishedDir(cwd, configDir ?? vite?.dir, logger.info)
   if (!existsSync(outDir)) throw new UsageError(`[collectfasta] The directory ${outDir} does not exist: build first, or name the directory to deploy.`)
-  checkNotServerSplit(cwd, outDir, deployedPaths(common.include, common.exclude))
+  const deployed = deployedPaths(common.include, common.exclude)
+  checkNotServerSplit(cwd, outDir, deployed)
+  checkNoWorker(cwd, outDir, deployed)
   // Hashed files elsewhere than Vite's default folder are still cached for good, when the build's manifest says where.
   if (common.assetsDir === undefined && vite?.assetsDir !== undefined) common.assetsDir = vite.assetsDir
   const builtAssets = common.assetsDir === undefined ? manifestAssetsDir(outDir) : undefined

@@ -167,6 +167,21 @@ export function checkNotServerSplit(cwd: string, dir: string, deployed: (path: s
 }
 
 /**
+ * Cloudflare Pages' advanced mode: `_worker.js` at the top of the directory (a file, or a folder
+ * of modules) is the site's server code, run by Pages and never served; a bucket would serve it
+ * to anyone. Refused unless `deployed` (the deploy's include/exclude) leaves all of it out.
+ */
+export function checkNoWorker(cwd: string, dir: string, deployed: (path: string) => boolean): void {
+  const worker = join(dir, '_worker.js')
+  const stat = statSync(worker, { throwIfNoEntry: false })
+  if (!stat || !(stat.isDirectory() ? uploadsAny(dir, worker, deployed) : deployed('_worker.js'))) return
+  throw new UsageError(
+    `[collectfasta] ${shown(cwd, worker)} is server code (Cloudflare Pages' advanced mode), and deploying it would make it public: ` +
+      "leave it out with `exclude: ['_worker.js', '_worker.js/**']` in collectfasta.config, or deploy a directory without it.",
+  )
+}
+
+/**
  * The folder of the hashed files a Vite build wrote to `dir`, as its build manifest
  * (`.vite/manifest.json`) names them, when they all share one: a framework may set
  * `build.assetsDir` in its own plugin (SolidStart's `_build/assets`), which a config read
