@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { dirname, join, posix, relative, resolve, sep } from 'node:path'
 import { SERVER_HALVES, publishedCopy } from '../published-copy.js'
+import { shellQuote } from '../published.js'
 import { UsageError } from './targets.js'
 
 /** Folders frameworks publish, whole: what a static host serves. */
@@ -16,10 +17,8 @@ const PUBLIC_HALVES = ['client', 'public', 'browser', 'static']
 const isDir = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true
 const shown = (cwd: string, dir: string) => relative(cwd, dir).split(sep).join('/') || '.'
 
-/** A path as a suggested command takes it: single-quoted for a POSIX shell when it holds a space or another character the shell would read. */
-const quoted = (path: string) => (/^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`)
 /** `npx collectfasta deploy <dir>`, ready to paste. */
-const command = (cwd: string, dir: string) => `\`npx collectfasta deploy ${quoted(shown(cwd, dir))}\``
+const command = (cwd: string, dir: string) => `\`npx collectfasta deploy ${shellQuote(shown(cwd, dir))}\``
 
 /** The files under `path`, at any depth. */
 const filesUnder = (path: string) => readdirSync(path, { recursive: true, withFileTypes: true }).filter((dirent) => dirent.isFile())
