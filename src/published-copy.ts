@@ -16,6 +16,14 @@ import { toPosix } from './published.js'
  */
 const SKIPPED = new Set(['node_modules', '.git', '.hg', '.svn', '.angular', '.cache', '.svelte-kit', '.nuxt', '.next', '.turbo', '.parcel-cache', '.vite', '.nx', '.yarn', '.pnpm-store'])
 
+/**
+ * Names of a server bundle's folder beside a site's public half: `server`, `ssr` (Vite's
+ * splits, Nitro's), `functions` (the Build Output API's, Cloudflare's, Firebase's). What a server
+ * holds (its own copy of the client with its templates, Vike's or a custom `static/`) is never
+ * the published site, so the search never enters one.
+ */
+export const SERVER_HALVES: readonly string[] = ['server', 'ssr', 'functions']
+
 /** How deep under the project a copy is looked for (`dist/analog/public` is 3; `.vercel/output/static` 3). */
 const MAX_DEPTH = 4
 
@@ -56,7 +64,9 @@ function holding(root: string, outDir: string, probe: string, accept: (dir: stri
     const next = dir === top ? [] : [dirname(dir)]
     if (depth(dir) < MAX_DEPTH) {
       try {
-        for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory() && !SKIPPED.has(entry.name)) next.push(join(dir, entry.name))
+        for (const entry of readdirSync(dir, { withFileTypes: true })) {
+          if (entry.isDirectory() && !SKIPPED.has(entry.name) && !SERVER_HALVES.includes(entry.name)) next.push(join(dir, entry.name))
+        }
       } catch {
         // unreadable: not a build of ours
       }

@@ -163,8 +163,12 @@ export function plain(error: unknown): Error {
   return Object.assign(new Error(message), { name: '', stack: `${message}\n`, [inspect.custom]: () => message })
 }
 
-/** A path as a shell reads it in a suggested command: quoted when it holds a space or another special character. */
-export const shellQuote = (path: string) => (/^[\w@%+=:,./<>-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`)
+/**
+ * A path as a POSIX shell reads it in a suggested command: single-quoted when it holds a space or
+ * any character the shell would read (`<`, `>`, `|`, `$`, quotes…: `out>dir` unquoted would be a
+ * redirect). The placeholder `<dir>` alone is left bare, as the reader replaces it.
+ */
+export const shellQuote = (path: string) => (path === '<dir>' || /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`)
 
 /** The bundle's bytes that are still what is on disk; a file changed or removed since is read from disk (or not deployed). */
 export function stillOnDisk(output: ClientOutput): Map<string, Uint8Array> {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -146,6 +146,22 @@ describe('collectfasta deploy', () => {
     expect(siteFiles(join(dir, 'www-staging'))).toEqual(Object.keys(SITE).sort())
   })
 
+  it.each([
+    ['a vite.config without the plugin', {}],
+    ['a collectfasta.config without dir', { 'collectfasta.config.mjs': "export default { exclude: 'robots.txt' }\n" }],
+  ])("%s: build.outDir of vite.config is where the CLI looks, never a stale dist/", async (_case, files) => {
+    const dir = project() // a stale site in dist/
+    writeTree(join(dir, 'dist'), { 'index.html': '<h1>stale</h1>' })
+    writeTree(join(dir, 'out'), { ...SITE, 'index.html': '<h1>fresh</h1>' })
+    writeTree(dir, { 'vite.config.js': "export default { build: { outDir: 'out' } }\n", ...files })
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', '--to', pathToFileURL(www).href])
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(readFileSync(join(www, 'index.html'), 'utf8')).toBe('<h1>fresh</h1>')
+    expect(siteFiles(www)).toContain('about/index.html')
+  })
+
   it('exit 1 when uploads failed, with the report on stdout under --json', async () => {
     const dir = project()
     const www = join(dir, 'www')
@@ -284,6 +300,24 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
     for (const file of Object.keys(client)) utimesSync(join(dir, 'dist/client', file), built, built)
     for (const file of [...Object.keys(client), 'about/index.html']) utimesSync(join(dir, 'dist/analog/public', file), pagesAt, pagesAt)
   }
+
+  it("a copy inside the server half (its own static/ with a newer page) is never the site: the client half is deployed, or suggested", async () => {
+    const dir = bare()
+    writeTree(join(dir, 'dist/client'), client)
+    const built = new Date(Date.now() - 60_000)
+    for (const file of Object.keys(client)) utimesSync(join(dir, 'dist/client', file), built, built)
+    writeTree(join(dir, 'dist/server'), { 'entry-server.js': 'export const secret = 1', 'static/assets/app-1a2b3c.js': 'console.log(1)', 'static/robots.txt': 'ok', 'static/index.html': '<!--ssr-outlet-->' })
+    const www = join(dir, 'www')
+    const chosen = await cli(dir, ['deploy', '--to', pathToFileURL(www).href])
+    expect(chosen.stderr).toBe('')
+    expect(chosen.code).toBe(0)
+    expect(chosen.stdout).toContain('[collectfasta] dist/client: the directory this build publishes')
+    expect(siteFiles(www)).toEqual(Object.keys(client).sort())
+    const named = await cli(dir, ['deploy', 'dist', '--to', pathToFileURL(join(dir, 'www2')).href])
+    expect(named.stderr).toContain('`npx collectfasta deploy dist/client`')
+    expect(named.stderr).not.toContain('dist/server/static')
+    expect(named.code).toBe(2)
+  })
 
   it('a client build copied into another folder with pages written there after it (Nitro): deploys that folder, never the server', async () => {
     const dir = bare()
@@ -454,6 +488,38 @@ describe('collectfasta deploy <dir> of a client/server split: never the server b
     expect(siteFiles(www)).toContain('server/example.js')
   })
 
+  // A site (index.html at its top) is never a client/server split, whatever its folders are called.
+  it.each([
+    ["a tutorial's functions/ chapter and static/ logo", { 'functions/index.html': '<h1>functions</h1>', 'functions/closure.js': 'x', 'functions/arrow.js': 'x', 'static/logo.svg': '<svg/>' }],
+    ['docs with client/ and server/ sections holding demo scripts', { 'client/index.html': '<h1>client</h1>', 'server/index.html': '<h1>server</h1>', 'server/express-demo.js': 'x', 'server/koa-demo.js': 'x' }],
+    ['docs with public/ and server/ sections', { 'public/index.html': '<h1>public</h1>', 'server/index.html': '<h1>server</h1>', 'server/demo1.js': 'x', 'server/demo2.mjs': 'x' }],
+    ['examples/browser and examples/server', { 'examples/browser/index.html': '<h1>demo</h1>', 'examples/browser/app.js': 'x', 'examples/server/server.js': 'x', 'examples/server/readme.txt': 'x' }],
+  ])('a site whose own sections look like halves (%s) is deployed whole, named or not', async (_site, sections) => {
+    const files = { ...SITE, ...sections }
+    for (const args of [['deploy', 'dist'], ['deploy']]) {
+      const dir = bare()
+      writeTree(join(dir, 'dist'), files)
+      const www = join(dir, 'www')
+      const { code, stdout, stderr } = await cli(dir, [...args, '--to', pathToFileURL(www).href])
+      expect(stderr, args.join(' ')).toBe('')
+      expect(code).toBe(0)
+      expect(stdout).not.toContain('the directory this build publishes')
+      expect(siteFiles(www)).toEqual(Object.keys(files).sort())
+    }
+  })
+
+  it('a split whose public half has no page is refused without suggesting that half', async () => {
+    const dir = bare()
+    writeTree(join(dir, 'dist'), { 'static/logo.svg': '<svg/>', 'functions/render.js': 'export const secret = 1' })
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', pathToFileURL(www).href])
+    expect(stderr).toContain('[collectfasta] dist holds a server bundle (dist/functions)')
+    expect(stderr).toContain('`npx collectfasta deploy <dir>`')
+    expect(stderr).not.toContain('dist/static')
+    expect(code).toBe(2)
+    expect(existsSync(www)).toBe(false)
+  })
+
   it('include/exclude in collectfasta.config choose the files: deployed as chosen', async () => {
     const dir = bare()
     writeTree(join(dir, 'dist/client'), SITE)
@@ -464,6 +530,72 @@ describe('collectfasta deploy <dir> of a client/server split: never the server b
     expect(stderr).toBe('')
     expect(code).toBe(0)
     expect(siteFiles(www)).toEqual(Object.keys(SITE).map((path) => `client/${path}`).sort())
+  })
+
+  it.each([
+    ["exclude: '**/*.map'", "{ exclude: ['**/*.map'] }"],
+    ["include: '**/*.js'", "{ include: '**/*.js' }"],
+    ["exclude: 'server/*.map'", "{ exclude: 'server/*.map' }"],
+  ])('a filter that still uploads a server file (%s) keeps the refusal', async (_filter, config) => {
+    const dir = bare()
+    writeTree(join(dir, 'dist/client'), SITE)
+    writeTree(dir, { 'dist/server/entry.js': 'export const secret = 1', 'dist/server/entry.js.map': '{}' })
+    writeFileSync(join(dir, 'collectfasta.config.mjs'), `export default ${config}\n`)
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', pathToFileURL(www).href])
+    expect(stderr).toContain('[collectfasta] dist holds a server bundle (dist/server)')
+    expect(code).toBe(2)
+    expect(existsSync(www)).toBe(false)
+  })
+
+  it('include that leaves the server out (client/**) is deployed as chosen', async () => {
+    const dir = bare()
+    writeTree(join(dir, 'dist/client'), SITE)
+    writeTree(dir, { 'dist/server/entry.js': 'export const secret = 1' })
+    writeFileSync(join(dir, 'collectfasta.config.mjs'), "export default { include: ['client/**'] }\n")
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', pathToFileURL(www).href])
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+    expect(siteFiles(www)).toEqual(Object.keys(SITE).map((path) => `client/${path}`).sort())
+  })
+})
+
+describe("collectfasta deploy: Cloudflare Pages' _worker.js is server code", () => {
+  it.each([
+    ['a folder', { '_worker.js/index.js': 'export default {}', '_worker.js/chunk-a.mjs': 'export const secret = 1' }],
+    ['a file', { '_worker.js': 'export default { fetch() {} }' }],
+  ])('_worker.js as %s: refused (exit 2) with the way out, named or not, nothing deployed', async (_kind, worker) => {
+    for (const args of [['deploy', 'dist'], ['deploy']]) {
+      const dir = bare()
+      writeTree(join(dir, 'dist'), { ...SITE, '_routes.json': '{}', ...worker })
+      const www = join(dir, 'www')
+      const { code, stderr } = await cli(dir, [...args, '--to', pathToFileURL(www).href])
+      expect(stderr, args.join(' ')).toContain("[collectfasta] dist/_worker.js is server code (Cloudflare Pages' advanced mode)")
+      expect(stderr).toContain("exclude: ['_worker.js', '_worker.js/**']")
+      expect(code).toBe(2)
+      expect(existsSync(www)).toBe(false)
+    }
+  })
+
+  it.each([
+    ["exclude: ['_worker.js', '_worker.js/**']", "{ exclude: ['_worker.js', '_worker.js/**'] }", true],
+    ["exclude: ['**/*.map']", "{ exclude: ['**/*.map'] }", false],
+  ])('with %s in collectfasta.config: deployed only when it leaves the worker out', async (_filter, config, deploys) => {
+    const dir = bare()
+    writeTree(join(dir, 'dist'), { ...SITE, '_worker.js/index.js': 'export default {}' })
+    writeFileSync(join(dir, 'collectfasta.config.mjs'), `export default ${config}\n`)
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', pathToFileURL(www).href])
+    if (deploys) {
+      expect(stderr).toBe('')
+      expect(code).toBe(0)
+      expect(siteFiles(www)).toEqual(Object.keys(SITE).sort())
+    } else {
+      expect(stderr).toContain('dist/_worker.js is server code')
+      expect(code).toBe(2)
+      expect(existsSync(www)).toBe(false)
+    }
   })
 })
 

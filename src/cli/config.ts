@@ -52,8 +52,12 @@ async function flattenPlugins(plugins: unknown): Promise<{ name?: string; api?: 
   return value && typeof value === 'object' ? [value as { name?: string }] : []
 }
 
-/** The collectfasta plugin's options in a Vite config, with its outDir and assetsDir. */
-async function fromViteConfig(file: string, cwd: string, mode: string): Promise<CollectfastaConfig | undefined> {
+/**
+ * What the CLI takes from a Vite config: the collectfasta plugin's options (if the plugin is
+ * there), `build.outDir` and `build.assetsDir`. The file is imported, as Vite's own CLI would,
+ * never built.
+ */
+async function fromViteConfig(file: string, cwd: string, mode: string): Promise<{ options?: DeployCommonOptions; build: CollectfastaConfig }> {
   const exported = await importConfig(file)
   const config = (typeof exported === 'function' ? await exported({ command: 'build', mode, isSsrBuild: false, isPreview: false }) : exported) as {
     root?: string
@@ -61,16 +65,25 @@ async function fromViteConfig(file: string, cwd: string, mode: string): Promise<
     plugins?: unknown
   }
   const plugin = (await flattenPlugins(config?.plugins)).find((p) => p.name === 'vite-plugin-collectfasta')
-  const options = plugin?.api?.options as DeployCommonOptions | undefined
-  if (!options) return undefined
-  const root = resolve(cwd, config.root ?? '.')
+  const root = resolve(cwd, config?.root ?? '.')
   // No assetsDir in the config: the build's own (its manifest's), or Vite's default, is found later.
-  return { ...options, dir: resolve(root, config.build?.outDir ?? 'dist'), ...(config.build?.assetsDir !== undefined && { assetsDir: config.build.assetsDir }) }
+  const build = { dir: resolve(root, config?.build?.outDir ?? 'dist'), ...(config?.build?.assetsDir !== undefined && { assetsDir: config.build.assetsDir }) }
+  return { options: plugin?.api?.options as DeployCommonOptions | undefined, build }
+}
+
+/**
+ * `build.outDir` (and `build.assetsDir`) of the `vite.config.*` in `cwd`, if there is one, with
+ * or without the collectfasta plugin in it: where the build wrote, for a CLI given no directory.
+ */
+export async function viteBuildDirs(cwd: string, mode: string): Promise<CollectfastaConfig | undefined> {
+  const vite = VITE.map((name) => join(cwd, name)).find(existsSync)
+  return vite ? (await fromViteConfig(vite, cwd, mode)).build : undefined
 }
 
 /**
  * The CLI's options, in order: `--config FILE`; `collectfasta.config.*`; the collectfasta
- * plugin's options in `vite.config.*` (for `--mode`); nothing (flags alone, e.g. `--to`).
+ * plugin's options in `vite.config.*` (for `--mode`), with its `build.outDir` as `dir` (the
+ * plugin or not); nothing (flags alone, e.g. `--to`).
  */
 export async function findConfig(cwd: string, options: { config?: string; mode: string }): Promise<FoundConfig | undefined> {
   const load = async (file: string) => {
@@ -84,9 +97,9 @@ export async function findConfig(cwd: string, options: { config?: string; mode: 
     const file = resolve(cwd, options.config)
     if (!existsSync(file)) throw new UsageError(`[collectfasta] --config ${options.config}: no such file.`)
     if (VITE.some((name) => file.endsWith(name))) {
-      const config = await fromViteConfig(file, cwd, options.mode)
-      if (!config) throw new UsageError(`[collectfasta] ${file} has no collectfasta() plugin.`)
-      return { config, source: file, dirFromVite: true }
+      const { options: plugin, build } = await fromViteConfig(file, cwd, options.mode)
+      if (!plugin) throw new UsageError(`[collectfasta] ${file} has no collectfasta() plugin.`)
+      return { config: { ...plugin, ...build }, source: file, dirFromVite: true }
     }
     return load(file)
   }
@@ -94,8 +107,9 @@ export async function findConfig(cwd: string, options: { config?: string; mode: 
   if (own) return load(own)
   const vite = VITE.map((name) => join(cwd, name)).find(existsSync)
   if (vite) {
-    const config = await fromViteConfig(vite, cwd, options.mode)
-    if (config) return { config, source: vite, dirFromVite: true }
+    // Without the plugin (removed as its refusals advise), the build's outDir still says where to look.
+    const { options: plugin, build } = await fromViteConfig(vite, cwd, options.mode)
+    return { config: { ...plugin, ...build }, source: vite, dirFromVite: true }
   }
   return undefined
 }

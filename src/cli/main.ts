@@ -2,11 +2,12 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { cac } from 'cac'
-import { findConfig } from './config.js'
-import { checkNotServerSplit, manifestAssetsDir, publishedDir } from './published-dir.js'
+import { findConfig, viteBuildDirs } from './config.js'
+import { checkNoWorker, checkNotServerSplit, manifestAssetsDir, publishedDir } from './published-dir.js'
 import { UsageError, strategyFor } from './targets.js'
 import { check } from '../core/check.js'
 import { deploy } from '../core/deploy.js'
+import { deployedPaths } from '../core/scan.js'
 import type { DeployOptions } from '../options.js'
 import { redactUrl } from '../redact.js'
 import type { Logger } from '../report.js'
@@ -102,11 +103,20 @@ async function commandOptions(dir: string | undefined, flags: Flags): Promise<De
   const { dir: configDir, ...common } = config
   // A directory named (here or in collectfasta.config) is deployed as named; otherwise the one
   // this project's build publishes is looked for, never a server bundle.
+  // A collectfasta.config without `dir` looks where vite.config's build.outDir says (read only then).
+  const vite = dir === undefined && configDir === undefined && found && !found.dirFromVite ? await viteBuildDirs(cwd, flags.mode) : undefined
   const outDir =
-    dir !== undefined ? resolve(cwd, dir) : configDir !== undefined && !found?.dirFromVite ? configDir : publishedDir(cwd, configDir, logger.info)
+    dir !== undefined
+      ? resolve(cwd, dir)
+      : configDir !== undefined && !found?.dirFromVite
+        ? configDir
+        : publishedDir(cwd, configDir ?? vite?.dir, logger.info)
   if (!existsSync(outDir)) throw new UsageError(`[collectfasta] The directory ${outDir} does not exist: build first, or name the directory to deploy.`)
-  checkNotServerSplit(cwd, outDir, common.include !== undefined || common.exclude !== undefined)
+  const deployed = deployedPaths(common.include, common.exclude)
+  checkNotServerSplit(cwd, outDir, deployed)
+  checkNoWorker(cwd, outDir, deployed)
   // Hashed files elsewhere than Vite's default folder are still cached for good, when the build's manifest says where.
+  if (common.assetsDir === undefined && vite?.assetsDir !== undefined) common.assetsDir = vite.assetsDir
   const builtAssets = common.assetsDir === undefined ? manifestAssetsDir(outDir) : undefined
   if (builtAssets && builtAssets !== 'assets') logger.info(`[collectfasta] ${builtAssets}/: the build's hashed files (its .vite/manifest.json), cached for good.`)
   const options: DeployOptions = {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { dirname, join, posix, relative, resolve, sep } from 'node:path'
-import { publishedCopy } from '../published-copy.js'
+import { SERVER_HALVES, publishedCopy } from '../published-copy.js'
+import { shellQuote } from '../published.js'
 import { UsageError } from './targets.js'
 
 /** Folders frameworks publish, whole: what a static host serves. */
@@ -12,35 +13,47 @@ const SERVER_DIRS = ['server', 'ssr']
 /** Names of a public half beside a server bundle: `client` (Vite's splits), `public` (Nitro's), `browser` (Angular's), `static` (the Build Output API's). */
 const PUBLIC_HALVES = ['client', 'public', 'browser', 'static']
 
-/** Names of a server bundle's folder beside a public half, for a directory named: `functions` is the Build Output API's. */
-const SERVER_HALVES = [...SERVER_DIRS, 'functions']
 
 const isDir = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true
 const shown = (cwd: string, dir: string) => relative(cwd, dir).split(sep).join('/') || '.'
 
-/** A path as a suggested command takes it: single-quoted for a POSIX shell when it holds a space or another character the shell would read. */
-const quoted = (path: string) => (/^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`)
 /** `npx collectfasta deploy <dir>`, ready to paste. */
-const command = (cwd: string, dir: string) => `\`npx collectfasta deploy ${quoted(shown(cwd, dir))}\``
+const command = (cwd: string, dir: string) => `\`npx collectfasta deploy ${shellQuote(shown(cwd, dir))}\``
+
+/** The files under `path`, at any depth. */
+const filesUnder = (path: string) => readdirSync(path, { recursive: true, withFileTypes: true }).filter((dirent) => dirent.isFile())
+
+/** Whether `path` is a folder holding JavaScript modules (at any depth). */
+const holdsModules = (path: string) => isDir(path) && filesUnder(path).some((file) => /\.[cm]?js$/.test(file.name))
+
+/** Whether `path` is a folder holding a page (at any depth): a folder without one is no site to deploy, nor to suggest. */
+const holdsPage = (path: string) => isDir(path) && filesUnder(path).some((file) => /\.html?$/i.test(file.name))
+
+/** Whether the deploy of `dir` would upload a file of `folder` (under it), as `deployed` (its include/exclude) decides. */
+const uploadsAny = (dir: string, folder: string, deployed: (path: string) => boolean) =>
+  filesUnder(folder).some((file) => deployed(relative(dir, join(file.parentPath, file.name)).split(sep).join('/')))
 
 /**
- * A server bundle's folder, told from a site's own `server/` section (a docs chapter with a
- * page and an example script): it holds JavaScript modules, and its HTML files, if any, are no
- * site's pages. They are not when they are fewer than the modules (a bundle's template beside
- * its chunks), all named as server templates (Angular's `index.server.html`), or when `split`:
- * the folder sits beside a public half in a folder that is not itself a site (no home page at
- * its top), a layout only a client/server build leaves, where an `index.html` is the server's
- * template.
+ * A server bundle's folder found alone (no public half beside it), told from a site's own
+ * `server/` section (a docs chapter with a page and an example script): it holds JavaScript
+ * modules, and its HTML files, if any, are no site's pages: fewer than the modules (a bundle's
+ * template beside its chunks), or all named as server templates (Angular's `index.server.html`).
  */
-function isServerBundle(path: string, split = false): boolean {
+function isLoneServerBundle(path: string): boolean {
   if (!isDir(path)) return false
-  const files = readdirSync(path, { recursive: true, withFileTypes: true }).filter((dirent) => dirent.isFile())
+  const files = filesUnder(path)
   const modules = files.filter((file) => /\.[cm]?js$/.test(file.name)).length
   const pages = files.filter((file) => /\.html?$/i.test(file.name))
-  return modules > 0 && (split || pages.length < modules || pages.every((file) => /\.server\.html?$/i.test(file.name)))
+  return modules > 0 && (pages.length < modules || pages.every((file) => /\.server\.html?$/i.test(file.name)))
 }
 
-/** Whether `dir` is itself a site: a home page at its top. */
+/**
+ * Whether `dir` is itself a site: a home page at its top. Such a folder is never a client/server
+ * split, whatever its folders are called (a tutorial's `functions/`, a docs site's `client/` and
+ * `server/` sections): the folder holding a split's two halves never has one (`dist` of Vite's
+ * splits, Nitro's `.output`, `.vercel/output`, Angular's `dist/app`), and in a split an
+ * `index.html` in the server half is the server's template.
+ */
 const isSite = (dir: string) => existsSync(join(dir, 'index.html'))
 
 /** A project whose published directory is its adapter's choice: none can be guessed. */
@@ -71,19 +84,21 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
   const servers: string[] = []
   for (const base of bases) {
     if (!isDir(base)) continue
+    // A site (a home page at its top) is deployed whole: its `client/` or `server/` are its own sections.
+    if (isSite(base)) {
+      if (base === resolve(cwd, outDir ?? 'dist')) found.push(base) // `build/` alone is too common a name to guess
+      continue
+    }
     const client = join(base, 'client')
-    const site = isSite(base)
-    const server = SERVER_DIRS.map((name) => join(base, name)).find((path) => isServerBundle(path, !site && isDir(client)))
-    // `client/` is the public half of a split only where its parent is not itself a site (a
-    // home page at its top) or a server bundle sits beside it: a site may have a `client/`
-    // section of pages, and deploying that alone would replace the live home page with its own.
+    const split = isDir(client)
+    const server = SERVER_DIRS.map((name) => join(base, name)).find(split ? holdsModules : isLoneServerBundle)
     // A split's client half the app copied elsewhere in the same build folder and wrote its pages
     // there (Nitro's `dist/analog/public` in Analog) is that copy. Only there: a copy of a whole
     // site elsewhere in the project (a native shell's `public`, a backup, the last deploy's
     // `file:` target) is not the build, and a plain mirror has no page of its own.
-    if (isDir(client) && (!site || server)) found.push(publishedCopy(client, base) ?? client)
-    else if (server && !site) servers.push(server)
-    else if (base === resolve(cwd, outDir ?? 'dist')) found.push(base) // `build/` alone is too common a name to guess
+    if (split) found.push(publishedCopy(client, base) ?? client)
+    else if (server) servers.push(server)
+    else if (base === resolve(cwd, outDir ?? 'dist')) found.push(base)
   }
   // One site by two names (Nuxt links dist to .output/public) is one site.
   const seen = new Set<string>()
@@ -105,8 +120,8 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
   }
   const [server] = servers
   if (server) {
-    // Only a folder that exists is suggested: a public half by another name beside it, else none.
-    const half = PUBLIC_HALVES.map((name) => join(dirname(server), name)).find(isDir)
+    // Only a folder with a page is suggested: a public half by another name beside it, else none.
+    const half = PUBLIC_HALVES.map((name) => join(dirname(server), name)).find(holdsPage)
     throw new UsageError(
       half
         ? `[collectfasta] ${shown(cwd, server)} is a server bundle, never deployed to a bucket: deploy the public half beside it, ${command(cwd, half)}.`
@@ -123,24 +138,46 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
  * A directory named to deploy that holds a server bundle beside its public half, at its top or
  * one folder down (`dist` of a `dist/client` + `dist/server` split, Nitro's `.output`, the Build
  * Output API's `.vercel/output` with `static` + `functions`, Angular's `dist/app/browser` +
- * `dist/app/server`): deploying it whole would publish the server's code. Refused with the half
- * to deploy, unless include/exclude choose the files.
+ * `dist/app/server`): deploying it whole would publish the server's code. The folder holding
+ * both halves is never a site itself (no `index.html` at its top), and neither is `dir`: a site's
+ * own sections are never a split, whatever they are called. Refused with the half to deploy
+ * (only one with a page), unless `deployed` (the deploy's include/exclude) leaves every file of
+ * the server half out.
  */
-export function checkNotServerSplit(cwd: string, dir: string, filtered: boolean): void {
-  if (filtered) return
+export function checkNotServerSplit(cwd: string, dir: string, deployed: (path: string) => boolean): void {
+  if (isSite(dir)) return
   const below = readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory() && entry.name !== 'node_modules')
   for (const parent of [dir, ...below.map((entry) => join(dir, entry.name))]) {
+    if (isSite(parent)) continue
     const half = PUBLIC_HALVES.map((name) => join(parent, name)).find(isDir)
     if (!half) continue
-    const server = SERVER_HALVES.map((name) => join(parent, name)).find((path) => isServerBundle(path, !isSite(parent)))
-    if (!server) continue
-    // The half as published: its copy with the pages written there, where the build made one (Analog's dist/analog/public).
-    const published = publishedCopy(half, parent) ?? half
+    const server = SERVER_HALVES.map((name) => join(parent, name)).find(holdsModules)
+    // include/exclude that leave every file of the server half out lift the refusal; any other filter (`**/*.map`) does not.
+    if (!server || !uploadsAny(dir, server, deployed)) continue
+    // The half as published: its copy with the pages written there, where the build made one
+    // (Analog's dist/analog/public); a half without a page (only a logo) is never suggested.
+    const published = [publishedCopy(half, parent), ...PUBLIC_HALVES.map((name) => join(parent, name))].find((path) => path !== undefined && holdsPage(path))
     throw new UsageError(
       `[collectfasta] ${shown(cwd, dir)} holds a server bundle (${shown(cwd, server)}) beside the site it publishes, and deploying it whole would make the server's code public: ` +
-        `deploy the public half, ${command(cwd, published)} (or choose the files with include/exclude in collectfasta.config).`,
+        (published ? `deploy the public half, ${command(cwd, published)}` : 'name the directory the app publishes, `npx collectfasta deploy <dir>`') +
+        ' (or leave it out with `exclude` in collectfasta.config).',
     )
   }
+}
+
+/**
+ * Cloudflare Pages' advanced mode: `_worker.js` at the top of the directory (a file, or a folder
+ * of modules) is the site's server code, run by Pages and never served; a bucket would serve it
+ * to anyone. Refused unless `deployed` (the deploy's include/exclude) leaves all of it out.
+ */
+export function checkNoWorker(cwd: string, dir: string, deployed: (path: string) => boolean): void {
+  const worker = join(dir, '_worker.js')
+  const stat = statSync(worker, { throwIfNoEntry: false })
+  if (!stat || !(stat.isDirectory() ? uploadsAny(dir, worker, deployed) : deployed('_worker.js'))) return
+  throw new UsageError(
+    `[collectfasta] ${shown(cwd, worker)} is server code (Cloudflare Pages' advanced mode), and deploying it would make it public: ` +
+      "leave it out with `exclude: ['_worker.js', '_worker.js/**']` in collectfasta.config, or deploy a directory without it.",
+  )
 }
 
 /**

@@ -115,13 +115,23 @@ function inspectOutDirFile(file: string, path: string, hash: (bytes: Uint8Array)
 /** How long the scan hashes before it lets network answers in (the listing asks page after page). */
 const YIELD_MS = 10
 
+/**
+ * Whether a file (its path under outDir, `/`-separated) is deployed under the `include` and
+ * `exclude` options: the one matcher of the deploy, also used by the CLI to learn whether a
+ * server bundle in the directory would be uploaded.
+ */
+export function deployedPaths(include: string | string[] | undefined, exclude: string | string[] | undefined): (path: string) => boolean {
+  const included = include ? picomatch(include, { dot: true }) : () => true
+  const excluded = exclude ? picomatch(exclude, { dot: true }) : () => false
+  return (path) => included(path) && !excluded(path)
+}
+
 /** The first pass: every file to deploy, hashed, with its headers and group. */
 export async function scan(input: ScanInput): Promise<Entry[]> {
   const hash = await loadHasher()
   const streamHasher = await loadStreamHasher()
   const headersOf = createHeaderResolver(input)
-  const included = input.include ? picomatch(input.include, { dot: true }) : () => true
-  const excluded = input.exclude ? picomatch(input.exclude, { dot: true }) : () => false
+  const deployed = deployedPaths(input.include, input.exclude)
   const assetsPrefix = input.assetsDir ? `${input.assetsDir.replace(/^\.?\/+|\/+$/g, '')}/` : ''
   const fingerprints = new Map<string, string>()
   const fingerprintOf = new WeakMap<ObjectHeaders, string>()
@@ -137,7 +147,7 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
       await nextTurn() // let the listing's pages and the SDK's import go on while the scan hashes
       turn = performance.now()
     }
-    if (!included(path) || excluded(path)) continue
+    if (!deployed(path)) continue
     const inMemory = input.inMemory?.get(path)
     let content: Content
     let size: number
