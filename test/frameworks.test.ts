@@ -213,7 +213,7 @@ describe('VitePress: a hook that wraps buildEnd and writes after ours (withPwa)'
   it('a failed deploy still fails the build: non-zero exit, the sentence printed', async () => {
     const { code, output } = await wrappedBuildEnd('/dev/null/www')
     expect(code, output).not.toBe(0)
-    expect(output).toMatch(/^\[collectfasta\] .*ENOTDIR.*\(while deploying the VitePress build\)$/m)
+    expect(output).toMatch(/^\[collectfasta\] \[fs\] The target \/dev\/null is a file, not a directory: .*\(while deploying the VitePress build\)$/m)
   })
 })
 
