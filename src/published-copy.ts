@@ -7,6 +7,7 @@
 // build lacks or holds with other bytes. A plain mirror (GitHub Pages' `docs/`) is not one.
 import { type Dirent, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve, sep } from 'node:path'
+import { isHtml } from './core/headers.js'
 import { toPosix } from './published.js'
 
 /**
@@ -29,8 +30,6 @@ const MAX_DEPTH = 4
 
 /** A bound on the folders visited, so a huge project costs milliseconds, not seconds. */
 const MAX_DIRS = 4000
-
-const isPage = (path: string) => /\.html?$/i.test(path)
 
 function filesOf(dir: string): { path: string; size: number; mtimeMs: number }[] {
   const entries = readdirSync(dir, { recursive: true, withFileTypes: true }) as Dirent[]
@@ -93,7 +92,7 @@ export function publishedCopy(outDir: string, root: string, written?: Iterable<s
   const names = written ? [...written] : (readdirSync(outDir, { recursive: true, encoding: 'utf8' }) as string[])
   // One asset finds the candidates (the longest path: a hashed file deep in the assets folder,
   // as a rule); everything is compared only when a folder holds it.
-  const probe = names.filter((name) => !isPage(name)).reduce<string | undefined>((a, b) => (a === undefined || b.length > a.length ? b : a), undefined)
+  const probe = names.filter((name) => !isHtml(name)).reduce<string | undefined>((a, b) => (a === undefined || b.length > a.length ? b : a), undefined)
   if (probe === undefined) return undefined
   const search = holding(root, outDir, probe, isCopy(outDir))
   if (!search.complete && warn) {
@@ -124,7 +123,7 @@ function isCopy(outDir: string): (dir: string) => boolean {
       const size = statSync(join(outDir, path), { throwIfNoEntry: false })?.size
       return size !== undefined && statSync(join(dir, path), { throwIfNoEntry: false })?.size === size && readFileSync(join(dir, path)).equals(readFileSync(join(outDir, path)))
     }
-    const same = client.every((file) => isPage(file.path) || sameBytes(file.path))
-    return same && filesOf(dir).some((file) => isPage(file.path) && file.mtimeMs >= newest && !sameBytes(file.path))
+    const same = client.every((file) => isHtml(file.path) || sameBytes(file.path))
+    return same && filesOf(dir).some((file) => isHtml(file.path) && file.mtimeMs >= newest && !sameBytes(file.path))
   }
 }

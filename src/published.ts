@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative, resolve, sep } from 'node:path'
 import { inspect } from 'node:util'
 import type { ResolvedConfig } from 'vite'
-import { knownType } from './core/headers.js'
+import { isHtml, knownType } from './core/headers.js'
 import { redirectKey, storedRedirects } from './core/redirects.js'
 import type { CollectfastaOptions } from './options.js'
 
@@ -183,7 +183,7 @@ export function stillOnDisk(output: ClientOutput): Map<string, Uint8Array> {
 /** Whether a directory holds an HTML page (the first found ends the walk). */
 export function hasPage(dir: string): boolean {
   if (!existsSync(dir)) return false
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).some((dirent) => dirent.isFile() && /\.html?$/i.test(dirent.name))
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).some((dirent) => dirent.isFile() && isHtml(dirent.name))
 }
 
 /**
@@ -229,7 +229,7 @@ export async function missingPage(dir: string, base: string, redirected: Iterabl
     if (!dirent.isFile()) continue
     const path = toPosix(relative(dir, join(dirent.parentPath, dirent.name)))
     files.add(path)
-    if (/\.html?$/i.test(path)) pages.push(path)
+    if (isHtml(path)) pages.push(path)
   }
   const held = (path: string) => (path === '' || path.endsWith('/') ? files.has(`${path}index.html`) : files.has(path) || files.has(`${path}/index.html`) || files.has(`${path}.html`))
   // A relative base ('./') is served from wherever the site is: links from the root are the site's.

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { dirname, join, posix, relative, resolve, sep } from 'node:path'
 import { SERVER_HALVES, publishedCopy } from '../published-copy.js'
-import { shellQuote } from '../published.js'
+import { hasPage, shellQuote } from '../published.js'
+import { isHtml } from '../core/headers.js'
 import { UsageError } from './targets.js'
 
 /** Folders frameworks publish, whole: what a static host serves. */
@@ -12,7 +13,6 @@ const SERVER_DIRS = ['server', 'ssr']
 
 /** Names of a public half beside a server bundle: `client` (Vite's splits), `public` (Nitro's), `browser` (Angular's), `static` (the Build Output API's). */
 const PUBLIC_HALVES = ['client', 'public', 'browser', 'static']
-
 
 const isDir = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true
 const shown = (cwd: string, dir: string) => relative(cwd, dir).split(sep).join('/') || '.'
@@ -27,7 +27,7 @@ const filesUnder = (path: string) => readdirSync(path, { recursive: true, withFi
 const holdsModules = (path: string) => isDir(path) && filesUnder(path).some((file) => /\.[cm]?js$/.test(file.name))
 
 /** Whether `path` is a folder holding a page (at any depth): a folder without one is no site to deploy, nor to suggest. */
-const holdsPage = (path: string) => isDir(path) && filesUnder(path).some((file) => /\.html?$/i.test(file.name))
+const holdsPage = (path: string) => isDir(path) && hasPage(path)
 
 /** Whether the deploy of `dir` would upload a file of `folder` (under it), as `deployed` (its include/exclude) decides. */
 const uploadsAny = (dir: string, folder: string, deployed: (path: string) => boolean) =>
@@ -43,7 +43,7 @@ function isLoneServerBundle(path: string): boolean {
   if (!isDir(path)) return false
   const files = filesUnder(path)
   const modules = files.filter((file) => /\.[cm]?js$/.test(file.name)).length
-  const pages = files.filter((file) => /\.html?$/i.test(file.name))
+  const pages = files.filter((file) => isHtml(file.name))
   return modules > 0 && (pages.length < modules || pages.every((file) => /\.server\.html?$/i.test(file.name)))
 }
 
