@@ -34,6 +34,12 @@ const DeploySchema = v.object({
   /** A random id per deploy: tells this deploy's pending mark from another's. */
   id: v.optional(v.string()),
 })
+/**
+ * A prune under way: its deploy's id, when it began (its own clock) and the paths it may delete.
+ * Written conditionally before the first delete, so a deploy that marks the storage later sees it
+ * and waits for it to end before it trusts a listing of those paths (docs/guarantees.md, step 7).
+ */
+const PruningSchema = v.object({ id: v.string(), at: v.string(), paths: v.array(v.string()) })
 // `files` is checked as a list of [path, file] entries: a record schema would drop paths such
 // as `__proto__` or `constructor`, which are legal file names.
 const ManifestSchema = v.object({
@@ -47,11 +53,14 @@ const ManifestSchema = v.object({
    * its paths count as a kept deploy for prune (some of them may be live).
    */
   pending: v.optional(DeploySchema),
+  /** A prune that has begun deleting and has not committed (see PruningSchema). */
+  pruning: v.optional(PruningSchema),
 })
 
 /** What was stored for one path (relative to the prefix). */
 export type ManifestFile = v.InferOutput<typeof FileSchema>
 export type ManifestDeploy = v.InferOutput<typeof DeploySchema>
+export type ManifestPruning = v.InferOutput<typeof PruningSchema>
 
 export interface RemoteManifest {
   format: number
@@ -62,6 +71,8 @@ export interface RemoteManifest {
   files: Record<string, ManifestFile>
   /** A deploy under way, or one that stopped before its commit (see the schema). */
   pending?: ManifestDeploy
+  /** A prune under way, or one that stopped before its commit (see PruningSchema). */
+  pruning?: ManifestPruning
 }
 
 /** What reading the deploy manifest found. */
@@ -119,7 +130,7 @@ export function parseManifest(bytes: Uint8Array, warn: (message: string) => void
   for (const [path, file] of parsed.output.files) files[path] = file
   const manifest: RemoteManifest = { ...parsed.output, files }
   let dropped = 0
-  for (const deploy of [...manifest.deploys, ...(manifest.pending ? [manifest.pending] : [])]) {
+  for (const deploy of [...manifest.deploys, ...(manifest.pending ? [manifest.pending] : []), ...(manifest.pruning ? [manifest.pruning] : [])]) {
     const plain = deploy.paths.filter((path) => validatePath(path) === undefined)
     dropped += deploy.paths.length - plain.length
     deploy.paths = plain
@@ -170,4 +181,9 @@ export function manifestFiles(entries: Entry[], cache: ChecksumCache, carried: R
     }
   }
   return files
+}
+
+/** How a deploy is told from another in the history: its id, or (written by an older version) its time, site and size. */
+export function deployIdentity(deploy: ManifestDeploy): string {
+  return deploy.id ?? `${deploy.at}|${deploy.site ?? ''}|${deploy.paths.length}`
 }
