@@ -5,7 +5,7 @@ import type { ResolvedDeploy } from '../resolve.js'
 import type { RemoteObject } from '../strategy.js'
 import type { ChecksumCache } from './cache.js'
 import type { createCheckpoint } from './checkpoint.js'
-import { type ManifestDeploy, type RemoteManifest, manifestFiles } from './deploy-manifest.js'
+import { type ManifestDeploy, type RemoteManifest, historyOf, manifestFiles } from './deploy-manifest.js'
 import type { Entry } from './entry.js'
 import { type Plan, carriedFiles } from './plan.js'
 import { executePrune } from './prune.js'
@@ -75,7 +75,7 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
     const files = manifestFiles(plan.entries, cache, o.partial ? carriedFiles(plan.previous, plan.entries) : {})
     const id = plan.deploy.id
     const build = (current: RemoteManifest | undefined): Omit<RemoteManifest, 'format' | 'tool'> => {
-      const deploys: ManifestDeploy[] = [plan.deploy, ...(current ? withPending(current, id) : [])].slice(0, keep)
+      const deploys: ManifestDeploy[] = historyOf([plan.deploy, ...(current ? withPending(current, id) : [])]).slice(0, keep)
       const pending = otherPending(current, id ?? '')
       return pending ? { deploys, files, pending } : { deploys, files }
     }

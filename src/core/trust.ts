@@ -1,6 +1,6 @@
 import { errorText } from '../report.js'
 import { type Strategy, isConflict } from '../strategy.js'
-import { MANIFEST_FORMAT, MANIFEST_TOOL, type ManifestDeploy, type ManifestRead, type RemoteManifest, manifestUpload } from './deploy-manifest.js'
+import { MANIFEST_FORMAT, MANIFEST_TOOL, type ManifestDeploy, type ManifestRead, type RemoteManifest, historyOf, manifestUpload } from './deploy-manifest.js'
 import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
 
@@ -172,7 +172,7 @@ export async function markStorage(
 ): Promise<Written> {
   try {
     return await writeManifestConditionally(writer, base, (current) => ({
-      deploys: current ? withPending(current) : [],
+      deploys: current ? historyOf(withPending(current)) : [],
       files: current?.files ?? {},
       pending: deploy,
     }))
