@@ -9,6 +9,7 @@ import { writeTree } from './helpers.js'
 import { S3_BUCKET } from './setup/servers.js'
 import { GCS_BUCKET, readBackGcs } from './strategies/gcs-emulator.js'
 import { readBackS3 } from './strategies/s3-servers.js'
+import { recordingProxy } from './servers/proxy.mjs'
 import { NODE_24 } from './servers/runtimes.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -188,6 +189,35 @@ describe('collectfasta deploy', () => {
     const { code, stderr } = await cli(dir, args)
     expect(stderr).toMatch(message)
     expect(stderr).not.toMatch(/s3\(\{/) // a CLI user is told the CLI form, not JavaScript
+    expect(code).toBe(2)
+  })
+
+  it('a --to prefix a URL parser would resolve elsewhere is exit 2, before any request (also --prune)', async () => {
+    const proxy = await recordingProxy(inject('fauxqsEndpoint'))
+    const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' }
+    const targets = ['s3://site/app/../', 's3://site/..', 's3://site/%2e%2e/', 's3://site//', 's3://site?x=1/', 's3://site/#frag', 's3://site/a/../../other/']
+    try {
+      const dir = project()
+      const results = await Promise.all(targets.map((to) => cli(dir, ['deploy', '--prune', '--to', to, '--endpoint', proxy.url], env)))
+      expect(results).toHaveLength(targets.length)
+      for (const [i, { code, stderr }] of results.entries()) {
+        expect(stderr, targets[i]).toMatch(/^\[collectfasta\] --to ".*" has a prefix that is not a plain path: .*\. Name the folder plainly, e\.g\. --to s3:\/\/my-bucket\/site\/\.$/m)
+        expect(code, targets[i]).toBe(2)
+      }
+      expect(proxy.requests).toEqual([])
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it.each([
+    ['gs://site/app/../', /--to "gs:\/\/site\/app\/\.\.\/" has a prefix that is not a plain path: it has a '\.' or '\.\.' segment/],
+    ['file:./www?x=1', /--to "file:\.\/www\?x=1" is not a plain directory: it contains `\?` or `#`/],
+    ['file:///srv/www#top', /is not a plain directory: it contains `\?` or `#`/],
+    ['file:///srv/site/%2e%2e/www', /is not a plain directory: it has a percent-encoded dot segment/],
+  ])('--to %s is exit 2 with one sentence', async (to, message) => {
+    const { code, stderr } = await cli(project(), ['deploy', '--to', to])
+    expect(stderr).toMatch(message)
     expect(code).toBe(2)
   })
 

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { isDotSegment, prefixProblem } from '../paths.js'
 import { redactUrl } from '../redact.js'
 import type { Strategy } from '../strategy.js'
 
@@ -32,6 +33,7 @@ export async function strategyFor(to: string, endpoint?: string): Promise<Strate
       `[collectfasta] --to ${JSON.stringify(to)} starts with ~, which the shell does not expand inside a URL: use file:///home/you${rest ? `/${rest}` : ''}, or file:./${rest || 'www'} for a path relative to this folder.`,
     )
   }
+  if (/^file:/i.test(to)) refuseFileUrlResolution(to)
   // `file:out`, `file:./out`, `file:../out`: a path relative to the current folder. As a URL it
   // would be `file:///out`, a folder at the filesystem root.
   const relativeFile = /^file:(?!\/)(.+)$/i.exec(to)
@@ -58,7 +60,7 @@ export async function strategyFor(to: string, endpoint?: string): Promise<Strate
     throw new UsageError(`[collectfasta] --to ${shown} names no bucket: use --to ${url.protocol}//my-bucket or --to ${url.protocol}//my-bucket/prefix.`)
   }
   if (endpoint !== undefined && url.protocol !== 's3:') throw new UsageError('[collectfasta] --endpoint applies to s3:// targets only.')
-  const prefix = decodeURIComponent(url.pathname.replace(/^\/+/, ''))
+  const prefix = url.protocol === 's3:' || url.protocol === 'gs:' ? bucketPrefix(to, url.protocol) : ''
   switch (url.protocol) {
     case 's3:': {
       const { s3 } = await import('../strategies/s3.js')
@@ -81,4 +83,43 @@ export async function strategyFor(to: string, endpoint?: string): Promise<Strate
     default:
       throw new UsageError(`[collectfasta] --to ${shown}: unknown scheme ${url.protocol} Use s3://, gs:// or file://.`)
   }
+}
+
+/**
+ * The prefix of `s3://bucket/prefix` (or any bucket scheme's URL), read from the raw string: a
+ * URL parser would resolve `..`, `%2e%2e` and `//` and cut `?…` and `#…` off without a word, and
+ * so pick another folder than the one written. What `prefixProblem` finds, in the URL as written
+ * or once decoded, is a UsageError (exit 2).
+ */
+export function bucketPrefix(to: string, scheme: string): string {
+  // What follows `scheme://bucket`: the bucket ends at the first `/`, `?` or `#`.
+  const rest = to.slice(scheme.length + 2).replace(/^[^/?#]*/, '')
+  const refuse = (problem: string) =>
+    new UsageError(`[collectfasta] --to ${JSON.stringify(redactUrl(to))} has a prefix that is not a plain path: ${problem}. Name the folder plainly, e.g. --to ${scheme}//my-bucket/site/.`)
+  if (rest === '' || rest === '/') return ''
+  let problem = prefixProblem(rest)
+  if (problem) throw refuse(problem)
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(rest)
+  } catch {
+    throw refuse('it has a `%` that starts no valid escape (write `%25` for a literal `%`)')
+  }
+  problem = prefixProblem(decoded)
+  if (problem) throw refuse(`once decoded, ${problem}`)
+  return decoded.slice(1)
+}
+
+/**
+ * A `file:` URL is a directory path: `..` works as in a shell (`file:../www`). What a URL parser
+ * would silently change is refused: a `?` or `#` it would cut off, a `%2e` segment it would
+ * resolve as a dot.
+ */
+function refuseFileUrlResolution(to: string): void {
+  const problem = /[?#]/.test(to)
+    ? 'it contains `?` or `#`, which a URL would cut off as a query or fragment'
+    : to.split('/').some((segment) => /%2e/i.test(segment) && isDotSegment(segment))
+      ? 'it has a percent-encoded dot segment (`%2e`), which a URL would resolve as `.` or `..`'
+      : undefined
+  if (problem) throw new UsageError(`[collectfasta] --to ${JSON.stringify(redactUrl(to))} is not a plain directory: ${problem}. Write the path plainly, e.g. file:///srv/www or file:./www.`)
 }

@@ -106,7 +106,9 @@ export async function planPrune(input: PruneInput): Promise<PrunePlan> {
   const [current, ...previous] = history
   if (!current) return none
   const guard = shrinkGuard(current, previous, prune.minShare, input.defaultMinShare)
-  const stale = await withoutNestedSites(await findStale(input), input)
+  // The caps come before any request per path: a manifest (which others can write) of 500,000
+  // stale paths costs its parse and a refusal, never a request each.
+  let stale = await findStale(input)
   if (guard.shrunk && guard.reference) {
     const refused =
       `this deploy has ${current.paths.length} file(s), fewer than ${Math.round(prune.minShare * 100)}% of the ${guard.reference.paths.length} of the largest full deploy kept: ` +
@@ -114,15 +116,19 @@ export async function planPrune(input: PruneInput): Promise<PrunePlan> {
       'If the site really shrank, set prune.minShare: 0 for one deploy.'
     return { stale, refused, shrunk: true, accepted: false }
   }
-  if (stale.length <= prune.maxDeletes) return { stale, shrunk: false, accepted: guard.accepted }
-  return {
+  const tooMany = (count: number): PrunePlan => ({
     stale,
     shrunk: false,
     accepted: guard.accepted,
     refused:
-      `${stale.length} stale objects exceed prune.maxDeletes (${prune.maxDeletes}); nothing was deleted. ` +
+      `${count} stale objects exceed prune.maxDeletes (${prune.maxDeletes}); nothing was deleted. ` +
       'Check that prefix and keepDeploys are what you mean, then raise maxDeletes for one deploy.',
-  }
+  })
+  // Without a listing the nested-site check asks one object per folder: cap first.
+  if (stale.length > prune.maxDeletes && !input.strategy.list) return tooMany(stale.length)
+  stale = await withoutNestedSites(stale, input)
+  if (stale.length > prune.maxDeletes) return tooMany(stale.length)
+  return { stale, shrunk: false, accepted: guard.accepted }
 }
 
 /**
@@ -153,17 +159,31 @@ async function findStale({ history, prune, remote, manifestPath, prefix, strateg
 
 /**
  * Drops every stale key under a folder that holds a deploy manifest of its own (another site
- * deployed under this prefix): from the listing when there is one, else one `stat` per folder.
+ * deployed under this prefix). Bounded by one listing: the listing when the plan read it, else
+ * one `stat` per folder while there are no more folders than the listing would have pages
+ * (about one per 1,000 files of this deploy), else the listing. A strategy that cannot list is
+ * asked one `stat` per folder, after `maxDeletes` capped the stale keys.
  */
 async function withoutNestedSites(stale: StaleObject[], input: PruneInput): Promise<StaleObject[]> {
   const { manifestPath, prefix, strategy, remote } = input
-  if (stale.length === 0 || !manifestPath) return stale
-  const folders = new Set(stale.flatMap((item) => foldersOf(item.key.slice(prefix.length))))
-  if (folders.size === 0) return stale
+  if (!manifestPath) return stale
+  let listing = await remote.listingIfRead()
+  const folders = new Set<string>()
+  if (!listing) {
+    const pages = strategy.list ? Math.ceil((input.history[0]?.paths.length ?? 0) / 1000) : Number.POSITIVE_INFINITY
+    for (const item of stale) {
+      for (const folder of foldersOf(item.key.slice(prefix.length))) folders.add(folder)
+      if (folders.size > pages) break
+    }
+    if (folders.size === 0) return stale
+    if (folders.size > pages || !strategy.stat) listing = await remote.listing()
+  }
   const nested = new Set<string>()
-  const listing = input.prune.unknown ? await remote.listing() : undefined
   if (listing) {
-    for (const folder of folders) if (listing.has(prefix + folder + manifestPath)) nested.add(folder)
+    const suffix = `/${manifestPath}`
+    for (const key of listing.keys()) {
+      if (key.startsWith(prefix) && key.endsWith(suffix) && key.length > prefix.length + suffix.length) nested.add(key.slice(prefix.length, -manifestPath.length))
+    }
   } else if (strategy.stat) {
     const stat = strategy.stat.bind(strategy)
     await runPool(

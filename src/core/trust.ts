@@ -1,7 +1,7 @@
 import { errorText } from '../report.js'
 import { type Strategy, isConflict } from '../strategy.js'
 import { foldPath } from '../paths.js'
-import { MANIFEST_FORMAT, MANIFEST_TOOL, type ManifestDeploy, type ManifestPruning, type ManifestRead, type RemoteManifest, deployIdentity, manifestUpload } from './deploy-manifest.js'
+import { MANIFEST_FORMAT, MANIFEST_TOOL, type ManifestDeploy, type ManifestPruning, type ManifestRead, type RemoteManifest, deployIdentity, historyOf, manifestUpload } from './deploy-manifest.js'
 import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
 
@@ -173,7 +173,7 @@ export async function markStorage(
 ): Promise<Written> {
   try {
     return await writeManifestConditionally(writer, base, (current) => ({
-      deploys: current ? withPending(current) : [],
+      deploys: current ? historyOf(withPending(current)) : [],
       files: current?.files ?? {},
       pending: deploy,
       // A prune under way stays recorded until it commits: later deploys must see it too.
@@ -190,15 +190,7 @@ export async function markStorage(
  * a real deploy out of the kept window), at most `keep`.
  */
 export function historyToCommit(deploy: ManifestDeploy, current: RemoteManifest | undefined, keep: number): ManifestDeploy[] {
-  const seen = new Set<string>()
-  const deploys: ManifestDeploy[] = []
-  for (const d of [deploy, ...(current ? withPending(current, deploy.id) : [])]) {
-    const identity = deployIdentity(d)
-    if (seen.has(identity)) continue
-    seen.add(identity)
-    deploys.push(d)
-  }
-  return deploys.slice(0, keep)
+  return historyOf([deploy, ...(current ? withPending(current, deploy.id) : [])]).slice(0, keep)
 }
 
 /**
