@@ -59,8 +59,12 @@ export async function sdkApi(client: S3Client, bucket: string): Promise<S3Api> {
       }
     },
     async deleteBatch(keys) {
-      const result = await client.send(new sdk.DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }))
-      return (result.Errors ?? []).map((e) => ({ key: e.Key ?? '', code: e.Code ?? 'Error', message: e.Message ?? '' }))
+      // Not quiet: a key counts as deleted only where the answer names it so.
+      const result = await client.send(new sdk.DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: false } }))
+      return {
+        deleted: (result.Deleted ?? []).flatMap((d) => (d.Key === undefined ? [] : [d.Key])),
+        errors: (result.Errors ?? []).map((e) => ({ key: e.Key ?? '', code: e.Code ?? 'Error', message: e.Message ?? '' })),
+      }
     },
     async createMultipart(input) {
       const created = await client.send(new sdk.CreateMultipartUploadCommand({ ...input, Bucket: bucket }))

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { type UploadFile, storageError } from '../strategy.js'
 
 /** Object metadata where strategies keep our digests, so a cold cache can compare without downloading. */
@@ -51,8 +52,9 @@ export function assertUnderPrefix(strategy: string, prefix: string, keys: readon
 const MiB = 1024 * 1024
 
 /**
- * How long one upload may take: `short` (the small-request timeout) for a body up to 1 MiB,
- * plus 4 s per MiB above that, so a slow uplink still gets a large single upload through.
+ * How long one request may take in all: `short` (the small-request timeout) for a body (sent or
+ * answered) up to 1 MiB, plus 4 s per MiB above that, so a slow link still gets a large body
+ * through and a trickled one fails.
  */
 export function bodyTimeout(size: number, short: number): number {
   return size > MiB ? short + Math.ceil((size / MiB) * 4000) : short
@@ -67,4 +69,51 @@ export function rangeReader(file: UploadFile): (start: number, end: number) => P
   if (read) return (start, end) => read.call(file, start, end)
   const whole = file.body
   return async (start, end) => whole.subarray(start, end)
+}
+
+/** Whether an ETag is the MD5 of the object's bytes (32 hex digits: not multipart, not SSE-KMS). */
+export function isMd5Etag(etag: string | undefined): etag is string {
+  return etag !== undefined && /^[0-9a-f]{32}$/.test(etag)
+}
+
+/** Waits `ms`, or less once `signal` aborts: a cancelled deploy does not sit out a retry's pause. */
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return sleep(ms, undefined, { signal }).catch(() => {})
+}
+
+/**
+ * Stops a listing that would never end, with a sentence, instead of listing until memory runs
+ * out: a page token given before (or none while the page says there is more), a page starting
+ * with a key of the page before, over `maxPages` pages, or 100 empty pages in a row that each
+ * say there is more. Call it once a page, before its objects are used.
+ */
+export function endlessListingGuard(strategy: string, where: string, maxPages: number) {
+  const tokens = new Set<string>()
+  let previous = new Set<string>()
+  let pages = 0
+  let emptyInARow = 0
+  return (page: { keys: readonly string[]; more: boolean; next: string | undefined }) => {
+    pages++
+    emptyInARow = page.keys.length ? 0 : emptyInARow + 1
+    const endless =
+      (page.more && (!page.next || tokens.has(page.next)) && `page ${pages} answered a page token it had given before (or none) and said there is more`) ||
+      (page.keys.length > 0 && previous.has(page.keys[0] as string) && 'a page started with a key of the page before') ||
+      (pages > maxPages && `it gave over ${maxPages} pages of 1,000 keys`) ||
+      (page.more && emptyInARow > 100 && 'it gave 100 empty pages in a row, each saying there is more')
+    if (endless) throw storageError(strategy, `The listing of ${where} does not end: ${endless}. The server does not page as the storage should; check the endpoint (or a proxy in front of it).`)
+    previous = new Set(page.keys)
+    if (page.next) tokens.add(page.next)
+  }
+}
+
+/**
+ * `promise`, or a failure (`code: 'ETIMEDOUT'`) once `ms` have passed: the deadline of an SDK
+ * call that takes no signal of ours. The call itself is left to its own timeouts.
+ */
+export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`the answer was not whole within ${ms} ms`), { code: 'ETIMEDOUT' })), ms)
+  })
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer))
 }
