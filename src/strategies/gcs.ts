@@ -157,7 +157,7 @@ export function gcs(options: GcsOptions): GcsStrategy {
     async stat(key) {
       const b = await connect()
       try {
-        const [metadata] = await b.file(key).getMetadata()
+        const [metadata] = await withDeadline(b.file(key).getMetadata(), sdkDeadline(0))
         remember(metadata as ObjectMetadata)
         return toRemote(metadata as ObjectMetadata)
       } catch (error) {

@@ -188,7 +188,7 @@ export async function createTransport(options: TransportOptions): Promise<Transp
       for (let n = 1; ; n++) {
         let error: S3Error
         let throttled = false
-        if (request.signal?.aborted) throw new S3Error('Cancelled', 'the deploy was cancelled before the answer came', undefined)
+        if (request.signal?.aborted) throw new S3Error('Cancelled', 'the deploy was cancelled while waiting for the answer', undefined)
         try {
           const creds = await currentCredentials()
           const answer = await attempt(request, region, creds)

@@ -52,9 +52,11 @@ export async function timedRequest(send: Request, pool: Pool, request: RequestOp
   const started = performance.now()
   let total = bodyTimeout(limits.sent, limits.timeout)
   let timer: NodeJS.Timeout | undefined
+  let answered = false
   const arm = (ms: number) => {
     clearTimeout(timer)
-    timer = setTimeout(() => controller.abort(failure('ERR_DEADLINE', `the answer was not whole within ${total} ms`)), Math.max(0, ms))
+    const late = () => (answered ? `the answer was not whole within ${total} ms` : `no answer within ${total} ms`)
+    timer = setTimeout(() => controller.abort(failure('ERR_DEADLINE', late())), Math.max(0, ms))
   }
   const cancel = () => controller.abort(failure('ABORT_ERR', 'the deploy was cancelled while waiting for the answer'))
   if (limits.signal?.aborted) cancel()
@@ -62,6 +64,7 @@ export async function timedRequest(send: Request, pool: Pool, request: RequestOp
   arm(total)
   try {
     const answer = await send(pool, { ...request, headersTimeout: limits.timeout, bodyTimeout: limits.timeout, signal: controller.signal })
+    answered = true
     const header = answer.headers['content-length']
     const length = Number((Array.isArray(header) ? header[0] : header) ?? 0)
     // A body left unread is closed (its 'error' on closing is expected, not a failure).
