@@ -85,20 +85,15 @@ describe('S3: a body trickled from the server', () => {
 })
 
 describe('S3: answers believed only when well-formed', () => {
-  it('a 200 listing whose body is an <Error> document is retried, and the listing is whole', async () => {
-    const prefix = newPrefix('error-list')
+  it.each([
+    ['a 200 listing whose body is an <Error> document', 'errorIn200'],
+    ['a listing cut short without a length', 'cutShort'],
+  ] as const)('%s is retried, never taken as the listing', async (_name, fault) => {
+    const prefix = newPrefix(fault)
     const keys = await seed(localS3(inject('fauxqsEndpoint'), prefix), prefix, 12)
-    const proxy = await faulty(inject('fauxqsEndpoint'), 'errorIn200', (r) => r.kind === 'LIST', 1)
+    const proxy = await faulty(inject('fauxqsEndpoint'), fault, (r) => r.kind === 'LIST', 1)
     expect(await listed(localS3(proxy.url, prefix, SHORT))).toEqual(keys)
-    expect(proxy.requests.filter((r) => r.kind === 'LIST').map((r) => r.fault)).toEqual(['errorIn200', undefined])
-  })
-
-  it('a listing cut short without a length is retried, never taken as complete', async () => {
-    const prefix = newPrefix('cut-list')
-    const keys = await seed(localS3(inject('fauxqsEndpoint'), prefix), prefix, 12)
-    const proxy = await faulty(inject('fauxqsEndpoint'), 'cutShort', (r) => r.kind === 'LIST', 1)
-    expect(await listed(localS3(proxy.url, prefix, SHORT))).toEqual(keys)
-    expect(proxy.requests.filter((r) => r.kind === 'LIST').map((r) => r.fault)).toEqual(['cutShort', undefined])
+    expect(proxy.requests.filter((r) => r.kind === 'LIST').map((r) => r.fault)).toEqual([fault, undefined])
   })
 
   it('a listing cut short on every attempt fails with a sentence', async () => {

@@ -4,7 +4,7 @@ import { normalizePrefix } from '../paths.js'
 import { MAX_BUFFER_BYTES, type StrategyWith, defineStrategy, retryDelay, storageConflict, storageError } from '../strategy.js'
 import { type GcsError, type ObjectMetadata, explain, sdkUpload, toRemote, transient } from './gcs-sdk.js'
 import type { GcsTransport } from './gcs-transport.js'
-import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, endlessListingGuard, importSdk, pause, validateBucketOptions, withDeadline } from './utils.js'
+import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, endlessListingGuard, importSdk, pause, readStream, validateBucketOptions, withDeadline } from './utils.js'
 
 const STRATEGY_NAME = 'gcs'
 
@@ -138,7 +138,7 @@ export function gcs(options: GcsOptions): GcsStrategy {
         let files: File[]
         let next: Partial<Query> | null
         try {
-          ;[files, next] = (await withDeadline(b.getFiles(query), sdkDeadline(0))) as unknown as [File[], Partial<Query> | null]
+          ;[files, next] = (await withDeadline(b.getFiles(query), sdkDeadline(0), ctx.signal)) as unknown as [File[], Partial<Query> | null]
         } catch (error) {
           throw explain(error, bucket, prefix || undefined)
         }
@@ -154,10 +154,10 @@ export function gcs(options: GcsOptions): GcsStrategy {
       listed = true
     },
 
-    async stat(key) {
+    async stat(key, ctx) {
       const b = await connect()
       try {
-        const [metadata] = await withDeadline(b.file(key).getMetadata(), sdkDeadline(0))
+        const [metadata] = await withDeadline(b.file(key).getMetadata(), sdkDeadline(0), ctx.signal)
         remember(metadata as ObjectMetadata)
         return toRemote(metadata as ObjectMetadata)
       } catch (error) {
@@ -239,45 +239,20 @@ export function gcs(options: GcsOptions): GcsStrategy {
       return { key: file.key, size: file.size, md5: file.md5(), xxh64: file.xxh64, version, modified }
     },
 
-    async get(key) {
+    async get(key, ctx) {
       const b = await connect()
-      const chunks: Buffer[] = []
-      let size = 0
       try {
         // The stored bytes as they are: a gzip-encoded object is not un-gzipped on the way (a
         // few kB could expand to gigabytes), and the read stops at the manifest's size limit.
-        const stream = b.file(key).createReadStream({ decompress: false })
-        // The read's deadline grows with what arrived (4 s per MiB): a trickled body ends in seconds.
-        const started = performance.now()
-        let deadline = sdkDeadline(0)
-        let timer: NodeJS.Timeout | undefined
-        const arm = () => {
-          clearTimeout(timer)
-          timer = setTimeout(() => stream.destroy(Object.assign(new Error(`the answer was not whole within ${deadline} ms`), { code: 'ETIMEDOUT' })), deadline - (performance.now() - started))
-        }
-        arm()
-        stream.on('close', () => clearTimeout(timer))
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
-          size += chunk.byteLength
-          if (sdkDeadline(size) > deadline) {
-            deadline = sdkDeadline(size)
-            arm()
-          }
-          if (size > DEFAULTS.maxManifestBytes) {
-            stream.destroy()
-            throw storageError(
-              STRATEGY_NAME,
-              `gs://${bucket}/${key} is larger than ${DEFAULTS.maxManifestBytes} bytes, more than a deploy manifest may hold: it was not read. Delete it, or set \`manifest\` to another path.`,
-            )
-          }
-          chunks.push(chunk)
-        }
+        const bytes = await readStream(b.file(key).createReadStream({ decompress: false }), sdkDeadline, ctx.signal, DEFAULTS.maxManifestBytes)
+        return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
       } catch (error) {
         if ((error as GcsError).code === 404) return undefined
-        if ((error as Error).message?.startsWith('[collectfasta]')) throw error
+        if ((error as GcsError).code === 'ERR_ANSWER_TOO_LARGE') {
+          throw storageError(STRATEGY_NAME, `gs://${bucket}/${key} is larger than ${DEFAULTS.maxManifestBytes} bytes, more than a deploy manifest may hold: it was not read. Delete it, or set \`manifest\` to another path.`)
+        }
         throw explain(error, bucket, key)
       }
-      return new Uint8Array(Buffer.concat(chunks, size))
     },
 
     async delete(keys, ctx) {

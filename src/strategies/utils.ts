@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type UploadFile, storageError } from '../strategy.js'
 
@@ -107,13 +108,63 @@ export function endlessListingGuard(strategy: string, where: string, maxPages: n
 }
 
 /**
- * `promise`, or a failure (`code: 'ETIMEDOUT'`) once `ms` have passed: the deadline of an SDK
- * call that takes no signal of ours. The call itself is left to its own timeouts.
+ * `promise`, or a failure once `ms` have passed (`code: 'ETIMEDOUT'`) or `signal` aborts
+ * (`code: 'ABORT_ERR'`): the deadline of an SDK call that takes no signal of ours. The call
+ * itself is left to its own timeouts.
  */
-export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+export function withDeadline<T>(promise: Promise<T>, ms: number, signal?: AbortSignal): Promise<T> {
   let timer: NodeJS.Timeout | undefined
+  let cancel = () => {}
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(Object.assign(new Error(`the answer was not whole within ${ms} ms`), { code: 'ETIMEDOUT' })), ms)
+    cancel = () => reject(Object.assign(new Error('the deploy was cancelled while waiting for the answer'), { code: 'ABORT_ERR' }))
+    if (signal?.aborted) cancel()
+    signal?.addEventListener('abort', cancel, { once: true })
   })
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer))
+  promise.catch(() => {}) // settled after the deadline: nobody waits for it any more
+  return Promise.race([promise, late]).finally(() => {
+    clearTimeout(timer)
+    signal?.removeEventListener('abort', cancel)
+  })
+}
+
+/**
+ * A stream read whole, under a deadline that grows with what arrived (`deadline(bytes)`, in ms
+ * from the start: a trickled body ends in seconds), abandoned when `signal` aborts and refused
+ * past `maxBytes` (`code: 'ERR_ANSWER_TOO_LARGE'`).
+ */
+export async function readStream(stream: Readable, deadline: (bytes: number) => number, signal: AbortSignal, maxBytes: number): Promise<Buffer> {
+  const started = performance.now()
+  const fail = (code: string, message: string) => stream.destroy(Object.assign(new Error(message), { code }))
+  let limit = deadline(0)
+  let timer: NodeJS.Timeout | undefined
+  const arm = () => {
+    clearTimeout(timer)
+    timer = setTimeout(() => fail('ETIMEDOUT', `the answer was not whole within ${limit} ms`), limit - (performance.now() - started))
+  }
+  const cancel = () => fail('ABORT_ERR', 'the deploy was cancelled while waiting for the answer')
+  arm()
+  signal.addEventListener('abort', cancel, { once: true })
+  if (signal.aborted) cancel()
+  const chunks: Buffer[] = []
+  let size = 0
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      size += chunk.byteLength
+      if (size > maxBytes) {
+        const error = Object.assign(new Error(`the answer is over the ${maxBytes} bytes this request may read`), { code: 'ERR_ANSWER_TOO_LARGE' })
+        stream.destroy()
+        throw error
+      }
+      if (deadline(size) > limit) {
+        limit = deadline(size)
+        arm()
+      }
+      chunks.push(chunk)
+    }
+  } finally {
+    clearTimeout(timer)
+    signal.removeEventListener('abort', cancel)
+  }
+  return Buffer.concat(chunks, size)
 }
