@@ -181,8 +181,9 @@ export interface DeployOptions extends DeployCommonOptions {
   /** Show a progress line on an interactive terminal when uploads take long. @default true */
   progress?: boolean
   /**
-   * On SIGINT or SIGTERM, start no new upload, let those in flight finish, save the cache and
-   * fail with a one-line account (a second signal ends the process at once). The plugin sets it.
+   * On SIGINT or SIGTERM, start no new request, abandon reads still waiting, let the uploads in
+   * flight finish, save the cache and fail with a one-line account (a second signal ends the
+   * process at once). The plugin sets it.
    * @default false
    */
   handleSignals?: boolean

@@ -218,3 +218,15 @@ export function isThrottle(error: unknown): boolean {
   if (e?.throttled === true) return true
   return e?.cause !== undefined && e.cause !== error ? isThrottle(e.cause) : false
 }
+
+/**
+ * The pause in ms before retry `attempt` (1, 2, …) of a storage request: full jitter over 100 ms
+ * doubling (500 ms after a throttling answer), capped at 20 s, as the AWS SDK does. The one
+ * backoff rule of the S3 and GCS requests and of the core's throttled uploads.
+ */
+export function retryDelay(attempt: number, throttled = false, random = Math.random): number {
+  return Math.round(random() * Math.min(20_000, (throttled ? 500 : 100) * 2 ** (attempt - 1)))
+}
+
+/** The most bytes Node holds in one Buffer: a body over it is never read or sent whole. */
+export const MAX_BUFFER_BYTES = 2 ** 31 - 1
