@@ -45,7 +45,8 @@ const cases: [string, RemoteObject | undefined, CompareOptions, Difference | und
   ['a normal deploy: no fingerprint of ours, nothing to say', { ...object, headersFingerprint: undefined }, deploy, undefined],
   ['a normal deploy: our fingerprint differs', { ...object, headersFingerprint: 'f0' }, deploy, { reason: 'headers', why: 'stored for other header rules' }],
   ['a normal deploy: other bytes', { ...object, xxh64: 'x2' }, deploy, { reason: 'changed' }],
-  ['a directory keeps no headers: bytes only', withHeaders({ contentType: 'text/plain' }), directory, undefined],
+  ['a directory keeps no headers: none are compared', { ...object, headers: { contentType: 'text/plain', metadata: {} }, headersFingerprint: undefined }, directory, undefined],
+  ['a directory: the manifest records other header rules', { ...object, headers: undefined, headersFingerprint: 'f0' }, directory, { reason: 'headers', why: 'stored for other header rules' }],
   ['a directory: other bytes', { ...object, xxh64: 'x2' }, directory, { reason: 'changed' }],
 ]
 

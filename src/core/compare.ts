@@ -20,7 +20,7 @@ export interface CompareOptions {
    * asks nothing more: only a fingerprint of ours that differs counts.
    */
   strict: boolean
-  /** Whether the storage keeps headers at all (a directory does not: its bytes alone are compared). */
+  /** Whether the storage keeps headers at all (a directory does not: only a fingerprint of ours, if known, is compared). */
   storesHeaders: boolean
 }
 
@@ -39,8 +39,9 @@ export async function sameContent(object: RemoteObject, entry: Entry): Promise<b
 export async function compareStored(object: RemoteObject | undefined, entry: Entry, options: CompareOptions): Promise<Difference | undefined> {
   if (!object) return { reason: 'missing' }
   if (!(await sameContent(object, entry))) return { reason: 'changed' }
-  if (!options.storesHeaders) return undefined
-  const why = options.strict ? strictHeaders(object, entry) : object.headersFingerprint && object.headersFingerprint !== entry.headersFingerprint ? 'stored for other header rules' : undefined
+  // A directory keeps no headers to compare; a fingerprint of ours (the deploy manifest's) still tells a rule changed.
+  const strict = options.strict && options.storesHeaders
+  const why = strict ? strictHeaders(object, entry) : object.headersFingerprint && object.headersFingerprint !== entry.headersFingerprint ? 'stored for other header rules' : undefined
   return why ? { reason: 'headers', why } : undefined
 }
 
