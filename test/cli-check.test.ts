@@ -178,3 +178,26 @@ describe.each([...s3Storages, gcsStorage])('check and --verify agree on headers,
     expect(text.stderr).toMatch(/Deploy with `--verify` \(or `verify: true`\) to upload these 1 file\(s\) again with the build's bytes and headers\./)
   })
 })
+
+it('on Cloud Storage, a Content-Type patched in place (the generation, which the manifest records, is kept): check names it, --verify restores it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'collectfasta-check-patch-'))
+  temp.push(dir)
+  writeTree(join(dir, 'dist'), { 'index.html': '<h1>home</h1>', 'robots.txt': 'ok' })
+  const prefix = `check-patch-${process.pid}-${Date.now().toString(36)}/`
+  const { args, env } = gcsStorage.target(prefix)
+  const run = (command: string, more: string[] = []) => cli(dir, [command, 'dist', ...args, ...more], env)
+  expect((await run('deploy')).code).toBe(0)
+  const file = emulatorStorage().bucket(GCS_BUCKET).file(`${prefix}index.html`)
+  const [before] = await file.getMetadata()
+  await file.setMetadata({ contentType: 'text/plain' })
+  const [after] = await file.getMetadata()
+  expect([after.contentType, after.generation]).toEqual(['text/plain', before.generation])
+
+  const drift = await run('check', ['--json'])
+  expect(drift.code).toBe(1)
+  expect(JSON.parse(drift.stdout).headers).toEqual([`${prefix}index.html`])
+  // A cold deploy with --verify: the manifest vouches for the bytes, the listing shows the header.
+  const verified = await run('deploy', ['--verify', '--json', '--cache-dir', join(dir, 'cold')])
+  expect(JSON.parse(verified.stdout).plan).toEqual([{ key: `${prefix}index.html`, action: 'upload', reason: 'headers' }])
+  expect((await run('check')).code).toBe(0)
+})
