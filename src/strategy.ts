@@ -14,6 +14,20 @@ export interface ObjectHeaders {
   redirect?: string
 }
 
+/**
+ * The headers an object is stored with now, as the storage reports them (an S3 HEAD, a Cloud
+ * Storage listing). `null`: stored without that header. A field left out: the storage did not
+ * say, or the strategy sets it from its own options (S3 `params`): it is not compared.
+ */
+export interface StoredHeaders {
+  contentType?: string | null
+  cacheControl?: string | null
+  contentEncoding?: string | null
+  redirect?: string | null
+  /** Every user metadata entry (ours included), names as the storage gives them. */
+  metadata: Record<string, string>
+}
+
 /** What a storage knows about one stored object. Every digest is optional. */
 export interface RemoteObject {
   /** Full key, prefix included. */
@@ -25,6 +39,12 @@ export interface RemoteObject {
   xxh64?: string
   /** Fingerprint of the headers the object was stored with, when the strategy can tell. */
   headersFingerprint?: string
+  /**
+   * The headers stored now, when the answer carries them (`stat` on S3, `list` and `stat` on
+   * Cloud Storage). `collectfasta check` and `verify` compare them with the build's: a header
+   * changed by hand keeps the fingerprint, which is only what we stored.
+   */
+  headers?: StoredHeaders
   /**
    * What identifies this stored version (S3 ETag, GCS generation, fs content hash). The remote
    * manifest records it, so a later listing can tell the object is still the one recorded.

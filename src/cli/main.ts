@@ -48,7 +48,7 @@ cli
   .option('--prune', 'Delete objects the recent deploys no longer use (after a grace period)')
   .option('--report <file>', 'Write the JSON report to this file')
   .option('--cache-dir <dir>', 'Where the checksum cache lives (cache it between CI runs)')
-  .option('--verify', 'Also list the storage and restore anything missing or different (objects deleted or changed by hand)')
+  .option('--verify', 'Also list the storage and restore anything missing or different, headers included: everything `check` reports')
   .option('--json', 'Print the JSON report on stdout, and nothing else there')
   .option('--quiet', 'Print only warnings and errors')
   .example('collectfasta deploy dist --to s3://my-site/www')

@@ -87,6 +87,7 @@ export async function makePlan(o: ResolvedDeploy, entries: Entry[], ctx: PlanCon
     warn: o.logger.warn,
     force: o.force,
     trustRemoteManifest: o.trustRemoteManifest && !o.verify,
+    compareHeaders: o.verify,
   })
   const planned = new Set(uploads.map((u) => u.entry.key))
   const skipped = entries.filter((entry) => !planned.has(entry.key)).map((entry) => entry.key)

@@ -19,6 +19,8 @@ export interface HeadResult {
   etag?: string
   metadata: Record<string, string>
   modified?: number
+  /** The stored headers `collectfasta check` and `verify` compare; `null`: stored without it. */
+  headers: { contentType: string | null; cacheControl: string | null; contentEncoding: string | null; redirect: string | null }
 }
 
 export interface ListedObject {
@@ -212,7 +214,17 @@ export async function leanApi({ transport, timeout }: LeanApiOptions): Promise<S
         if (name.startsWith('x-amz-meta-') && value !== undefined) metadata[name.slice(11)] = String(value)
       }
       const modified = Date.parse(String(answer.headers['last-modified']))
-      return { size: Number(answer.headers['content-length']), etag: unquote(answer.headers.etag), metadata, modified: Number.isNaN(modified) ? undefined : modified }
+      const header = (name: string) => {
+        const value = answer.headers[name]
+        return value === undefined ? null : String(value)
+      }
+      const headers = {
+        contentType: header('content-type'),
+        cacheControl: header('cache-control'),
+        contentEncoding: header('content-encoding'),
+        redirect: header('x-amz-website-redirect-location'),
+      }
+      return { size: Number(answer.headers['content-length']), etag: unquote(answer.headers.etag), metadata, modified: Number.isNaN(modified) ? undefined : modified, headers }
     },
 
     async list(prefix, token, signal) {

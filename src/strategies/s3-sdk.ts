@@ -27,7 +27,13 @@ export async function sdkApi(client: S3Client, bucket: string): Promise<S3Api> {
     async head(key, signal) {
       try {
         const head = await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal })
-        return { size: head.ContentLength, etag: unquote(head.ETag), metadata: head.Metadata ?? {}, modified: head.LastModified?.getTime() }
+        const headers = {
+          contentType: head.ContentType ?? null,
+          cacheControl: head.CacheControl ?? null,
+          contentEncoding: head.ContentEncoding ?? null,
+          redirect: head.WebsiteRedirectLocation ?? null,
+        }
+        return { size: head.ContentLength, etag: unquote(head.ETag), metadata: head.Metadata ?? {}, modified: head.LastModified?.getTime(), headers }
       } catch (error) {
         if (notFound(error)) return undefined
         throw error

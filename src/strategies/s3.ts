@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { DEFAULTS } from '../defaults.js'
 import { normalizePrefix } from '../paths.js'
 import { type Slots, createSlots, runPool } from '../pool.js'
-import { MAX_BUFFER_BYTES, type RemoteObject, type StrategyContext, type StrategyWith, type UploadFile, defineStrategy, storageConflict, storageError } from '../strategy.js'
+import { MAX_BUFFER_BYTES, type RemoteObject, type StoredHeaders, type StrategyContext, type StrategyWith, type UploadFile, defineStrategy, storageConflict, storageError } from '../strategy.js'
 import { type Condition, type HeadResult, type ObjectInput, type S3Api, checkParams } from './s3-api.js'
 import { explain } from './s3-errors.js'
 import { listAll } from './s3-list.js'
@@ -17,6 +17,16 @@ const MiB = 1024 * 1024
 
 /** S3's limit of parts in one multipart upload. */
 const MAX_PARTS = 10_000
+
+/** The HEAD's headers, without those `params` sets (they are ours to compare only when the build decides them). */
+function storedHeaders(head: HeadResult, params: S3Options['params']): StoredHeaders | undefined {
+  if (typeof params === 'function') return undefined // per file: which headers it sets is not known here
+  const headers: StoredHeaders = { ...head.headers, metadata: { ...head.metadata } }
+  const fields = { ContentType: 'contentType', CacheControl: 'cacheControl', ContentEncoding: 'contentEncoding', WebsiteRedirectLocation: 'redirect' } as const
+  for (const [param, field] of Object.entries(fields)) if (params?.[param as keyof typeof fields] !== undefined) delete headers[field]
+  for (const name of Object.keys(params?.Metadata ?? {})) delete headers.metadata[name.toLowerCase()]
+  return headers
+}
 
 /** An endpoint without its userinfo, and that userinfo as S3 credentials. */
 function splitEndpoint(endpoint: string | undefined) {
@@ -90,6 +100,7 @@ export function s3(options: S3Options): S3Strategy {
       xxh64: metadata[METADATA_XXH64],
       md5: metadata[METADATA_MD5] ?? (!kms && isMd5Etag(head.etag) ? head.etag : undefined),
       headersFingerprint: metadata[METADATA_HEADERS],
+      headers: storedHeaders(head, options.params),
       version: head.etag,
       modified: head.modified,
     }

@@ -23,14 +23,29 @@ runContract({
 })
 
 describe('gcs strategy on the emulator', () => {
-  it('lists our digests and header fingerprint from custom metadata', async () => {
+  it('lists our digests and header fingerprint from custom metadata, and the stored headers', async () => {
     const strategy = gcs({ bucket: GCS_BUCKET, prefix: 'digests/', storage: emulatorStorage() })
     const file = await uploadFile('digests/a.css', 'a{}', { contentType: 'text/css; charset=utf-8', cacheControl: 'no-cache' })
     await strategy.upload(file, context())
     const listed = []
     for await (const object of strategy.list(context())) listed.push(object)
     expect(listed).toEqual([
-      { key: 'digests/a.css', modified: expect.any(Number), size: 3, md5: file.md5(), xxh64: file.xxh64, headersFingerprint: file.headersFingerprint, version: expect.any(String) },
+      {
+        key: 'digests/a.css',
+        modified: expect.any(Number),
+        size: 3,
+        md5: file.md5(),
+        xxh64: file.xxh64,
+        headersFingerprint: file.headersFingerprint,
+        // The listing carries them: check and verify compare headers without a request per object.
+        headers: {
+          contentType: 'text/css; charset=utf-8',
+          cacheControl: 'no-cache',
+          contentEncoding: null,
+          metadata: { 'collectfasta-md5': file.md5(), 'collectfasta-xxh64': file.xxh64, 'collectfasta-headers': file.headersFingerprint },
+        },
+        version: expect.any(String),
+      },
     ])
   })
 
