@@ -16,6 +16,7 @@ export const DEFAULTS = {
   defaultCacheControl: 'public, max-age=0, must-revalidate',
   source: 'bundle' as const,
   watch: false,
+  notDeployed: 'fail' as const,
   assetsDir: 'assets',
   manifest: '.collectfasta/manifest.json',
   trustRemoteManifest: false,

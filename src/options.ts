@@ -208,4 +208,13 @@ export interface CollectfastaOptions extends DeployCommonOptions {
    * @default false
    */
   watch?: boolean
+  /**
+   * What a build that did not deploy does: `'fail'` fails it (a refusal, a deploy left undone
+   * because the process ended first, a deferred deploy that failed, files written after the
+   * deploy); `'warn'` prints the same sentence as a warning and leaves the exit code alone.
+   * Another tool's build of the app's config (Storybook, Histoire) is never the app's site: it
+   * is skipped with a warning whatever this says.
+   * @default 'fail'
+   */
+  notDeployed?: 'fail' | 'warn'
 }

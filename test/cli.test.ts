@@ -437,6 +437,31 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
     expect(siteFiles(www)).toEqual(Object.keys(files).sort())
   })
 
+  it.each(['public', 'browser', 'static'])('a server bundle beside a public half named %s (Waku: dist/public): that half is deployed', async (half) => {
+    const dir = bare()
+    writeTree(dir, { 'dist/server/entry.js': 'export {}', ...Object.fromEntries(Object.entries(SITE).map(([path, text]) => [`dist/${half}/${path}`, text])) })
+    const www = join(dir, 'www')
+    const { code, stdout, stderr } = await cli(dir, ['deploy', '--to', pathToFileURL(www).href])
+    expect(stderr).toBe('')
+    expect(stdout).toContain(`[collectfasta] dist/${half}: the directory this build publishes`)
+    expect(code).toBe(0)
+    expect(siteFiles(www)).toEqual(Object.keys(SITE).sort())
+  })
+
+  it('without the default directory, names the folders holding a built site (VuePress: docs/.vuepress/dist)', async () => {
+    const dir = bare()
+    writeTree(dir, { 'index.html': 'the source page', 'public/index.html': 'a source page too' })
+    const past = new Date(Date.now() - 60_000)
+    for (const file of ['package.json', 'index.html']) if (existsSync(join(dir, file))) utimesSync(join(dir, file), past, past)
+    utimesSync(join(dir, 'public/index.html'), past, past)
+    writeTree(dir, { 'docs/.vuepress/dist/index.html': 'built', 'node_modules/x/dist/index.html': 'not ours' })
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', '--to', pathToFileURL(www).href])
+    expect(stderr).toMatch(/The directory \S*dist does not exist: build first, or name the directory to deploy\. Built sites in this project: `npx collectfasta deploy docs\/\.vuepress\/dist`\.\n$/)
+    expect(code).toBe(2)
+    expect(existsSync(www)).toBe(false)
+  })
+
   it('Nuxt links dist to .output/public: one site, deployed', async () => {
     const dir = bare()
     writeTree(join(dir, '.output/public'), SITE)
@@ -449,7 +474,6 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
 
   it.each([
     ['a server bundle alone', { 'dist/server/server.js': 'export {}' }, /dist\/server is a server bundle, never deployed to a bucket, and no public directory was found beside it: name the directory the app publishes: `npx collectfasta deploy <dir>`\./],
-    ['a server bundle beside a public half by another name', { 'dist/server/server.js': 'export {}', 'dist/browser/index.html': 'a' }, /dist\/server is a server bundle, never deployed to a bucket: deploy the public half beside it, `npx collectfasta deploy dist\/browser`\./],
     ['two built sites', { 'dist/client/index.html': 'a', '.output/public/index.html': 'b' }, /Several built sites here \(\.output\/public, dist\/client\): name the one to deploy/],
     ['a SvelteKit project', { 'svelte.config.js': 'export default {}', 'build/index.html': 'a' }, /This is a SvelteKit project: .*npx collectfasta deploy build/],
   ])('%s: exit 2 with the command to run, nothing deployed', async (_case, files, message) => {

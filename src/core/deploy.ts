@@ -15,6 +15,8 @@ import { type Plan, deployId, makePlan, reportPlan } from './plan.js'
 import { RemoteState } from './remote.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
 import { scanSite } from './scan-site.js'
+import { deployedPaths } from './scan.js'
+import { guardServerCode } from '../site/guard.js'
 import { cacheMayDecide } from './trust.js'
 import { uploadedItem } from './upload.js'
 
@@ -82,6 +84,9 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
     if (!existsSync(o.outDir) || !statSync(o.outDir).isDirectory()) {
       throw new Error(`[collectfasta] The output directory ${o.outDir} does not exist. Build first, or fix \`outDir\`.`)
     }
+    // Server code (a server bundle beside the public half, `_worker.js`) is refused here, before
+    // the first request, for every door alike.
+    guardServerCode(o.outDir, deployedPaths(o.include, o.exclude))
     if (strategy.localDir !== undefined) refuseLocalDir(o.outDir, strategy.localDir, strategy.name)
     if (!dryRun) ChecksumCache.ensureWritable(o.cacheDir)
     const remote = new RemoteState(strategy, counted, o.manifestPath ? o.prefix + o.manifestPath : undefined, logger.warn)
