@@ -20,6 +20,12 @@ interface TargetRecords {
    * still that version, nobody else has deployed and the entries can be trusted.
    */
   manifestVersion?: string
+  /**
+   * The id of this cache's last deploy that marked the storage and then stopped without
+   * committing (failed or cancelled, its process alive to save): the next deploy knows that
+   * pending mark is not a deploy still writing.
+   */
+  ended?: string
   entries: Record<string, CacheRecord>
 }
 
@@ -96,6 +102,7 @@ export class ChecksumCache {
   private readonly changes = new Map<string, CacheRecord | null>()
   private revision = 0
   private version: string | undefined
+  private endedId: string | undefined
   private versionChanged = false
   /**
    * The whole file (every target) as this process last read or wrote it, and its stamp then. A
@@ -137,6 +144,7 @@ export class ChecksumCache {
       cache.records = pathRecord(stored.entries)
       cache.revision = stored.revision
       cache.version = stored.manifestVersion
+      cache.endedId = stored.ended
     }
     return cache
   }
@@ -165,7 +173,8 @@ export class ChecksumCache {
       )
       return undefined
     }
-    return { format: CACHE_FORMAT, revision: Number(stored.revision) || 0, manifestVersion: stored.manifestVersion, entries: stored.entries }
+    const ended = typeof stored.ended === 'string' ? { ended: stored.ended } : {}
+    return { format: CACHE_FORMAT, revision: Number(stored.revision) || 0, manifestVersion: stored.manifestVersion, ...ended, entries: stored.entries }
   }
 
   get(key: string): CacheRecord | undefined {
@@ -200,6 +209,16 @@ export class ChecksumCache {
     return this.version
   }
 
+  /** The id of this cache's last deploy that marked the storage and stopped before its commit. */
+  get ended(): string | undefined {
+    return this.endedId
+  }
+
+  set ended(id: string | undefined) {
+    this.endedId = id
+    this.versionChanged = true
+  }
+
   /** Vouch for a manifest version (one this process wrote), or for none (`undefined`). */
   set manifestVersion(version: string | undefined) {
     this.version = version
@@ -230,7 +249,7 @@ export class ChecksumCache {
       const interleaved = !known && (onDisk?.revision ?? 0) !== this.revision
       const manifestVersion = interleaved ? undefined : this.version
       const revision = Math.max(onDisk?.revision ?? 0, this.revision) + 1
-      store.set(this.target, { format: CACHE_FORMAT, revision, manifestVersion, entries } satisfies TargetRecords)
+      store.set(this.target, { format: CACHE_FORMAT, revision, manifestVersion, ...(this.endedId ? { ended: this.endedId } : {}), entries } satisfies TargetRecords)
       writeStore(this.dir, this.file, store)
       this.known = { store, stamp: stampOf(this.file) ?? '' }
       this.records = entries

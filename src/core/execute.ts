@@ -105,7 +105,7 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
       // committed record keeps only what the storage is known to hold.
       // Measured from the first plan: a re-plan reads the manifest after this deploy's own mark,
       // which already holds the deploys it met.
-      const others = deploysSince(current, first.previous, id)
+      const others = deploysSince(current, first.previous, id, cache.ended)
       const theirs = new Set(others.flatMap((d) => d.paths))
       const mine = theirs.size === 0 ? files : withoutPaths(files, theirs)
       const pending = otherPending(current, id ?? '')
@@ -141,6 +141,9 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
     marked: mark !== undefined,
   })
   if (vouch !== KEEP) cache.manifestVersion = vouch
+  // Marked and not committed, with this process alive to say so: the next deploy from this cache
+  // knows the pending mark it finds is no deploy still writing.
+  if (mark && !committed && id) cache.ended = id
   report.vouched = vouch === KEEP ? plan.cacheTrusted : vouch !== undefined
 }
 

@@ -195,12 +195,14 @@ export function historyToCommit(deploy: ManifestDeploy, current: RemoteManifest 
 
 /**
  * The deploys `manifest` records (pending included) that may have written since `before` was
- * read: those it does not record, and the one pending in it (it may still be writing; a deploy
- * that was killed cannot be told from a slow one). `self` is left out.
+ * read: those it does not record, and the one pending in it (it may still be writing: a killed
+ * deploy cannot be told from a slow one), unless it is `ended` (this cache's own deploy that
+ * stopped before its commit). `self` is left out.
  */
-export function deploysSince(manifest: RemoteManifest | undefined, before: RemoteManifest | undefined, self: string | undefined): ManifestDeploy[] {
+export function deploysSince(manifest: RemoteManifest | undefined, before: RemoteManifest | undefined, self: string | undefined, ended?: string): ManifestDeploy[] {
   if (!manifest) return []
-  const known = new Set((before?.deploys ?? []).map(deployIdentity))
+  const finished = [...(before?.deploys ?? []), ...(before?.pending && ended !== undefined && before.pending.id === ended ? [before.pending] : [])]
+  const known = new Set(finished.map(deployIdentity))
   return withPending(manifest).filter((d) => (self === undefined || d.id !== self) && !known.has(deployIdentity(d)))
 }
 
