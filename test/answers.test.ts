@@ -12,7 +12,8 @@ import { type FaultKind, type RecordedRequest, type RecordingProxy, recordingPro
 import { S3_BUCKET } from './setup/servers.js'
 import { context, uploadFile } from './strategies/contract.js'
 import { GCS_BUCKET, emulatorStorage } from './strategies/gcs-emulator.js'
-import { localS3 } from './strategies/s3-servers.js'
+import { countingClient, localS3 } from './strategies/s3-servers.js'
+import { s3 } from '../src/strategies/s3.js'
 
 /**
  * Answers that are slow, cut short or wrong, from real servers through the test proxy: each is
@@ -68,6 +69,16 @@ describe('S3: a body trickled from the server', () => {
     expect(error?.message).toMatch(/\[s3\] TimeoutError .*not whole within 300 ms.*`timeout`/)
     expect(ms).toBeLessThan(2 * 300 + 1500)
     expect(proxy.requests.filter((r) => r.kind === 'LIST')).toHaveLength(2)
+  })
+
+  it('fails a listing through a user’s own client too, within `maxAttempts` × `timeout`', async () => {
+    const prefix = newPrefix('trickle-sdk')
+    await seed(localS3(inject('fauxqsEndpoint'), prefix), prefix, 20)
+    const proxy = await faulty(inject('fauxqsEndpoint'), 'trickle', (r) => r.kind === 'LIST')
+    const { client } = countingClient(proxy.url)
+    const { ms, error } = await timed(listed(s3({ bucket: S3_BUCKET, prefix, client, ...SHORT })))
+    expect(error?.message).toMatch(/\[s3\] TimeoutError .*did not answer, or did not finish its answer, in time/)
+    expect(ms).toBeLessThan(2 * 300 + 1500)
   })
 
   it('fails a deploy whose manifest GET trickles, within the stated bound', async () => {

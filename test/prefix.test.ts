@@ -1,6 +1,12 @@
-import { describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
 import { UsageError, bucketPrefix } from '../src/cli/targets.js'
+import { deploy } from '../src/index.js'
 import { isNormalizedPrefix, normalizePrefix, prefixProblem } from '../src/paths.js'
+import { silent, writeTree } from './helpers.js'
+import { memory } from './strategies/memory.js'
 
 // One rule (src/paths.ts prefixProblem) for every door: a strategy's `prefix`, a custom
 // strategy's `prefix` (isNormalizedPrefix, at validation), and the path of a `--to` URL.
@@ -52,6 +58,18 @@ describe('prefixProblem: one rule for every door', () => {
     expect(() => normalizePrefix('gcs', 'app/../')).toThrow(
       /^\[collectfasta\] \[gcs\] The prefix "app\/\.\.\/" is not a plain path: it has a '\.' or '\.\.' segment \(perhaps percent-encoded\), which would resolve to another folder\. Name the folder plainly, e.g\. 'site\/' or 'a\/b\/'\.$/,
     )
+  })
+})
+
+describe('deploy(): a custom strategy’s prefix', () => {
+  const root = mkdtempSync(join(tmpdir(), 'collectfasta-prefix-'))
+  afterAll(() => rmSync(root, { recursive: true, force: true }))
+  writeTree(join(root, 'dist'), { 'index.html': '<h1>hi</h1>' })
+
+  it.each(['%2e%2e/', 'a//b/', 'a/../', 'a?x/'])('%j is refused before any request', async (prefix) => {
+    const strategy = memory({ prefix })
+    await expect(deploy({ outDir: 'dist', root, strategy, logger: silent })).rejects.toThrow(/Expected `strategy\.prefix` to be '' or a relative POSIX path ending in '\/', got/)
+    expect(strategy.calls).toEqual([])
   })
 })
 

@@ -265,7 +265,7 @@ export function gcs(options: GcsOptions): GcsStrategy {
         await Promise.all(
           keys.slice(i, i + 100).map(async (key) => {
             try {
-              await b.file(key).delete({ ignoreNotFound: true })
+              await withDeadline(b.file(key).delete({ ignoreNotFound: true }), sdkDeadline(0))
               generations.delete(key)
               deleted.push(key)
               ctx.count('delete')

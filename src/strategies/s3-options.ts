@@ -71,7 +71,8 @@ export interface S3Options {
   partConcurrency?: number
   /**
    * Attempts per request, including the first: 5xx, 429, SlowDown, timeouts and dropped
-   * connections are retried with backoff and jitter. With a `client`, the client's own setting.
+   * connections are retried with backoff and jitter. With a `client`, the client's own setting
+   * retries, and a read ends within `maxAttempts` × `timeout` (plus 4 s per MiB) in all.
    * @default 3
    */
   maxAttempts?: number

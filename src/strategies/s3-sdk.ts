@@ -1,17 +1,43 @@
 import type { S3Client } from '@aws-sdk/client-s3'
 import type { S3Api } from './s3-api.js'
-import { importSdk } from './utils.js'
+import { bodyTimeout, importSdk } from './utils.js'
 
 /**
  * The same operations through a user's own `client` (an S3Client): its region, endpoint,
  * credentials, retries and middleware apply. Only this path loads `@aws-sdk/client-s3`.
  */
-export async function sdkApi(client: S3Client, bucket: string): Promise<S3Api> {
+export async function sdkApi(client: S3Client, bucket: string, limits: { timeout: number; maxAttempts: number }): Promise<S3Api> {
   const sdk = await importSdk<typeof import('@aws-sdk/client-s3')>('@aws-sdk/client-s3', () => import('@aws-sdk/client-s3'))
   const unquote = (etag: string | undefined) => etag?.replaceAll('"', '')
   const notFound = (error: unknown) => {
     const e = error as { name?: string; $metadata?: { httpStatusCode?: number } }
     return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404
+  }
+  /**
+   * Runs a read under the deploy's `signal` and a deadline of `maxAttempts` tries of `timeout`
+   * plus 4 s per MiB (the client may have no total timeout): a trickled answer ends, as a
+   * TimeoutError; a cancelled deploy stops waiting, as Cancelled.
+   */
+  const read = async <T>(signal: AbortSignal | undefined, call: (abortSignal: AbortSignal, grow: (bytes: number) => void) => Promise<T>): Promise<T> => {
+    const late = new AbortController()
+    const started = performance.now()
+    let ms = 0
+    let timer: NodeJS.Timeout | undefined
+    const grow = (bytes: number) => {
+      clearTimeout(timer)
+      ms = limits.maxAttempts * bodyTimeout(bytes, limits.timeout)
+      timer = setTimeout(() => late.abort(), ms - (performance.now() - started))
+    }
+    grow(0)
+    try {
+      return await call(signal ? AbortSignal.any([signal, late.signal]) : late.signal, grow)
+    } catch (error) {
+      if (signal?.aborted) throw Object.assign(new Error('the deploy was cancelled while waiting for the answer', { cause: error }), { name: 'Cancelled' })
+      if (late.signal.aborted) throw Object.assign(new Error(`the answer was not whole within ${ms} ms`, { cause: error }), { name: 'TimeoutError' })
+      throw error
+    } finally {
+      clearTimeout(timer)
+    }
   }
   /** A large body says its own timeout; small requests keep the client's cached middleware. */
   const timed = (timeout: number, short: boolean) => (short ? undefined : { requestTimeout: timeout })
@@ -26,7 +52,7 @@ export async function sdkApi(client: S3Client, bucket: string): Promise<S3Api> {
     },
     async head(key, signal) {
       try {
-        const head = await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal })
+        const head = await read(signal, (abortSignal) => client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }))
         const headers = {
           contentType: head.ContentType ?? null,
           cacheControl: head.CacheControl ?? null,
@@ -40,10 +66,12 @@ export async function sdkApi(client: S3Client, bucket: string): Promise<S3Api> {
       }
     },
     async list(prefix, token, signal) {
-      const page = await client.send(
-        // URL-encoded keys: in raw XML a key's \r comes back as \n (XML normalises line ends).
-        new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, MaxKeys: 1000, ContinuationToken: token, EncodingType: 'url' }),
-        { abortSignal: signal },
+      const page = await read(signal, (abortSignal) =>
+        client.send(
+          // URL-encoded keys: in raw XML a key's \r comes back as \n (XML normalises line ends).
+          new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, MaxKeys: 1000, ContinuationToken: token, EncodingType: 'url' }),
+          { abortSignal },
+        ),
       )
       return {
         objects: (page.Contents ?? []).flatMap((o) => (o.Key ? [{ key: o.Key, size: o.Size, etag: unquote(o.ETag), modified: o.LastModified?.getTime() }] : [])),
@@ -54,12 +82,16 @@ export async function sdkApi(client: S3Client, bucket: string): Promise<S3Api> {
     },
     async get(key, maxBytes, signal) {
       try {
-        const object = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal })
-        if ((object.ContentLength ?? 0) > maxBytes) {
-          await object.Body?.transformToByteArray().catch(() => undefined)
-          throw Object.assign(new Error(`the object is ${object.ContentLength} bytes, over the ${maxBytes} it may have`), { name: 'TooLarge' })
-        }
-        return await object.Body?.transformToByteArray()
+        // The deadline starts as a small request's and, once the size is announced, becomes that size's.
+        return await read(signal, async (abortSignal, grow) => {
+          const object = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal })
+          if ((object.ContentLength ?? 0) > maxBytes) {
+            await object.Body?.transformToByteArray().catch(() => undefined)
+            throw Object.assign(new Error(`the object is ${object.ContentLength} bytes, over the ${maxBytes} it may have`), { name: 'TooLarge' })
+          }
+          grow(object.ContentLength ?? 0)
+          return await object.Body?.transformToByteArray()
+        })
       } catch (error) {
         if (notFound(error)) return undefined
         throw error

@@ -70,7 +70,7 @@ export function s3(options: S3Options): S3Strategy {
    */
   const connect = (ctx?: StrategyContext): Promise<S3Api> => {
     api ??= (async () => {
-      if (options.client) return (await import('./s3-sdk.js')).sdkApi(options.client, bucket)
+      if (options.client) return (await import('./s3-sdk.js')).sdkApi(options.client, bucket, { timeout: shortTimeout, maxAttempts: options.maxAttempts ?? DEFAULTS.s3.maxAttempts })
       const [{ bucketBase, createTransport }, { leanApi }, config] = await Promise.all([import('./s3-transport.js'), import('./s3-api.js'), import('./s3-config.js')])
       const concurrency = ctx?.concurrency ?? options.concurrency ?? DEFAULTS.concurrency
       const transport = await createTransport({
