@@ -1,6 +1,6 @@
 // `npm run bench`: this project against rclone and aws s3 sync, on a local S3 server (fauxqs or s3rver)
 // behind a recording proxy, over deterministic synthetic outputs. Writes bench/RESULTS.md and docs/benchmark.svg (bench/chart.mjs).
-//   node bench/run.mjs [--runs 3] [--sizes small,site3k,large,media,huge,film] [--contenders ours-bundle,ours-outdir,ours-cli,ours-vite,ours-sdk,sdk-loop,rclone,aws] [--server fauxqs|s3rver] [--quick] [--no-write] [--profile]
+//   node bench/run.mjs [--runs 3] [--sizes small,site3k,large,media,huge,film] [--contenders ours-bundle,ours-outdir,ours-cli,ours-vite,ours-sdk,sdk-loop,rclone,aws] [--server fauxqs|s3rver] [--quick] [--no-write] [--profile] [--base OTHER/dist/cli.js]
 // --profile: each run of ours writes a V8 CPU profile (bench/profiles/), and each cell of ours
 // gets two tables (bench/profile.mjs): main-thread self time by module and by function.
 import { execFileSync, spawn } from 'node:child_process'
@@ -45,6 +45,8 @@ const runsAt = (size, rtt) => RTT_GIVEN || rtt < FAR_RTT || size === 'small'
 const SCENARIO_IDS = option('scenarios', '').split(',').filter(Boolean)
 const SERVER = option('server', 'fauxqs')
 const PROFILE = args.includes('--profile')
+/** Another build of the command to compare against, as the contender ours-base. */
+const BASE_CLI = option('base', undefined)
 const PROFILE_DIR = join(fileURLToPath(new URL('.', import.meta.url)), 'profiles')
 const BUCKET = 'collectfasta-bench'
 const SCENARIOS = [
@@ -134,13 +136,15 @@ function contenderFor(id, proxyUrl) {
     // ours-sdk: the same deploy with a user's own S3Client (the `client` option), every request
     // through the AWS SDK: the CPU column shows the lean transport and the SDK side by side.
     const profiling = (profileDir) => (profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])
-    if (kind === 'ours-cli') {
+    if (kind === 'ours-cli' || kind === 'ours-base') {
+      // ours-base: the same command from another build (`--base path/to/dist/cli.js`), in the same run.
+      const cli = kind === 'ours-base' ? BASE_CLI : join(here, '../dist/cli.js')
+      if (!cli) throw new Error('ours-base needs --base path/to/dist/cli.js')
       // As a user runs it: the command, credentials in the environment, its compile cache on.
       return {
-        name: `ours (the collectfasta command, concurrency ${concurrency})`,
+        name: `ours (the collectfasta command${kind === 'ours-base' ? ' of --base' : ''}, concurrency ${concurrency})`,
         usesCache: true,
         run: async ({ dir, prefix, cacheDir, profileDir }) => {
-          const cli = join(here, '../dist/cli.js')
           const argv = ['deploy', dir, '--to', `s3://${BUCKET}/${prefix}`, '--endpoint', proxyUrl, '--cache-dir', cacheDir, '--concurrency', `${concurrency}`, '--json']
           const cliEnv = { ...env, AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_REGION: 'us-east-1' }
           const { ms, rss, cpu, out } = await timed(process.execPath, [...profiling(profileDir), cli, ...argv], cliEnv)

@@ -10,8 +10,8 @@ export type Content =
   /** Held for the whole deploy: the bundle's chunks, generated pages. */
   | { kind: 'memory'; bytes: Uint8Array }
   /**
-   * A file from disk: the bytes the scan hashed while `held` (given up by the first entry
-   * released), else read whole when needed and checked against its hash `xxh64`.
+   * A file from disk: the bytes the scan hashed while `held` (until an entry of it is done),
+   * else read whole when needed and checked against its hash `xxh64`.
    */
   | { kind: 'small'; source: FileSource; xxh64: string; hash: (bytes: Uint8Array) => string; held?: Uint8Array }
   /** A file from disk never held whole: read in ranges, compressed as a stream to a temporary file; `xxh64` is its own hash. */
@@ -110,11 +110,11 @@ class ContentEntry implements Entry {
     }
   }
 
-  release(): void {
+  release(done = false): void {
     if (this.content.kind === 'small') {
-      // Shared by the file's other entries (clean URLs, compressed siblings): they read it again if they need it.
       this.held = undefined
-      this.content.held = undefined
+      // Shared by the file's other entries (clean URLs, compressed siblings): they read it again if they need it.
+      if (done) this.content.held = undefined
     }
     this.compressed = undefined
     discard(this.compressedFile)

@@ -22,6 +22,11 @@ export interface ScanInput extends HeaderDefaults {
   directoryIndex?: ResolvedDirectoryIndex
   /** Precompression, and whether it replaces the file (object storages) or adds siblings (filesystem). */
   compression?: { plan: CompressionPlan; mode: 'in-place' | 'siblings' }
+  /**
+   * Whether a file of this key and size is likely uploaded (the cache knows no object of that
+   * size there): only such files are kept from the scan for their upload. @default every file
+   */
+  likelyUploaded?(key: string, size: number): boolean
   warn(message: string): void
 }
 
@@ -103,7 +108,7 @@ interface Inspected {
  * `hold` allows, else read into `scratch` and let go), a large one a chunk at a time. The size
  * and mtime are taken on the same open file; errors name the file.
  */
-function inspectOutDirFile(file: string, path: string, hash: (bytes: Uint8Array) => string, streamHasher: () => StreamHasher, hold: (size: number) => boolean, scratch: () => Buffer): Inspected {
+function inspectOutDirFile(file: string, path: string, hash: (bytes: Uint8Array) => string, streamHasher: () => StreamHasher, hold: (path: string, size: number) => boolean, scratch: () => Buffer): Inspected {
   let fd: number
   try {
     fd = openSync(file, 'r')
@@ -119,7 +124,7 @@ function inspectOutDirFile(file: string, path: string, hash: (bytes: Uint8Array)
     const before = fstatSync(fd)
     const source = { file, size: before.size, mtimeMs: before.mtimeMs }
     if (before.size < LARGE_FILE_BYTES) {
-      const held = hold(before.size)
+      const held = hold(path, before.size)
       let bytes: Uint8Array
       try {
         bytes = readOpenFile(fd, held ? Buffer.allocUnsafe(before.size) : scratch(), before.size)
@@ -169,11 +174,11 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
 
   const entries: Entry[] = []
   const imprecise: string[] = []
-  // Small files are kept from the scan to their upload up to SCAN_HOLD_BYTES (the first ones
-  // scanned); the others are read into one reused buffer, hashed and let go.
+  // Small files likely uploaded are kept from the scan to their upload up to SCAN_HOLD_BYTES
+  // (the first ones scanned); the others are read into one reused buffer, hashed and let go.
   let holdLeft = SCAN_HOLD_BYTES
-  const hold = (size: number) => {
-    if (size > holdLeft) return false
+  const hold = (path: string, size: number) => {
+    if (size > holdLeft || (input.likelyUploaded && !input.likelyUploaded(input.prefix + path, size))) return false
     holdLeft -= size
     return true
   }
