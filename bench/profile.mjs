@@ -13,6 +13,7 @@ export function moduleOf({ functionName, url }) {
   if (functionName === '(program)') return '(program: V8 and native, outside JS)'
   if (functionName === '(idle)') return '(idle)'
   if (functionName === '(root)') return '(root)'
+  if (url.startsWith('wasm://')) return 'wasm (xxhash)'
   // Native bindings (fs, crypto) and V8 builtins have no URL: their name is what they do.
   if (!url) return functionName || '(native)'
   if (/^node:internal\/(modules|vm)\b/.test(url) || url === 'node:internal/main/run_main_module') return 'module loading'
@@ -23,7 +24,8 @@ export function moduleOf({ functionName, url }) {
     const parts = path.slice(modules + '/node_modules/'.length).split('/')
     return parts[0]?.startsWith('@') ? `${parts[0]}/${parts[1]}` : (parts[0] ?? path)
   }
-  if (path.startsWith(OURS)) return 'ours'
+  // This checkout, or another build of it (`--base`): any dist/ outside node_modules.
+  if (path.startsWith(OURS) || path.includes('/dist/')) return 'ours'
   return path
 }
 
