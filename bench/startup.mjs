@@ -38,7 +38,7 @@ try {
     execFileSync(NODE, argv, { env, stdio: ['ignore', 'ignore', 'inherit'] })
     return Number(process.hrtime.bigint() - started) / 1e6
   }
-  clis.forEach((cli, i) => ms([cli, ...deployArgs(i)])) // the first deploy, untimed
+  for (const [i, cli] of clis.entries()) ms([cli, ...deployArgs(i)]) // the first deploy, untimed
   const times = clis.map(() => ({ version: [], warm: [] }))
   for (let run = 0; run < RUNS; run++) {
     clis.forEach((cli, i) => {
@@ -53,7 +53,7 @@ try {
   }
   console.log(`Node ${execFileSync(NODE, ['--version'], { encoding: 'utf8' }).trim()}, ${RUNS} runs each, ms min / median / max; bare \`node -e 0\`: ${stats(bare)}`)
   console.log('\n| build | `--version` | warm no-change deploy |\n|---|---|---|')
-  clis.forEach((cli, i) => console.log(`| ${cli} | ${stats(times[i].version)} | ${stats(times[i].warm)} |`))
+  for (const [i, cli] of clis.entries()) console.log(`| ${cli} | ${stats(times[i].version)} | ${stats(times[i].warm)} |`)
 } finally {
   server.kill('SIGTERM')
   rmSync(work, { recursive: true, force: true })

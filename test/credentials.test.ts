@@ -27,7 +27,7 @@ describe('credentials in the environment', () => {
 }`
     writeFileSync(hook, `import { register } from 'node:module'\nregister('data:text/javascript,' + encodeURIComponent(${JSON.stringify(resolver)}))\n`)
     const prefix = `env-${Date.now().toString(36)}`
-    const env = { ...process.env, CI: '1', NODE_OPTIONS: `--import=${pathToFileURL(hook).href}`, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' }
+    const env: NodeJS.ProcessEnv = { ...process.env, CI: '1', NODE_OPTIONS: `--import=${pathToFileURL(hook).href}`, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' }
     delete env.AWS_PROFILE
     const args = [CLI, 'deploy', 'dist', '--to', `s3://${S3_BUCKET}/${prefix}`, '--endpoint', endpoint, '--cache-dir', join(work, 'cache')]
     const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve) => {
