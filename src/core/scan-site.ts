@@ -7,8 +7,7 @@ import { scan } from './scan.js'
 
 /** Every file of the output (and redirect), hashed, with its headers and upload group, through one gate (keys.ts). */
 export async function scanSite(o: ResolvedDeploy): Promise<Entry[]> {
-  const compressionMode = o.strategy.compression ?? 'in-place'
-  const compression = compressionPlan(o.compress, compressionMode)
+  const compression = compressionPlan(o.compress)
   const scanned = await scan({
     outDir: o.outDir,
     prefix: o.prefix,
@@ -18,7 +17,7 @@ export async function scanSite(o: ResolvedDeploy): Promise<Entry[]> {
     assetsDir: o.assetsDir,
     defaultCacheControl: o.defaultCacheControl,
     rules: o.headers,
-    compression: compression && { plan: compression, mode: compressionMode },
+    compression: compression && { plan: compression, mode: o.compressionMode },
     directoryIndex: o.directoryIndex,
     warn: o.logger.warn,
   })
