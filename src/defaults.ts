@@ -23,10 +23,12 @@ export const DEFAULTS = {
   trustCache: false,
   verify: false,
   progress: true,
+  directoryIndex: { slash: true, bare: false, html: false },
   prune: { keepDeploys: 3, maxDeletes: 256, unknown: false, minShare: 0.5 },
   compress: {
     gzip: true,
-    brotli: true,
+    /** Beside the original (`.br`, the filesystem strategy): on. In place of it (object storages): only when set to `true`. */
+    brotli: { siblings: true, inPlace: false },
     match: '**/*.{js,mjs,cjs,css,html,htm,svg,json,map,txt,xml,wasm,webmanifest,ico}',
     minSize: 1024,
   },

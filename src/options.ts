@@ -1,10 +1,50 @@
-import type { CompressOptions } from './core/compress.js'
-import type { HeaderRule } from './core/headers.js'
 import { DEFAULTS } from './defaults.js'
 import type { DeployReport, Logger } from './report.js'
 import type { Strategy } from './strategy.js'
 
 export { DEFAULTS }
+
+/** A header rule: every rule whose `match` fits a file applies, later rules win. */
+export interface HeaderRule {
+  /** Glob(s) matched against the path relative to outDir (dot files included). */
+  match: string | string[]
+  /** Cache-Control for the matching files. */
+  cacheControl?: string
+  /** Content-Type for the matching files, instead of the one looked up by extension. */
+  contentType?: string
+  /** Content-Encoding, for files you compressed yourself. */
+  contentEncoding?: string
+  /** Metadata stored with the object (S3 `x-amz-meta-*`, GCS custom metadata); merged. */
+  metadata?: Record<string, string>
+}
+
+/** Precompression of text files before upload. */
+export interface CompressOptions {
+  /**
+   * Compress with gzip (level 9), the encoding every HTTP client reads. On object storages the
+   * gzip bytes are stored under the original key, with Content-Encoding: gzip.
+   * @default true
+   */
+  gzip?: boolean
+  /**
+   * Compress with brotli (quality 11). Next to the original (`.br`, filesystem strategy): on by
+   * default. In place of it (object storages): only when set to `true`, since a client that did
+   * not ask for brotli (curl, bots, some proxies) then gets bytes it cannot read, and CloudFront
+   * does not negotiate an object that carries a Content-Encoding.
+   * @default true for siblings; false in place
+   */
+  brotli?: boolean
+  /**
+   * Which files (relative to outDir). Already-compressed formats (images, fonts, video) do not pay.
+   * @default '**\/*.{js,mjs,cjs,css,html,htm,svg,json,map,txt,xml,wasm,webmanifest,ico}'
+   */
+  match?: string | string[]
+  /**
+   * Smaller files are left alone: their headers cost more than compression saves.
+   * @default 1024
+   */
+  minSize?: number
+}
 
 /** Deleting what recent deploys no longer use, after a grace period. */
 export interface PruneOptions {

@@ -54,7 +54,7 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
   const o = resolvePluginOptions(options)
   if (!o.enabled) return { name: PLUGIN_NAME, api: { report: undefined, options } }
   const tracker = createTracker()
-  const door = createDoor(options, o, tracker)
+  const door = new Door(options, o, tracker)
   const plugin: Plugin<CollectfastaApi> = {
     name: PLUGIN_NAME,
     apply: 'build',
@@ -138,156 +138,160 @@ function quietTimings(log: { code?: string; message: string }): false | undefine
 }
 
 /** How the plugin acts on the rules' decisions: deploys, waits, refuses; and the last report. */
-function createDoor(options: CollectfastaOptions, o: ResolvedPluginOptions, tracker: Tracker) {
-  const end = processEnd()
-  const warnOnly = o.notDeployed === 'warn'
+class Door {
+  report: DeployReport | undefined
+  deploying: Promise<void> | undefined
+  private readonly end = processEnd()
+  private readonly warnOnly: boolean
   /** Whether a watch session without `watch: true` was told it deploys nothing. */
-  let toldWatch = false
+  private toldWatch = false
 
-  const door = {
-    report: undefined as DeployReport | undefined,
-    deploying: undefined as Promise<void> | undefined,
-
-    /** Deploys `outDir`; files written there later in the process are noticed at its end. */
-    async run(outDir: string, files: Map<string, Uint8Array> | undefined, resolved: ResolvedConfig | undefined, logger: Logger): Promise<void> {
-      door.report = undefined // never the previous build's
-      const before = statWalk(outDir)
-      const once = (bytes: typeof files) =>
-        deploy({
-          ...options,
-          outDir,
-          files: bytes,
-          assetsDir: resolved?.build.assetsDir ?? o.assetsDir,
-          // Relative paths (cacheDir, reportFile, a filesystem dir) resolve against the project:
-          // the folder with package.json at or above Vite's root.
-          root: projectRoot(resolved?.root ?? process.cwd()),
-          logger,
-          // Vite's resolved logLevel is undefined unless the user set one: 'info' by default.
-          progress: (resolved?.logLevel ?? 'info') === 'info',
-          handleSignals: true,
-        })
-      try {
-        door.report = await once(files)
-      } catch (error) {
-        door.report = (error as { report?: DeployReport }).report
-        throw plain(error)
-      }
-      // A later deploy of the same directory registers again; this one re-deploys from disk.
-      end.deployed(
-        outDir,
-        before,
-        async () => {
-          door.report = await once(undefined)
-        },
-        warnOnly,
-      )
-    },
-
-    /** A refusal fails the build, unless `notDeployed: 'warn'`. */
-    refuse(sentence: string, warn: (message: string) => void): void {
-      if (warnOnly) warn(sentence)
-      else throw plain(sentence)
-    },
-
-    /** The final checks on a directory once nothing more writes it, then the deploy (or the refusal). */
-    async final(outDir: string, resolved: ResolvedConfig | undefined, server: string | undefined, logger: Logger, written?: ClientOutput): Promise<void> {
-      const dir = shown(outDir)
-      const library = !resolved || Boolean(resolved.build.lib)
-      const copy = publishedCopy(outDir, projectRoot(resolved?.root ?? process.cwd()), written?.files.keys(), logger.warn)
-      const page = hasPage(outDir)
-      const missing = server && page && !copy ? await missingPage(outDir, resolved?.base ?? '/', deployedRedirects(options, outDir)) : undefined
-      const decision = decide(FINAL_RULES, { dir, copy: copy && shown(copy), hasPage: page, server, missing, library })
-      if (decision.action === 'refuse') return door.refuse(refusalSentence(decision, pluginNames(resolved), dir), logger.warn)
-      const files = written && o.source === 'bundle' ? stillOnDisk(written) : undefined
-      await door.run(outDir, files, resolved, logger)
-    },
-
-    /** A client build closed (not in a Vite 7+ app build's environments): what the rules say. */
-    async clientClosed(context: BuildContext, speaker: Speaker, resolved: ResolvedConfig | undefined, written: ClientOutput): Promise<void> {
-      const root = rootOf(resolved)
-      const facts: ClientBuildFacts = {
-        otherSite: resolved && otherSite(resolved),
-        watchMode: context.meta.watchMode,
-        deployInWatch: o.watch,
-        appBuild: resolved?.builder ? (context.meta.viteVersion ? 'vite7+' : 'vite6') : undefined,
-        sameRootRunning: tracker.sameRootRunning(root),
-        serverBuiltBefore: tracker.serverBuilt(root),
-        serverEnvironment: serverEnvironment(resolved?.environments as never),
-        ssrManifest: Boolean(resolved?.build.ssrManifest),
-        library: !resolved || Boolean(resolved.build.lib),
-      }
-      const decision = decide(CLIENT_BUILD_RULES, facts)
-      const logger = loggerOf(resolved, speaker)
-      await door.act(decision, written, resolved, logger, context.meta.watchMode)
-    },
-
-    async act(decision: Decision, written: ClientOutput, resolved: ResolvedConfig | undefined, logger: Logger, watchMode: boolean): Promise<void> {
-      const { outDir } = written
-      const root = rootOf(resolved)
-      if (decision.action === 'skip') {
-        if (decision.warning) logger.warn(decision.warning)
-        else if (!toldWatch) logger.warn('[collectfasta] Not deploying in watch mode: `watch: true` deploys after each rebuild.')
-        toldWatch ||= decision.rule === 'watch' // once per watch session, not once per rebuild
-        return
-      }
-      if (decision.action === 'refuse') return door.refuse(refusalSentence(decision, pluginNames(resolved), shown(outDir)), logger.warn)
-      if (decision.action === 'defer') {
-        // Vite 7+ app builds: the end of buildApp deploys (see appBuilt); the process's end otherwise.
-        const server = () => (decision.until === 'process' && tracker.serverBuilt(root) ? 'server (SSR) build' : undefined)
-        end.wait(root, { dir: outDir, until: decision.until, warnOnly, run: () => door.final(outDir, resolved, server(), loggerOf(resolved)) })
-        if (decision.until === 'process') logger.info(`[collectfasta] ${shown(outDir)}: deployed once this process's builds are over (${decision.why}).`)
-        return
-      }
-      const done = door.final(outDir, resolved, undefined, logger, written)
-      door.deploying = done.then(
-        () => {},
-        () => {},
-      )
-      try {
-        await done
-      } catch (error) {
-        // Watch mode: Vite closes each rebuild's bundle without waiting for it, so a throw
-        // here would be an unhandled rejection that ends the watcher: say it, keep watching.
-        if (watchMode) resolved?.logger.error(plain(error).message)
-        else throw error
-      }
-    },
-
-    /** An environment of a Vite 7+ app build closed: the last one ends the app build (true when handled). */
-    async appEnvironmentClosed(context: BuildContext, resolved: ResolvedConfig | undefined, written: ClientOutput | undefined): Promise<boolean> {
-      const root = rootOf(resolved)
-      const app = tracker.apps.get(root)
-      if (!app) return false
-      if (written && context.environment?.name === 'client' && resolved) app.client = resolved
-      if (context.environment?.name !== app.last) return false
-      tracker.apps.delete(root)
-      if (app.client) await door.appEnd(app.client, app.servers[0])
-      return true
-    },
-
-    /** Vite 7+ `buildApp` (post): the app build is over, or Vite builds the environments after it. */
-    async appBuilt(app: BuilderLike): Promise<void> {
-      if (!app.config.builder) return // a plain `vite build`: deployed at its closeBundle
-      const names = Object.keys(app.environments)
-      const client = app.environments.client
-      if (!client) return
-      if (names.every((name) => !app.environments[name]?.isBuilt)) {
-        // No buildApp built anything: Vite builds every environment after this hook, and the
-        // last one's closeBundle is the end of the app build.
-        tracker.apps.set(rootOf(client.config), { last: names.at(-1) as string, servers: names.filter((name) => name !== 'client') })
-        return
-      }
-      if (!client.isBuilt) return
-      const server = names.find((name) => name !== 'client' && app.environments[name]?.isBuilt)
-      await door.appEnd(client.config, server)
-    },
-
-    /** The end of a Vite 7+ app build: its client directory, once final, is the site. */
-    async appEnd(client: ResolvedConfig, server: string | undefined): Promise<void> {
-      end.take(rootOf(client))
-      const outDir = resolve(client.root, client.build.outDir)
-      await door.final(outDir, client, server && `\`${server}\` environment`, loggerOf(client))
-    },
+  constructor(
+    private readonly options: CollectfastaOptions,
+    private readonly o: ResolvedPluginOptions,
+    private readonly tracker: Tracker,
+  ) {
+    this.warnOnly = o.notDeployed === 'warn'
   }
-  return door
+
+  /** Deploys `outDir`; files written there later in the process are noticed at its end. */
+  async run(outDir: string, files: Map<string, Uint8Array> | undefined, resolved: ResolvedConfig | undefined, logger: Logger): Promise<void> {
+    this.report = undefined // never the previous build's
+    const before = statWalk(outDir)
+    const once = (bytes: typeof files) =>
+      deploy({
+        ...this.options,
+        outDir,
+        files: bytes,
+        assetsDir: resolved?.build.assetsDir ?? this.o.assetsDir,
+        // Relative paths (cacheDir, reportFile, a filesystem dir) resolve against the project:
+        // the folder with package.json at or above Vite's root.
+        root: projectRoot(resolved?.root ?? process.cwd()),
+        logger,
+        // Vite's resolved logLevel is undefined unless the user set one: 'info' by default.
+        progress: (resolved?.logLevel ?? 'info') === 'info',
+        handleSignals: true,
+      })
+    try {
+      this.report = await once(files)
+    } catch (error) {
+      this.report = (error as { report?: DeployReport }).report
+      throw plain(error)
+    }
+    // A later deploy of the same directory registers again; this one re-deploys from disk.
+    this.end.deployed(
+      outDir,
+      before,
+      async () => {
+        this.report = await once(undefined)
+      },
+      this.warnOnly,
+    )
+  }
+
+  /** A refusal fails the build, unless `notDeployed: 'warn'`. */
+  refuse(sentence: string, warn: (message: string) => void): void {
+    if (this.warnOnly) warn(sentence)
+    else throw plain(sentence)
+  }
+
+  /** The final checks on a directory once nothing more writes it, then the deploy (or the refusal). */
+  async final(outDir: string, resolved: ResolvedConfig | undefined, server: string | undefined, logger: Logger, written?: ClientOutput): Promise<void> {
+    const dir = shown(outDir)
+    const library = !resolved || Boolean(resolved.build.lib)
+    const copy = publishedCopy(outDir, projectRoot(resolved?.root ?? process.cwd()), written?.files.keys(), logger.warn)
+    const page = hasPage(outDir)
+    const missing = server && page && !copy ? await missingPage(outDir, resolved?.base ?? '/', deployedRedirects(this.options, outDir)) : undefined
+    const decision = decide(FINAL_RULES, { dir, copy: copy && shown(copy), hasPage: page, server, missing, library })
+    if (decision.action === 'refuse') return this.refuse(refusalSentence(decision, pluginNames(resolved), dir), logger.warn)
+    const files = written && this.o.source === 'bundle' ? stillOnDisk(written) : undefined
+    await this.run(outDir, files, resolved, logger)
+  }
+
+  /** A client build closed (not in a Vite 7+ app build's environments): what the rules say. */
+  async clientClosed(context: BuildContext, speaker: Speaker, resolved: ResolvedConfig | undefined, written: ClientOutput): Promise<void> {
+    const root = rootOf(resolved)
+    const facts: ClientBuildFacts = {
+      otherSite: resolved && otherSite(resolved),
+      watchMode: context.meta.watchMode,
+      deployInWatch: this.o.watch,
+      appBuild: resolved?.builder ? (context.meta.viteVersion ? 'vite7+' : 'vite6') : undefined,
+      sameRootRunning: this.tracker.sameRootRunning(root),
+      serverBuiltBefore: this.tracker.serverBuilt(root),
+      serverEnvironment: serverEnvironment(resolved?.environments as never),
+      ssrManifest: Boolean(resolved?.build.ssrManifest),
+      library: !resolved || Boolean(resolved.build.lib),
+    }
+    const decision = decide(CLIENT_BUILD_RULES, facts)
+    const logger = loggerOf(resolved, speaker)
+    await this.act(decision, written, resolved, logger, context.meta.watchMode)
+  }
+
+  async act(decision: Decision, written: ClientOutput, resolved: ResolvedConfig | undefined, logger: Logger, watchMode: boolean): Promise<void> {
+    const { outDir } = written
+    const root = rootOf(resolved)
+    if (decision.action === 'skip') {
+      if (decision.warning) logger.warn(decision.warning)
+      else if (!this.toldWatch) logger.warn('[collectfasta] Not deploying in watch mode: `watch: true` deploys after each rebuild.')
+      this.toldWatch ||= decision.rule === 'watch' // once per watch session, not once per rebuild
+      return
+    }
+    if (decision.action === 'refuse') return this.refuse(refusalSentence(decision, pluginNames(resolved), shown(outDir)), logger.warn)
+    if (decision.action === 'defer') {
+      // Vite 7+ app builds: the end of buildApp deploys (see appBuilt); the process's end otherwise.
+      const server = () => (decision.until === 'process' && this.tracker.serverBuilt(root) ? 'server (SSR) build' : undefined)
+      this.end.wait(root, { dir: outDir, until: decision.until, warnOnly: this.warnOnly, run: () => this.final(outDir, resolved, server(), loggerOf(resolved)) })
+      if (decision.until === 'process') logger.info(`[collectfasta] ${shown(outDir)}: deployed once this process's builds are over (${decision.why}).`)
+      return
+    }
+    const done = this.final(outDir, resolved, undefined, logger, written)
+    this.deploying = done.then(
+      () => {},
+      () => {},
+    )
+    try {
+      await done
+    } catch (error) {
+      // Watch mode: Vite closes each rebuild's bundle without waiting for it, so a throw
+      // here would be an unhandled rejection that ends the watcher: say it, keep watching.
+      if (watchMode) resolved?.logger.error(plain(error).message)
+      else throw error
+    }
+  }
+
+  /** An environment of a Vite 7+ app build closed: the last one ends the app build (true when handled). */
+  async appEnvironmentClosed(context: BuildContext, resolved: ResolvedConfig | undefined, written: ClientOutput | undefined): Promise<boolean> {
+    const root = rootOf(resolved)
+    const app = this.tracker.apps.get(root)
+    if (!app) return false
+    if (written && context.environment?.name === 'client' && resolved) app.client = resolved
+    if (context.environment?.name !== app.last) return false
+    this.tracker.apps.delete(root)
+    if (app.client) await this.appEnd(app.client, app.servers[0])
+    return true
+  }
+
+  /** Vite 7+ `buildApp` (post): the app build is over, or Vite builds the environments after it. */
+  async appBuilt(app: BuilderLike): Promise<void> {
+    if (!app.config.builder) return // a plain `vite build`: deployed at its closeBundle
+    const names = Object.keys(app.environments)
+    const client = app.environments.client
+    if (!client) return
+    if (names.every((name) => !app.environments[name]?.isBuilt)) {
+      // No buildApp built anything: Vite builds every environment after this hook, and the
+      // last one's closeBundle is the end of the app build.
+      this.tracker.apps.set(rootOf(client.config), { last: names.at(-1) as string, servers: names.filter((name) => name !== 'client') })
+      return
+    }
+    if (!client.isBuilt) return
+    const server = names.find((name) => name !== 'client' && app.environments[name]?.isBuilt)
+    await this.appEnd(client.config, server)
+  }
+
+  /** The end of a Vite 7+ app build: its client directory, once final, is the site. */
+  async appEnd(client: ResolvedConfig, server: string | undefined): Promise<void> {
+    this.end.take(rootOf(client))
+    const outDir = resolve(client.root, client.build.outDir)
+    await this.final(outDir, client, server && `\`${server}\` environment`, loggerOf(client))
+  }
 }

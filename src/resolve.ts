@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
+import { type ResolvedCompress, resolveCompress } from './core/compress.js'
 import { DEFAULTS } from './defaults.js'
 import type { CollectfastaOptions, DeployCommonOptions, DeployOptions, PruneOptions } from './options.js'
 import { type Logger, consoleLogger } from './report.js'
@@ -45,8 +46,11 @@ export function resolveSite(option: string | undefined, root: string): string {
   return 'site'
 }
 
+/** `prune` with every default filled in. */
+export type ResolvedPrune = Required<PruneOptions>
+
 /** `prune` with every default filled in, or `undefined` when it is off. */
-export function resolvePrune(prune: DeployCommonOptions['prune']): Required<PruneOptions> | undefined {
+export function resolvePrune(prune: DeployCommonOptions['prune']): ResolvedPrune | undefined {
   if (!prune) return undefined
   const o = prune === true ? {} : prune
   return {
@@ -57,11 +61,14 @@ export function resolvePrune(prune: DeployCommonOptions['prune']): Required<Prun
   }
 }
 
+/** Which clean URLs `directoryIndex` stores: `dir/` and `dir` for `dir/index.html`, `page` for `page.html`. */
+export type ResolvedDirectoryIndex = Required<Exclude<NonNullable<DeployCommonOptions['directoryIndex']>, boolean>>
+
 /** `directoryIndex` with its defaults: `true` stores `dir/` for every `dir/index.html`. */
-export function resolveDirectoryIndex(option: DeployCommonOptions['directoryIndex']): { slash: boolean; bare: boolean; html: boolean } | undefined {
+export function resolveDirectoryIndex(option: DeployCommonOptions['directoryIndex']): ResolvedDirectoryIndex | undefined {
   if (!option) return undefined
   const o = option === true ? {} : option
-  return { slash: o.slash ?? true, bare: o.bare ?? false, html: o.html ?? false }
+  return { slash: o.slash ?? DEFAULTS.directoryIndex.slash, bare: o.bare ?? DEFAULTS.directoryIndex.bare, html: o.html ?? DEFAULTS.directoryIndex.html }
 }
 
 /** Every option of a deploy with its default filled in: what every phase reads, once. */
@@ -85,9 +92,11 @@ export interface ResolvedDeploy {
   /** The manifest's path under the prefix, or false. */
   manifestPath: string | false
   site: string
-  prune: Required<PruneOptions> | undefined
-  compress: DeployCommonOptions['compress']
-  directoryIndex: ReturnType<typeof resolveDirectoryIndex>
+  prune: ResolvedPrune | undefined
+  compress: ResolvedCompress | undefined
+  /** How the strategy stores compressed bytes: in place of the original (object storages), or beside it. */
+  compressionMode: 'in-place' | 'siblings'
+  directoryIndex: ResolvedDirectoryIndex | undefined
   redirects: { from: string; to: string }[]
   headers: NonNullable<DeployCommonOptions['headers']>
   defaultCacheControl: string
@@ -127,7 +136,8 @@ export function resolveOptions(options: DeployOptions): ResolvedDeploy {
     manifestPath: options.manifest === undefined ? DEFAULTS.manifest : options.manifest,
     site: resolveSite(options.site, root),
     prune: resolvePrune(options.prune),
-    compress: options.compress,
+    compress: resolveCompress(options.compress, strategy.compression ?? 'in-place'),
+    compressionMode: strategy.compression ?? 'in-place',
     directoryIndex: resolveDirectoryIndex(options.directoryIndex),
     redirects: options.redirects ?? [],
     headers: options.headers ?? [],

@@ -69,6 +69,41 @@ describe('the layout of src', () => {
     expect(importers).toEqual([])
   })
 
+  it('ground modules (options, defaults, strategy, paths, report) and the site layout import nothing from core/', () => {
+    const ground = ['options.ts', 'defaults.ts', 'strategy.ts', 'paths.ts', 'report.ts', 'site/layout.ts']
+    for (const file of ground) expect(graph.has(file), file).toBe(true)
+    for (const file of ground) expect(graph.get(file)?.filter((t) => t.startsWith('core/')), file).toEqual([])
+  })
+
+  it('doors reach the core through deploy() (and check()) and the site model only', () => {
+    const doors = [...graph.keys()].filter((f) => f === 'plugin.ts' || f === 'published.ts' || f.startsWith('cli/') || f.startsWith('frameworks/'))
+    expect(doors.length).toBeGreaterThan(6)
+    const allowed = new Set(['core/deploy.ts', 'core/check.ts', 'core/headers.ts'])
+    for (const file of doors) expect(graph.get(file)?.filter((t) => t.startsWith('core/') && !allowed.has(t)), file).toEqual([])
+  })
+
+  it('the site model imports no door, and no core phase but the page and redirect helpers', () => {
+    const site = [...graph.keys()].filter((f) => f.startsWith('site/'))
+    expect(site.length).toBeGreaterThanOrEqual(6)
+    const allowed = new Set(['core/headers.ts', 'core/redirects.ts'])
+    for (const file of site) {
+      expect(graph.get(file)?.filter((t) => (t.startsWith('core/') && !allowed.has(t)) || t === 'plugin.ts' || t.startsWith('cli/') || t.startsWith('frameworks/')), file).toEqual([])
+    }
+  })
+
+  it('no function of the plugin is over 80 lines', () => {
+    const lines = readFileSync(join(SRC, 'plugin.ts'), 'utf8').split('\n')
+    // A function starts at a line ending in `{` that opens it (function, method, arrow) and ends at the line closing it at its indent.
+    const long: string[] = []
+    lines.forEach((line, start) => {
+      if (!/(?:function\b.*|=>|\)(?::[^{]*)?)\s*\{$/.test(line)) return
+      const indent = line.length - line.trimStart().length
+      const end = lines.findIndex((l, i) => i > start && l.length - l.trimStart().length === indent && /^\s*\}/.test(l))
+      if (end - start > 80) long.push(`${start + 1}: ${line.trim()}`)
+    })
+    expect(long).toEqual([])
+  })
+
   it('no file is much over 300 lines', () => {
     const long = [...graph.keys()].filter((f) => readFileSync(join(SRC, f), 'utf8').split('\n').length > 320)
     expect(long).toEqual([])

@@ -1,3 +1,4 @@
+import { VITE_OUT_DIR } from '../site/layout.js'
 import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { DeployCommonOptions } from '../options.js'
@@ -67,7 +68,7 @@ async function fromViteConfig(file: string, cwd: string, mode: string): Promise<
   const plugin = (await flattenPlugins(config?.plugins)).find((p) => p.name === 'vite-plugin-collectfasta')
   const root = resolve(cwd, config?.root ?? '.')
   // No assetsDir in the config: the build's own (its manifest's), or Vite's default, is found later.
-  const build = { dir: resolve(root, config?.build?.outDir ?? 'dist'), ...(config?.build?.assetsDir !== undefined && { assetsDir: config.build.assetsDir }) }
+  const build = { dir: resolve(root, config?.build?.outDir ?? VITE_OUT_DIR), ...(config?.build?.assetsDir !== undefined && { assetsDir: config.build.assetsDir }) }
   return { options: plugin?.api?.options as DeployCommonOptions | undefined, build }
 }
 

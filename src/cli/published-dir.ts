@@ -110,13 +110,13 @@ const BUILT_DEPTH = 4
 const BUILT_DIRS = 2000
 
 /**
- * The folders of the project holding a built site: an `index.html` newer than every file at the
- * project's top (package.json, configs, Vite's source index.html), outside dependencies and
- * caches. Only suggested, never deployed unnamed.
+ * The folders of the project holding a built site: an `index.html` newer than the project's
+ * sources at its top (package.json, `*.config.*`, Vite's source index.html; logs and lock files
+ * aside), outside dependencies and caches. Only suggested, never deployed unnamed.
  */
 export function builtSites(cwd: string): string[] {
   const sources = readdirSync(cwd, { withFileTypes: true })
-    .filter((dirent) => dirent.isFile())
+    .filter((dirent) => dirent.isFile() && /^(?:package\.json|index\.html?|.*\.config\.[cm]?[jt]s)$/.test(dirent.name))
     .map((dirent) => statSync(join(cwd, dirent.name)).mtimeMs)
   const newest = Math.max(0, ...sources)
   const sites: string[] = []

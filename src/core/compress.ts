@@ -2,36 +2,11 @@ import { promisify } from 'node:util'
 import { brotliCompress, brotliCompressSync, constants, gzip, gzipSync } from 'node:zlib'
 import picomatch from 'picomatch'
 import { DEFAULTS } from '../defaults.js'
+import type { CompressOptions } from '../options.js'
 
 export type Encoding = 'gzip' | 'br'
 
-/** Precompression of text files before upload. */
-export interface CompressOptions {
-  /**
-   * Compress with gzip (level 9), the encoding every HTTP client reads. On object storages the
-   * gzip bytes are stored under the original key, with Content-Encoding: gzip.
-   * @default true
-   */
-  gzip?: boolean
-  /**
-   * Compress with brotli (quality 11). Next to the original (`.br`, filesystem strategy): on by
-   * default. In place of it (object storages): only when set to `true`, since a client that did
-   * not ask for brotli (curl, bots, some proxies) then gets bytes it cannot read, and CloudFront
-   * does not negotiate an object that carries a Content-Encoding.
-   * @default true for siblings; false in place
-   */
-  brotli?: boolean
-  /**
-   * Which files (relative to outDir). Already-compressed formats (images, fonts, video) do not pay.
-   * @default '**\/*.{js,mjs,cjs,css,html,htm,svg,json,map,txt,xml,wasm,webmanifest,ico}'
-   */
-  match?: string | string[]
-  /**
-   * Smaller files are left alone: their headers cost more than compression saves.
-   * @default 1024
-   */
-  minSize?: number
-}
+export type { CompressOptions }
 
 const EXTENSIONS: Record<Encoding, string> = { gzip: '.gz', br: '.br' }
 
@@ -40,16 +15,30 @@ export interface CompressionPlan {
   encodingsFor(path: string, size: number): Encoding[]
 }
 
-export function compressionPlan(options: boolean | CompressOptions | undefined, mode: 'in-place' | 'siblings'): CompressionPlan | undefined {
+/** `compress` with its defaults, for a strategy that stores compressed bytes in place or beside the original. */
+export interface ResolvedCompress {
+  /** In order of preference; in place, one per object. */
+  encodings: Encoding[]
+  match: string | string[]
+  minSize: number
+}
+
+/** `compress` resolved once: `undefined` when it is off or leaves no encoding. */
+export function resolveCompress(options: boolean | CompressOptions | undefined, mode: 'in-place' | 'siblings'): ResolvedCompress | undefined {
   if (!options) return undefined
   const o = options === true ? {} : options
   const encodings: Encoding[] = []
   // In place, one encoding per object: gzip unless brotli was asked for by name.
-  if (mode === 'in-place' ? o.brotli === true : (o.brotli ?? DEFAULTS.compress.brotli)) encodings.push('br')
+  if (o.brotli ?? (mode === 'in-place' ? DEFAULTS.compress.brotli.inPlace : DEFAULTS.compress.brotli.siblings)) encodings.push('br')
   if ((o.gzip ?? DEFAULTS.compress.gzip) && !(mode === 'in-place' && encodings.length > 0)) encodings.push('gzip')
   if (encodings.length === 0) return undefined
-  const matches = picomatch(o.match ?? DEFAULTS.compress.match, { dot: true })
-  const minSize = o.minSize ?? DEFAULTS.compress.minSize
+  return { encodings, match: o.match ?? DEFAULTS.compress.match, minSize: o.minSize ?? DEFAULTS.compress.minSize }
+}
+
+export function compressionPlan(resolved: ResolvedCompress | undefined): CompressionPlan | undefined {
+  if (!resolved) return undefined
+  const matches = picomatch(resolved.match, { dot: true })
+  const { encodings, minSize } = resolved
   return { encodingsFor: (path, size) => (size >= minSize && matches(path) ? encodings : []) }
 }
 

@@ -1,20 +1,9 @@
 import { lookup } from 'mrmime'
 import picomatch from 'picomatch'
+import type { HeaderRule } from '../options.js'
 import type { ObjectHeaders } from '../strategy.js'
 
-/** A header rule: every rule whose `match` fits a file applies, later rules win. */
-export interface HeaderRule {
-  /** Glob(s) matched against the path relative to outDir (dot files included). */
-  match: string | string[]
-  /** Cache-Control for the matching files. */
-  cacheControl?: string
-  /** Content-Type for the matching files, instead of the one looked up by extension. */
-  contentType?: string
-  /** Content-Encoding, for files you compressed yourself. */
-  contentEncoding?: string
-  /** Metadata stored with the object (S3 `x-amz-meta-*`, GCS custom metadata); merged. */
-  metadata?: Record<string, string>
-}
+export type { HeaderRule }
 
 export interface HeaderDefaults {
   /** Vite's `build.assetsDir`: files in it have hashed names and are cached for good. */

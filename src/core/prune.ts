@@ -7,13 +7,7 @@ import { type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, writeM
 import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
 
-/** `prune` with every default filled in. */
-export interface ResolvedPrune {
-  keepDeploys: number
-  maxDeletes: number
-  unknown: boolean
-  minShare: number
-}
+import type { ResolvedPrune } from '../resolve.js'
 
 export interface StaleObject {
   key: string

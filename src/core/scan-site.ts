@@ -10,8 +10,7 @@ import { type ScanInput, scan } from './scan.js'
  * gate (keys.ts). `likelyUploaded`: which files to keep from the scan for their upload (see scan).
  */
 export async function scanSite(o: ResolvedDeploy, likelyUploaded?: ScanInput['likelyUploaded']): Promise<Entry[]> {
-  const compressionMode = o.strategy.compression ?? 'in-place'
-  const compression = compressionPlan(o.compress, compressionMode)
+  const compression = compressionPlan(o.compress)
   const scanned = await scan({
     outDir: o.outDir,
     prefix: o.prefix,
@@ -21,7 +20,7 @@ export async function scanSite(o: ResolvedDeploy, likelyUploaded?: ScanInput['li
     assetsDir: o.assetsDir,
     defaultCacheControl: o.defaultCacheControl,
     rules: o.headers,
-    compression: compression && { plan: compression, mode: compressionMode },
+    compression: compression && { plan: compression, mode: o.compressionMode },
     directoryIndex: o.directoryIndex,
     likelyUploaded,
     warn: o.logger.warn,

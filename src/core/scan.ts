@@ -9,6 +9,7 @@ import { CHANGED_ON_DISK, type FileSource, LARGE_FILE_BYTES, hashOpenFile } from
 import { type HeaderDefaults, createHeaderResolver, fingerprintHeaders, isHtml } from './headers.js'
 import { printable } from '../paths.js'
 import type { ObjectHeaders } from '../strategy.js'
+import type { ResolvedDirectoryIndex } from '../resolve.js'
 import { type Entry, GROUP_HASHED, GROUP_LAST, GROUP_OTHER } from './entry.js'
 
 export interface ScanInput extends HeaderDefaults {
@@ -67,12 +68,6 @@ function listOutDir(outDir: string, warn: (message: string) => void): string[] {
   return paths
 }
 
-/** Which clean URLs `directoryIndex` stores: `dir/` and `dir` for `dir/index.html`, `page` for `page.html`. */
-export interface ResolvedDirectoryIndex {
-  slash: boolean
-  bare: boolean
-  html: boolean
-}
 
 /** The other keys an HTML file is stored under (none for the site's root index.html). */
 function cleanUrls(path: string, options: ResolvedDirectoryIndex | undefined): string[] {

@@ -16,6 +16,9 @@ export interface AstroIntegrationLike {
   }
 }
 
+/** Astro's `build.assets` when its config does not say (read at astro:config:done). */
+const ASTRO_ASSETS = '_astro'
+
 /**
  * An Astro integration that deploys the finished site once Astro has written every page
  * (`astro:build:done`): `integrations: [collectfasta({ strategy })]` in `astro.config.*`.
@@ -24,7 +27,7 @@ export interface AstroIntegrationLike {
 export function collectfasta(options: FrameworkOptions): AstroIntegrationLike {
   const enabled = checkFrameworkOptions(options)
   let root = process.cwd()
-  let assetsDir = '_astro'
+  let assetsDir = ASTRO_ASSETS
   /** Set when another integration's astro:build:done runs after ours: the deploy then follows it. */
   let handedOver = false
   const deployBuilt: BuildDone = async ({ dir }) => {

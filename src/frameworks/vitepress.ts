@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { DEFAULTS } from '../defaults.js'
 import { type FrameworkOptions, checkFrameworkOptions, deployFinalOutput } from './final-output.js'
 
 export type { FrameworkOptions }
@@ -75,7 +76,7 @@ export function collectfasta(options: FrameworkOptions): (siteConfig: VitepressS
     await deployFinalOutput(options, {
       framework: 'VitePress',
       outDir: siteConfig.outDir,
-      assetsDir: siteConfig.assetsDir ?? 'assets',
+      assetsDir: siteConfig.assetsDir ?? DEFAULTS.assetsDir,
       configRoot: join(siteConfig.root, '.vitepress'),
     })
   }

@@ -24,9 +24,6 @@ export const WORKER = '_worker.js'
 /** The folder Vite builds into when `build.outDir` is not set. */
 export const VITE_OUT_DIR = 'dist'
 
-/** The folder of Vite's hashed files when `build.assetsDir` is not set. */
-export const VITE_ASSETS_DIR = 'assets'
-
 /**
  * Folders that never hold a published site: dependencies, version control and caches
  * (`.angular/cache` alone can hold thousands of folders). `.output` and `.vercel` are not caches.
