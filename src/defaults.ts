@@ -47,4 +47,9 @@ export const DEFAULTS = {
   gcs: { resumableThreshold: 8 * MiB, maxAttempts: 3, timeout: 10_000, requestTimeout: 120_000,
     /** Listing pages (1,000 objects each) after which a listing that still hands out a page token is stopped as endless. */
     maxListPages: 100_000 },
+  azure: { blockThreshold: 8 * MiB, blockSize: 8 * MiB, blockConcurrency: 4, maxAttempts: 3, timeout: 10_000, requestTimeout: 120_000, connectionTimeout: 10_000,
+    /** Listing pages (5,000 blobs each) after which a listing that still hands out a marker is stopped as endless. */
+    maxListPages: 20_000,
+    /** A token credential's token is asked for again this many ms before it expires. */
+    tokenRefreshMargin: 120_000 },
 } as const
