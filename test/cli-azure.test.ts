@@ -65,8 +65,9 @@ describe('collectfasta with --to azblob://', () => {
     expect(JSON.parse(verified.stdout).uploaded.map((u: { key: string }) => u.key)).toEqual([`${prefix}robots.txt`])
     expect((await run(dir, `collectfasta check dist ${to}`, KEY_ENV)).code).toBe(0)
 
-    // The last deploy only is kept: robots.txt, which the new build dropped, is deleted.
-    writeTree(dir, { 'collectfasta.config.mjs': 'export default { prune: { keepDeploys: 1 } }' })
+    // The last deploy only is kept: robots.txt, which the new build dropped, is deleted (prune
+    // runs on a deploy that changed something).
+    writeTree(dir, { 'collectfasta.config.mjs': 'export default { prune: { keepDeploys: 1 } }', 'dist/index.html': '<h1>home, again</h1>' })
     rmSync(join(dir, 'dist/robots.txt'))
     const pruned = await run(dir, `collectfasta deploy dist ${to} --prune --json`, KEY_ENV)
     expect(pruned.code).toBe(0)

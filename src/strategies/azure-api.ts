@@ -61,7 +61,8 @@ function propertyHeaders(headers: BlobHeaders): Record<string, string> {
   const out: Record<string, string> = { 'x-ms-blob-content-type': headers.contentType }
   if (headers.cacheControl !== undefined) out['x-ms-blob-cache-control'] = headers.cacheControl
   if (headers.contentEncoding !== undefined) out['x-ms-blob-content-encoding'] = headers.contentEncoding
-  for (const [name, value] of Object.entries(headers.metadata)) out[`x-ms-meta-${name}`] = value
+  // Azure's metadata names are case-insensitive; the signature wants header names in lower case.
+  for (const [name, value] of Object.entries(headers.metadata)) out[`x-ms-meta-${name.toLowerCase()}`] = value
   return out
 }
 

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto'
+import { type KeyObject, createHmac, createSecretKey } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Dispatcher, Pool } from 'undici'
 import { loadUndici } from './undici.js'
@@ -37,6 +37,7 @@ export interface AzureRequest {
   container: string
   blob?: string
   query?: Record<string, string>
+  /** Names in lower case (the signature sorts them so). */
   headers?: Record<string, string>
   body?: Uint8Array
   /** Milliseconds without an answer (head or body) before the attempt is abandoned. */
@@ -77,7 +78,7 @@ export function blobPath(container: string, blob?: string): string {
  * verb, the standard headers in their order, the `x-ms-` headers sorted, and the resource (the
  * account, the encoded path, the query's parameters sorted, decoded).
  */
-export function sharedKey(account: string, key: Buffer, method: string, path: string, query: Record<string, string>, headers: Record<string, string>): string {
+export function sharedKey(account: string, key: Buffer | KeyObject, method: string, path: string, query: Record<string, string>, headers: Record<string, string>): string {
   const h = (name: string) => headers[name] ?? ''
   const length = h('content-length') === '0' ? '' : h('content-length')
   const standard = [method, h('content-encoding'), h('content-language'), length, h('content-md5'), h('content-type'), '', h('if-modified-since'), h('if-match'), h('if-none-match'), h('if-unmodified-since'), h('range')]
@@ -131,15 +132,17 @@ export async function createAzureTransport(options: AzureTransportOptions): Prom
     return pool
   }
   const { auth } = options
+  // The key prepared once: every request's HMAC would prepare it again.
+  const secret = auth.kind === 'key' ? createSecretKey(auth.key) : undefined
 
   const once = async (request: AzureRequest): Promise<AzureAnswer> => {
     const path = basePath + blobPath(request.container, request.blob)
     const query = request.query ?? {}
-    const headers: Record<string, string> = { 'x-ms-date': new Date().toUTCString(), 'x-ms-version': API_VERSION, 'user-agent': 'collectfasta-azure' }
-    for (const [name, value] of Object.entries(request.headers ?? {})) headers[name.toLowerCase()] = value
+    // Header names in lower case, as the signature sorts them.
+    const headers: Record<string, string> = { 'x-ms-date': new Date().toUTCString(), 'x-ms-version': API_VERSION, 'user-agent': 'collectfasta-azure', ...request.headers }
     if (request.body) headers['content-length'] = String(request.body.byteLength)
-    let search = new URLSearchParams(query).toString().replaceAll('+', '%20')
-    if (auth.kind === 'key') headers.authorization = sharedKey(auth.account, auth.key, request.method, path, query, headers)
+    let search = request.query ? new URLSearchParams(query).toString().replaceAll('+', '%20') : ''
+    if (auth.kind === 'key') headers.authorization = sharedKey(auth.account, secret as KeyObject, request.method, path, query, headers)
     else if (auth.kind === 'token') headers.authorization = `Bearer ${await auth.token()}`
     else if (auth.kind === 'sas') search = search ? `${search}&${auth.query}` : auth.query
     let answer: Dispatcher.ResponseData
@@ -154,6 +157,11 @@ export async function createAzureTransport(options: AzureTransportOptions): Prom
       })
     } catch (cause) {
       throw networkError(cause, request.timeout)
+    }
+    // A write's or a HEAD's answer has nothing to read: dropped without a stream's iteration.
+    if (answer.statusCode < 300 && request.method !== 'GET') {
+      await answer.body.dump().catch(() => {})
+      return { status: answer.statusCode, headers: answer.headers, body: Buffer.alloc(0) }
     }
     const chunks: Buffer[] = []
     let size = 0
