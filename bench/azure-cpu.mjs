@@ -12,9 +12,9 @@ const self = fileURLToPath(import.meta.url)
 const CONTAINER = 'bench'
 // Azurite's well-known account and key (public, documented).
 const ACCOUNT = 'devstoreaccount1'
-const KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+export const KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 
-async function sdkContainer(endpoint) {
+export async function sdkContainer(endpoint) {
   const { BlobServiceClient, StorageSharedKeyCredential } = await import('../test/servers/azurite/sdk.mjs')
   return new BlobServiceClient(endpoint, new StorageSharedKeyCredential(ACCOUNT, KEY)).getContainerClient(CONTAINER)
 }
