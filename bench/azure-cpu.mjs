@@ -4,9 +4,9 @@
 // `npm run build` and test/servers/azurite installed (node test/servers/install.mjs).
 //   node bench/azure-cpu.mjs [uploads=2000] [runs=3] [concurrency=32] [bytes=5000]
 import { spawn, execFileSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
+import { timedUploads } from './timed-uploads.mjs'
 
 const self = fileURLToPath(import.meta.url)
 const CONTAINER = 'bench'
@@ -21,34 +21,10 @@ export async function sdkContainer(endpoint) {
 
 async function child(job) {
   const { azure } = await import('../dist/strategies/azure.js')
-  const { loadHasher } = await import('../dist/hash.js')
   const prefix = `bench-${job.path}-${Date.now().toString(36)}/`
   const strategy = job.path === 'lean' ? azure({ url: job.endpoint, accountKey: KEY, container: CONTAINER, prefix }) : azure({ client: await sdkContainer(job.endpoint), container: CONTAINER, prefix })
-  const hash = await loadHasher()
-  // Digests are computed before the clock starts: the core does that work on either path.
-  const files = Array.from({ length: job.uploads + job.warmup }, (_, i) => {
-    const body = Buffer.alloc(job.bytes, `${i} `)
-    const md5 = createHash('md5').update(body).digest('hex')
-    const headers = { contentType: 'text/plain; charset=utf-8', cacheControl: 'public, max-age=60' }
-    return { key: `${prefix}${String(i).padStart(5, '0')}.txt`, body, size: body.byteLength, xxh64: hash(body), md5: () => md5, headers, headersFingerprint: 'bench' }
-  })
-  const ctx = { signal: new AbortController().signal, count() {}, concurrency: job.concurrency }
-  const run = async (list) => {
-    let next = 0
-    await Promise.all(
-      Array.from({ length: job.concurrency }, async () => {
-        while (next < list.length) await strategy.upload(list[next++], ctx)
-      }),
-    )
-  }
-  await run(files.slice(0, job.warmup))
-  const cpu = process.cpuUsage()
-  const start = performance.now()
-  await run(files.slice(job.warmup))
-  const used = process.cpuUsage(cpu)
-  const wall = performance.now() - start
-  await strategy.dispose()
-  console.log(JSON.stringify({ path: job.path, cpuMsPerUpload: (used.user + used.system) / 1000 / job.uploads, wallMsPerUpload: wall / job.uploads }))
+  const { cpuMsPerUpload, wallMsPerUpload } = await timedUploads(strategy, prefix, job)
+  console.log(JSON.stringify({ path: job.path, cpuMsPerUpload, wallMsPerUpload }))
 }
 
 /** Azurite's blob service in memory on a free port, and its endpoint for the well-known account. */

@@ -61,7 +61,7 @@ export function parseConnectionString(text: string): Record<string, string> {
 }
 
 /** The account a service URL names: the host's first label on Azure, the path's first segment on Azurite and IP hosts. */
-function accountOf(service: URL): string | undefined {
+export function accountOf(service: URL): string | undefined {
   if (/^[\d.]+$|^\[|^localhost$/.test(service.hostname)) return service.pathname.split('/')[1] || undefined
   return service.hostname.split('.')[0]
 }

@@ -1,7 +1,7 @@
 import { type KeyObject, createHmac, createSecretKey } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Dispatcher, Pool } from 'undici'
-import { loadUndici } from './undici.js'
+import { loadUndici, networkFailure } from './undici.js'
 
 /**
  * The Azure strategy's own HTTP path: Blob service REST requests through undici's request API
@@ -93,15 +93,6 @@ export function sharedKey(account: string, key: Buffer | KeyObject, method: stri
     .join('')
   const text = `${standard.join('\n')}\n${msHeaders}/${account}${path}${params}`
   return `SharedKey ${account}:${createHmac('sha256', key).update(text, 'utf8').digest('base64')}`
-}
-
-/** undici's names for failures, as the Node codes the explanations and retries know. */
-const NETWORK_CODES: Record<string, string> = {
-  UND_ERR_SOCKET: 'ECONNRESET',
-  UND_ERR_CLOSED: 'ECONNRESET',
-  UND_ERR_CONNECT_TIMEOUT: 'ETIMEDOUT',
-  UND_ERR_HEADERS_TIMEOUT: 'ETIMEDOUT',
-  UND_ERR_BODY_TIMEOUT: 'ETIMEDOUT',
 }
 
 const RETRIED_STATUS = new Set([500, 502, 504])
@@ -207,9 +198,6 @@ export async function createAzureTransport(options: AzureTransportOptions): Prom
 }
 
 function networkError(cause: unknown, timeout: number): AzureError {
-  const e = cause as NodeJS.ErrnoException
-  const raw = e.code ?? e.name ?? 'Error'
-  const code = NETWORK_CODES[raw] ?? raw
-  const timedOut = raw === 'UND_ERR_HEADERS_TIMEOUT' || raw === 'UND_ERR_BODY_TIMEOUT'
-  return new AzureError(code, code, timedOut ? `no answer within ${timeout} ms (timed out)` : (e.message ?? String(cause)), cause)
+  const { code, message } = networkFailure(cause, timeout)
+  return new AzureError(code, code, message, cause)
 }

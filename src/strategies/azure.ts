@@ -5,7 +5,7 @@ import { type Slots, createSlots, runPool } from '../pool.js'
 import { redactUrl } from '../redact.js'
 import { type RemoteObject, type StrategyContext, type StrategyWith, type UploadFile, defineStrategy, storageConflict, storageError } from '../strategy.js'
 import type { AzureApi, BlobHeaders, BlobInfo, Condition } from './azure-api.js'
-import { resolveAuth } from './azure-auth.js'
+import { accountOf, resolveAuth } from './azure-auth.js'
 import { type AzureOptions, validate } from './azure-options.js'
 import type { AzureError } from './azure-transport.js'
 import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, rangeReader } from './utils.js'
@@ -38,7 +38,7 @@ export function azure(options: AzureOptions): AzureStrategy {
   const prefix = normalizePrefix(STRATEGY_NAME, options.prefix)
   const resolved = options.client ? undefined : resolveAuth(options)
   const container = options.client?.containerName ?? options.container
-  const account = resolved?.account ?? (options.client ? new URL(options.client.url).hostname.split('.')[0] : '')
+  const account = resolved?.account ?? (options.client && accountOf(new URL(options.client.url))) ?? ''
   // The default endpoint is implied by the account; any other (Azurite, a sovereign cloud) is
   // shown, without a SAS token's query.
   const custom = resolved && resolved.service !== `https://${resolved.account}.blob.core.windows.net` ? ` at ${resolved.service}` : ''

@@ -20,3 +20,20 @@ export async function loadUndici(): Promise<Undici> {
     return { Pool: undici.Pool, request: (target, options) => target.request(options) }
   }
 }
+
+/** undici's names for failures, as the Node codes the explanations and retries know. */
+const NETWORK_CODES: Record<string, string> = {
+  UND_ERR_SOCKET: 'ECONNRESET',
+  UND_ERR_CLOSED: 'ECONNRESET',
+  UND_ERR_CONNECT_TIMEOUT: 'ETIMEDOUT',
+  UND_ERR_HEADERS_TIMEOUT: 'ETIMEDOUT',
+  UND_ERR_BODY_TIMEOUT: 'ETIMEDOUT',
+}
+
+/** A failed request of undici's as a Node code (`ECONNRESET`, `ETIMEDOUT`…) and a message that says a timeout is one. */
+export function networkFailure(cause: unknown, timeout: number): { code: string; message: string } {
+  const e = cause as NodeJS.ErrnoException
+  const raw = e.code ?? e.name ?? 'Error'
+  const timedOut = raw === 'UND_ERR_HEADERS_TIMEOUT' || raw === 'UND_ERR_BODY_TIMEOUT'
+  return { code: NETWORK_CODES[raw] ?? raw, message: timedOut ? `no answer within ${timeout} ms (timed out)` : (e.message ?? String(cause)) }
+}

@@ -10,6 +10,7 @@ import { isConflict, isThrottle } from '../../src/strategy.js'
 import { recordingProxy } from '../servers/proxy.mjs'
 import { AZURE_CONTAINER, AZURITE_KEY, azuriteContainer, azuriteStrategy, readBackAzure } from './azurite.js'
 import { context, runContract, uploadFile } from './contract.js'
+import { bodyWithoutEnd } from '../helpers.js'
 
 // Azurite honours conditional writes itself (409 on If-None-Match: *, 412 on a stale If-Match):
 // no emulation in front.
@@ -104,6 +105,11 @@ describe('azure strategy on Azurite', () => {
     expect(ctx.counts.list).toBe(2)
     await strategy.dispose()
   }, 60_000)
+
+  it("names its target from a user's own ContainerClient, and goes through it", async () => {
+    const strategy = azure({ client: await azuriteContainer(), container: AZURE_CONTAINER, prefix: 'own/' })
+    expect(strategy.target).toBe(`azblob://devstoreaccount1/${AZURE_CONTAINER}/own/`)
+  })
 
   it('deploys to `$web`, the static website container', async () => {
     const prefix = `web-${Date.now().toString(36)}/`
@@ -284,15 +290,7 @@ describe('azure strategy against servers that misbehave', () => {
   })
 
   it('the manifest read stops at maxManifestBytes: a body without end is refused, not held', async () => {
-    const fake = await fakeAzure((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' })
-      const chunk = Buffer.alloc(64 * 1024, 0x20)
-      const more = () => {
-        while (res.write(chunk)) {}
-        res.once('drain', more)
-      }
-      more()
-    })
+    const fake = await fakeAzure((_req, res) => bodyWithoutEnd(res))
     const limits = DEFAULTS as { maxManifestBytes: number }
     const cap = limits.maxManifestBytes
     limits.maxManifestBytes = 1024 * 1024
