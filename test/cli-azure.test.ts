@@ -96,6 +96,13 @@ describe('collectfasta with --to azblob://', () => {
     expect(code).toBe(2)
   })
 
+  it('without a key, SAS or connection string, DefaultAzureCredential is used: a missing @azure/identity exits 2 with its install line', async () => {
+    // @azure/identity is not installed beside this package (only in test/servers/azurite).
+    const { code, stderr } = await run(built(), "collectfasta deploy dist --to 'azblob://mysite/$web'")
+    expect(stderr).toMatch(/Cannot import `@azure\/identity`\. Install it with `npm i -D @azure\/identity`\./)
+    expect(code).toBe(2)
+  })
+
   it("the README's Azure workflow: its collectfasta step, run as pasted, deploys to Azurite's `$web`", async () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
     const block = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] as string).find((code) => code.includes('azure/login'))

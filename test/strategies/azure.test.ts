@@ -210,19 +210,6 @@ describe('azure options', () => {
     }
   })
 
-  it('with no credentials given or in the environment, DefaultAzureCredential is loaded, and a missing @azure/identity says how to install it', async () => {
-    const saved = Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('AZURE_STORAGE_')))
-    for (const name of Object.keys(saved)) delete process.env[name]
-    try {
-      const strategy = azure({ account: 'mysite', container: 'web' })
-      expect(strategy.target).toBe('azblob://mysite/web/')
-      // @azure/identity is not installed beside this package (only in test/servers/azurite).
-      await expect(strategy.stat('a.txt', context())).rejects.toThrow('[collectfasta] Cannot import `@azure/identity`. Install it with `npm i -D @azure/identity`.')
-    } finally {
-      Object.assign(process.env, saved)
-    }
-  })
-
   it('a connection string for another account than `account` is refused', () => {
     expect(() => azure({ account: 'other', container: 'web', connectionString: `AccountName=mine;AccountKey=${AZURITE_KEY}` })).toThrow(/is for the account `mine`, not `other`/)
   })
