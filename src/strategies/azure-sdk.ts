@@ -30,7 +30,7 @@ interface SdkHttpHeaders {
 interface SdkBlockBlobClient {
   getProperties(): Promise<SdkProperties>
   download(offset?: number, count?: number): Promise<{ readableStreamBody?: NodeJS.ReadableStream }>
-  upload(body: Uint8Array, length: number, options: { blobHTTPHeaders: SdkHttpHeaders; metadata: Record<string, string>; transactionalContentMD5: Uint8Array; conditions?: SdkConditions; abortSignal?: AbortSignal }): Promise<{ etag?: string; lastModified?: Date }>
+  upload(body: Uint8Array, length: number, options: { blobHTTPHeaders: SdkHttpHeaders; metadata: Record<string, string>; transactionalContentMD5: Uint8Array; conditions?: SdkConditions }): Promise<{ etag?: string; lastModified?: Date }>
   stageBlock(id: string, body: Uint8Array, length: number, options: { transactionalContentMD5: Uint8Array }): Promise<unknown>
   commitBlockList(ids: string[], options: { blobHTTPHeaders: SdkHttpHeaders; metadata: Record<string, string>; conditions?: SdkConditions }): Promise<{ etag?: string; lastModified?: Date }>
   deleteIfExists(options: { deleteSnapshots: 'include' }): Promise<{ succeeded: boolean }>

@@ -18,8 +18,6 @@ export type AzureAuth =
   | { kind: 'key'; account: string; key: Buffer }
   | { kind: 'sas'; query: string }
   | { kind: 'token'; token: () => Promise<string> }
-  /** Nothing: a public container's reads, or a proxy that signs (never a default). */
-  | { kind: 'none' }
 
 export interface AzureTransportOptions {
   /** The Blob service's URL: `https://ACCOUNT.blob.core.windows.net`, or Azurite's `http://127.0.0.1:10000/devstoreaccount1`. */
