@@ -3,8 +3,6 @@
  * place. It imports nothing, so strategies read their defaults without loading the core.
  */
 const MiB = 1024 * 1024
-/** The largest deploy manifest any strategy reads back (see `maxManifestBytes`). */
-const MAX_MANIFEST_BYTES = 256 * MiB
 
 export const DEFAULTS = {
   enabled: true,
@@ -18,6 +16,7 @@ export const DEFAULTS = {
   defaultCacheControl: 'public, max-age=0, must-revalidate',
   source: 'bundle' as const,
   watch: false,
+  notDeployed: 'fail' as const,
   assetsDir: 'assets',
   manifest: '.collectfasta/manifest.json',
   trustRemoteManifest: false,
@@ -35,21 +34,15 @@ export const DEFAULTS = {
    * The largest deploy manifest read back (S3 / GCS GET, a directory's file): a bucket others can
    * write must not make the deploy read without end. 100,000 paths over 5 deploys is ≈ 20 MB.
    */
-  maxManifestBytes: MAX_MANIFEST_BYTES,
+  maxManifestBytes: 256 * MiB,
   /** Bytes of upload bodies held in memory at once (whole small files and large files' parts). */
   uploadMemory: 256 * MiB,
   filesystem: { concurrency: 8 },
-  s3: { multipartThreshold: 8 * MiB, partSize: 8 * MiB, partConcurrency: 4, maxAttempts: 3, timeout: 10_000, requestTimeout: 120_000, connectionTimeout: 10_000,
-    /** The largest object `get` reads (only the deploy manifest is read): a bigger one is refused, not held. */
-    maxGetBytes: MAX_MANIFEST_BYTES,
-    /** Listing pages (1,000 keys each) after which a listing that still says "more" is stopped as endless. */
-    maxListPages: 100_000 },
-  gcs: { resumableThreshold: 8 * MiB, maxAttempts: 3, timeout: 10_000, requestTimeout: 120_000,
-    /** Listing pages (1,000 objects each) after which a listing that still hands out a page token is stopped as endless. */
-    maxListPages: 100_000 },
+  /** Listing pages (1,000 keys each) after which a listing that still says "more" is stopped as endless. */
+  maxListPages: 100_000,
+  s3: { multipartThreshold: 8 * MiB, partSize: 8 * MiB, partConcurrency: 4, maxAttempts: 3, timeout: 10_000, requestTimeout: 120_000, connectionTimeout: 10_000 },
+  gcs: { resumableThreshold: 8 * MiB, maxAttempts: 3, timeout: 10_000, requestTimeout: 120_000 },
   azure: { blockThreshold: 8 * MiB, blockSize: 8 * MiB, blockConcurrency: 4, maxAttempts: 3, timeout: 10_000, requestTimeout: 120_000, connectionTimeout: 10_000,
-    /** Listing pages (5,000 blobs each) after which a listing that still hands out a marker is stopped as endless. */
-    maxListPages: 20_000,
     /** A token credential's token is asked for again this many ms before it expires. */
     tokenRefreshMargin: 120_000 },
 } as const

@@ -16,6 +16,7 @@ export type {
   ObjectHeaders,
   RemoteObject,
   RequestKind,
+  StoredHeaders,
   Strategy,
   StrategyContext,
   StrategyWith,

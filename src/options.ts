@@ -181,8 +181,9 @@ export interface DeployOptions extends DeployCommonOptions {
   /** Show a progress line on an interactive terminal when uploads take long. @default true */
   progress?: boolean
   /**
-   * On SIGINT or SIGTERM, start no new upload, let those in flight finish, save the cache and
-   * fail with a one-line account (a second signal ends the process at once). The plugin sets it.
+   * On SIGINT or SIGTERM, start no new request, abandon reads still waiting, let the uploads in
+   * flight finish, save the cache and fail with a one-line account (a second signal ends the
+   * process at once). The plugin sets it.
    * @default false
    */
   handleSignals?: boolean
@@ -207,4 +208,13 @@ export interface CollectfastaOptions extends DeployCommonOptions {
    * @default false
    */
   watch?: boolean
+  /**
+   * What a build that did not deploy does: `'fail'` fails it (a refusal, a deploy left undone
+   * because the process ended first, a deferred deploy that failed, files written after the
+   * deploy); `'warn'` prints the same sentence as a warning and leaves the exit code alone.
+   * Another tool's build of the app's config (Storybook, Histoire) is never the app's site: it
+   * is skipped with a warning whatever this says.
+   * @default 'fail'
+   */
+  notDeployed?: 'fail' | 'warn'
 }

@@ -59,33 +59,52 @@ export function validatePath(path: string): string | undefined {
   return undefined
 }
 
+/** A segment that is `.` or `..`, also percent-encoded (`%2e%2e`): a URL layer would resolve it. */
+export function isDotSegment(segment: string): boolean {
+  return /^(?:\.|%2e){1,2}$/i.test(segment)
+}
+
+/**
+ * Why `prefix`, as a user wrote it (a strategy's `prefix`, the path of a `--to` URL), cannot name
+ * a folder, or `undefined` when it can. One leading and one trailing `/` are allowed (`/static/`);
+ * `.`/`..` segments (also percent-encoded), empty segments (`a//b`), `?`, `#`, backslashes and
+ * control characters are not: each would let a URL parser or the storage pick another folder than
+ * the one written. `/` alone names no folder. The rule every door (options, the CLI's URLs, a
+ * custom scheme's parser) asks.
+ */
+export function prefixProblem(prefix: string): string | undefined {
+  if (prefix === '') return undefined
+  if (prefix === '/') return 'it names no folder'
+  if (/[?#]/.test(prefix)) return 'it contains `?` or `#`, which a URL would cut off as a query or fragment'
+  const body = prefix.slice(prefix.startsWith('/') ? 1 : 0, prefix.endsWith('/') ? -1 : undefined)
+  const segments = body.split('/')
+  if (segments.includes('')) return 'it has an empty segment (`//`)'
+  if (segments.some(isDotSegment)) return "it has a '.' or '..' segment (perhaps percent-encoded), which would resolve to another folder"
+  return validatePath(body)
+}
+
 /** A normalized prefix is '' or `a/b/`: what a strategy's `prefix` must be. */
 export function isNormalizedPrefix(prefix: string): boolean {
-  return prefix === '' || (prefix.endsWith('/') && validatePath(prefix.slice(0, -1)) === undefined)
+  return prefix === '' || (prefix.endsWith('/') && !prefix.startsWith('/') && prefixProblem(prefix) === undefined)
 }
 
 /**
  * Normalizes a user's prefix: `static`, `/static/`, `static/` all become `static/`; `''` means
- * the root. `'/'`, `.`/`..` segments, backslashes and NUL are refused with a TypeError naming
- * `strategy`. For custom strategies as much as ours.
+ * the root. What `prefixProblem` finds is refused with a TypeError naming `strategy`. For custom
+ * strategies as much as ours.
  */
 export function normalizePrefix(strategy: string, prefix: string | undefined): string {
   if (prefix === undefined) return ''
   if (typeof prefix !== 'string') {
     throw new TypeError(`[collectfasta] [${strategy}] Expected \`prefix\` to be a string, got ${typeof prefix}.`)
   }
-  const parts = prefix.split('/').filter((p) => p !== '')
-  if (parts.some((p) => p === '.' || p === '..') || /[\\\0]/.test(prefix)) {
-    throw new TypeError(
-      `[collectfasta] [${strategy}] The prefix ${JSON.stringify(prefix)} is not a plain path: ` +
-        "remove '.', '..', backslashes and NUL characters.",
-    )
+  if (prefix === '/') {
+    throw new TypeError(`[collectfasta] [${strategy}] The prefix "/" names no folder: leave \`prefix\` out (or pass '') to deploy to the root.`)
   }
-  if (parts.length === 0 && prefix !== '') {
-    throw new TypeError(
-      `[collectfasta] [${strategy}] The prefix ${JSON.stringify(prefix)} names no folder: ` +
-        "leave `prefix` out (or pass '') to deploy to the root.",
-    )
+  const problem = prefixProblem(prefix)
+  if (problem) {
+    throw new TypeError(`[collectfasta] [${strategy}] The prefix ${JSON.stringify(printable(prefix))} is not a plain path: ${problem}. Name the folder plainly, e.g. 'site/' or 'a/b/'.`)
   }
-  return parts.length ? `${parts.join('/')}/` : ''
+  const body = prefix.replace(/^\/|\/$/g, '')
+  return body ? `${body}/` : ''
 }

@@ -1,13 +1,16 @@
-import { statSync } from 'node:fs'
-import { dirname, join, relative, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import type { Plugin, ResolvedConfig } from 'vite'
 import { deploy } from './core/deploy.js'
-import { type CollectfastaOptions, DEFAULTS } from './options.js'
-import { validateOptions } from './validate.js'
-import { publishedCopy } from './published-copy.js'
-import { projectRoot, resolveEnabled } from './resolve.js'
-import type { DeployReport, Logger } from './report.js'
-import { type ClientOutput, buildRegistry, deployedRedirects, frameworkRefusal, hasPage, missingPage, notFinalRefusal, otherSite, plain, serverEnvironment, shellQuote, stillOnDisk, toPosix } from './published.js'
+import type { CollectfastaOptions } from './options.js'
+import { plain, frameworkRefusal, otherSite, refusalSentence, serverEnvironment, stillOnDisk, twoDirsRefusal } from './published.js'
+import { type ResolvedPluginOptions, projectRoot, resolvePluginOptions } from './resolve.js'
+import { type DeployReport, type Logger, consoleLogger } from './report.js'
+import { publishedCopy } from './site/copy.js'
+import { CLIENT_BUILD_RULES, type ClientBuildFacts, type Decision, FINAL_RULES, decide } from './site/decide.js'
+import { shown } from './site/layout.js'
+import { deployedRedirects, hasPage, missingPage } from './site/pages.js'
+import { processEnd, statWalk } from './site/process-end.js'
+import { type BuildContext, type ClientOutput, type Tracker, createTracker, outputDir, rootOf } from './site/tracker.js'
 
 const PLUGIN_NAME = 'vite-plugin-collectfasta'
 
@@ -19,147 +22,46 @@ export interface CollectfastaApi {
   readonly options: CollectfastaOptions
 }
 
-/** The parts of Vite's plugin context the plugin reads (Vite 6+ environments; Vite 7+ its version). */
-interface BuildContext {
-  environment?: { name: string; config?: { consumer?: string } }
-  meta: { watchMode: boolean; viteVersion?: string }
-}
-
 /** The parts of Vite's builder (Vite 7+ `buildApp`) the plugin reads. */
 interface BuilderLike {
   config: { builder?: unknown }
   environments: Record<string, { isBuilt?: boolean; config: ResolvedConfig }>
 }
 
+/** The parts of a plugin hook's `this` used to speak. */
+interface Speaker {
+  warn: (message: string) => void
+  info: (message: string) => void
+}
+
+const pluginNames = (resolved: ResolvedConfig | undefined) => resolved?.plugins.map((p) => p.name) ?? []
+
+/** Where a deploy's messages go: Vite's logger; plain Rollup's own (it follows Rollup's logLevel). */
+const loggerOf = (resolved: ResolvedConfig | undefined, speaker?: Speaker): Logger => ({
+  info: (message) => (resolved ? resolved.logger.info(message) : (speaker ?? consoleLogger).info(message)),
+  warn: (message) => (speaker ?? resolved?.logger ?? consoleLogger).warn(message),
+})
+
 /**
  * Deploys the site to the storage of `options.strategy` at the true end of `vite build` (or a
  * Rollup build), uploading only what changed: once every plugin's `closeBundle` has written its
  * files (service workers, precache manifests, sitemaps), or, in a Vite 7+ app build (the
  * Environment API's `buildApp`: a server environment, prerendering), once the whole app is
- * built. Where the output is not the published site, it refuses before any request.
+ * built, or, where the process builds the same app again, once its last build is over. Where the
+ * output is not the published site, it refuses before any request, and the build fails.
  */
 export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaApi> {
-  validateOptions(options)
-  if (!resolveEnabled(options.enabled)) return { name: PLUGIN_NAME, api: { report: undefined, options } }
-  const registry = buildRegistry()
-  // Vite 5 builds run one inside another (a framework's client build inside its server build)
-  // and may share this instance: the config of the build in progress is the last one resolved.
-  const configs: ResolvedConfig[] = []
-  let lastReport: DeployReport | undefined
-  /** Builds this instance saw start and not yet end (so an end is counted once). */
-  let open = 0
-  /** What each client build in progress wrote, by its config (builds may overlap). */
-  const outputs = new Map<ResolvedConfig | undefined, ClientOutput>()
-  let deploying: Promise<void> | undefined
-  /** Whether a watch session without `watch: true` was told it deploys nothing. */
-  let toldWatch = false
-
-  const rootOf = (resolved: ResolvedConfig | undefined) => resolve(resolved?.root ?? process.cwd())
-  const pluginNames = (resolved: ResolvedConfig | undefined) => resolved?.plugins.map((p) => p.name) ?? []
-  const relativeDir = (dir: string) => toPosix(relative(process.cwd(), dir)) || '.'
-
-  /** The config of the build a hook belongs to: Vite 6+ gives each environment its own. */
-  const configOf = (context: BuildContext) => (context.environment?.config as ResolvedConfig | undefined) ?? configs.at(-1)
-
-  /** This build's role: the browser's build, or a server (SSR) one; Vite 6+ says it per environment. */
-  const isClient = (context: BuildContext) => {
-    const environment = context.environment
-    if (environment) return environment.name === 'client' && (environment.config?.consumer ?? 'client') === 'client'
-    return !configOf(context)?.build.ssr
-  }
-
-  /** A build of this instance ended (closed, or failed): it no longer counts, and Vite 5's config stack unwinds. */
-  const ended = (resolved: ResolvedConfig | undefined) => {
-    if (open === 0) return
-    open--
-    const root = rootOf(resolved)
-    const left = (registry.running.get(root) ?? 1) - 1
-    if (left > 0) registry.running.set(root, left)
-    else registry.running.delete(root)
-    if (configs.length > 1 && configs.at(-1) === resolved) configs.pop()
-  }
-
-  /** Why a client build copied into another folder, with pages written there after it, is not the site. */
-  const copiedTo = (outDir: string, copy: string) =>
-    `Vite's client build (${relativeDir(outDir)}) is copied into ${relativeDir(copy)}, where the app writes its pages after it`
-
-  /** Why the output of this client build (not a Vite 7+ app build) is not the published site, if it is not. */
-  const notFinal = (resolved: ResolvedConfig | undefined, outDir: string): string | undefined => {
-    const root = rootOf(resolved)
-    if (registry.running.has(root)) return 'another build of this app is running in this process (its pages are rendered or copied after this one)'
-    if (registry.servers.has(root)) return 'a server (SSR) build of this app ran before it in this process'
-    const server = serverEnvironment(resolved?.environments as never)
-    if (server) return `the app has a \`${server}\` environment that renders its pages`
-    if (resolved?.build.ssrManifest) return 'it writes an SSR manifest, for a server that renders the pages'
-    // A Vite app (not a library) with no page at all: a server or a later step renders them
-    // (Qwik City's static adapter, a backend reading the manifest).
-    if (resolved && !resolved.build.lib && !hasPage(outDir)) return 'it has no HTML page (a server, or a later build step, renders the pages)'
-    return undefined
-  }
-
-  async function run(outDir: string, files: Map<string, Uint8Array> | undefined, resolved: ResolvedConfig | undefined, logger: Logger) {
-    lastReport = undefined // never the previous build's
-    try {
-      lastReport = await deploy({
-        ...options,
-        outDir,
-        files,
-        assetsDir: resolved?.build.assetsDir ?? DEFAULTS.assetsDir,
-        // Relative paths (cacheDir, reportFile, a filesystem dir) resolve against the project:
-        // the folder with package.json at or above Vite's root.
-        root: projectRoot(resolved?.root ?? process.cwd()),
-        logger,
-        // Vite's resolved logLevel is undefined unless the user set one: 'info' by default.
-        progress: (resolved?.logLevel ?? 'info') === 'info',
-        handleSignals: true,
-      })
-    } catch (error) {
-      lastReport = (error as { report?: DeployReport }).report
-      throw error
-    }
-  }
-
-  /** Deploys an app build's client directory, or refuses it where a server renders the pages. */
-  async function deployApp(client: ResolvedConfig, server: string | undefined) {
-    const outDir = resolve(client.root, client.build.outDir)
-    registry.waiting.delete(relativeDir(outDir))
-    const copy = publishedCopy(outDir, projectRoot(client.root), undefined, (message) => client.logger.warn(message))
-    if (copy) throw plain(notFinalRefusal(copiedTo(outDir, copy), pluginNames(client), relativeDir(copy)))
-    if (server && !hasPage(outDir)) {
-      throw plain(notFinalRefusal(`its pages are rendered by its \`${server}\` environment, not written to ${relativeDir(outDir)}`, pluginNames(client), relativeDir(outDir), true))
-    }
-    // Some pages written (prerendered), others left to the server: the directory is a partial site.
-    const missing = server ? await missingPage(outDir, client.base, deployedRedirects(options, outDir)) : undefined
-    if (missing) {
-      const why = `${missing.page} links to ${missing.link}, a page not in ${relativeDir(outDir)} that its \`${server}\` environment or another server renders (prerender every page to keep the plugin)`
-      throw plain(notFinalRefusal(why, pluginNames(client), relativeDir(outDir), true))
-    }
-    try {
-      await run(outDir, undefined, client, { info: (message) => client.logger.info(message), warn: (message) => client.logger.warn(message) })
-    } catch (error) {
-      throw plain(error)
-    }
-  }
-
+  const o = resolvePluginOptions(options)
+  if (!o.enabled) return { name: PLUGIN_NAME, api: { report: undefined, options } }
+  const tracker = createTracker()
+  const door = createDoor(options, o, tracker)
   const plugin: Plugin<CollectfastaApi> = {
     name: PLUGIN_NAME,
     apply: 'build',
     enforce: 'post',
-    // Rolldown's timing check counts the deploy's network time as this plugin's build work. The
-    // summary line already says how long the deploy took: take our line out of the warning, and
-    // the whole warning when we are all it names.
-    onLog(_level, log) {
-      if (log.code !== 'PLUGIN_TIMINGS' || typeof log.message !== 'string') return
-      const ours = new RegExp(`^\\s*- plugin ${PLUGIN_NAME} \\w+ .*$\\n?`, 'gm')
-      if (!ours.test(log.message)) return
-      const rest = log.message.replace(ours, '')
-      // Other callbacks timed in the list ("(12%, 1.3s, …)") are worth the warning; ours alone is not.
-      const others = rest.split('Additional callback time')[0]?.match(/^\s*- plugin .*\(\d+%, /gm)
-      if (!others) return false
-      log.message = rest
-    },
+    onLog: (_level, log) => quietTimings(log),
     configResolved(resolved) {
-      configs.push(resolved)
+      tracker.resolved(resolved)
       const refusal = frameworkRefusal(pluginNames(resolved))
       if (refusal) throw plain(refusal)
       // The deploy must come after every other plugin's closeBundle and buildApp work, including
@@ -171,51 +73,24 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
       if (index !== -1 && index !== plugins.length - 1) plugins.push(...plugins.splice(index, 1))
     },
     // Every build of the app is counted (server ones too): a client build that is not alone in
-    // this process is not the site.
+    // this process is not the site until the last one is over.
     async buildStart() {
-      // Watch mode: Vite closes each rebuild's bundle without waiting, so the next rebuild waits for its deploy.
-      await deploying
-      const context = this as unknown as BuildContext
-      const resolved = configOf(context)
-      open++
-      const root = rootOf(resolved)
-      registry.running.set(root, (registry.running.get(root) ?? 0) + 1)
-      if (!isClient(context)) registry.servers.add(root)
-      outputs.delete(resolved)
+      await door.deploying // watch mode: Vite closes each rebuild's bundle without waiting, so the next rebuild waits for its deploy
+      tracker.started(this as unknown as BuildContext)
     },
     buildEnd(error) {
-      if (!error) return
-      const resolved = configOf(this as unknown as BuildContext)
-      outputs.delete(resolved)
-      ended(resolved)
+      if (error) tracker.failed(this as unknown as BuildContext)
     },
     writeBundle: {
       order: 'post',
       sequential: true,
       handler(written, bundle) {
         const context = this as unknown as BuildContext
-        if (!isClient(context)) return
-        const resolved = configOf(context)
-        let output = outputs.get(resolved)
-        const outDir = written.dir ?? (written.file ? dirname(written.file) : undefined)
+        if (!tracker.isClient(context)) return
+        const outDir = outputDir(written)
         if (!outDir) throw plain('[collectfasta] The output has neither `dir` nor `file`: set `build.outDir` (or Rollup `output.dir`).')
-        if (output && resolve(output.outDir) !== resolve(outDir)) {
-          const dirs = `${relativeDir(output.outDir)} and ${relativeDir(outDir)}`
-          outputs.delete(resolved) // refused: the closeBundle that still comes deploys nothing
-          throw plain(`[collectfasta] This build writes to two directories (${dirs}): deploy the one you publish with \`npx collectfasta deploy <dir>\` after the build.`)
-        }
-        if (!output) {
-          output = { outDir, files: new Map() }
-          outputs.set(resolved, output)
-        }
-        const keep = (options.source ?? DEFAULTS.source) === 'bundle'
-        for (const [fileName, item] of Object.entries(bundle)) {
-          const content = item.type === 'chunk' ? item.code : item.source
-          const stat = statSync(join(outDir, fileName), { throwIfNoEntry: false })
-          if (!stat) continue
-          const bytes = keep ? (typeof content === 'string' ? Buffer.from(content) : content) : new Uint8Array()
-          output.files.set(fileName, { bytes, size: stat.size, mtimeMs: stat.mtimeMs })
-        }
+        const other = tracker.wrote(context, outDir, bundle as never, o.source === 'bundle')
+        if (other) throw plain(twoDirsRefusal([other, outDir]))
       },
     },
     // The build's true end: every other plugin's closeBundle has run (they run before a
@@ -225,88 +100,194 @@ export function collectfasta(options: CollectfastaOptions): Plugin<CollectfastaA
       sequential: true,
       async handler() {
         const context = this as unknown as BuildContext
-        const resolved = configOf(context)
-        const client = isClient(context) // before ended(): it unwinds Vite 5's config stack
-        ended(resolved)
-        const written = outputs.get(resolved)
-        outputs.delete(resolved)
-        const app = registry.apps.get(rootOf(resolved))
-        if (app && written && context.environment?.name === 'client' && resolved) app.client = resolved
-        if (app && context.environment?.name === app.last) {
-          // The last environment of an app build whose environments Vite built after buildApp.
-          registry.apps.delete(rootOf(resolved))
-          if (app.client) await deployApp(app.client, app.servers[0])
-          return
-        }
-        if (!written || !client) return
-        if (context.meta.watchMode && !(options.watch ?? DEFAULTS.watch)) {
-          if (!toldWatch) this.warn('[collectfasta] Not deploying in watch mode: `watch: true` deploys after each rebuild.')
-          toldWatch = true // once per watch session, not once per rebuild
-          return
-        }
-        const elsewhere = resolved && otherSite(resolved)
-        if (elsewhere) return this.warn(elsewhere)
-        if (resolved?.builder) {
-          // A Vite app build (the Environment API): other environments, prerendering and
-          // plugins' buildApp work come after this client build. Vite 7+ calls buildApp hooks at
-          // the very end; Vite 6 has no such hook for plugins.
-          if (context.meta.viteVersion) {
-            registry.waiting.add(relativeDir(written.outDir))
-            return
-          }
-          throw plain(
-            `[collectfasta] This is a Vite 6 app build (\`builder\`): pages may be rendered after the client build, and Vite 6 lets no plugin run at the end of it. ` +
-              `Remove collectfasta() from the Vite plugins and run \`npx collectfasta deploy ${shellQuote(relativeDir(written.outDir))}\` after the build (or use Vite 7 or later).`,
-          )
-        }
-        const copy = publishedCopy(written.outDir, projectRoot(resolved?.root ?? process.cwd()), written.files.keys(), (message) => this.warn(message))
-        const why = copy ? copiedTo(written.outDir, copy) : notFinal(resolved, written.outDir)
-        if (why) throw plain(notFinalRefusal(why, pluginNames(resolved), copy ? relativeDir(copy) : '<dir>'))
-        const files = (options.source ?? DEFAULTS.source) === 'bundle' ? stillOnDisk(written) : undefined
-        // Plain Rollup has no Vite logger: its own, which follows Rollup's logLevel.
-        const logger: Logger = { info: (message) => (resolved ? resolved.logger.info(message) : this.info(message)), warn: (message) => this.warn(message) }
-        const done = run(written.outDir, files, resolved, logger)
-        deploying = done.then(
-          () => {},
-          () => {},
-        )
-        try {
-          await done
-        } catch (error) {
-          // Watch mode: Vite closes each rebuild's bundle without waiting for it, so a throw
-          // here would be an unhandled rejection that ends the watcher: say it, keep watching.
-          if (context.meta.watchMode) resolved?.logger.error(plain(error).message)
-          else throw plain(error)
-        }
+        const { resolved, client, written } = tracker.closed(context)
+        if (await door.appEnvironmentClosed(context, resolved, written)) return
+        if (written && client) await door.clientClosed(context, this as unknown as Speaker, resolved, written)
       },
     },
     // Vite 7+ app builds: after every environment is built and every other plugin's buildApp
     // work (prerendering) is done, the client environment's directory is the published site.
     buildApp: {
       order: 'post',
-      async handler(builder) {
-        const app = builder as unknown as BuilderLike
-        if (!app.config.builder) return // a plain `vite build`: deployed at its closeBundle
-        const names = Object.keys(app.environments)
-        const client = app.environments.client
-        if (!client) return
-        if (names.every((name) => !app.environments[name]?.isBuilt)) {
-          // No buildApp built anything: Vite builds every environment after this hook, and the
-          // last one's closeBundle is the end of the app build.
-          registry.apps.set(rootOf(client.config), { last: names.at(-1) as string, servers: names.filter((name) => name !== 'client') })
-          return
-        }
-        if (!client.isBuilt) return
-        const server = names.find((name) => name !== 'client' && app.environments[name]?.isBuilt)
-        await deployApp(client.config, server)
-      },
+      handler: (builder) => door.appBuilt(builder as unknown as BuilderLike),
     },
     api: {
       get report() {
-        return lastReport
+        return door.report
       },
       options,
     },
   }
   return plugin
+}
+
+/**
+ * Rolldown's timing check counts the deploy's network time as this plugin's build work. The
+ * summary line already says how long the deploy took: take our line out of the warning, and the
+ * whole warning when we are all it names.
+ */
+function quietTimings(log: { code?: string; message: string }): false | undefined {
+  if (log.code !== 'PLUGIN_TIMINGS' || typeof log.message !== 'string') return
+  const ours = new RegExp(`^\\s*- plugin ${PLUGIN_NAME} \\w+ .*$\\n?`, 'gm')
+  if (!ours.test(log.message)) return
+  const rest = log.message.replace(ours, '')
+  // Other callbacks timed in the list ("(12%, 1.3s, …)") are worth the warning; ours alone is not.
+  const others = rest.split('Additional callback time')[0]?.match(/^\s*- plugin .*\(\d+%, /gm)
+  if (!others) return false
+  log.message = rest
+}
+
+/** How the plugin acts on the rules' decisions: deploys, waits, refuses; and the last report. */
+function createDoor(options: CollectfastaOptions, o: ResolvedPluginOptions, tracker: Tracker) {
+  const end = processEnd()
+  const warnOnly = o.notDeployed === 'warn'
+  /** Whether a watch session without `watch: true` was told it deploys nothing. */
+  let toldWatch = false
+
+  const door = {
+    report: undefined as DeployReport | undefined,
+    deploying: undefined as Promise<void> | undefined,
+
+    /** Deploys `outDir`; files written there later in the process are noticed at its end. */
+    async run(outDir: string, files: Map<string, Uint8Array> | undefined, resolved: ResolvedConfig | undefined, logger: Logger): Promise<void> {
+      door.report = undefined // never the previous build's
+      const before = statWalk(outDir)
+      const once = (bytes: typeof files) =>
+        deploy({
+          ...options,
+          outDir,
+          files: bytes,
+          assetsDir: resolved?.build.assetsDir ?? o.assetsDir,
+          // Relative paths (cacheDir, reportFile, a filesystem dir) resolve against the project:
+          // the folder with package.json at or above Vite's root.
+          root: projectRoot(resolved?.root ?? process.cwd()),
+          logger,
+          // Vite's resolved logLevel is undefined unless the user set one: 'info' by default.
+          progress: (resolved?.logLevel ?? 'info') === 'info',
+          handleSignals: true,
+        })
+      try {
+        door.report = await once(files)
+      } catch (error) {
+        door.report = (error as { report?: DeployReport }).report
+        throw plain(error)
+      }
+      // A later deploy of the same directory registers again; this one re-deploys from disk.
+      end.deployed(
+        outDir,
+        before,
+        async () => {
+          door.report = await once(undefined)
+        },
+        warnOnly,
+      )
+    },
+
+    /** A refusal fails the build, unless `notDeployed: 'warn'`. */
+    refuse(sentence: string, warn: (message: string) => void): void {
+      if (warnOnly) warn(sentence)
+      else throw plain(sentence)
+    },
+
+    /** The final checks on a directory once nothing more writes it, then the deploy (or the refusal). */
+    async final(outDir: string, resolved: ResolvedConfig | undefined, server: string | undefined, logger: Logger, written?: ClientOutput): Promise<void> {
+      const dir = shown(outDir)
+      const library = !resolved || Boolean(resolved.build.lib)
+      const copy = publishedCopy(outDir, projectRoot(resolved?.root ?? process.cwd()), written?.files.keys(), logger.warn)
+      const page = hasPage(outDir)
+      const missing = server && page && !copy ? await missingPage(outDir, resolved?.base ?? '/', deployedRedirects(options, outDir)) : undefined
+      const decision = decide(FINAL_RULES, { dir, copy: copy && shown(copy), hasPage: page, server, missing, library })
+      if (decision.action === 'refuse') return door.refuse(refusalSentence(decision, pluginNames(resolved), dir), logger.warn)
+      const files = written && o.source === 'bundle' ? stillOnDisk(written) : undefined
+      await door.run(outDir, files, resolved, logger)
+    },
+
+    /** A client build closed (not in a Vite 7+ app build's environments): what the rules say. */
+    async clientClosed(context: BuildContext, speaker: Speaker, resolved: ResolvedConfig | undefined, written: ClientOutput): Promise<void> {
+      const root = rootOf(resolved)
+      const facts: ClientBuildFacts = {
+        otherSite: resolved && otherSite(resolved),
+        watchMode: context.meta.watchMode,
+        deployInWatch: o.watch,
+        appBuild: resolved?.builder ? (context.meta.viteVersion ? 'vite7+' : 'vite6') : undefined,
+        sameRootRunning: tracker.sameRootRunning(root),
+        serverBuiltBefore: tracker.serverBuilt(root),
+        serverEnvironment: serverEnvironment(resolved?.environments as never),
+        ssrManifest: Boolean(resolved?.build.ssrManifest),
+        library: !resolved || Boolean(resolved.build.lib),
+      }
+      const decision = decide(CLIENT_BUILD_RULES, facts)
+      const logger = loggerOf(resolved, speaker)
+      await door.act(decision, written, resolved, logger, context.meta.watchMode)
+    },
+
+    async act(decision: Decision, written: ClientOutput, resolved: ResolvedConfig | undefined, logger: Logger, watchMode: boolean): Promise<void> {
+      const { outDir } = written
+      const root = rootOf(resolved)
+      if (decision.action === 'skip') {
+        if (decision.warning) logger.warn(decision.warning)
+        else if (!toldWatch) logger.warn('[collectfasta] Not deploying in watch mode: `watch: true` deploys after each rebuild.')
+        toldWatch ||= decision.rule === 'watch' // once per watch session, not once per rebuild
+        return
+      }
+      if (decision.action === 'refuse') return door.refuse(refusalSentence(decision, pluginNames(resolved), shown(outDir)), logger.warn)
+      if (decision.action === 'defer') {
+        // Vite 7+ app builds: the end of buildApp deploys (see appBuilt); the process's end otherwise.
+        const server = () => (decision.until === 'process' && tracker.serverBuilt(root) ? 'server (SSR) build' : undefined)
+        end.wait(root, { dir: outDir, until: decision.until, warnOnly, run: () => door.final(outDir, resolved, server(), loggerOf(resolved)) })
+        if (decision.until === 'process') logger.info(`[collectfasta] ${shown(outDir)}: deployed once this process's builds are over (${decision.why}).`)
+        return
+      }
+      const done = door.final(outDir, resolved, undefined, logger, written)
+      door.deploying = done.then(
+        () => {},
+        () => {},
+      )
+      try {
+        await done
+      } catch (error) {
+        // Watch mode: Vite closes each rebuild's bundle without waiting for it, so a throw
+        // here would be an unhandled rejection that ends the watcher: say it, keep watching.
+        if (watchMode) resolved?.logger.error(plain(error).message)
+        else throw error
+      }
+    },
+
+    /** An environment of a Vite 7+ app build closed: the last one ends the app build (true when handled). */
+    async appEnvironmentClosed(context: BuildContext, resolved: ResolvedConfig | undefined, written: ClientOutput | undefined): Promise<boolean> {
+      const root = rootOf(resolved)
+      const app = tracker.apps.get(root)
+      if (!app) return false
+      if (written && context.environment?.name === 'client' && resolved) app.client = resolved
+      if (context.environment?.name !== app.last) return false
+      tracker.apps.delete(root)
+      if (app.client) await door.appEnd(app.client, app.servers[0])
+      return true
+    },
+
+    /** Vite 7+ `buildApp` (post): the app build is over, or Vite builds the environments after it. */
+    async appBuilt(app: BuilderLike): Promise<void> {
+      if (!app.config.builder) return // a plain `vite build`: deployed at its closeBundle
+      const names = Object.keys(app.environments)
+      const client = app.environments.client
+      if (!client) return
+      if (names.every((name) => !app.environments[name]?.isBuilt)) {
+        // No buildApp built anything: Vite builds every environment after this hook, and the
+        // last one's closeBundle is the end of the app build.
+        tracker.apps.set(rootOf(client.config), { last: names.at(-1) as string, servers: names.filter((name) => name !== 'client') })
+        return
+      }
+      if (!client.isBuilt) return
+      const server = names.find((name) => name !== 'client' && app.environments[name]?.isBuilt)
+      await door.appEnd(client.config, server)
+    },
+
+    /** The end of a Vite 7+ app build: its client directory, once final, is the site. */
+    async appEnd(client: ResolvedConfig, server: string | undefined): Promise<void> {
+      end.take(rootOf(client))
+      const outDir = resolve(client.root, client.build.outDir)
+      await door.final(outDir, client, server && `\`${server}\` environment`, loggerOf(client))
+    },
+  }
+  return door
 }

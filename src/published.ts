@@ -3,13 +3,13 @@
 // The rules look at what the build is (other builds of the same app in this process, a server
 // side, a client build without pages), never at which framework made it: the names below only
 // pick a better message.
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
-import { join, relative, resolve, sep } from 'node:path'
+import { readdirSync, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { inspect } from 'node:util'
 import type { ResolvedConfig } from 'vite'
-import { isHtml, knownType } from './core/headers.js'
-import { redirectKey, storedRedirects } from './core/redirects.js'
-import type { CollectfastaOptions } from './options.js'
+import type { Decision } from './site/decide.js'
+import { SOME_DIR, deployCommand, shown } from './site/layout.js'
+import type { ClientOutput } from './site/tracker.js'
 
 /** Frameworks with an integration of their own, refused as soon as their config is seen. */
 const INTEGRATIONS: { name: string; plugin: RegExp; use: string }[] = [
@@ -48,8 +48,8 @@ export function otherSite(resolved: Pick<ResolvedConfig, 'root' | 'inlineConfig'
   if (!configFile) return undefined
   const names = resolved.plugins.map((p) => p.name)
   const found = OTHER_SITES.find((f) => names.some((name) => f.plugin.test(name)))
-  const dir = found?.dir ?? (toPosix(relative(process.cwd(), resolve(resolved.root, resolved.build.outDir))) || '.')
-  const publish = `run \`npx collectfasta deploy ${shellQuote(dir)} --to <target>\` after the build`
+  const dir = found?.dir ?? shown(resolve(resolved.root, resolved.build.outDir))
+  const publish = `run ${deployCommand(dir, '<target>')} after the build`
   if (found) return `[collectfasta] Not deployed: this is a ${found.name} build of the app's Vite config, not the app's site. To publish it, ${publish}.`
   // The same signs as a script of the user's own that builds the app: both are told what is true.
   return (
@@ -75,14 +75,29 @@ export function frameworkRefusal(pluginNames: readonly string[]): string | undef
  */
 export function notFinalRefusal(why: string, pluginNames: readonly string[], fallbackDir: string, serverRendered = false): string {
   const known = PUBLISHED.find((f) => pluginNames.some((name) => f.plugin.test(name)))
-  const dir = shellQuote(known?.dir ?? fallbackDir)
+  const dir = known?.dir ?? fallbackDir
   const where = serverRendered ? `, and only where a server serves the server-rendered pages that ${dir} lacks` : ''
   // One sentence: what is wrong, then what to run.
   return (
     `[collectfasta] Nothing deployed: this ${known ? `${known.name} ` : ''}build is not the whole site, as ${why}; ` +
-    `run \`npx collectfasta deploy ${dir}\` (the directory the app publishes) after the build instead, with collectfasta() removed from the Vite plugins${where}.`
+    `run ${deployCommand(dir)} (the directory the app publishes) after the build instead, with collectfasta() removed from the Vite plugins${where}.`
   )
 }
+
+/** The sentence of a refusal the rules decided (`dir`: the build's directory, shown). */
+export function refusalSentence(decision: Extract<Decision, { action: 'refuse' }>, pluginNames: readonly string[], dir: string): string {
+  if (decision.rule === 'Vite 6 app build') {
+    return (
+      `[collectfasta] This is a Vite 6 app build (\`builder\`): pages may be rendered after the client build, and Vite 6 lets no plugin run at the end of it. ` +
+      `Remove collectfasta() from the Vite plugins and run ${deployCommand(dir)} after the build (or use Vite 7 or later).`
+    )
+  }
+  return notFinalRefusal(decision.why, pluginNames, decision.copy ?? dir, decision.serverRendered)
+}
+
+/** The sentence for a build writing into two directories: which one is published is not known. */
+export const twoDirsRefusal = (dirs: string[]) =>
+  `[collectfasta] This build writes to two directories (${dirs.map((dir) => shown(dir)).join(' and ')}): deploy the one you publish with ${deployCommand(SOME_DIR)} after the build.`
 
 /** The part of a Vite environment's build options that says whether it has entries of its own. */
 interface BuildInputs {
@@ -103,54 +118,6 @@ export function serverEnvironment(environments: Record<string, { consumer?: stri
   return undefined
 }
 
-/** Builds of this process by app root, seen by every copy of the plugin (one process may load two). */
-export interface BuildRegistry {
-  /** Builds running now, by root. */
-  running: Map<string, number>
-  /** Roots that had a server (SSR) build in this process. */
-  servers: Set<string>
-  /**
-   * Vite 7+ app builds whose environments Vite builds after every buildApp hook, by root: the
-   * last environment's closeBundle deploys the client's directory.
-   */
-  apps: Map<string, { last: string; servers: string[]; client?: ResolvedConfig }>
-  /** App builds whose deploy waits for Vite's end of `buildApp`: warned about if the process ends first. */
-  waiting: Set<string>
-}
-
-const REGISTRY = Symbol.for('vite-plugin-collectfasta.builds')
-
-export function buildRegistry(): BuildRegistry {
-  const global = globalThis as { [REGISTRY]?: BuildRegistry }
-  if (!global[REGISTRY]) {
-    const registry: BuildRegistry = { running: new Map(), servers: new Set(), apps: new Map(), waiting: new Set() }
-    global[REGISTRY] = registry
-    // A framework that ends the process inside its build (e.g. to stop a prerender's open
-    // handles) would leave a waiting deploy undone without a word: say so.
-    process.once('exit', () => {
-      for (const dir of registry.waiting) {
-        process.stderr.write(`[collectfasta] The build ended the process before Vite's end of the app build: ${dir} was NOT deployed. Run \`npx collectfasta deploy ${shellQuote(dir)}\`.\n`)
-      }
-    })
-  }
-  return global[REGISTRY]
-}
-
-/** A file the bundle wrote, as it was on disk once written: a later change on disk is noticed. */
-export interface Written {
-  bytes: Uint8Array
-  size: number
-  mtimeMs: number
-}
-
-/** What a client build wrote: its directory, and the bundle's files (by path relative to it). */
-export interface ClientOutput {
-  outDir: string
-  files: Map<string, Written>
-}
-
-export const toPosix = (path: string) => path.split(sep).join('/')
-
 /**
  * A refusal or a failed deploy is not a bug in a plugin: the sentence, without a bundler's stack
  * trace (DEBUG=1 keeps the stack). Vite 5-7 print a failed build's `stack`; Vite 8 prints it with
@@ -163,13 +130,6 @@ export function plain(error: unknown): Error {
   return Object.assign(new Error(message), { name: '', stack: `${message}\n`, [inspect.custom]: () => message })
 }
 
-/**
- * A path as a POSIX shell reads it in a suggested command: single-quoted when it holds a space or
- * any character the shell would read (`<`, `>`, `|`, `$`, quotes…: `out>dir` unquoted would be a
- * redirect). The placeholder `<dir>` alone is left bare, as the reader replaces it.
- */
-export const shellQuote = (path: string) => (path === '<dir>' || /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`)
-
 /** The bundle's bytes that are still what is on disk; a file changed or removed since is read from disk (or not deployed). */
 export function stillOnDisk(output: ClientOutput): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>()
@@ -178,85 +138,4 @@ export function stillOnDisk(output: ClientOutput): Map<string, Uint8Array> {
     if (stat?.isFile() && stat.size === written.size && stat.mtimeMs === written.mtimeMs) files.set(path, written.bytes)
   }
   return files
-}
-
-/** Whether a directory holds an HTML page (the first found ends the walk). */
-export function hasPage(dir: string): boolean {
-  if (!existsSync(dir)) return false
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).some((dirent) => dirent.isFile() && isHtml(dirent.name))
-}
-
-/**
- * Whether a link's path names a page: anything but a file of a known type other than HTML, by
- * the content-type lookup the deploy's headers use. `/about`, `/blog/`, `/docs.html`, and also
- * `/docs/v1.2` or `/users/jane.doe` (a dot, but no file type) are pages; `/feed.xml` is not.
- */
-const looksLikePage = (path: string) => {
-  const name = path.split('/').at(-1) ?? ''
-  if (!name.includes('.')) return true
-  const type = knownType(name)
-  return type === undefined || type === 'text/html'
-}
-
-/** The keys of the redirects a deploy with these options stores into `outDir`'s site (none where its strategy stores no redirects). */
-export function deployedRedirects(options: Pick<CollectfastaOptions, 'strategy' | 'redirects'>, outDir: string): string[] {
-  if (!options.strategy.websiteRedirects) return []
-  return storedRedirects(options.redirects ?? [], outDir).rules.map((rule) => redirectKey(rule.from))
-}
-
-/** A page of the directory linking to a page of the same site that the directory does not hold. */
-export interface MissingPage {
-  /** The linking page, relative to the directory. */
-  page: string
-  /** The link's path, as the browser asks for it. */
-  link: string
-}
-
-/**
- * The first link (`<a href>`) of the directory's pages to a page of the same site that is
- * neither a file of the directory, a page (`about` as about/index.html or about.html) nor one of
- * the `redirected` keys (the redirects the deploy stores). In an app with a server, such a page
- * is rendered on request (a route left out of the prerender): the directory alone is a partial
- * site. Links to other sites, outside Vite's `base`, or to other schemes (mailto:) are not the
- * site's; links to files that are not pages (`/feed.xml`, `/download/app.zip`: a file type the
- * deploy's content-type lookup knows, other than HTML) or under `/.well-known/` are a server's or
- * a host's business, not a page. An extension of no known type (`/docs/v1.2`) is a page.
- */
-export async function missingPage(dir: string, base: string, redirected: Iterable<string> = []): Promise<MissingPage | undefined> {
-  const files = new Set<string>(redirected)
-  const pages: string[] = []
-  for (const dirent of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!dirent.isFile()) continue
-    const path = toPosix(relative(dir, join(dirent.parentPath, dirent.name)))
-    files.add(path)
-    if (isHtml(path)) pages.push(path)
-  }
-  const held = (path: string) => (path === '' || path.endsWith('/') ? files.has(`${path}index.html`) : files.has(path) || files.has(`${path}/index.html`) || files.has(`${path}.html`))
-  // A relative base ('./') is served from wherever the site is: links from the root are the site's.
-  const root = new URL(/^([a-z][a-z\d+.-]*:)?\/\//i.test(base) || base.startsWith('/') ? base : '/', 'http://site.invalid/')
-  const { Parser } = await import('htmlparser2')
-  for (const page of pages) {
-    const hrefs: string[] = []
-    let baseHref: string | undefined
-    const parser = new Parser({
-      onopentag(name, attributes) {
-        if (name === 'a' && attributes.href) hrefs.push(attributes.href)
-        else if (name === 'base' && attributes.href) baseHref ??= attributes.href
-      },
-    })
-    parser.end(readFileSync(join(dir, page), 'utf8'))
-    for (const href of hrefs) {
-      let url: URL
-      let path: string
-      try {
-        url = new URL(href, new URL(baseHref ?? '.', new URL(page, root)))
-        if (url.origin !== root.origin || !url.pathname.startsWith(root.pathname) || url.pathname.startsWith('/.well-known/')) continue
-        path = decodeURIComponent(url.pathname.slice(root.pathname.length))
-      } catch {
-        continue // not a URL a browser would follow
-      }
-      if (looksLikePage(path) && !held(path)) return { page, link: url.pathname }
-    }
-  }
-  return undefined
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { DEFAULTS } from './defaults.js'
-import type { DeployCommonOptions, DeployOptions, PruneOptions } from './options.js'
+import type { CollectfastaOptions, DeployCommonOptions, DeployOptions, PruneOptions } from './options.js'
 import { type Logger, consoleLogger } from './report.js'
 import type { Strategy } from './strategy.js'
 import { validateOptions } from './validate.js'
@@ -140,5 +140,27 @@ export function resolveOptions(options: DeployOptions): ResolvedDeploy {
     logger: options.logger ?? consoleLogger,
     progress: options.progress ?? DEFAULTS.progress,
     handleSignals: options.handleSignals ?? false,
+  }
+}
+
+/** The plugin's own options with their defaults: what its hooks read, once. */
+export interface ResolvedPluginOptions {
+  enabled: boolean
+  source: NonNullable<CollectfastaOptions['source']>
+  watch: boolean
+  notDeployed: NonNullable<CollectfastaOptions['notDeployed']>
+  /** Vite's default `build.assetsDir`, for a plain Rollup build. */
+  assetsDir: string
+}
+
+/** Checks the plugin's options and resolves its own once (the deploy's are resolved by `resolveOptions`). */
+export function resolvePluginOptions(options: CollectfastaOptions): ResolvedPluginOptions {
+  validateOptions(options)
+  return {
+    enabled: resolveEnabled(options.enabled),
+    source: options.source ?? DEFAULTS.source,
+    watch: options.watch ?? DEFAULTS.watch,
+    notDeployed: options.notDeployed ?? DEFAULTS.notDeployed,
+    assetsDir: DEFAULTS.assetsDir,
   }
 }

@@ -14,6 +14,20 @@ export interface ObjectHeaders {
   redirect?: string
 }
 
+/**
+ * The headers an object is stored with now, as the storage reports them (an S3 HEAD, a Cloud
+ * Storage listing). `null`: stored without that header. A field left out: the storage did not
+ * say, or the strategy sets it from its own options (S3 `params`): it is not compared.
+ */
+export interface StoredHeaders {
+  contentType?: string | null
+  cacheControl?: string | null
+  contentEncoding?: string | null
+  redirect?: string | null
+  /** Every user metadata entry (ours included), names as the storage gives them. */
+  metadata: Record<string, string>
+}
+
 /** What a storage knows about one stored object. Every digest is optional. */
 export interface RemoteObject {
   /** Full key, prefix included. */
@@ -25,6 +39,12 @@ export interface RemoteObject {
   xxh64?: string
   /** Fingerprint of the headers the object was stored with, when the strategy can tell. */
   headersFingerprint?: string
+  /**
+   * The headers stored now, when the answer carries them (`stat` on S3, `list` and `stat` on
+   * Cloud Storage). `collectfasta check` and `verify` compare them with the build's: a header
+   * changed by hand keeps the fingerprint, which is only what we stored.
+   */
+  headers?: StoredHeaders
   /**
    * What identifies this stored version (S3 ETag, GCS generation, fs content hash). The remote
    * manifest records it, so a later listing can tell the object is still the one recorded.
@@ -218,3 +238,15 @@ export function isThrottle(error: unknown): boolean {
   if (e?.throttled === true) return true
   return e?.cause !== undefined && e.cause !== error ? isThrottle(e.cause) : false
 }
+
+/**
+ * The pause in ms before retry `attempt` (1, 2, …) of a storage request: full jitter over 100 ms
+ * doubling (500 ms after a throttling answer), capped at 20 s, as the AWS SDK does. The one
+ * backoff rule of the S3 and GCS requests and of the core's throttled uploads.
+ */
+export function retryDelay(attempt: number, throttled = false, random = Math.random): number {
+  return Math.round(random() * Math.min(20_000, (throttled ? 500 : 100) * 2 ** (attempt - 1)))
+}
+
+/** The most bytes Node holds in one Buffer: a body over it is never read or sent whole. */
+export const MAX_BUFFER_BYTES = 2 ** 31 - 1

@@ -126,6 +126,7 @@ export function validateOptions(options: unknown): asserts options is Collectfas
       '[collectfasta] `directoryIndex` is for object storages: a web server serving a directory maps /about/ to about/index.html itself (nginx try_files, Apache DirectoryIndex). Remove it.',
     )
   }
+  if (o.notDeployed !== undefined && o.notDeployed !== 'fail' && o.notDeployed !== 'warn') fail('notDeployed', "'fail' or 'warn'", o.notDeployed)
   if (o.source !== undefined && o.source !== 'bundle' && o.source !== 'outDir') {
     fail('source', "'bundle' or 'outDir'", o.source)
   }

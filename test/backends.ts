@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative, sep } from 'node:path'
 import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
@@ -37,6 +37,8 @@ export interface Backend {
   child?(): ChildTarget
   /** Whether its conditional writes hold (through the test servers' emulations where the server ignores them). */
   conditional: boolean
+  /** Keeps what is stored under `prefix` now; the function returned puts it back, exactly (local storages only). */
+  snapshot?(prefix: string): () => void
 }
 
 /** A storage as a child process that deploys (and is killed) reaches it. */
@@ -50,6 +52,13 @@ export const backends: Backend[] = [
   {
     name: 'memory',
     conditional: true,
+    snapshot: (prefix) => {
+      const kept = [...memoryObjects].filter(([key]) => key.startsWith(prefix))
+      return () => {
+        for (const key of [...memoryObjects.keys()]) if (key.startsWith(prefix)) memoryObjects.delete(key)
+        for (const [key, object] of kept) memoryObjects.set(key, { ...object })
+      }
+    },
     strategy: (prefix) => memory({ prefix, objects: memoryObjects }),
     keys: async (prefix) => [...memoryObjects.keys()].filter((k) => k.startsWith(prefix)),
     put: async (key, body) => void memoryObjects.set(key, { bytes: Buffer.from(body), headers: { contentType: 'text/plain' } }),
@@ -63,6 +72,15 @@ export const backends: Backend[] = [
   {
     name: 'filesystem',
     conditional: true,
+    snapshot: (prefix) => {
+      const kept = mkdtempSync(join(tmpdir(), 'collectfasta-snapshot-'))
+      dirs.push(kept)
+      cpSync(join(fsRoot, prefix), kept, { recursive: true })
+      return () => {
+        rmSync(join(fsRoot, prefix), { recursive: true, force: true })
+        cpSync(kept, join(fsRoot, prefix), { recursive: true })
+      }
+    },
     strategy: (prefix) => filesystem({ dir: fsRoot, prefix }),
     child: () => ({ kind: 'fs', dir: fsRoot }),
     keys: async (prefix) =>

@@ -9,6 +9,7 @@ import { writeTree } from './helpers.js'
 import { S3_BUCKET } from './setup/servers.js'
 import { GCS_BUCKET, readBackGcs } from './strategies/gcs-emulator.js'
 import { readBackS3 } from './strategies/s3-servers.js'
+import { recordingProxy } from './servers/proxy.mjs'
 import { NODE_24 } from './servers/runtimes.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -188,6 +189,35 @@ describe('collectfasta deploy', () => {
     const { code, stderr } = await cli(dir, args)
     expect(stderr).toMatch(message)
     expect(stderr).not.toMatch(/s3\(\{/) // a CLI user is told the CLI form, not JavaScript
+    expect(code).toBe(2)
+  })
+
+  it('a --to prefix a URL parser would resolve elsewhere is exit 2, before any request (also --prune)', async () => {
+    const proxy = await recordingProxy(inject('fauxqsEndpoint'))
+    const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' }
+    const targets = ['s3://site/app/../', 's3://site/..', 's3://site/%2e%2e/', 's3://site//', 's3://site?x=1/', 's3://site/#frag', 's3://site/a/../../other/']
+    try {
+      const dir = project()
+      const results = await Promise.all(targets.map((to) => cli(dir, ['deploy', '--prune', '--to', to, '--endpoint', proxy.url], env)))
+      expect(results).toHaveLength(targets.length)
+      for (const [i, { code, stderr }] of results.entries()) {
+        expect(stderr, targets[i]).toMatch(/^\[collectfasta\] --to ".*" has a prefix that is not a plain path: .*\. Name the folder plainly, e\.g\. --to s3:\/\/my-bucket\/site\/\.$/m)
+        expect(code, targets[i]).toBe(2)
+      }
+      expect(proxy.requests).toEqual([])
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it.each([
+    ['gs://site/app/../', /--to "gs:\/\/site\/app\/\.\.\/" has a prefix that is not a plain path: it has a '\.' or '\.\.' segment/],
+    ['file:./www?x=1', /--to "file:\.\/www\?x=1" is not a plain directory: it contains `\?` or `#`/],
+    ['file:///srv/www#top', /is not a plain directory: it contains `\?` or `#`/],
+    ['file:///srv/site/%2e%2e/www', /is not a plain directory: it has a percent-encoded dot segment/],
+  ])('--to %s is exit 2 with one sentence', async (to, message) => {
+    const { code, stderr } = await cli(project(), ['deploy', '--to', to])
+    expect(stderr).toMatch(message)
     expect(code).toBe(2)
   })
 
@@ -407,6 +437,31 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
     expect(siteFiles(www)).toEqual(Object.keys(files).sort())
   })
 
+  it.each(['public', 'browser', 'static'])('a server bundle beside a public half named %s (Waku: dist/public): that half is deployed', async (half) => {
+    const dir = bare()
+    writeTree(dir, { 'dist/server/entry.js': 'export {}', ...Object.fromEntries(Object.entries(SITE).map(([path, text]) => [`dist/${half}/${path}`, text])) })
+    const www = join(dir, 'www')
+    const { code, stdout, stderr } = await cli(dir, ['deploy', '--to', pathToFileURL(www).href])
+    expect(stderr).toBe('')
+    expect(stdout).toContain(`[collectfasta] dist/${half}: the directory this build publishes`)
+    expect(code).toBe(0)
+    expect(siteFiles(www)).toEqual(Object.keys(SITE).sort())
+  })
+
+  it('without the default directory, names the folders holding a built site (VuePress: docs/.vuepress/dist)', async () => {
+    const dir = bare()
+    writeTree(dir, { 'index.html': 'the source page', 'public/index.html': 'a source page too' })
+    const past = new Date(Date.now() - 60_000)
+    for (const file of ['package.json', 'index.html']) if (existsSync(join(dir, file))) utimesSync(join(dir, file), past, past)
+    utimesSync(join(dir, 'public/index.html'), past, past)
+    writeTree(dir, { 'docs/.vuepress/dist/index.html': 'built', 'node_modules/x/dist/index.html': 'not ours' })
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', '--to', pathToFileURL(www).href])
+    expect(stderr).toMatch(/The directory \S*dist does not exist: build first, or name the directory to deploy\. Built sites in this project: `npx collectfasta deploy docs\/\.vuepress\/dist`\.\n$/)
+    expect(code).toBe(2)
+    expect(existsSync(www)).toBe(false)
+  })
+
   it('Nuxt links dist to .output/public: one site, deployed', async () => {
     const dir = bare()
     writeTree(join(dir, '.output/public'), SITE)
@@ -419,7 +474,6 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
 
   it.each([
     ['a server bundle alone', { 'dist/server/server.js': 'export {}' }, /dist\/server is a server bundle, never deployed to a bucket, and no public directory was found beside it: name the directory the app publishes: `npx collectfasta deploy <dir>`\./],
-    ['a server bundle beside a public half by another name', { 'dist/server/server.js': 'export {}', 'dist/browser/index.html': 'a' }, /dist\/server is a server bundle, never deployed to a bucket: deploy the public half beside it, `npx collectfasta deploy dist\/browser`\./],
     ['two built sites', { 'dist/client/index.html': 'a', '.output/public/index.html': 'b' }, /Several built sites here \(\.output\/public, dist\/client\): name the one to deploy/],
     ['a SvelteKit project', { 'svelte.config.js': 'export default {}', 'build/index.html': 'a' }, /This is a SvelteKit project: .*npx collectfasta deploy build/],
   ])('%s: exit 2 with the command to run, nothing deployed', async (_case, files, message) => {

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { missingPage } from '../src/published.js'
+import { missingPage } from '../src/site/pages.js'
 
 const temp: string[] = []
 afterAll(() => {

@@ -107,10 +107,10 @@ describe('the upload throttle', () => {
     expect(second).toBe(true)
   })
 
-  it('backs off exponentially with full jitter, capped at 8 s', () => {
-    expect(backoff(1, () => 1)).toBe(250)
-    expect(backoff(3, () => 1)).toBe(1000)
-    expect(backoff(20, () => 1)).toBe(8000)
+  it('backs off a throttled upload exponentially from 500 ms with full jitter, capped at 20 s', () => {
+    expect(backoff(1, () => 1)).toBe(500)
+    expect(backoff(3, () => 1)).toBe(2000)
+    expect(backoff(20, () => 1)).toBe(20_000)
     expect(backoff(5, () => 0)).toBe(0)
   })
 })

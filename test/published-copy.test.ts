@@ -4,7 +4,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { publishedCopy } from '../src/published-copy.js'
+import { publishedCopy } from '../src/site/copy.js'
 
 const temp: string[] = []
 afterAll(() => {

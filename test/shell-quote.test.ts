@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { shellQuote } from '../src/published.js'
+import { shellQuote } from '../src/site/layout.js'
 
 // A word the shell reads as a redirect writes a file: in a folder of its own, never the checkout.
 const scratch = mkdtempSync(join(tmpdir(), 'collectfasta-quote-'))

@@ -3,11 +3,10 @@ import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { cac } from 'cac'
 import { findConfig, viteBuildDirs } from './config.js'
-import { checkNoWorker, checkNotServerSplit, manifestAssetsDir, publishedDir } from './published-dir.js'
+import { manifestAssetsDir, publishedDir } from './published-dir.js'
 import { UsageError, strategyFor } from './targets.js'
 import { check } from '../core/check.js'
 import { deploy } from '../core/deploy.js'
-import { deployedPaths } from '../core/scan.js'
 import type { DeployOptions } from '../options.js'
 import { redactUrl } from '../redact.js'
 import type { Logger } from '../report.js'
@@ -48,7 +47,7 @@ cli
   .option('--prune', 'Delete objects the recent deploys no longer use (after a grace period)')
   .option('--report <file>', 'Write the JSON report to this file')
   .option('--cache-dir <dir>', 'Where the checksum cache lives (cache it between CI runs)')
-  .option('--verify', 'Also list the storage and restore anything missing or different (objects deleted or changed by hand)')
+  .option('--verify', 'Also list the storage and restore anything missing or different, headers included: everything `check` reports')
   .option('--json', 'Print the JSON report on stdout, and nothing else there')
   .option('--quiet', 'Print only warnings and errors')
   .example('collectfasta deploy dist --to s3://my-site/www')
@@ -112,9 +111,6 @@ async function commandOptions(dir: string | undefined, flags: Flags): Promise<De
         ? configDir
         : publishedDir(cwd, configDir ?? vite?.dir, logger.info)
   if (!existsSync(outDir)) throw new UsageError(`[collectfasta] The directory ${outDir} does not exist: build first, or name the directory to deploy.`)
-  const deployed = deployedPaths(common.include, common.exclude)
-  checkNotServerSplit(cwd, outDir, deployed)
-  checkNoWorker(cwd, outDir, deployed)
   // Hashed files elsewhere than Vite's default folder are still cached for good, when the build's manifest says where.
   if (common.assetsDir === undefined && vite?.assetsDir !== undefined) common.assetsDir = vite.assetsDir
   const builtAssets = common.assetsDir === undefined ? manifestAssetsDir(outDir) : undefined
@@ -184,6 +180,7 @@ function isUsage(error: unknown): boolean {
     error instanceof UsageError ||
     e?.name === 'CACError' ||
     e?.code === 'ERR_COLLECTFASTA_MISSING_SDK' ||
+    e?.code === 'ERR_COLLECTFASTA_REFUSED' ||
     (error instanceof TypeError && e.message.startsWith('[collectfasta]'))
   )
 }

@@ -1,37 +1,12 @@
-import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
-import { dirname, join, posix, relative, resolve, sep } from 'node:path'
-import { SERVER_HALVES, publishedCopy } from '../published-copy.js'
-import { hasPage, shellQuote } from '../published.js'
+import { type Dirent, existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
+import { dirname, join, posix, resolve } from 'node:path'
 import { isHtml } from '../core/headers.js'
+import { publishedCopy } from '../site/copy.js'
+import { filesUnder, holdsModules, holdsPage, isSite } from '../site/guard.js'
+import { FRAMEWORK_OUTPUTS, NEVER_A_SITE, PUBLIC_HALVES, SERVER_HALVES, VITE_OUT_DIR, deployCommand, shown } from '../site/layout.js'
 import { UsageError } from './targets.js'
 
-/** Folders frameworks publish, whole: what a static host serves. */
-const PUBLIC_DIRS = ['.vercel/output/static', '.output/public']
-
-/** Names of a server bundle's folder beside the public one (client/server splits). */
-const SERVER_DIRS = ['server', 'ssr']
-
-/** Names of a public half beside a server bundle: `client` (Vite's splits), `public` (Nitro's), `browser` (Angular's), `static` (the Build Output API's). */
-const PUBLIC_HALVES = ['client', 'public', 'browser', 'static']
-
 const isDir = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true
-const shown = (cwd: string, dir: string) => relative(cwd, dir).split(sep).join('/') || '.'
-
-/** `npx collectfasta deploy <dir>`, ready to paste. */
-const command = (cwd: string, dir: string) => `\`npx collectfasta deploy ${shellQuote(shown(cwd, dir))}\``
-
-/** The files under `path`, at any depth. */
-const filesUnder = (path: string) => readdirSync(path, { recursive: true, withFileTypes: true }).filter((dirent) => dirent.isFile())
-
-/** Whether `path` is a folder holding JavaScript modules (at any depth). */
-const holdsModules = (path: string) => isDir(path) && filesUnder(path).some((file) => /\.[cm]?js$/.test(file.name))
-
-/** Whether `path` is a folder holding a page (at any depth): a folder without one is no site to deploy, nor to suggest. */
-const holdsPage = (path: string) => isDir(path) && hasPage(path)
-
-/** Whether the deploy of `dir` would upload a file of `folder` (under it), as `deployed` (its include/exclude) decides. */
-const uploadsAny = (dir: string, folder: string, deployed: (path: string) => boolean) =>
-  filesUnder(folder).some((file) => deployed(relative(dir, join(file.parentPath, file.name)).split(sep).join('/')))
 
 /**
  * A server bundle's folder found alone (no public half beside it), told from a site's own
@@ -47,15 +22,6 @@ function isLoneServerBundle(path: string): boolean {
   return modules > 0 && (pages.length < modules || pages.every((file) => /\.server\.html?$/i.test(file.name)))
 }
 
-/**
- * Whether `dir` is itself a site: a home page at its top. Such a folder is never a client/server
- * split, whatever its folders are called (a tutorial's `functions/`, a docs site's `client/` and
- * `server/` sections): the folder holding a split's two halves never has one (`dist` of Vite's
- * splits, Nitro's `.output`, `.vercel/output`, Angular's `dist/app`), and in a split an
- * `index.html` in the server half is the server's template.
- */
-const isSite = (dir: string) => existsSync(join(dir, 'index.html'))
-
 /** A project whose published directory is its adapter's choice: none can be guessed. */
 function adapterDecides(cwd: string): string | undefined {
   if (existsSync(join(cwd, '.svelte-kit')) || readdirSync(cwd).some((name) => /^svelte\.config\.[cm]?[jt]s$/.test(name))) return 'SvelteKit'
@@ -65,10 +31,11 @@ function adapterDecides(cwd: string): string | undefined {
 /**
  * The directory the CLI deploys when none is named: the one public directory this project's
  * build left. `outDir` is Vite's `build.outDir` (from vite.config), else `dist`. A client/server
- * split (`dist/client` + `dist/server`, `build/client`) deploys its client half; a server bundle
- * alone, several candidates, or a SvelteKit project (its adapter decides) are refused with the
- * command to run. A split's client half the app copied into another folder of the same build
- * folder, with pages written there after the build (Nitro's `public`), deploys that folder.
+ * split (`dist/client` + `dist/server`, `build/client`, Waku's `dist/public`) deploys its public
+ * half; a server bundle alone, several candidates, or a SvelteKit project (its adapter decides)
+ * are refused with the command to run. A split's public half the app copied into another folder
+ * of the same build folder, with pages written there after the build (Nitro's `public`), deploys
+ * that folder. Where nothing is found, the folders holding a built site are named.
  * `log` says which directory was chosen when it is not plainly `outDir`.
  */
 export function publishedDir(cwd: string, outDir: string | undefined, log: (message: string) => void): string {
@@ -76,47 +43,40 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
   if (framework) {
     throw new UsageError(
       `[collectfasta] This is a ${framework} project: the directory it publishes is its adapter's (adapter-static's \`pages\`, \`build\` by default). ` +
-        "Name it (`npx collectfasta deploy build`), or use the integration: `adapter: collectfasta(adapter(), { strategy })` from 'vite-plugin-collectfasta/sveltekit'.",
+        `Name it (${deployCommand('build')}), or use the integration: \`adapter: collectfasta(adapter(), { strategy })\` from 'vite-plugin-collectfasta/sveltekit'.`,
     )
   }
-  const bases = [...new Set([resolve(cwd, outDir ?? 'dist'), resolve(cwd, 'build')])]
-  const found: string[] = PUBLIC_DIRS.map((dir) => resolve(cwd, dir)).filter(isDir)
+  const main = resolve(cwd, outDir ?? VITE_OUT_DIR)
+  const bases = [...new Set([main, resolve(cwd, 'build')])]
+  const found: string[] = FRAMEWORK_OUTPUTS.map((dir) => resolve(cwd, dir)).filter(isDir)
   const servers: string[] = []
   for (const base of bases) {
     if (!isDir(base)) continue
     // A site (a home page at its top) is deployed whole: its `client/` or `server/` are its own sections.
     if (isSite(base)) {
-      if (base === resolve(cwd, outDir ?? 'dist')) found.push(base) // `build/` alone is too common a name to guess
+      if (base === main) found.push(base) // `build/` alone is too common a name to guess
       continue
     }
-    const client = join(base, 'client')
-    const split = isDir(client)
-    const server = SERVER_DIRS.map((name) => join(base, name)).find(split ? holdsModules : isLoneServerBundle)
-    // A split's client half the app copied elsewhere in the same build folder and wrote its pages
+    const beside = SERVER_HALVES.some((name) => holdsModules(join(base, name)))
+    // `client` is a public half even alone (an SPA's build/client); another name only beside a server bundle.
+    const half = PUBLIC_HALVES.map((name) => join(base, name)).find((path) => isDir(path) && (beside || path === join(base, 'client')))
+    const server = half ? undefined : SERVER_HALVES.map((name) => join(base, name)).find(isLoneServerBundle)
+    // A split's public half the app copied elsewhere in the same build folder and wrote its pages
     // there (Nitro's `dist/analog/public` in Analog) is that copy. Only there: a copy of a whole
     // site elsewhere in the project (a native shell's `public`, a backup, the last deploy's
-    // `file:` target) is not the build, and a plain mirror has no page of its own.
-    if (split) found.push(publishedCopy(client, base) ?? client)
+    // \`file:\` target) is not the build, and a plain mirror has no page of its own.
+    if (half) found.push(publishedCopy(half, base) ?? half)
     else if (server) servers.push(server)
-    else if (base === resolve(cwd, outDir ?? 'dist')) found.push(base)
+    else if (base === main) found.push(base)
   }
-  // One site by two names (Nuxt links dist to .output/public) is one site.
-  const seen = new Set<string>()
-  const sites = found.filter((dir) => {
-    const path = realpathSync(dir)
-    if (seen.has(path)) return false
-    seen.add(path)
-    return true
-  })
+  const sites = oneEach(found)
   if (sites.length === 1) {
     const dir = sites[0] as string
-    if (dir !== resolve(cwd, outDir ?? 'dist')) log(`[collectfasta] ${shown(cwd, dir)}: the directory this build publishes (name another to override).`)
+    if (dir !== main) log(`[collectfasta] ${shown(dir, cwd)}: the directory this build publishes (name another to override).`)
     return dir
   }
   if (sites.length > 1) {
-    throw new UsageError(
-      `[collectfasta] Several built sites here (${sites.map((dir) => shown(cwd, dir)).join(', ')}): name the one to deploy, e.g. ${command(cwd, sites[0] as string)}.`,
-    )
+    throw new UsageError(`[collectfasta] Several built sites here (${sites.map((dir) => shown(dir, cwd)).join(', ')}): name the one to deploy, e.g. ${deployCommand(shown(sites[0] as string, cwd))}.`)
   }
   const [server] = servers
   if (server) {
@@ -124,60 +84,62 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
     const half = PUBLIC_HALVES.map((name) => join(dirname(server), name)).find(holdsPage)
     throw new UsageError(
       half
-        ? `[collectfasta] ${shown(cwd, server)} is a server bundle, never deployed to a bucket: deploy the public half beside it, ${command(cwd, half)}.`
-        : `[collectfasta] ${shown(cwd, server)} is a server bundle, never deployed to a bucket, and no public directory was found beside it: ` +
-            'name the directory the app publishes: `npx collectfasta deploy <dir>`.',
+        ? `[collectfasta] ${shown(server, cwd)} is a server bundle, never deployed to a bucket: deploy the public half beside it, ${deployCommand(shown(half, cwd))}.`
+        : `[collectfasta] ${shown(server, cwd)} is a server bundle, never deployed to a bucket, and no public directory was found beside it: ` +
+            `name the directory the app publishes: ${deployCommand()}.`,
     )
   }
-  throw new UsageError(
-    `[collectfasta] The directory ${resolve(cwd, outDir ?? 'dist')} does not exist: build first, or name the directory to deploy.`,
-  )
+  const built = builtSites(cwd)
+  const elsewhere = built.length > 0 ? ` Built sites in this project: ${built.map((dir) => deployCommand(shown(dir, cwd))).join(', ')}.` : ''
+  throw new UsageError(`[collectfasta] The directory ${main} does not exist: build first, or name the directory to deploy.${elsewhere}`)
 }
 
+/** The directories, one per real path (Nuxt links dist to .output/public: one site by two names). */
+function oneEach(dirs: string[]): string[] {
+  const seen = new Set<string>()
+  return dirs.filter((dir) => {
+    const path = realpathSync(dir)
+    if (seen.has(path)) return false
+    seen.add(path)
+    return true
+  })
+}
+
+/** How deep, and how many folders, the search for built sites looks (VuePress's docs/.vuepress/dist is 3 deep). */
+const BUILT_DEPTH = 4
+const BUILT_DIRS = 2000
+
 /**
- * A directory named to deploy that holds a server bundle beside its public half, at its top or
- * one folder down (`dist` of a `dist/client` + `dist/server` split, Nitro's `.output`, the Build
- * Output API's `.vercel/output` with `static` + `functions`, Angular's `dist/app/browser` +
- * `dist/app/server`): deploying it whole would publish the server's code. The folder holding
- * both halves is never a site itself (no `index.html` at its top), and neither is `dir`: a site's
- * own sections are never a split, whatever they are called. Refused with the half to deploy
- * (only one with a page), unless `deployed` (the deploy's include/exclude) leaves every file of
- * the server half out.
+ * The folders of the project holding a built site: an `index.html` newer than every file at the
+ * project's top (package.json, configs, Vite's source index.html), outside dependencies and
+ * caches. Only suggested, never deployed unnamed.
  */
-export function checkNotServerSplit(cwd: string, dir: string, deployed: (path: string) => boolean): void {
-  if (isSite(dir)) return
-  const below = readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory() && entry.name !== 'node_modules')
-  for (const parent of [dir, ...below.map((entry) => join(dir, entry.name))]) {
-    if (isSite(parent)) continue
-    const half = PUBLIC_HALVES.map((name) => join(parent, name)).find(isDir)
-    if (!half) continue
-    const server = SERVER_HALVES.map((name) => join(parent, name)).find(holdsModules)
-    // include/exclude that leave every file of the server half out lift the refusal; any other filter (`**/*.map`) does not.
-    if (!server || !uploadsAny(dir, server, deployed)) continue
-    // The half as published: its copy with the pages written there, where the build made one
-    // (Analog's dist/analog/public); a half without a page (only a logo) is never suggested.
-    const published = [publishedCopy(half, parent), ...PUBLIC_HALVES.map((name) => join(parent, name))].find((path) => path !== undefined && holdsPage(path))
-    throw new UsageError(
-      `[collectfasta] ${shown(cwd, dir)} holds a server bundle (${shown(cwd, server)}) beside the site it publishes, and deploying it whole would make the server's code public: ` +
-        (published ? `deploy the public half, ${command(cwd, published)}` : 'name the directory the app publishes, `npx collectfasta deploy <dir>`') +
-        ' (or leave it out with `exclude` in collectfasta.config).',
-    )
+export function builtSites(cwd: string): string[] {
+  const sources = readdirSync(cwd, { withFileTypes: true })
+    .filter((dirent) => dirent.isFile())
+    .map((dirent) => statSync(join(cwd, dirent.name)).mtimeMs)
+  const newest = Math.max(0, ...sources)
+  const sites: string[] = []
+  const queue: [string, number][] = [[cwd, 0]]
+  for (let index = 0; index < queue.length && index < BUILT_DIRS; index++) {
+    const [dir, depth] = queue[index] as [string, number]
+    const page = statSync(join(dir, 'index.html'), { throwIfNoEntry: false })
+    if (dir !== cwd && page?.isFile() && page.mtimeMs > newest) {
+      sites.push(dir)
+      continue // its folders are its own sections
+    }
+    if (depth === BUILT_DEPTH) continue
+    let entries: Dirent[] = []
+    try {
+      entries = readdirSync(dir, { withFileTypes: true })
+    } catch {
+      // unreadable: no site of ours
+    }
+    for (const entry of entries) {
+      if (entry.isDirectory() && !NEVER_A_SITE.has(entry.name) && !SERVER_HALVES.includes(entry.name)) queue.push([join(dir, entry.name), depth + 1])
+    }
   }
-}
-
-/**
- * Cloudflare Pages' advanced mode: `_worker.js` at the top of the directory (a file, or a folder
- * of modules) is the site's server code, run by Pages and never served; a bucket would serve it
- * to anyone. Refused unless `deployed` (the deploy's include/exclude) leaves all of it out.
- */
-export function checkNoWorker(cwd: string, dir: string, deployed: (path: string) => boolean): void {
-  const worker = join(dir, '_worker.js')
-  const stat = statSync(worker, { throwIfNoEntry: false })
-  if (!stat || !(stat.isDirectory() ? uploadsAny(dir, worker, deployed) : deployed('_worker.js'))) return
-  throw new UsageError(
-    `[collectfasta] ${shown(cwd, worker)} is server code (Cloudflare Pages' advanced mode), and deploying it would make it public: ` +
-      "leave it out with `exclude: ['_worker.js', '_worker.js/**']` in collectfasta.config, or deploy a directory without it.",
-  )
+  return sites
 }
 
 /**

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { isDotSegment, prefixProblem } from '../paths.js'
 import { redactUrl } from '../redact.js'
 import type { Strategy } from '../strategy.js'
 
@@ -34,6 +35,7 @@ export async function strategyFor(to: string, endpoint?: string): Promise<Strate
       `[collectfasta] --to ${JSON.stringify(to)} starts with ~, which the shell does not expand inside a URL: use file:///home/you${rest ? `/${rest}` : ''}, or file:./${rest || 'www'} for a path relative to this folder.`,
     )
   }
+  if (/^file:/i.test(to)) refuseFileUrlResolution(to)
   // `file:out`, `file:./out`, `file:../out`: a path relative to the current folder. As a URL it
   // would be `file:///out`, a folder at the filesystem root.
   const relativeFile = /^file:(?!\/)(.+)$/i.exec(to)
@@ -61,9 +63,10 @@ export async function strategyFor(to: string, endpoint?: string): Promise<Strate
   }
   const azure = url.protocol === 'azblob:' || url.protocol === 'az:'
   if (endpoint !== undefined && url.protocol !== 's3:' && !azure) throw new UsageError(ENDPOINT_SCHEMES)
-  // Azure's first path segment is the container (`$web` among them); the rest is the prefix.
-  const container = azure ? /^\/+([^/]*)/.exec(url.pathname)?.[1] : undefined
-  const prefix = prefixOf(azure ? url.pathname.replace(/^\/+[^/]*/, '') : url.pathname)
+  // Azure's path is the container (`$web` among them), then the prefix: one rule for both.
+  const path = url.protocol === 's3:' || url.protocol === 'gs:' || azure ? bucketPrefix(to, url.protocol) : ''
+  const [container = '', ...folders] = azure ? path.split('/') : []
+  const prefix = azure ? folders.join('/') : path
   switch (url.protocol) {
     case 's3:': {
       const { s3 } = await import('../strategies/s3.js')
@@ -79,7 +82,7 @@ export async function strategyFor(to: string, endpoint?: string): Promise<Strate
         throw new UsageError(`[collectfasta] --to ${shown} names no ${url.hostname === '' ? 'storage account' : 'container'}: use --to '${url.protocol}//my-account/$web' or --to ${url.protocol}//my-account/my-container/prefix.`)
       }
       const { azure: azureStrategy } = await import('../strategies/azure.js')
-      return azureStrategy({ account: url.hostname, container: decodeURIComponent(container), prefix, url: endpoint })
+      return azureStrategy({ account: url.hostname, container, prefix, url: endpoint })
     }
     case 'file:': {
       // `file://out` names a host, `out`, not a folder: Node would only say the host is wrong.
@@ -98,7 +101,41 @@ export async function strategyFor(to: string, endpoint?: string): Promise<Strate
 
 const ENDPOINT_SCHEMES = '[collectfasta] --endpoint applies to s3:// and azblob:// targets only.'
 
-/** The prefix a target URL's path names (after the bucket, or the Azure container). */
-function prefixOf(pathname: string): string {
-  return decodeURIComponent(pathname.replace(/^\/+/, ''))
+/**
+ * The prefix of `s3://bucket/prefix` (or any bucket scheme's URL), read from the raw string: a
+ * URL parser would resolve `..`, `%2e%2e` and `//` and cut `?…` and `#…` off without a word, and
+ * so pick another folder than the one written. What `prefixProblem` finds, in the URL as written
+ * or once decoded, is a UsageError (exit 2).
+ */
+export function bucketPrefix(to: string, scheme: string): string {
+  // What follows `scheme://bucket`: the bucket ends at the first `/`, `?` or `#`.
+  const rest = to.slice(scheme.length + 2).replace(/^[^/?#]*/, '')
+  const refuse = (problem: string) =>
+    new UsageError(`[collectfasta] --to ${JSON.stringify(redactUrl(to))} has a prefix that is not a plain path: ${problem}. Name the folder plainly, e.g. --to ${scheme}//my-bucket/site/.`)
+  if (rest === '' || rest === '/') return ''
+  let problem = prefixProblem(rest)
+  if (problem) throw refuse(problem)
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(rest)
+  } catch {
+    throw refuse('it has a `%` that starts no valid escape (write `%25` for a literal `%`)')
+  }
+  problem = prefixProblem(decoded)
+  if (problem) throw refuse(`once decoded, ${problem}`)
+  return decoded.slice(1)
+}
+
+/**
+ * A `file:` URL is a directory path: `..` works as in a shell (`file:../www`). What a URL parser
+ * would silently change is refused: a `?` or `#` it would cut off, a `%2e` segment it would
+ * resolve as a dot.
+ */
+function refuseFileUrlResolution(to: string): void {
+  const problem = /[?#]/.test(to)
+    ? 'it contains `?` or `#`, which a URL would cut off as a query or fragment'
+    : to.split('/').some((segment) => /%2e/i.test(segment) && isDotSegment(segment))
+      ? 'it has a percent-encoded dot segment (`%2e`), which a URL would resolve as `.` or `..`'
+      : undefined
+  if (problem) throw new UsageError(`[collectfasta] --to ${JSON.stringify(redactUrl(to))} is not a plain directory: ${problem}. Write the path plainly, e.g. file:///srv/www or file:./www.`)
 }

@@ -35,10 +35,11 @@ export class DriftError extends Error {
 }
 
 /**
- * Compares the build with the storage without writing anything: one listing (and a `stat` per
- * object where the listing carries neither a digest that decides nor the headers). Catches what
- * a warm deploy cannot see: objects deleted or changed behind its back. Resolves with the report
- * when both agree; rejects with a `DriftError` (its report attached) when they do not.
+ * Compares the build with the storage without writing anything: one listing, and a `stat` per
+ * object where the listing carries neither a digest that decides nor the stored headers (S3: a
+ * HEAD each). The comparison is `verify`'s (core/compare.ts), so `deploy --verify` repairs
+ * exactly what this reports. Resolves with the report when both agree; rejects with a
+ * `DriftError` (its report attached) when they do not.
  */
 export async function check(options: DeployOptions): Promise<CheckReport> {
   const o = resolveOptions({ ...options, dryRun: true })
@@ -64,7 +65,7 @@ export async function check(options: DeployOptions): Promise<CheckReport> {
       warn: o.logger.warn,
       force: false,
       trustRemoteManifest: false,
-      compareHeaders: strategy.storesHeaders !== false,
+      compareHeaders: true,
     })
     const keys = (reason: string) => uploads.filter((u) => (reason === 'missing' ? u.reason === 'new' || u.reason === 'missing' : u.reason === reason)).map((u) => u.entry.key)
     const report: CheckReport = {
@@ -77,18 +78,22 @@ export async function check(options: DeployOptions): Promise<CheckReport> {
       requests,
     }
     for (const entry of entries) entry.release()
+    const compared = strategy.storesHeaders === false ? 'bytes' : 'bytes and headers'
     if (!report.drift) {
-      o.logger.info(`[collectfasta] ${strategy.target}: all ${report.checked} file(s) of the build are stored with the same bytes and headers.`)
+      const note = strategy.storesHeaders === false ? ' (a directory keeps no headers: its web server sets them)' : ''
+      o.logger.info(`[collectfasta] ${strategy.target}: all ${report.checked} file(s) of the build are stored with the same ${compared}${note}.`)
       return report
     }
+    const why = new Map(uploads.map((u) => [u.entry.key, u.why ? ` (${u.why})` : '']))
     const lines = [
       ...report.missing.map((key) => `  missing  ${key}`),
       ...report.changed.map((key) => `  changed  ${key}`),
-      ...report.headers.map((key) => `  headers  ${key}`),
+      ...report.headers.map((key) => `  headers  ${key}${why.get(key)}`),
     ]
+    // Every line comes from the comparison `verify` uploads by: that deploy repairs all of them.
     throw new DriftError(
       `[collectfasta] ${strategy.target} differs from the build in ${uploads.length} of ${report.checked} file(s):\n${lines.join('\n')}\n` +
-        'Deploy with `--verify` (or `verify: true`) to restore them.',
+        `Deploy with \`--verify\` (or \`verify: true\`) to upload these ${uploads.length} file(s) again with the build's ${compared}.`,
       report,
     )
   } catch (error) {

@@ -1,5 +1,5 @@
 import * as v from 'valibot'
-import { pathRecord, validatePath } from '../paths.js'
+import { MAX_KEY_BYTES, pathRecord, validatePath } from '../paths.js'
 import { errorText } from '../report.js'
 import type { UploadFile } from '../strategy.js'
 import type { ChecksumCache } from './cache.js'
@@ -34,6 +34,12 @@ const DeploySchema = v.object({
   /** A random id per deploy: tells this deploy's pending mark from another's. */
   id: v.optional(v.string()),
 })
+/**
+ * A prune under way: its deploy's id, when it began (its own clock) and the paths it may delete.
+ * Written conditionally before the first delete, so a deploy that marks the storage later sees it
+ * and waits for it to end before it trusts a listing of those paths (docs/guarantees.md, step 7).
+ */
+const PruningSchema = v.object({ id: v.string(), at: v.string(), paths: v.array(v.string()) })
 // `files` is checked as a list of [path, file] entries: a record schema would drop paths such
 // as `__proto__` or `constructor`, which are legal file names.
 const ManifestSchema = v.object({
@@ -47,11 +53,14 @@ const ManifestSchema = v.object({
    * its paths count as a kept deploy for prune (some of them may be live).
    */
   pending: v.optional(DeploySchema),
+  /** A prune that has begun deleting and has not committed (see PruningSchema). */
+  pruning: v.optional(PruningSchema),
 })
 
 /** What was stored for one path (relative to the prefix). */
 export type ManifestFile = v.InferOutput<typeof FileSchema>
 export type ManifestDeploy = v.InferOutput<typeof DeploySchema>
+export type ManifestPruning = v.InferOutput<typeof PruningSchema>
 
 export interface RemoteManifest {
   format: number
@@ -62,6 +71,8 @@ export interface RemoteManifest {
   files: Record<string, ManifestFile>
   /** A deploy under way, or one that stopped before its commit (see the schema). */
   pending?: ManifestDeploy
+  /** A prune under way, or one that stopped before its commit (see PruningSchema). */
+  pruning?: ManifestPruning
 }
 
 /** What reading the deploy manifest found. */
@@ -74,11 +85,11 @@ export type ManifestRead =
 /** Thrown by `parseManifest` for a manifest of a later format than this version reads. */
 export class NewerManifestError extends Error {}
 
-/** Parses bytes read from the storage into a `ManifestRead` (never throws). */
-export function readManifest(bytes: Uint8Array | undefined, warn: (message: string) => void = () => {}): ManifestRead {
+/** Parses bytes read from the storage into a `ManifestRead` (never throws). `maxPathBytes`: see `parseManifest`. */
+export function readManifest(bytes: Uint8Array | undefined, warn: (message: string) => void = () => {}, maxPathBytes = MAX_KEY_BYTES): ManifestRead {
   if (bytes === undefined) return { state: 'absent' }
   try {
-    return { state: 'ok', manifest: parseManifest(bytes, warn) }
+    return { state: 'ok', manifest: parseManifest(bytes, warn, maxPathBytes) }
   } catch (error) {
     return { state: 'unreadable', why: errorText(error), newer: error instanceof NewerManifestError }
   }
@@ -86,10 +97,12 @@ export function readManifest(bytes: Uint8Array | undefined, warn: (message: stri
 
 /**
  * Parses a deploy manifest read from the storage, which others can write: anything off the
- * schema throws an Error saying where, and paths that are not plain relative paths are dropped
- * (reported through `warn`), so they can never become a skip or a delete.
+ * schema throws an Error saying where, and paths that are not plain relative paths, or longer
+ * than `maxPathBytes` (the storage's key limit less the prefix: no deploy can have written
+ * them), are dropped (reported through `warn`), so they can never become a skip, a request or a
+ * delete.
  */
-export function parseManifest(bytes: Uint8Array, warn: (message: string) => void = () => {}): RemoteManifest {
+export function parseManifest(bytes: Uint8Array, warn: (message: string) => void = () => {}, maxPathBytes = MAX_KEY_BYTES): RemoteManifest {
   let data: unknown
   try {
     data = JSON.parse(Buffer.from(bytes).toString('utf8'))
@@ -119,19 +132,38 @@ export function parseManifest(bytes: Uint8Array, warn: (message: string) => void
   for (const [path, file] of parsed.output.files) files[path] = file
   const manifest: RemoteManifest = { ...parsed.output, files }
   let dropped = 0
-  for (const deploy of [...manifest.deploys, ...(manifest.pending ? [manifest.pending] : [])]) {
-    const plain = deploy.paths.filter((path) => validatePath(path) === undefined)
-    dropped += deploy.paths.length - plain.length
-    deploy.paths = plain
-  }
-  for (const path of Object.keys(manifest.files)) {
-    if (validatePath(path) !== undefined) {
-      delete manifest.files[path]
-      dropped++
+  let long = 0
+  const usable = (path: string) => {
+    // UTF-8 takes at least one byte per UTF-16 unit and at most three: count only where it matters.
+    if (path.length > maxPathBytes || (path.length * 3 > maxPathBytes && Buffer.byteLength(path) > maxPathBytes)) {
+      long++
+      return false
     }
+    if (validatePath(path) === undefined) return true
+    dropped++
+    return false
   }
+  for (const deploy of [...manifest.deploys, ...(manifest.pending ? [manifest.pending] : []), ...(manifest.pruning ? [manifest.pruning] : [])]) deploy.paths = deploy.paths.filter(usable)
+  for (const path of Object.keys(manifest.files)) if (!usable(path)) delete manifest.files[path]
   if (dropped > 0) warn(`[collectfasta] Ignored ${dropped} path(s) in the deploy manifest that are not plain relative paths.`)
+  if (long > 0) warn(`[collectfasta] Ignored ${long} path(s) in the deploy manifest longer than the storage's key limit (${maxPathBytes} bytes under this prefix): no deploy wrote them.`)
   return manifest
+}
+
+/**
+ * A history with each deploy id once, newest first: the first (newest) line of an id is kept.
+ * A deploy can meet its own id again (its pending mark, kept as a deploy by another run's mark,
+ * then its own commit), and a repeated line would push a real deploy out of the kept window.
+ * Lines without an id (older versions) are all kept.
+ */
+export function historyOf(deploys: ManifestDeploy[]): ManifestDeploy[] {
+  const seen = new Set<string>()
+  return deploys.filter((deploy) => {
+    if (deploy.id === undefined) return true
+    if (seen.has(deploy.id)) return false
+    seen.add(deploy.id)
+    return true
+  })
 }
 
 /** The manifest as the object to store, written only through a conditional upload (see core/trust). */
@@ -170,4 +202,9 @@ export function manifestFiles(entries: Entry[], cache: ChecksumCache, carried: R
     }
   }
   return files
+}
+
+/** How a deploy is told from another in the history: its id, or (written by an older version) its time, site and size. */
+export function deployIdentity(deploy: ManifestDeploy): string {
+  return deploy.id ?? `${deploy.at}|${deploy.site ?? ''}|${deploy.paths.length}`
 }

@@ -15,6 +15,8 @@ import { type Plan, deployId, makePlan, reportPlan } from './plan.js'
 import { RemoteState } from './remote.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
 import { scanSite } from './scan-site.js'
+import { deployedPaths } from './scan.js'
+import { guardServerCode } from '../site/guard.js'
 import { cacheMayDecide } from './trust.js'
 import { uploadedItem } from './upload.js'
 
@@ -82,6 +84,9 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
     if (!existsSync(o.outDir) || !statSync(o.outDir).isDirectory()) {
       throw new Error(`[collectfasta] The output directory ${o.outDir} does not exist. Build first, or fix \`outDir\`.`)
     }
+    // Server code (a server bundle beside the public half, `_worker.js`) is refused here, before
+    // the first request, for every door alike.
+    guardServerCode(o.outDir, deployedPaths(o.include, o.exclude))
     if (strategy.localDir !== undefined) refuseLocalDir(o.outDir, strategy.localDir, strategy.name)
     if (!dryRun) ChecksumCache.ensureWritable(o.cacheDir)
     const remote = new RemoteState(strategy, counted, o.manifestPath ? o.prefix + o.manifestPath : undefined, logger.warn)
@@ -175,7 +180,9 @@ async function describe(plan: Plan, o: ResolvedDeploy, report: DeployReport, git
 
 /**
  * The deploy's own abort signal: the caller's `signal`, and (once `listen()` is called) SIGINT
- * or SIGTERM, on which no new upload starts and the cache is saved.
+ * or SIGTERM, on which no new request starts, reads still waiting for their answer are
+ * abandoned, uploads in flight finish (within their deadlines) and the cache is saved. A second
+ * signal ends the process at once.
  */
 function stopController(outer: AbortSignal | undefined, warn: (message: string) => void) {
   const controller = new AbortController()
@@ -183,13 +190,19 @@ function stopController(outer: AbortSignal | undefined, warn: (message: string) 
   outer?.addEventListener('abort', () => controller.abort(outer.reason), { once: true })
   const state = { signal: controller.signal, caught: undefined as NodeJS.Signals | undefined, listen, unlisten }
   function onSignal(name: NodeJS.Signals) {
+    if (state.caught) {
+      warn(`[collectfasta] ${name} again: stopping now; the uploads in flight are abandoned (the cache keeps what the storage confirmed).`)
+      unlisten()
+      process.kill(process.pid, name) // no listener left: the default action ends the process
+      return
+    }
     state.caught = name
-    warn(`[collectfasta] ${name}: finishing the uploads in flight and saving the cache (send it again to stop at once).`)
+    warn(`[collectfasta] ${name}: stopping; no new request starts, the uploads in flight finish and the cache is saved (send it again to stop at once).`)
     controller.abort(new Error(name))
   }
   function listen() {
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
   }
   function unlisten() {
     process.off('SIGINT', onSignal)

@@ -2,6 +2,7 @@ import { runPool } from '../pool.js'
 import type { UploadReason } from '../report.js'
 import type { RemoteObject, Strategy } from '../strategy.js'
 import type { ChecksumCache } from './cache.js'
+import { compareStored, sameContent } from './compare.js'
 import type { ManifestFile } from './deploy-manifest.js'
 import type { Entry } from './entry.js'
 import type { Counted } from './requests.js'
@@ -11,17 +12,8 @@ import type { RemoteState } from './remote.js'
 export interface Upload {
   entry: Entry
   reason: UploadReason
-}
-
-/**
- * Compares the best digest the storage gave: our own xxh64 if stored, else MD5 (of the body as
- * stored: a compressed body is then computed, off the main thread, only here).
- */
-async function sameContent(object: RemoteObject, entry: Entry): Promise<boolean> {
-  if (object.xxh64) return object.xxh64 === entry.xxh64
-  if (!object.md5) return false
-  if ((entry.encoding || entry.large) && !entry.md5Hex) await entry.prepare() // off the main thread
-  return object.md5 === entry.md5()
+  /** For `headers`: which header differs (`check` prints it). */
+  why?: string
 }
 
 export interface DiffContext {
@@ -33,7 +25,10 @@ export interface DiffContext {
   cacheTrusted: boolean
   force: boolean
   trustRemoteManifest: boolean
-  /** Compare every object's headers, asking `stat` where the listing does not carry them (`collectfasta check`). */
+  /**
+   * Compare every object's stored headers, asking `stat` where the listing does not carry them
+   * (`collectfasta check` and `verify`): see `compareStored`'s `strict`.
+   */
   compareHeaders?: boolean
   concurrency: number
   counted: Counted
@@ -97,25 +92,26 @@ export async function diff(entries: Entry[], ctx: DiffContext): Promise<Upload[]
     }
   }
   const stat = strategy.stat?.bind(strategy)
+  const compare = { strict: ctx.compareHeaders === true, storesHeaders: strategy.storesHeaders !== false }
   await runPool(
     unknown,
     async (entry) => {
       const recorded = manifest?.files[entry.path]
       let object = listing?.get(entry.key)
       if (object && recorded && object.version && object.version === recorded.version) {
-        // The stored object is the one the manifest describes: its digests and headers are known.
-        object = { ...object, xxh64: recorded.xxh64, md5: recorded.md5 || undefined, headersFingerprint: recorded.headers, needsStat: false, statOnMismatch: false }
-      } else {
-        const askStat = async () => (stat ? ctx.counted('stat', (c) => stat(entry.key, c)) : object)
-        if (!listing || object?.needsStat || (ctx.compareHeaders && object && !object.headersFingerprint)) object = await askStat()
-        else if (object?.statOnMismatch && !(await sameContent(object, entry))) object = await askStat()
+        // The stored bytes are the ones the manifest describes: their digests are known. Its
+        // fingerprint too, unless the listing shows the stored metadata (a header patch keeps the version).
+        const headersFingerprint = object.headers ? object.headersFingerprint : recorded.headers
+        object = { ...object, xxh64: recorded.xxh64, md5: recorded.md5 || undefined, headersFingerprint, needsStat: false, statOnMismatch: false }
       }
-      if (!object) uploads.push({ entry, reason: recorded ? 'missing' : 'new' })
-      else if (!(await sameContent(object, entry))) uploads.push({ entry, reason: 'changed' })
-      // Checking headers, an object without our fingerprint was stored by something else: its headers are not known to be ours.
-      else if (ctx.compareHeaders ? object.headersFingerprint !== entry.headersFingerprint : object.headersFingerprint && object.headersFingerprint !== entry.headersFingerprint) {
-        uploads.push({ entry, reason: 'headers' })
-      } else ctx.record(entry, object)
+      const askStat = async () => (stat ? ctx.counted('stat', (c) => stat(entry.key, c)) : object)
+      // Comparing headers strictly, the stored ones are needed: a header changed by hand can keep the version and our fingerprint.
+      const headersUnseen = compare.strict && compare.storesHeaders && stat !== undefined && object !== undefined && !object.headers
+      if (!listing || object?.needsStat || headersUnseen) object = await askStat()
+      else if (object?.statOnMismatch && !(await sameContent(object, entry))) object = await askStat()
+      const difference = await compareStored(object, entry, compare)
+      if (!difference) ctx.record(entry, object)
+      else uploads.push({ entry, reason: difference.reason === 'missing' && !recorded ? 'new' : difference.reason, why: difference.why })
       entry.release() // an MD5 comparison read the file: its digest is kept, its bytes are not
     },
     { limit: ctx.concurrency, stopOnError: true },

@@ -5,13 +5,14 @@ import type { ResolvedDeploy } from '../resolve.js'
 import type { RemoteObject } from '../strategy.js'
 import type { ChecksumCache } from './cache.js'
 import type { createCheckpoint } from './checkpoint.js'
-import { type ManifestDeploy, type RemoteManifest, manifestFiles } from './deploy-manifest.js'
+import { pathRecord } from '../paths.js'
+import { type RemoteManifest, manifestFiles } from './deploy-manifest.js'
 import type { Entry } from './entry.js'
 import { type Plan, carriedFiles } from './plan.js'
-import { executePrune } from './prune.js'
+import { type PruneOutcome, executePrune } from './prune.js'
 import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
-import { KEEP, type ManifestWriter, type Written, markStorage, otherPending, vouchFor, withPending, writeManifestConditionally } from './trust.js'
+import { KEEP, type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, historyToCommit, markStorage, otherPending, pruneThreat, vouchFor, waitForPrune, writeManifestConditionally } from './trust.js'
 import { upload } from './upload.js'
 
 /** Deploys kept in the history while prune refuses (it keeps them until their files are gone), at most. */
@@ -26,7 +27,7 @@ export interface ExecuteContext {
   report: DeployReport
   checkpoint: ReturnType<typeof createCheckpoint>
   record(entry: Entry, stored?: RemoteObject): void
-  /** Called once the mark is written, when another deploy wrote since the plan: plan again without the cache. */
+  /** Called once the mark is written, when another deploy wrote since the plan or is pruning: plan again from the storage. */
   replan(): Promise<Plan>
 }
 
@@ -40,14 +41,26 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
   const { report, remote, cache } = ctx
   const writer: ManifestWriter = { strategy: o.strategy, counted: ctx.counted, remote }
   const staleOf = (p: Plan) => (p.prune && !p.prune.refused ? p.prune.stale : [])
+  const id = plan.deploy.id
   let mark: Written | undefined
+  /** Other deploys' prunes this one waited out: not carried into its commit. */
+  const waitedOut = new Set<string>()
   if (plan.manifest && (plan.uploads.length > 0 || staleOf(plan).length > 0)) {
     const base = { version: plan.seen, read: plan.read ?? (await remote.read()) }
     mark = await markStorage(writer, base, plan.deploy)
-    if (mark.interleaved && plan.cacheTrusted) {
-      o.logger.warn('[collectfasta] Another deploy wrote to the storage since this one asked: checking every file against the storage instead of the cache.')
+    // Step 4 of the protocol: a prune recorded before this mark may be deleting what the plan saw listed.
+    const threat = pruneThreat(mark.manifest, id, plan.entries.map((e) => e.path), o.strategy.caseInsensitive)
+    if (threat) {
+      o.logger.warn(`[collectfasta] Another deploy is pruning files this one deploys: waiting for it to finish (${Math.round(PRUNE_LEASE_MS / 1000)} s at most).`)
+      if ((await waitForPrune(remote, threat, ctx.signal)) === 'expired') waitedOut.add(threat.id)
+    }
+    // Anything written since the plan read the storage may have deleted or replaced what it saw:
+    // plan again, after the mark, from the storage itself.
+    if (mark.interleaved || threat) {
+      o.logger.warn('[collectfasta] Another deploy wrote to the storage since this one asked: checking every file against the storage again.')
       remote.forget()
       plan = await ctx.replan()
+      plan.manifest ??= 'repair' // the mark is written: it is committed whatever the new plan finds
     }
   }
 
@@ -68,22 +81,46 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
   let committed: { version: string | undefined; interleaved: boolean } | undefined
   if (succeeded && plan.prune?.refused) o.logger.warn(`[collectfasta] Prune refused: ${plan.prune.refused}`)
   if (succeeded && plan.manifest) {
-    const pruned = plan.prune
-      ? !plan.prune.refused && (await executePrune(staleOf(plan), { strategy: o.strategy, counted: ctx.counted, report, remote, concurrency: o.concurrency, markVersion: mark?.version, recorded: plan.previous?.files, warn: o.logger.warn }))
-      : true
-    const keep = !o.prune ? DEFAULTS.prune.keepDeploys : pruned ? o.prune.keepDeploys : MAX_HISTORY
-    const files = manifestFiles(plan.entries, cache, o.partial ? carriedFiles(plan.previous, plan.entries) : {})
-    const id = plan.deploy.id
-    const build = (current: RemoteManifest | undefined): Omit<RemoteManifest, 'format' | 'tool'> => {
-      const deploys: ManifestDeploy[] = [plan.deploy, ...(current ? withPending(current, id) : [])].slice(0, keep)
-      const pending = otherPending(current, id ?? '')
-      return pending ? { deploys, files, pending } : { deploys, files }
+    let pruned: PruneOutcome = { whole: true }
+    if (plan.prune && !plan.prune.refused && mark) {
+      pruned = await executePrune(staleOf(plan), {
+        strategy: o.strategy,
+        counted: ctx.counted,
+        report,
+        remote,
+        concurrency: o.concurrency,
+        writer,
+        mark,
+        self: id,
+        before: first.previous,
+        recorded: plan.previous?.files,
+        warn: o.logger.warn,
+      })
     }
-    const base = mark ? { version: mark.version, read: { state: 'ok' as const, manifest: mark.manifest } } : { version: plan.seen, read: plan.read ?? (await remote.read()) }
+    const keep = !o.prune ? DEFAULTS.prune.keepDeploys : plan.prune && !plan.prune.refused && pruned.whole ? o.prune.keepDeploys : MAX_HISTORY
+    const files = manifestFiles(plan.entries, cache, o.partial ? carriedFiles(plan.previous, plan.entries) : {})
+    let contested = false
+    const build = (current: RemoteManifest | undefined): Omit<RemoteManifest, 'format' | 'tool'> => {
+      // What a deploy that marked since the plan writes may overwrite this one's files: the
+      // committed record keeps only what the storage is known to hold.
+      // Measured from the first plan: a re-plan reads the manifest after this deploy's own mark,
+      // which already holds the deploys it met.
+      const others = deploysSince(current, first.previous, id)
+      const theirs = new Set(others.flatMap((d) => d.paths))
+      const mine = theirs.size === 0 ? files : withoutPaths(files, theirs)
+      const pending = otherPending(current, id ?? '')
+      const prune = current?.pruning
+      const pruning = prune && prune.id !== id && !waitedOut.has(prune.id) ? prune : undefined
+      contested = others.length > 0 || pruning !== undefined
+      // A deploy running at the same time stays in the kept history: its pages may be the live ones.
+      return { deploys: historyToCommit(plan.deploy, current, keep + others.length), files: mine, ...(pending ? { pending } : {}), ...(pruning ? { pruning } : {}) }
+    }
+    const written = pruned.lease ?? mark
+    const base = written ? { version: written.version, read: { state: 'ok' as const, manifest: written.manifest } } : { version: plan.seen, read: plan.read ?? (await remote.read()) }
     try {
-      const written = await writeManifestConditionally(writer, base, build)
-      committed = { version: written.version, interleaved: Boolean(mark?.interleaved) || written.interleaved }
-      report.manifest = { key: remote.manifestKey ?? '', size: written.size }
+      const stored = await writeManifestConditionally(writer, base, build)
+      committed = { version: stored.version, interleaved: Boolean(mark?.interleaved) || stored.interleaved || contested }
+      report.manifest = { key: remote.manifestKey ?? '', size: stored.size }
       if (committed.interleaved) o.logger.warn('[collectfasta] Another deploy ran at the same time as this one: both are recorded in the manifest, and the next deploy checks every file against the storage.')
     } catch (error) {
       o.logger.warn(
@@ -99,10 +136,17 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
     forced: o.force,
     seen: plan.seen,
     read: plan.read?.state ?? 'not read',
-    pendingFound: plan.previous?.pending !== undefined,
+    pendingFound: plan.previous?.pending !== undefined || plan.previous?.pruning !== undefined,
     committed,
     marked: mark !== undefined,
   })
   if (vouch !== KEEP) cache.manifestVersion = vouch
   report.vouched = vouch === KEEP ? plan.cacheTrusted : vouch !== undefined
+}
+
+/** `files` without `paths`. */
+function withoutPaths(files: RemoteManifest['files'], paths: Set<string>): RemoteManifest['files'] {
+  const kept = pathRecord<RemoteManifest['files'][string]>()
+  for (const [path, file] of Object.entries(files)) if (!paths.has(path)) kept[path] = file
+  return kept
 }

@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises'
 import { createBrotliCompress, createGzip } from 'node:zlib'
 import { CHUNK_BYTES, type StreamHasher, md5Stream } from '../hash.js'
 import { processAlive } from '../process.js'
+import { MAX_BUFFER_BYTES } from '../strategy.js'
 import { type Encoding, compressionOptions } from './compress.js'
 
 /**
@@ -17,9 +18,6 @@ import { type Encoding, compressionOptions } from './compress.js'
 
 /** Files from disk of this size or more are large. Equal to the default part size: smaller ones are read whole. */
 export const LARGE_FILE_BYTES = CHUNK_BYTES
-
-/** What one Buffer holds on every supported Node. */
-export const MAX_BUFFER_BYTES = 2 ** 31 - 1
 
 /** A file as it was when hashed: any later read must find it so. */
 export interface FileSource {

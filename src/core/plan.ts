@@ -4,7 +4,7 @@ import { pathRecord } from '../paths.js'
 import type { DeployReport } from '../report.js'
 import type { ResolvedDeploy } from '../resolve.js'
 import type { ChecksumCache } from './cache.js'
-import type { ManifestDeploy, ManifestRead, RemoteManifest } from './deploy-manifest.js'
+import { type ManifestDeploy, type ManifestRead, type RemoteManifest, historyOf } from './deploy-manifest.js'
 import { type Upload, diff } from './diff.js'
 import type { Entry } from './entry.js'
 import { type PrunePlan, planPrune } from './prune.js'
@@ -87,6 +87,7 @@ export async function makePlan(o: ResolvedDeploy, entries: Entry[], ctx: PlanCon
     warn: o.logger.warn,
     force: o.force,
     trustRemoteManifest: o.trustRemoteManifest && !o.verify,
+    compareHeaders: o.verify,
   })
   const planned = new Set(uploads.map((u) => u.entry.key))
   const skipped = entries.filter((entry) => !planned.has(entry.key)).map((entry) => entry.key)
@@ -108,7 +109,7 @@ export async function makePlan(o: ResolvedDeploy, entries: Entry[], ctx: PlanCon
   }
   const previous = read?.state === 'ok' ? read.manifest : undefined
   const deploy = thisDeploy(entries, previous, o, ctx.id)
-  const history = [deploy, ...(previous ? withPending(previous, ctx.id) : [])]
+  const history = historyOf([deploy, ...(previous ? withPending(previous, ctx.id) : [])])
   let prune: PrunePlan | undefined
   if (manifest && o.prune && read) {
     prune = await planPrune({

@@ -3,6 +3,7 @@ import { runPool } from '../pool.js'
 import { type DeleteReason, type DeployReport, errorText } from '../report.js'
 import type { RemoteObject, Strategy } from '../strategy.js'
 import type { ManifestDeploy, ManifestRead, RemoteManifest } from './deploy-manifest.js'
+import { type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, writeManifestConditionally } from './trust.js'
 import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
 
@@ -105,7 +106,9 @@ export async function planPrune(input: PruneInput): Promise<PrunePlan> {
   const [current, ...previous] = history
   if (!current) return none
   const guard = shrinkGuard(current, previous, prune.minShare, input.defaultMinShare)
-  const stale = await withoutNestedSites(await findStale(input), input)
+  // The caps come before any request per path: a manifest (which others can write) of 500,000
+  // stale paths costs its parse and a refusal, never a request each.
+  let stale = await findStale(input)
   if (guard.shrunk && guard.reference) {
     const refused =
       `this deploy has ${current.paths.length} file(s), fewer than ${Math.round(prune.minShare * 100)}% of the ${guard.reference.paths.length} of the largest full deploy kept: ` +
@@ -113,15 +116,19 @@ export async function planPrune(input: PruneInput): Promise<PrunePlan> {
       'If the site really shrank, set prune.minShare: 0 for one deploy.'
     return { stale, refused, shrunk: true, accepted: false }
   }
-  if (stale.length <= prune.maxDeletes) return { stale, shrunk: false, accepted: guard.accepted }
-  return {
+  const tooMany = (count: number): PrunePlan => ({
     stale,
     shrunk: false,
     accepted: guard.accepted,
     refused:
-      `${stale.length} stale objects exceed prune.maxDeletes (${prune.maxDeletes}); nothing was deleted. ` +
+      `${count} stale objects exceed prune.maxDeletes (${prune.maxDeletes}); nothing was deleted. ` +
       'Check that prefix and keepDeploys are what you mean, then raise maxDeletes for one deploy.',
-  }
+  })
+  // Without a listing the nested-site check asks one object per folder: cap first.
+  if (stale.length > prune.maxDeletes && !input.strategy.list) return tooMany(stale.length)
+  stale = await withoutNestedSites(stale, input)
+  if (stale.length > prune.maxDeletes) return tooMany(stale.length)
+  return { stale, shrunk: false, accepted: guard.accepted }
 }
 
 /**
@@ -152,17 +159,31 @@ async function findStale({ history, prune, remote, manifestPath, prefix, strateg
 
 /**
  * Drops every stale key under a folder that holds a deploy manifest of its own (another site
- * deployed under this prefix): from the listing when there is one, else one `stat` per folder.
+ * deployed under this prefix). Bounded by one listing: the listing when the plan read it, else
+ * one `stat` per folder while there are no more folders than the listing would have pages
+ * (about one per 1,000 files of this deploy), else the listing. A strategy that cannot list is
+ * asked one `stat` per folder, after `maxDeletes` capped the stale keys.
  */
 async function withoutNestedSites(stale: StaleObject[], input: PruneInput): Promise<StaleObject[]> {
   const { manifestPath, prefix, strategy, remote } = input
-  if (stale.length === 0 || !manifestPath) return stale
-  const folders = new Set(stale.flatMap((item) => foldersOf(item.key.slice(prefix.length))))
-  if (folders.size === 0) return stale
+  if (!manifestPath) return stale
+  let listing = await remote.listingIfRead()
+  const folders = new Set<string>()
+  if (!listing) {
+    const pages = strategy.list ? Math.ceil((input.history[0]?.paths.length ?? 0) / 1000) : Number.POSITIVE_INFINITY
+    for (const item of stale) {
+      for (const folder of foldersOf(item.key.slice(prefix.length))) folders.add(folder)
+      if (folders.size > pages) break
+    }
+    if (folders.size === 0) return stale
+    if (folders.size > pages || !strategy.stat) listing = await remote.listing()
+  }
   const nested = new Set<string>()
-  const listing = input.prune.unknown ? await remote.listing() : undefined
   if (listing) {
-    for (const folder of folders) if (listing.has(prefix + folder + manifestPath)) nested.add(folder)
+    const suffix = `/${manifestPath}`
+    for (const key of listing.keys()) {
+      if (key.startsWith(prefix) && key.endsWith(suffix) && key.length > prefix.length + suffix.length) nested.add(key.slice(prefix.length, -manifestPath.length))
+    }
   } else if (strategy.stat) {
     const stat = strategy.stat.bind(strategy)
     await runPool(
@@ -192,48 +213,77 @@ export interface PruneRun {
   report: DeployReport
   remote: RemoteState
   concurrency: number
-  /** The manifest version this deploy's mark wrote: prune runs only while it is still the stored one. */
-  markVersion: string | undefined
+  /** Writes the manifest (the lease before the first delete). */
+  writer: ManifestWriter
+  /** The manifest as this deploy's mark wrote it, and its version: the lease is written on it. */
+  mark: Written
+  /** This deploy's id. */
+  self: string | undefined
+  /** The manifest the plan read: deploys it does not record marked the storage since. */
+  before: RemoteManifest | undefined
   /** The files the manifest recorded when the plan read it. */
   recorded?: RemoteManifest['files']
   warn(message: string): void
 }
 
+/** What a prune did: whether it ran whole, and the lease it wrote (the commit is written on it). */
+export interface PruneOutcome {
+  whole: boolean
+  lease?: Written
+}
+
 /**
- * Deletes what the plan found stale, after checking once more right before: that nobody marked
- * or committed a deploy since this one marked the storage (else it skips: the other deploy's
- * files may be among them), and, object by object, that it was not written after the mark (by
- * the storage's clock) and still exists. Resolves with whether prune ran whole; what was deleted
- * is in the report even when a delete fails, and a failure is loud (warning, summary, exit code).
+ * Deletes what the plan found stale, under a lease (docs/guarantees.md, steps 7 and 8). First it
+ * records itself in the manifest, conditionally on the version it last wrote, with the paths it
+ * may delete: minus every path of every deploy that marked the storage since the plan read it (a
+ * conflict reads again and spares them too). A deploy that marks later sees the lease and waits
+ * for it before trusting a listing. Then, object by object, it spares what was written after
+ * this deploy began (by the storage's clock, or another version than the plan saw) and what is
+ * gone, and sends the deletes while its lease lasts. What was deleted is in the report even when
+ * a delete fails, and a failure is loud (warning, summary, exit code).
  */
-export async function executePrune(stale: StaleObject[], run: PruneRun): Promise<boolean> {
+export async function executePrune(stale: StaleObject[], run: PruneRun): Promise<PruneOutcome> {
   const { strategy, report } = run
-  if (stale.length === 0 || !strategy.delete) return true
-  const now = await run.remote.currentManifest()
-  if (now.version !== run.markVersion) {
-    report.pruneRefused = 'another deploy changed the storage while this one ran, so nothing was deleted (its files may be among the stale ones); the next deploy prunes.'
-    run.warn(`[collectfasta] Prune skipped: ${report.pruneRefused}`)
-    return false
-  }
-  let doomed = stale
-  if (strategy.stat) {
+  if (stale.length === 0 || !strategy.delete) return { whole: true }
+  const prefix = strategy.prefix ?? ''
+  const fold = strategy.caseInsensitive ? foldPath : (path: string) => path
+  let candidates = stale
+  const began = performance.now()
+  const lease = await writeManifestConditionally(run.writer, { version: run.mark.version, read: { state: 'ok', manifest: run.mark.manifest } }, (current) => {
+    const spared = new Set(deploysSince(current, run.before, run.self).flatMap((d) => d.paths.map(fold)))
+    candidates = stale.filter(({ key }) => !spared.has(fold(key.slice(prefix.length))))
+    const pruning = { id: run.self ?? '', at: new Date().toISOString(), paths: candidates.map(({ key }) => key.slice(prefix.length)) }
+    return { deploys: current?.deploys ?? [], files: current?.files ?? {}, ...(current?.pending ? { pending: current.pending } : {}), pruning }
+  })
+  const spared = stale.length - candidates.length
+  if (spared > 0) run.warn(`[collectfasta] Prune kept ${spared} object(s) that a deploy running at the same time deploys.`)
+  let doomed = candidates
+  if (strategy.stat && doomed.length > 0) {
     const stat = strategy.stat.bind(strategy)
+    const now = await run.remote.currentManifest()
     const current = new Map<string, RemoteObject | undefined>()
-    await runPool(stale, async ({ key }) => void current.set(key, await run.counted('stat', (c) => stat(key, c))), { limit: run.concurrency, stopOnError: true })
-    // Written since this deploy began: later than the mark by the storage's clock, or (clocks of
+    await runPool(doomed, async ({ key }) => void current.set(key, await run.counted('stat', (c) => stat(key, c))), { limit: run.concurrency, stopOnError: true })
+    // Written since this deploy began: later than the lease by the storage's clock, or (clocks of
     // one-second resolution) another version than the one the plan saw listed or recorded.
     const seen = await knownVersions(run)
     const newer = (object: RemoteObject) =>
       (object.modified !== undefined && now.modified !== undefined && object.modified > now.modified) ||
       (object.version !== undefined && seen.has(object.key) && seen.get(object.key) !== object.version)
-    doomed = stale.filter(({ key }) => {
+    const before = doomed
+    doomed = before.filter(({ key }) => {
       const object = current.get(key)
       return object !== undefined && !newer(object)
     })
-    const spared = stale.filter(({ key }) => current.get(key) && !doomed.some((d) => d.key === key))
-    if (spared.length > 0) run.warn(`[collectfasta] Prune kept ${spared.length} object(s) written after this deploy began: ${spared.slice(0, 5).map((s) => s.key).join(', ')}.`)
+    const newerOnes = before.filter(({ key }) => current.get(key) && !doomed.some((d) => d.key === key))
+    if (newerOnes.length > 0) run.warn(`[collectfasta] Prune kept ${newerOnes.length} object(s) written after this deploy began: ${newerOnes.slice(0, 5).map((s) => s.key).join(', ')}.`)
   }
-  if (doomed.length === 0) return true
+  if (doomed.length === 0) return { whole: true, lease }
+  // A deploy that saw the lease waits PRUNE_LEASE_MS for it at most: no delete is sent in the second half.
+  if (performance.now() - began > PRUNE_LEASE_MS / 2) {
+    report.pruneFailed = `the prune's lease ran out before its deletes were sent (${doomed.length} stale object(s) kept); the next deploy prunes`
+    run.warn(`[collectfasta] Prune stopped: ${report.pruneFailed}.`)
+    return { whole: false, lease }
+  }
   const remove = strategy.delete.bind(strategy)
   const keys = doomed.map((s) => s.key)
   const record = (deleted: readonly string[]) => {
@@ -244,12 +294,12 @@ export async function executePrune(stale: StaleObject[], run: PruneRun): Promise
   try {
     await run.counted('delete', (c) => remove(keys, c))
     record(keys)
-    return true
+    return { whole: true, lease }
   } catch (error) {
     const deleted = (error as { deleted?: unknown }).deleted
     record(Array.isArray(deleted) ? deleted.filter((k): k is string => typeof k === 'string' && keys.includes(k)) : [])
     report.pruneFailed = `deleting ${keys.length - (Array.isArray(deleted) ? deleted.length : 0)} stale object(s) failed: ${errorText(error)}`
     run.warn(`[collectfasta] Prune failed: ${report.pruneFailed}. The site is deployed; ${report.deleted.length} object(s) were deleted, the rest stay until the next deploy.`)
-    return false
+    return { whole: false, lease }
   }
 }

@@ -6,6 +6,7 @@ import type { ObjectHeaders } from '../strategy.js'
 import type { Entry } from './entry.js'
 import { GROUP_LAST } from './entry.js'
 import { fingerprintHeaders } from './headers.js'
+import { urlFiles } from '../site/layout.js'
 
 /** One redirect: a path of the site, and where it now lives (a path or a URL). */
 export interface Redirect {
@@ -37,7 +38,7 @@ export function parseRedirectsFile(text: string): { rules: Redirect[]; skipped: 
 /** The key a redirect is stored under: `/old` → `old`, `/old/` → `old/index.html` (the index document). */
 export function redirectKey(from: string): string {
   const path = from.replace(/^\/+/, '')
-  return path === '' || path.endsWith('/') ? `${path}index.html` : path
+  return urlFiles(path)[0] as string
 }
 
 function escapeHtml(text: string): string {

@@ -1,4 +1,5 @@
 import { loadHasher } from '../hash.js'
+import { MAX_KEY_BYTES } from '../paths.js'
 import type { RemoteObject, Strategy } from '../strategy.js'
 import { type ManifestRead, type RemoteManifest, readManifest } from './deploy-manifest.js'
 import type { Counted } from './requests.js'
@@ -20,6 +21,11 @@ export class RemoteState {
     readonly manifestKey: string | undefined,
     private readonly warn: (message: string) => void,
   ) {}
+
+  /** The longest path a key under this prefix can have: longer paths in a manifest are dropped. */
+  private get maxPathBytes(): number {
+    return MAX_KEY_BYTES - Buffer.byteLength(this.strategy.prefix ?? '')
+  }
 
   /** Whether this storage can say which version of the deploy manifest it holds. */
   get canCheckManifest(): boolean {
@@ -59,7 +65,7 @@ export class RemoteState {
   }
 
   private parse(bytes: Uint8Array | undefined): ManifestRead {
-    const read = readManifest(bytes, this.warn)
+    const read = readManifest(bytes, this.warn, this.maxPathBytes)
     if (read.state === 'unreadable') this.warn(`[collectfasta] The deploy manifest ${this.manifestKey} cannot be used: ${read.why}. Checking the storage by listing it instead.`)
     return read
   }
@@ -87,7 +93,7 @@ export class RemoteState {
     if (version === undefined || !this.manifestKey || !this.strategy.get) return { version, read: { state: 'absent' } }
     const get = this.strategy.get.bind(this.strategy)
     const key = this.manifestKey
-    const read = readManifest(await this.counted('get', (c) => get(key, c)), this.warn)
+    const read = readManifest(await this.counted('get', (c) => get(key, c)), this.warn, this.maxPathBytes)
     return { version, read }
   }
 

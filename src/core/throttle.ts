@@ -1,3 +1,5 @@
+import { retryDelay } from '../strategy.js'
+
 /**
  * Backing off when the storage says "slow down": the number of uploads in flight halves on
  * every throttling answer and grows back by one after a run of successes (AIMD, as TCP does),
@@ -57,7 +59,7 @@ export function createThrottle(max: number): Throttle {
   }
 }
 
-/** Pause before retry `attempt` (1, 2, …): 250 ms doubling, capped at 8 s, with full jitter. */
+/** Pause before a throttled upload's retry `attempt` (1, 2, …): the one backoff rule, after a throttling answer. */
 export function backoff(attempt: number, random = Math.random): number {
-  return Math.round(random() * Math.min(8000, 250 * 2 ** (attempt - 1)))
+  return retryDelay(attempt, true, random)
 }

@@ -1,6 +1,7 @@
 import { errorText } from '../report.js'
 import { type Strategy, isConflict } from '../strategy.js'
-import { MANIFEST_FORMAT, MANIFEST_TOOL, type ManifestDeploy, type ManifestRead, type RemoteManifest, manifestUpload } from './deploy-manifest.js'
+import { foldPath } from '../paths.js'
+import { MANIFEST_FORMAT, MANIFEST_TOOL, type ManifestDeploy, type ManifestPruning, type ManifestRead, type RemoteManifest, deployIdentity, historyOf, manifestUpload } from './deploy-manifest.js'
 import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
 
@@ -172,13 +173,73 @@ export async function markStorage(
 ): Promise<Written> {
   try {
     return await writeManifestConditionally(writer, base, (current) => ({
-      deploys: current ? withPending(current) : [],
+      deploys: current ? historyOf(withPending(current)) : [],
       files: current?.files ?? {},
       pending: deploy,
+      // A prune under way stays recorded until it commits: later deploys must see it too.
+      ...(current?.pruning ? { pruning: current.pruning } : {}),
     }))
   } catch (error) {
     throw new Error(`[collectfasta] Could not mark the storage before the first upload (${errorText(error)}); nothing was uploaded.`, { cause: error })
   }
+}
+
+/**
+ * The history to commit: `deploy` first, then the stored history (a pending deploy of another run
+ * kept as a deploy), each deploy once (a merge after a conflict must not record one twice and push
+ * a real deploy out of the kept window), at most `keep`.
+ */
+export function historyToCommit(deploy: ManifestDeploy, current: RemoteManifest | undefined, keep: number): ManifestDeploy[] {
+  return historyOf([deploy, ...(current ? withPending(current, deploy.id) : [])]).slice(0, keep)
+}
+
+/**
+ * The deploys `manifest` records (pending included) that may have written since `before` was
+ * read: those it does not record, and the one pending in it (it may still be writing; a deploy
+ * that was killed cannot be told from a slow one). `self` is left out.
+ */
+export function deploysSince(manifest: RemoteManifest | undefined, before: RemoteManifest | undefined, self: string | undefined): ManifestDeploy[] {
+  if (!manifest) return []
+  const known = new Set((before?.deploys ?? []).map(deployIdentity))
+  return withPending(manifest).filter((d) => (self === undefined || d.id !== self) && !known.has(deployIdentity(d)))
+}
+
+/**
+ * Another deploy's prune recorded in `manifest` that may delete one of `paths` (compared folded
+ * on a case-insensitive storage): a listing of those paths is not to be trusted until it ends.
+ */
+export function pruneThreat(manifest: RemoteManifest | undefined, self: string | undefined, paths: readonly string[], caseInsensitive = false): ManifestPruning | undefined {
+  const pruning = manifest?.pruning
+  if (!pruning || pruning.id === self) return undefined
+  const fold = caseInsensitive ? foldPath : (path: string) => path
+  const doomed = new Set(pruning.paths.map(fold))
+  return paths.some((path) => doomed.has(fold(path))) ? pruning : undefined
+}
+
+/** How long a prune may send deletes after it recorded itself, and so how long a deploy waits for one at most. */
+export const PRUNE_LEASE_MS = Number(process.env.COLLECTFASTA_PRUNE_LEASE_MS) || 120_000
+
+/**
+ * Waits until the prune `pruning` has committed (the stored manifest no longer records it), or
+ * its lease has run out, measured from now on this machine's clock (it began before this deploy
+ * saw it, so no clocks are compared). Asks the manifest's version, and reads it when that changed.
+ */
+export async function waitForPrune(remote: RemoteState, pruning: ManifestPruning, signal: AbortSignal): Promise<'ended' | 'expired'> {
+  const until = performance.now() + PRUNE_LEASE_MS
+  let pause = 100
+  let version: string | undefined
+  while (performance.now() < until) {
+    const now = await remote.currentManifestVersion()
+    if (now !== version) {
+      version = now
+      const { read } = await remote.reread()
+      if (read.state !== 'ok' || read.manifest.pruning?.id !== pruning.id) return 'ended'
+    }
+    if (signal.aborted) throw signal.reason
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pause, until - performance.now())))
+    pause = Math.min(pause * 2, 2_000)
+  }
+  return 'expired'
 }
 
 /** The history of `manifest`, with a pending deploy that never committed kept as a deploy (its files may be live). */

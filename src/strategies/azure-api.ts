@@ -14,6 +14,10 @@ export interface BlobInfo {
   /** The ETag, without quotes. */
   etag?: string
   modified?: number
+  /** Its properties Content-Type, Cache-Control and Content-Encoding ('' where unset). */
+  contentType?: string
+  cacheControl?: string
+  contentEncoding?: string
   metadata: Record<string, string>
 }
 
@@ -108,6 +112,9 @@ function readListing(Parser: typeof import('htmlparser2').Parser, body: Buffer):
           else if (name === 'Content-MD5') blob.md5 = hexOf(text)
           else if (name === 'Etag') blob.etag = unquote(text)
           else if (name === 'Last-Modified') blob.modified = time(text)
+          else if (name === 'Content-Type') blob.contentType = text
+          else if (name === 'Cache-Control') blob.cacheControl = text
+          else if (name === 'Content-Encoding') blob.contentEncoding = text
         }
         path.pop()
         text = ''
@@ -149,7 +156,17 @@ export function leanAzureApi({ transport, container, timeout }: LeanAzureOptions
         if (header.startsWith('x-ms-meta-') && value !== undefined) metadata[header.slice(10)] = String(value)
       }
       const md5 = answer.headers['content-md5']
-      return { name, size: Number(answer.headers['content-length']), md5: hexOf(typeof md5 === 'string' ? md5 : undefined), metadata, ...stored(answer.headers) }
+      const header = (name: string) => String(answer.headers[name] ?? '')
+      return {
+        name,
+        size: Number(answer.headers['content-length']),
+        md5: hexOf(typeof md5 === 'string' ? md5 : undefined),
+        contentType: header('content-type'),
+        cacheControl: header('cache-control'),
+        contentEncoding: header('content-encoding'),
+        metadata,
+        ...stored(answer.headers),
+      }
     },
 
     async get(name, maxBytes) {

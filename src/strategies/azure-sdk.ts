@@ -9,6 +9,9 @@ import { AzureError } from './azure-transport.js'
 
 interface SdkProperties {
   contentLength?: number
+  contentType?: string
+  cacheControl?: string
+  contentEncoding?: string
   contentMD5?: Uint8Array
   etag?: string
   lastModified?: Date
@@ -53,7 +56,17 @@ const hex = (md5: Uint8Array | undefined) => (md5 ? Buffer.from(md5).toString('h
 const unquote = (etag: string | undefined) => etag?.replaceAll('"', '')
 
 function info(name: string, p: SdkProperties, metadata = p.metadata): BlobInfo {
-  return { name, size: p.contentLength, md5: hex(p.contentMD5), etag: unquote(p.etag), modified: p.lastModified?.getTime(), metadata: { ...metadata } }
+  return {
+    name,
+    size: p.contentLength,
+    md5: hex(p.contentMD5),
+    etag: unquote(p.etag),
+    modified: p.lastModified?.getTime(),
+    contentType: p.contentType ?? '',
+    cacheControl: p.cacheControl ?? '',
+    contentEncoding: p.contentEncoding ?? '',
+    metadata: { ...metadata },
+  }
 }
 
 /** An SDK error (RestError: `statusCode`, `code`) as the lean path's, so one explanation serves both. */

@@ -1,7 +1,8 @@
 import { type KeyObject, createHmac, createSecretKey } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
-import type { Dispatcher, Pool } from 'undici'
-import { loadUndici, networkFailure } from './undici.js'
+import type { Pool } from 'undici'
+import { MAX_BUFFER_BYTES, retryDelay } from '../strategy.js'
+import { loadUndici, timedRequest } from './undici.js'
+import { pause } from './utils.js'
 
 /**
  * The Azure strategy's own HTTP path: Blob service REST requests through undici's request API
@@ -44,6 +45,8 @@ export interface AzureRequest {
   maxBytes?: number
   /** A 404 is an answer (the blob does not exist), not an error. */
   missingOk?: boolean
+  /** Abandons the request when it aborts (a cancelled deploy). */
+  signal?: AbortSignal
 }
 
 export interface AzureAnswer {
@@ -95,8 +98,6 @@ export function sharedKey(account: string, key: Buffer | KeyObject, method: stri
 
 const RETRIED_STATUS = new Set([500, 502, 504])
 const RETRIED_NETWORK = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNREFUSED'])
-/** First pause before a request is sent again (doubled each time, with jitter). */
-const RETRY_BASE_MS = 200
 
 /** The service's error document: `<Error><Code>…</Code><Message>…</Message></Error>`. */
 function errorFrom(status: number, headers: AzureAnswer['headers'], body: Buffer): AzureError {
@@ -134,44 +135,22 @@ export async function createAzureTransport(options: AzureTransportOptions): Prom
     if (auth.kind === 'key') headers.authorization = sharedKey(auth.account, secret as KeyObject, request.method, path, query, headers)
     else if (auth.kind === 'token') headers.authorization = `Bearer ${await auth.token()}`
     else if (auth.kind === 'sas') search = search ? `${search}&${auth.query}` : auth.query
-    let answer: Dispatcher.ResponseData
+    let answer: AzureAnswer
     try {
-      answer = await dispatch(poolFor(), {
-        path: search ? `${path}?${search}` : path,
-        method: request.method,
-        headers,
-        body: request.body,
-        headersTimeout: request.timeout,
-        bodyTimeout: request.timeout,
+      // Two deadlines (idle, and a total scaled by the bodies), the answer read whole, and
+      // abandoned at once when the deploy is cancelled: the one request rule of undici.ts.
+      answer = await timedRequest(dispatch, poolFor(), { path: search ? `${path}?${search}` : path, method: request.method, headers, body: request.body }, {
+        timeout: request.timeout,
+        sent: request.body?.byteLength ?? 0,
+        maxBody: request.maxBytes ?? MAX_BUFFER_BYTES,
+        signal: request.signal,
       })
     } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ERR_ANSWER_TOO_LARGE') throw new AzureError(200, 'TooLarge', `it is larger than ${request.maxBytes} bytes`, cause)
       throw networkError(cause, request.timeout)
     }
-    // A write's or a HEAD's answer has nothing to read: dropped without a stream's iteration.
-    if (answer.statusCode < 300 && request.method !== 'GET') {
-      await answer.body.dump().catch(() => {})
-      return { status: answer.statusCode, headers: answer.headers, body: Buffer.alloc(0) }
-    }
-    const chunks: Buffer[] = []
-    let size = 0
-    try {
-      for await (const chunk of answer.body as AsyncIterable<Buffer>) {
-        size += chunk.byteLength
-        if (request.maxBytes !== undefined && answer.statusCode < 300 && size > request.maxBytes) {
-          answer.body.destroy()
-          throw new AzureError(answer.statusCode, 'TooLarge', `it is larger than ${request.maxBytes} bytes`)
-        }
-        chunks.push(chunk)
-      }
-    } catch (cause) {
-      if (cause instanceof AzureError) throw cause
-      throw networkError(cause, request.timeout)
-    }
-    const body = Buffer.concat(chunks, size)
-    if (answer.statusCode >= 300 && answer.statusCode !== 304 && !(answer.statusCode === 404 && request.missingOk)) {
-      throw errorFrom(answer.statusCode, answer.headers, body)
-    }
-    return { status: answer.statusCode, headers: answer.headers, body }
+    if (answer.status >= 300 && answer.status !== 304 && !(answer.status === 404 && request.missingOk)) throw errorFrom(answer.status, answer.headers, answer.body)
+    return answer
   }
 
   return {
@@ -182,8 +161,8 @@ export async function createAzureTransport(options: AzureTransportOptions): Prom
         } catch (error) {
           const e = error as AzureError
           const retried = typeof e.status === 'number' ? RETRIED_STATUS.has(e.status) : RETRIED_NETWORK.has(e.status)
-          if (!retried || attempt >= options.maxAttempts) throw error
-          await sleep(RETRY_BASE_MS * 2 ** (attempt - 1) * (0.5 + Math.random()))
+          if (!retried || attempt >= options.maxAttempts || request.signal?.aborted) throw error
+          await pause(retryDelay(attempt), request.signal)
         }
       }
     },
@@ -195,7 +174,20 @@ export async function createAzureTransport(options: AzureTransportOptions): Prom
   }
 }
 
+/** undici's names for failures (and the deadline's), as the Node codes the explanations and retries know. */
+const NETWORK_CODES: Record<string, string> = {
+  UND_ERR_SOCKET: 'ECONNRESET',
+  UND_ERR_CLOSED: 'ECONNRESET',
+  UND_ERR_CONNECT_TIMEOUT: 'ETIMEDOUT',
+  UND_ERR_HEADERS_TIMEOUT: 'ETIMEDOUT',
+  UND_ERR_BODY_TIMEOUT: 'ETIMEDOUT',
+  ERR_DEADLINE: 'ETIMEDOUT',
+}
+
 function networkError(cause: unknown, timeout: number): AzureError {
-  const { code, message } = networkFailure(cause, timeout)
-  return new AzureError(code, code, message, cause)
+  const e = cause as NodeJS.ErrnoException
+  const raw = e.code ?? e.name ?? 'Error'
+  const idle = raw === 'UND_ERR_HEADERS_TIMEOUT' || raw === 'UND_ERR_BODY_TIMEOUT'
+  const code = NETWORK_CODES[raw] ?? raw
+  return new AzureError(code, code, idle ? `no answer within ${timeout} ms (timed out)` : (e.message ?? String(cause)), cause)
 }

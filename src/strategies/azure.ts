@@ -8,7 +8,7 @@ import type { AzureApi, BlobHeaders, BlobInfo, Condition } from './azure-api.js'
 import { accountOf, resolveAuth } from './azure-auth.js'
 import { type AzureOptions, validate } from './azure-options.js'
 import type { AzureError } from './azure-transport.js'
-import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, rangeReader } from './utils.js'
+import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, endlessListingGuard, rangeReader } from './utils.js'
 
 export type { AzureOptions }
 export type { AzureCredential } from './azure-auth.js'
@@ -98,6 +98,8 @@ export function azure(options: AzureOptions): AzureStrategy {
     md5: blob.metadata[META.md5] ?? blob.md5,
     xxh64: blob.metadata[META.xxh64],
     headersFingerprint: blob.metadata[META.headers],
+    // The listing and HEAD carry the properties: `check` and `--verify` see a header changed by hand.
+    headers: { contentType: blob.contentType || null, cacheControl: blob.cacheControl || null, contentEncoding: blob.contentEncoding || null, metadata: blob.metadata },
     version: blob.etag,
     modified: blob.modified,
   })
@@ -128,11 +130,8 @@ export function azure(options: AzureOptions): AzureStrategy {
 
     async *list(ctx) {
       const azureApi = await connect(ctx).catch((error: unknown) => Promise.reject(fail(error)))
-      const markers = new Set<string>()
-      let previous = new Set<string>()
+      const guard = endlessListingGuard(STRATEGY_NAME, `${where}${prefix}`, DEFAULTS.maxListPages)
       let marker: string | undefined
-      let pages = 0
-      let emptyInARow = 0
       do {
         let page: Awaited<ReturnType<AzureApi['list']>>
         try {
@@ -141,18 +140,8 @@ export function azure(options: AzureOptions): AzureStrategy {
           throw fail(error)
         }
         ctx.count('list')
-        pages++
-        emptyInARow = page.blobs.length ? 0 : emptyInARow + 1
-        // A server that pages forever is stopped with a sentence, not listed until memory runs out.
-        const endless =
-          (page.next !== undefined && markers.has(page.next) && 'it answered a marker it had given before') ||
-          (page.blobs.length > 0 && previous.has(page.blobs[0]?.name as string) && 'a page started with a blob of the page before') ||
-          (pages > DEFAULTS.azure.maxListPages && `it gave over ${DEFAULTS.azure.maxListPages} pages`) ||
-          (page.next !== undefined && emptyInARow > 100 && 'it gave 100 empty pages in a row, each with a marker')
-        if (endless) throw storageError(STRATEGY_NAME, `The listing of ${where}${prefix} does not end: ${endless}. The server does not page as Azure does; check \`url\`.`)
-        previous = new Set(page.blobs.map((b) => b.name))
+        guard({ keys: page.blobs.map((b) => b.name), more: page.next !== undefined, next: page.next })
         for (const blob of page.blobs) yield remote(blob)
-        if (page.next !== undefined) markers.add(page.next)
         marker = page.next
       } while (marker)
     },

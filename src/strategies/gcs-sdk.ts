@@ -57,6 +57,9 @@ export interface ObjectMetadata {
   md5Hash?: string
   generation?: string | number
   updated?: string
+  contentType?: string
+  cacheControl?: string
+  contentEncoding?: string
   metadata?: Record<string, string | number | boolean | null>
 }
 
@@ -71,6 +74,13 @@ export function toRemote(metadata: ObjectMetadata): RemoteObject {
     md5: metadata.md5Hash ? Buffer.from(metadata.md5Hash, 'base64').toString('hex') : ours(METADATA_MD5),
     xxh64: ours(METADATA_XXH64),
     headersFingerprint: ours(METADATA_HEADERS),
+    // Listings carry every object's resource: its headers cost no request.
+    headers: {
+      contentType: metadata.contentType ?? null,
+      cacheControl: metadata.cacheControl ?? null,
+      contentEncoding: metadata.contentEncoding ?? null,
+      metadata: Object.fromEntries(Object.entries(custom).flatMap(([name, value]) => (typeof value === 'string' ? [[name, value]] : []))),
+    },
     version: metadata.generation === undefined ? undefined : String(metadata.generation),
     modified: metadata.updated ? Date.parse(String(metadata.updated)) : undefined,
   }

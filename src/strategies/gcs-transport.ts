@@ -1,6 +1,6 @@
 import type { Storage } from '@google-cloud/storage'
-import type { Dispatcher, Pool } from 'undici'
-import { loadUndici, networkFailure } from './undici.js'
+import type { Pool } from 'undici'
+import { type Answer, loadUndici, timedRequest } from './undici.js'
 import { randomBytes } from 'node:crypto'
 import type { UploadFile } from '../strategy.js'
 import type { ObjectMetadata } from './gcs-sdk.js'
@@ -30,7 +30,7 @@ export interface MultipartUpload {
   resource: Record<string, unknown>
   /** Stored only when the object's generation is this one (`0`: the object must not exist). */
   ifGenerationMatch?: string
-  /** Milliseconds without an answer (head or body) before the attempt is abandoned. */
+  /** Milliseconds without progress before the attempt is abandoned; the whole attempt may take this plus 4 s per MiB over 1 MiB. */
   timeout: number
 }
 
@@ -47,6 +47,16 @@ export class GcsRequestError extends Error {
     super(message, cause === undefined ? undefined : { cause })
     this.name = 'GcsRequestError'
   }
+}
+
+/** undici's names for failures, as the Node and SDK codes the explanations and retries know. */
+const NETWORK_CODES: Record<string, string> = {
+  UND_ERR_SOCKET: 'ECONNRESET',
+  UND_ERR_CLOSED: 'ECONNRESET',
+  UND_ERR_CONNECT_TIMEOUT: 'ETIMEDOUT',
+  UND_ERR_HEADERS_TIMEOUT: 'ETIMEDOUT',
+  UND_ERR_BODY_TIMEOUT: 'ETIMEDOUT',
+  ERR_DEADLINE: 'ETIMEDOUT',
 }
 
 /** An error answer's message: the JSON API's `error.message`, or the start of whatever came. */
@@ -116,32 +126,23 @@ export async function createGcsTransport(options: GcsTransportOptions): Promise<
         'user-agent': 'collectfasta-gcs',
       }
       if (token) headers.authorization = `Bearer ${token}`
-      let answer: Dispatcher.ResponseData
+      let answer: Answer
       try {
-        answer = await send(poolFor(), {
-          path: `${basePath}/upload/storage/v1/b/${encodeURIComponent(request.bucket)}/o?${query}`,
-          method: 'POST',
-          headers,
-          body,
-          headersTimeout: request.timeout,
-          bodyTimeout: request.timeout,
-        })
+        answer = await timedRequest(
+          send,
+          poolFor(),
+          { path: `${basePath}/upload/storage/v1/b/${encodeURIComponent(request.bucket)}/o?${query}`, method: 'POST', headers, body },
+          { timeout: request.timeout, sent: body.length, maxBody: 1024 * 1024 },
+        )
       } catch (cause) {
         throw networkError(cause, request.timeout)
       }
-      let text: Buffer
-      try {
-        const chunks: Buffer[] = []
-        for await (const chunk of answer.body as AsyncIterable<Buffer>) chunks.push(chunk)
-        text = Buffer.concat(chunks)
-      } catch (cause) {
-        throw networkError(cause, request.timeout)
-      }
-      if (answer.statusCode >= 300) throw new GcsRequestError(answer.statusCode, errorMessage(answer.statusCode, text))
+      const text = answer.body
+      if (answer.status >= 300) throw new GcsRequestError(answer.status, errorMessage(answer.status, text))
       try {
         return JSON.parse(text.toString('utf8')) as ObjectMetadata
       } catch (cause) {
-        throw new GcsRequestError(answer.statusCode, `the upload's answer is not the object's JSON metadata: ${text.subarray(0, 200).toString('utf8')}`, cause)
+        throw new GcsRequestError(answer.status, `the upload's answer is not the object's JSON metadata: ${text.subarray(0, 200).toString('utf8')}`, cause)
       }
     },
     async close() {
@@ -153,6 +154,8 @@ export async function createGcsTransport(options: GcsTransportOptions): Promise<
 }
 
 function networkError(cause: unknown, timeout: number): GcsRequestError {
-  const { code, message } = networkFailure(cause, timeout)
-  return new GcsRequestError(code, message, cause)
+  const e = cause as NodeJS.ErrnoException
+  const code = e.code ?? e.name ?? 'Error'
+  const idle = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
+  return new GcsRequestError(NETWORK_CODES[code] ?? code, idle ? `no answer within ${timeout} ms (timed out)` : (e.message ?? String(cause)), cause)
 }

@@ -1,17 +1,12 @@
 import type { File, Storage, StorageOptions } from '@google-cloud/storage'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { DEFAULTS } from '../defaults.js'
 import { normalizePrefix } from '../paths.js'
-import { type StrategyWith, defineStrategy, storageConflict, storageError } from '../strategy.js'
+import { MAX_BUFFER_BYTES, type StrategyWith, defineStrategy, retryDelay, storageConflict, storageError } from '../strategy.js'
 import { type GcsError, type ObjectMetadata, explain, sdkUpload, toRemote, transient } from './gcs-sdk.js'
 import type { GcsTransport } from './gcs-transport.js'
-import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, importSdk, validateBucketOptions } from './utils.js'
+import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, endlessListingGuard, importSdk, pause, readStream, validateBucketOptions, withDeadline } from './utils.js'
 
 const STRATEGY_NAME = 'gcs'
-/** A simple upload's body is one buffer: larger files always go resumable. */
-const MAX_SINGLE_UPLOAD = 2 ** 31 - 1
-/** First pause before an upload is sent again (doubled each time, with jitter). */
-const RETRY_BASE_MS = 200
 
 export interface GcsOptions {
   /** The bucket to deploy into. */
@@ -44,8 +39,9 @@ export interface GcsOptions {
    */
   maxAttempts?: number
   /**
-   * Milliseconds a small request (list, metadata, download, delete, an upload up to 1 MiB) may
-   * take before it is abandoned and retried; a larger simple upload gets 4 s more per MiB.
+   * Milliseconds without progress before a small request (list, metadata, download, delete, a
+   * simple upload) is abandoned and retried; the whole request may take this plus 4 s per MiB
+   * over 1 MiB (an SDK read: `maxAttempts` times that, its retries included).
    * @default 10000
    */
   timeout?: number
@@ -80,6 +76,9 @@ export function gcs(options: GcsOptions): GcsStrategy {
   const prefix = normalizePrefix(STRATEGY_NAME, options.prefix)
   const threshold = options.resumableThreshold ?? DEFAULTS.gcs.resumableThreshold
   const shortTimeout = options.timeout ?? DEFAULTS.gcs.timeout
+  const maxAttempts = options.maxAttempts ?? DEFAULTS.gcs.maxAttempts
+  /** An SDK read (a listing page, a download) ends within its attempts' deadlines, even if each attempt trickles on. */
+  const sdkDeadline = (bytes: number) => maxAttempts * bodyTimeout(bytes, shortTimeout)
   let storage: Storage | undefined = options.storage
   /** Generations seen in this deploy: the precondition that makes a retried write safe. */
   const generations = new Map<string, string>()
@@ -96,7 +95,7 @@ export function gcs(options: GcsOptions): GcsStrategy {
         credentials: options.credentials,
         retryOptions: {
           autoRetry: true,
-          maxRetries: (options.maxAttempts ?? DEFAULTS.gcs.maxAttempts) - 1,
+          maxRetries: maxAttempts - 1,
           // Writes are retried only under a generation precondition, so a retry never
           // overwrites an object that someone else wrote in between.
           idempotencyStrategy: sdk.IdempotencyStrategy.RetryConditional,
@@ -134,47 +133,31 @@ export function gcs(options: GcsOptions): GcsStrategy {
       const b = await connect()
       type Query = { prefix?: string; maxResults: number; pageToken?: string; autoPaginate: false }
       let query: Query | null = { prefix: prefix || undefined, maxResults: 1000, autoPaginate: false }
-      const tokens = new Set<string>()
+      const guard = endlessListingGuard(STRATEGY_NAME, `gs://${bucket}/${prefix}`, DEFAULTS.maxListPages)
       while (query) {
-        // A server that hands out new page tokens without end (a broken proxy, a misbehaving
-        // emulator) fails the deploy here rather than running, and growing, forever.
-        const maxPages = DEFAULTS.gcs.maxListPages
-        if (tokens.size >= maxPages) {
-          throw storageError(
-            STRATEGY_NAME,
-            `The listing of gs://${bucket}/${prefix} did not end after ${maxPages} pages (${maxPages * 1000} objects): the server keeps handing out page tokens. Check the endpoint (STORAGE_EMULATOR_HOST, a proxy), or deploy to a narrower prefix.`,
-          )
-        }
         let files: File[]
         let next: Partial<Query> | null
         try {
-          ;[files, next] = (await b.getFiles(query)) as unknown as [File[], Partial<Query> | null]
+          ;[files, next] = (await withDeadline(b.getFiles(query), sdkDeadline(0), ctx.signal)) as unknown as [File[], Partial<Query> | null]
         } catch (error) {
           throw explain(error, bucket, prefix || undefined)
         }
         ctx.count('list')
+        const token = next?.pageToken || undefined
+        guard({ keys: files.map((file) => file.name), more: token !== undefined, next: token })
         for (const file of files) {
           remember(file.metadata as ObjectMetadata)
           yield toRemote(file.metadata as ObjectMetadata)
         }
-        const token = next?.pageToken
-        if (token !== undefined && tokens.has(token)) {
-          // The same page again: the listing would never end (and the deploy's memory with it).
-          throw storageError(
-            STRATEGY_NAME,
-            `The listing of gs://${bucket}/${prefix} answered the page token ${JSON.stringify(token.slice(0, 40))} a second time, after ${tokens.size + 1} pages: it would never end. The server misbehaves; check the endpoint (STORAGE_EMULATOR_HOST, a proxy) and try again.`,
-          )
-        }
-        if (token) tokens.add(token)
         query = token ? { ...query, pageToken: token } : null
       }
       listed = true
     },
 
-    async stat(key) {
+    async stat(key, ctx) {
       const b = await connect()
       try {
-        const [metadata] = await b.file(key).getMetadata()
+        const [metadata] = await withDeadline(b.file(key).getMetadata(), sdkDeadline(0), ctx.signal)
         remember(metadata as ObjectMetadata)
         return toRemote(metadata as ObjectMetadata)
       } catch (error) {
@@ -185,7 +168,8 @@ export function gcs(options: GcsOptions): GcsStrategy {
 
     async upload(file, ctx) {
       const b = await connect()
-      const resumable = file.size >= threshold || file.size > MAX_SINGLE_UPLOAD
+      // A simple upload's body is one buffer: larger files always go resumable.
+      const resumable = file.size >= threshold || file.size > MAX_BUFFER_BYTES
       const transport = resumable ? undefined : await leanPath(ctx.concurrency)
       // 0 means "must not exist yet"; unknown (a warm cache) means no precondition and no SDK retry.
       // A conditional write (the deploy manifest) says its own precondition.
@@ -215,7 +199,7 @@ export function gcs(options: GcsOptions): GcsStrategy {
       // connection is retried here: on the lean path always, through the SDK when there is no
       // precondition (it retries only those, RetryConditional; a warm cache knows no generation).
       // Throttling is left to the core: it slows the whole deploy down.
-      const resends = (options.maxAttempts ?? DEFAULTS.gcs.maxAttempts) - 1
+      const resends = maxAttempts - 1
       let resent = 0
       let stored: ObjectMetadata
       let reread = false
@@ -242,8 +226,8 @@ export function gcs(options: GcsOptions): GcsStrategy {
             continue
           }
           if ((settings.preconditionOpts === undefined || transport) && resent < resends && transient(error) && !ctx.signal.aborted) {
-            await sleep(RETRY_BASE_MS * 2 ** resent * (0.5 + Math.random()))
             resent++
+            await pause(retryDelay(resent), ctx.signal)
             continue
           }
           throw explain(error, bucket, file.key)
@@ -255,31 +239,20 @@ export function gcs(options: GcsOptions): GcsStrategy {
       return { key: file.key, size: file.size, md5: file.md5(), xxh64: file.xxh64, version, modified }
     },
 
-    async get(key) {
+    async get(key, ctx) {
       const b = await connect()
-      const chunks: Buffer[] = []
-      let size = 0
       try {
         // The stored bytes as they are: a gzip-encoded object is not un-gzipped on the way (a
         // few kB could expand to gigabytes), and the read stops at the manifest's size limit.
-        const stream = b.file(key).createReadStream({ decompress: false })
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
-          size += chunk.byteLength
-          if (size > DEFAULTS.maxManifestBytes) {
-            stream.destroy()
-            throw storageError(
-              STRATEGY_NAME,
-              `gs://${bucket}/${key} is larger than ${DEFAULTS.maxManifestBytes} bytes, more than a deploy manifest may hold: it was not read. Delete it, or set \`manifest\` to another path.`,
-            )
-          }
-          chunks.push(chunk)
-        }
+        const bytes = await readStream(b.file(key).createReadStream({ decompress: false }), sdkDeadline, ctx.signal, DEFAULTS.maxManifestBytes)
+        return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
       } catch (error) {
         if ((error as GcsError).code === 404) return undefined
-        if ((error as Error).message?.startsWith('[collectfasta]')) throw error
+        if ((error as GcsError).code === 'ERR_ANSWER_TOO_LARGE') {
+          throw storageError(STRATEGY_NAME, `gs://${bucket}/${key} is larger than ${DEFAULTS.maxManifestBytes} bytes, more than a deploy manifest may hold: it was not read. Delete it, or set \`manifest\` to another path.`)
+        }
         throw explain(error, bucket, key)
       }
-      return new Uint8Array(Buffer.concat(chunks, size))
     },
 
     async delete(keys, ctx) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { S3Error, type Transport } from './s3-transport.js'
+import { MALFORMED, S3Error, type S3Response, type Transport } from './s3-transport.js'
 
 /**
  * The S3 operations the strategy makes, in one shape for both paths: the lean transport (here)
@@ -19,6 +19,8 @@ export interface HeadResult {
   etag?: string
   metadata: Record<string, string>
   modified?: number
+  /** The stored headers `collectfasta check` and `verify` compare; `null`: stored without it. */
+  headers: { contentType: string | null; cacheControl: string | null; contentEncoding: string | null; redirect: string | null }
 }
 
 export interface ListedObject {
@@ -36,14 +38,20 @@ export interface ListPage {
   encoded: boolean
 }
 
+export interface DeleteResult {
+  deleted: string[]
+  errors: { key: string; code: string; message: string }[]
+}
+
 export interface S3Api {
   put(input: ObjectInput, body: Uint8Array, md5: string, timeout: number, condition?: Condition): Promise<string | undefined>
-  head(key: string): Promise<HeadResult | undefined>
-  list(prefix: string, token: string | undefined): Promise<ListPage>
+  /** Reads (`head`, `list`, `get`) are abandoned once `signal` aborts: a cancelled deploy stops waiting. */
+  head(key: string, signal?: AbortSignal): Promise<HeadResult | undefined>
+  list(prefix: string, token: string | undefined, signal?: AbortSignal): Promise<ListPage>
   /** The object's bytes, refused past `maxBytes`; `undefined` when there is no such key. */
-  get(key: string, maxBytes: number): Promise<Uint8Array | undefined>
-  /** Deletes up to 1,000 keys; resolves the keys S3 could not delete, with why. */
-  deleteBatch(keys: string[]): Promise<{ key: string; code: string; message: string }[]>
+  get(key: string, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array | undefined>
+  /** Deletes up to 1,000 keys: the keys S3 answered as deleted, and the ones it named as not, with why. */
+  deleteBatch(keys: string[]): Promise<DeleteResult>
   createMultipart(input: ObjectInput): Promise<string>
   uploadPart(key: string, uploadId: string, partNumber: number, body: Uint8Array, md5: string, timeout: number): Promise<string | undefined>
   complete(key: string, uploadId: string, parts: { PartNumber: number; ETag?: string }[], timeout: number, condition?: Condition): Promise<string | undefined>
@@ -121,8 +129,10 @@ interface XmlDocument {
   root: string
   /** The text of the root's child elements (the last one of a name). */
   fields: Record<string, string>
-  /** Each `repeated` child of the root, as the text of its own child elements. */
-  items: Record<string, string>[]
+  /** Each child of the root named in `repeated`, as the text of its own child elements. */
+  items: { name: string; fields: Record<string, string> }[]
+  /** Whether the root element was closed by its own end tag: a body cut short is not. */
+  whole: boolean
 }
 
 /**
@@ -130,9 +140,9 @@ interface XmlDocument {
  * what is read here). htmlparser2 in XML mode: entities and character references decoded,
  * whitespace kept (a key may end in a space), about 8 times less CPU than a full object tree.
  */
-function readXml(Parser: typeof import('htmlparser2').Parser, body: Buffer, repeated: string): XmlDocument {
-  const doc: XmlDocument = { root: '', fields: Object.create(null), items: [] }
-  let item: Record<string, string> | undefined
+function readXml(Parser: typeof import('htmlparser2').Parser, body: Buffer, repeated: readonly string[]): XmlDocument {
+  const doc: XmlDocument = { root: '', fields: Object.create(null), items: [], whole: false }
+  let item: XmlDocument['items'][number] | undefined
   let depth = 0
   let text = ''
   const parser = new Parser(
@@ -141,17 +151,18 @@ function readXml(Parser: typeof import('htmlparser2').Parser, body: Buffer, repe
         depth++
         text = ''
         if (depth === 1) doc.root = name
-        else if (depth === 2 && name === repeated) item = Object.create(null)
+        else if (depth === 2 && repeated.includes(name)) item = { name, fields: Object.create(null) }
       },
       ontext(chunk) {
         text += chunk
       },
-      onclosetag(name) {
-        if (depth === 2 && item && name === repeated) {
+      onclosetag(name, implied) {
+        if (depth === 1) doc.whole = !implied
+        else if (depth === 2 && item && name === item.name) {
           doc.items.push(item)
           item = undefined
         } else if (depth === 2) doc.fields[name] = text
-        else if (depth === 3 && item) item[name] = text
+        else if (depth === 3 && item) item.fields[name] = text
         depth--
         text = ''
       },
@@ -171,9 +182,16 @@ export interface LeanApiOptions {
 export async function leanApi({ transport, timeout }: LeanApiOptions): Promise<S3Api> {
   // The parser is loaded on the first answer that needs one: a warm deploy's one HEAD does not.
   let parser: typeof import('htmlparser2').Parser | undefined
-  const xml = async (body: Buffer, repeated: string): Promise<XmlDocument> => {
+  /**
+   * The answer's document, believed only when whole and of the `root` expected: a 200 carrying
+   * an S3 <Error> is that error, anything else a malformed answer; both fail the attempt.
+   */
+  const xml = async (answer: S3Response, root: string, repeated: readonly string[] = []): Promise<XmlDocument> => {
     parser ??= (await import('htmlparser2')).Parser
-    return readXml(parser, body, repeated)
+    const doc = readXml(parser, answer.body, repeated)
+    if (doc.root === 'Error' && doc.whole) throw new S3Error(doc.fields.Code?.trim() || 'InternalError', doc.fields.Message?.trim() || `a ${answer.status} answer carried an error`, answer.status)
+    if (doc.root !== root || !doc.whole) throw new S3Error(MALFORMED, `the answer is not a whole ${root} document (${answer.body.length} bytes)`, answer.status)
+    return doc
   }
 
   return {
@@ -188,27 +206,35 @@ export async function leanApi({ transport, timeout }: LeanApiOptions): Promise<S
       return unquote(answer.headers.etag)
     },
 
-    async head(key) {
-      const answer = await transport.send({ method: 'HEAD', key, timeout })
+    async head(key, signal) {
+      const answer = await transport.send({ method: 'HEAD', key, timeout, signal })
       if (answer.status === 404) return undefined
       const metadata: Record<string, string> = {}
       for (const [name, value] of Object.entries(answer.headers)) {
         if (name.startsWith('x-amz-meta-') && value !== undefined) metadata[name.slice(11)] = String(value)
       }
       const modified = Date.parse(String(answer.headers['last-modified']))
-      return { size: Number(answer.headers['content-length']), etag: unquote(answer.headers.etag), metadata, modified: Number.isNaN(modified) ? undefined : modified }
+      const header = (name: string) => {
+        const value = answer.headers[name]
+        return value === undefined ? null : String(value)
+      }
+      const headers = {
+        contentType: header('content-type'),
+        cacheControl: header('cache-control'),
+        contentEncoding: header('content-encoding'),
+        redirect: header('x-amz-website-redirect-location'),
+      }
+      return { size: Number(answer.headers['content-length']), etag: unquote(answer.headers.etag), metadata, modified: Number.isNaN(modified) ? undefined : modified, headers }
     },
 
-    async list(prefix, token) {
+    async list(prefix, token, signal) {
       const query: Record<string, string> = { 'list-type': '2', 'max-keys': '1000', 'encoding-type': 'url' }
       if (prefix) query.prefix = prefix
       if (token) query['continuation-token'] = token
-      const answer = await transport.send({ method: 'GET', query, timeout })
-      const result = await xml(answer.body, 'Contents')
-      if (result.root !== 'ListBucketResult') throw new S3Error('InvalidListing', 'the listing is not a ListBucketResult document', answer.status)
+      const result = await transport.send({ method: 'GET', query, timeout, signal }, (answer) => xml(answer, 'ListBucketResult', ['Contents']))
       const { fields } = result
       return {
-        objects: result.items.flatMap((o) => {
+        objects: result.items.flatMap(({ fields: o }) => {
           if (!o.Key) return []
           const modified = Date.parse(String(o.LastModified))
           return [{ key: o.Key, size: o.Size === undefined ? undefined : Number(o.Size), etag: unquote(o.ETag?.trim()), modified: Number.isNaN(modified) ? undefined : modified }]
@@ -219,10 +245,10 @@ export async function leanApi({ transport, timeout }: LeanApiOptions): Promise<S
       }
     },
 
-    async get(key, maxBytes) {
+    async get(key, maxBytes, signal) {
       try {
         // identity: the manifest is read as stored, never decompressed on the way.
-        const answer = await transport.send({ method: 'GET', key, headers: { 'accept-encoding': 'identity' }, timeout, maxBody: maxBytes })
+        const answer = await transport.send({ method: 'GET', key, headers: { 'accept-encoding': 'identity' }, timeout, maxBody: maxBytes, signal })
         return new Uint8Array(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength)
       } catch (error) {
         if ((error as S3Error).$metadata?.httpStatusCode === 404) return undefined
@@ -231,18 +257,23 @@ export async function leanApi({ transport, timeout }: LeanApiOptions): Promise<S
     },
 
     async deleteBatch(keys) {
-      const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet>${keys.map((k) => `<Object><Key>${xmlText(k)}</Key></Object>`).join('')}</Delete>`)
+      // Not quiet: a key counts as deleted only where the answer names it so.
+      const body = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>false</Quiet>${keys.map((k) => `<Object><Key>${xmlText(k)}</Key></Object>`).join('')}</Delete>`)
       // Content-MD5: several S3-compatible services refuse a DeleteObjects without it.
       const md5 = createHash('md5').update(body).digest('base64')
-      const answer = await transport.send({ method: 'POST', query: { delete: '' }, headers: { 'content-md5': md5, 'content-type': 'application/xml' }, body, timeout })
-      const result = await xml(answer.body, 'Error')
-      return result.items.map((e) => ({ key: e.Key ?? '', code: e.Code?.trim() || 'Error', message: e.Message?.trim() ?? '' }))
+      const result = await transport.send({ method: 'POST', query: { delete: '' }, headers: { 'content-md5': md5, 'content-type': 'application/xml' }, body, timeout }, (answer) =>
+        xml(answer, 'DeleteResult', ['Deleted', 'Error']),
+      )
+      return {
+        deleted: result.items.flatMap((i) => (i.name === 'Deleted' && i.fields.Key !== undefined ? [i.fields.Key] : [])),
+        errors: result.items.flatMap((i) => (i.name === 'Error' ? [{ key: i.fields.Key ?? '', code: i.fields.Code?.trim() || 'Error', message: i.fields.Message?.trim() ?? '' }] : [])),
+      }
     },
 
     async createMultipart(input) {
-      const answer = await transport.send({ method: 'POST', key: input.Key, query: { uploads: '' }, headers: paramHeaders(input), timeout })
-      const id = (await xml(answer.body, '')).fields.UploadId?.trim()
-      if (!id) throw new S3Error('InvalidMultipart', 'CreateMultipartUpload answered without an UploadId', answer.status)
+      const doc = await transport.send({ method: 'POST', key: input.Key, query: { uploads: '' }, headers: paramHeaders(input), timeout }, (answer) => xml(answer, 'InitiateMultipartUploadResult'))
+      const id = doc.fields.UploadId?.trim()
+      if (!id) throw new S3Error('InvalidMultipart', 'CreateMultipartUpload answered without an UploadId', 200)
       return id
     },
 
@@ -253,10 +284,10 @@ export async function leanApi({ transport, timeout }: LeanApiOptions): Promise<S
 
     async complete(key, uploadId, parts, completeTimeout, condition) {
       const body = Buffer.from(`<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.map((p) => `<Part><PartNumber>${p.PartNumber}</PartNumber><ETag>${xmlText(p.ETag ?? '')}</ETag></Part>`).join('')}</CompleteMultipartUpload>`)
-      const answer = await transport.send({ method: 'POST', key, query: { uploadId }, headers: { 'content-type': 'application/xml', ...conditionHeaders(condition) }, body, timeout: completeTimeout })
-      // S3 may answer 200 and put an error in the body once the parts are assembled.
-      const doc = await xml(answer.body, '')
-      if (doc.root === 'Error') throw new S3Error(doc.fields.Code?.trim() || 'InternalError', doc.fields.Message?.trim() || 'CompleteMultipartUpload failed', answer.status)
+      // S3 may answer 200 and put an error in the body once the parts are assembled (`xml` throws it).
+      const doc = await transport.send({ method: 'POST', key, query: { uploadId }, headers: { 'content-type': 'application/xml', ...conditionHeaders(condition) }, body, timeout: completeTimeout }, (answer) =>
+        xml(answer, 'CompleteMultipartUploadResult'),
+      )
       return unquote(doc.fields.ETag?.trim())
     },
 

@@ -82,15 +82,15 @@ export interface S3Options {
    */
   requestChecksumCalculation?: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED'
   /**
-   * Milliseconds a small request (LIST, HEAD, GET, DELETE, a PUT up to 1 MiB) may take before it
-   * is abandoned and retried: an endpoint that accepts connections but never answers fails the
-   * deploy in seconds, not minutes. Larger single PUTs get this plus 4 s per MiB.
+   * Milliseconds without progress before a request is abandoned and retried; the whole request
+   * may take this plus 4 s per MiB over 1 MiB of its body, sent or answered. An endpoint that
+   * never answers, or trickles its answer, fails the deploy in seconds, not minutes.
    * @default 10000
    */
   timeout?: number
   /**
-   * Milliseconds a large body (each multipart part, and the completion) may take before it is
-   * abandoned and retried.
+   * The same for a large body (each multipart part, and the completion): without progress, and
+   * plus 4 s per MiB in all.
    * @default 120000
    */
   requestTimeout?: number

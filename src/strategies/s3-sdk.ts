@@ -24,19 +24,26 @@ export async function sdkApi(client: S3Client, bucket: string): Promise<S3Api> {
       )
       return unquote(put.ETag)
     },
-    async head(key) {
+    async head(key, signal) {
       try {
-        const head = await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }))
-        return { size: head.ContentLength, etag: unquote(head.ETag), metadata: head.Metadata ?? {}, modified: head.LastModified?.getTime() }
+        const head = await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal })
+        const headers = {
+          contentType: head.ContentType ?? null,
+          cacheControl: head.CacheControl ?? null,
+          contentEncoding: head.ContentEncoding ?? null,
+          redirect: head.WebsiteRedirectLocation ?? null,
+        }
+        return { size: head.ContentLength, etag: unquote(head.ETag), metadata: head.Metadata ?? {}, modified: head.LastModified?.getTime(), headers }
       } catch (error) {
         if (notFound(error)) return undefined
         throw error
       }
     },
-    async list(prefix, token) {
+    async list(prefix, token, signal) {
       const page = await client.send(
         // URL-encoded keys: in raw XML a key's \r comes back as \n (XML normalises line ends).
         new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, MaxKeys: 1000, ContinuationToken: token, EncodingType: 'url' }),
+        { abortSignal: signal },
       )
       return {
         objects: (page.Contents ?? []).flatMap((o) => (o.Key ? [{ key: o.Key, size: o.Size, etag: unquote(o.ETag), modified: o.LastModified?.getTime() }] : [])),
@@ -45,9 +52,9 @@ export async function sdkApi(client: S3Client, bucket: string): Promise<S3Api> {
         encoded: page.EncodingType === 'url',
       }
     },
-    async get(key, maxBytes) {
+    async get(key, maxBytes, signal) {
       try {
-        const object = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }))
+        const object = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal })
         if ((object.ContentLength ?? 0) > maxBytes) {
           await object.Body?.transformToByteArray().catch(() => undefined)
           throw Object.assign(new Error(`the object is ${object.ContentLength} bytes, over the ${maxBytes} it may have`), { name: 'TooLarge' })
@@ -59,8 +66,12 @@ export async function sdkApi(client: S3Client, bucket: string): Promise<S3Api> {
       }
     },
     async deleteBatch(keys) {
-      const result = await client.send(new sdk.DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }))
-      return (result.Errors ?? []).map((e) => ({ key: e.Key ?? '', code: e.Code ?? 'Error', message: e.Message ?? '' }))
+      // Not quiet: a key counts as deleted only where the answer names it so.
+      const result = await client.send(new sdk.DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: false } }))
+      return {
+        deleted: (result.Deleted ?? []).flatMap((d) => (d.Key === undefined ? [] : [d.Key])),
+        errors: (result.Errors ?? []).map((e) => ({ key: e.Key ?? '', code: e.Code ?? 'Error', message: e.Message ?? '' })),
+      }
     },
     async createMultipart(input) {
       const created = await client.send(new sdk.CreateMultipartUploadCommand({ ...input, Bucket: bucket }))

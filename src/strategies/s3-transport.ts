@@ -1,5 +1,7 @@
 import type { Pool } from 'undici'
-import { loadUndici } from './undici.js'
+import { retryDelay } from '../strategy.js'
+import { loadUndici, timedRequest } from './undici.js'
+import { pause } from './utils.js'
 import { createHash } from 'node:crypto'
 
 /**
@@ -40,10 +42,15 @@ export interface S3Request {
   query?: Record<string, string>
   headers?: Record<string, string>
   body?: Uint8Array
-  /** Milliseconds without an answer before the attempt is abandoned (and retried). */
+  /**
+   * Milliseconds without progress before the attempt is abandoned (and retried); the whole
+   * attempt may take this plus 4 s per MiB over 1 MiB of the body sent or announced.
+   */
   timeout: number
   /** Answer bodies longer than this are refused. @default 64 MiB */
   maxBody?: number
+  /** Abandons the request and its retries once it aborts (a read a cancelled deploy no longer needs). */
+  signal?: AbortSignal
 }
 
 export interface S3Response {
@@ -55,9 +62,11 @@ export interface S3Response {
 const MiB = 1024 * 1024
 const EMPTY_SHA256 = createHash('sha256').digest('hex')
 /** Network failures worth another attempt: the SDK's list, and undici's own names for them. */
-const TRANSIENT = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
+const TRANSIENT = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ERR_DEADLINE'])
 const THROTTLES = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequests', 'RequestThrottled'])
-const RETRIED_CODES = new Set(['InternalError', 'RequestTimeout', 'ServiceUnavailable', ...THROTTLES])
+/** A success whose body is not what the request asks for (cut short, not the document): a failure of that attempt. */
+export const MALFORMED = 'MalformedAnswer'
+const RETRIED_CODES = new Set(['InternalError', 'RequestTimeout', 'ServiceUnavailable', MALFORMED, ...THROTTLES])
 const EXPIRED = new Set(['ExpiredToken', 'TokenRefreshRequired', 'InvalidToken'])
 
 /**
@@ -84,11 +93,11 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value
 }
 
-/** The Code and Message of an S3 error document (a few hundred bytes: a regular expression is enough). */
-function errorFields(body: Buffer): { code?: string; message?: string; region?: string } {
+/** The fields of an S3 error document (a few hundred bytes: a regular expression is enough). */
+function errorFields(body: Buffer): { code?: string; message?: string; region?: string; endpoint?: string } {
   const text = body.subarray(0, 16_384).toString('utf8')
   const field = (name: string) => text.match(new RegExp(`<${name}>([^<]*)</${name}>`))?.[1]
-  return { code: field('Code'), message: field('Message'), region: field('Region') }
+  return { code: field('Code'), message: field('Message'), region: field('Region'), endpoint: field('Endpoint') }
 }
 
 const STATUS_CODES: Record<number, string> = { 301: 'PermanentRedirect', 307: 'TemporaryRedirect', 400: 'BadRequest', 403: 'Forbidden', 404: 'NotFound', 409: 'Conflict', 412: 'PreconditionFailed', 429: 'TooManyRequests', 500: 'InternalError', 503: 'SlowDown' }
@@ -98,14 +107,11 @@ function answerError(status: number, headers: S3Response['headers'], body: Buffe
   const plain: Record<string, string> = {}
   const region = firstHeader(headers['x-amz-bucket-region']) ?? fields.region
   if (region) plain['x-amz-bucket-region'] = region
+  // Where a redirect sends the request: its Location, or the <Endpoint> S3 names.
+  const location = firstHeader(headers.location) ?? fields.endpoint
+  if (location) plain.location = location
   const code = fields.code ?? STATUS_CODES[status] ?? (status >= 500 ? 'InternalError' : 'UnknownError')
   return new S3Error(code, fields.message ?? `HTTP ${status}`, status, plain)
-}
-
-/** Pause before attempt `attempt + 1`: full jitter over 100 ms doubling (500 ms for throttles), capped at 20 s, as the SDK does. */
-function pause(attempt: number, throttled: boolean): Promise<void> {
-  const ms = Math.random() * Math.min(20_000, (throttled ? 500 : 100) * 2 ** (attempt - 1))
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 /** The URL a bucket's requests go to: the endpoint given (path-style or virtual-hosted), or AWS's regional one. */
@@ -124,7 +130,12 @@ export function bucketBase(bucket: string, endpoint: string | undefined, pathSty
 }
 
 export interface Transport {
-  send(request: S3Request): Promise<S3Response>
+  /**
+   * Sends a request, retrying what is worth it. `read` turns a success into its result, or
+   * throws an S3Error for an answer that is not well-formed: that attempt failed, and is
+   * retried as an error answer with the same code would be.
+   */
+  send<T = S3Response>(request: S3Request, read?: (answer: S3Response) => T | Promise<T>): Promise<T>
   close(): Promise<void>
 }
 
@@ -161,57 +172,42 @@ export async function createTransport(options: TransportOptions): Promise<Transp
       'x-amz-content-sha256': body?.byteLength ? createHash('sha256').update(body).digest('hex') : EMPTY_SHA256,
     }
     const signed = aws4.sign({ host: base.host, path: query ? `${path}?${query}` : path, method: request.method, headers, service: 's3', region: regionNow }, creds)
-    const answer = await send(poolFor(base.origin), {
-      path: signed.path ?? path,
-      method: request.method,
-      headers: signed.headers as Record<string, string>,
-      body: body as Buffer | undefined,
-      headersTimeout: request.timeout,
-      bodyTimeout: request.timeout,
-    })
-    const length = Number(firstHeader(answer.headers['content-length']) ?? 0)
-    const max = request.maxBody ?? 64 * MiB
-    // A body left unread is closed (its 'error' on closing is expected, not a failure).
-    const drop = () => answer.body.on('error', () => {}).destroy()
-    if (length > max) {
-      drop()
-      throw new S3Error('TooLarge', `the answer is ${length} bytes, over the ${max} this request may read`, answer.statusCode)
-    }
-    const chunks: Buffer[] = []
-    let size = 0
-    for await (const chunk of answer.body as AsyncIterable<Buffer>) {
-      size += chunk.length
-      if (size > max) {
-        drop()
-        throw new S3Error('TooLarge', `the answer is over the ${max} bytes this request may read`, answer.statusCode)
-      }
-      chunks.push(chunk)
-    }
-    return { status: answer.statusCode, headers: answer.headers, body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks) }
+    return timedRequest(
+      send,
+      poolFor(base.origin),
+      { path: signed.path ?? path, method: request.method, headers: signed.headers as Record<string, string>, body: body as Buffer | undefined },
+      { timeout: request.timeout, sent: body?.byteLength ?? 0, maxBody: request.maxBody ?? 64 * MiB, signal: request.signal },
+    )
   }
 
   return {
-    async send(request) {
+    async send<T>(request: S3Request, read?: (answer: S3Response) => T | Promise<T>): Promise<T> {
       region ??= await options.region()
       let redirected = false
       let refreshed = false
       for (let n = 1; ; n++) {
         let error: S3Error
         let throttled = false
+        if (request.signal?.aborted) throw new S3Error('Cancelled', 'the deploy was cancelled while waiting for the answer', undefined)
         try {
           const creds = await currentCredentials()
           const answer = await attempt(request, region, creds)
-          if (answer.status < 300 || (request.method === 'HEAD' && answer.status === 404) || answer.status === 304) return answer
-          error = answerError(answer.status, answer.headers, answer.body)
+          const ok = answer.status < 300 || (request.method === 'HEAD' && answer.status === 404) || answer.status === 304
+          if (!ok) error = answerError(answer.status, answer.headers, answer.body)
+          else if (!read) return answer as T
+          else {
+            try {
+              return await read(answer)
+            } catch (malformed) {
+              if (!(malformed instanceof S3Error)) throw malformed
+              error = malformed
+            }
+          }
         } catch (cause) {
           if (cause instanceof S3Error) throw cause
-          const e = cause as NodeJS.ErrnoException
-          const code = e.code ?? e.name ?? 'Error'
-          const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
-          error = new S3Error(timedOut ? 'TimeoutError' : code, timedOut ? `no answer within ${request.timeout} ms` : e.message, undefined, {}, cause)
-          if (!TRANSIENT.has(code)) throw error
-          if (n >= options.maxAttempts) throw error
-          await pause(n, false)
+          const failed = networkError(cause as NodeJS.ErrnoException, request.timeout)
+          if (!TRANSIENT.has(failed.code) || n >= options.maxAttempts) throw failed
+          await pause(retryDelay(n), request.signal)
           continue
         }
         const status = error.$metadata.httpStatusCode ?? 0
@@ -233,7 +229,7 @@ export async function createTransport(options: TransportOptions): Promise<Transp
         throttled = THROTTLES.has(error.name) || status === 429 || status === 503
         const retried = throttled || status >= 500 || RETRIED_CODES.has(error.name)
         if (!retried || n >= options.maxAttempts) throw error
-        await pause(n, throttled)
+        await pause(retryDelay(n, throttled), request.signal)
       }
     },
     async close() {
@@ -241,4 +237,12 @@ export async function createTransport(options: TransportOptions): Promise<Transp
       pools.clear()
     },
   }
+}
+
+/** A request that got no whole answer, as the S3Error the retries and explanations know. */
+function networkError(e: NodeJS.ErrnoException, timeout: number): S3Error & { code: string } {
+  const code = e.code ?? e.name ?? 'Error'
+  const idle = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
+  const name = idle || code === 'ERR_DEADLINE' ? 'TimeoutError' : code === 'ABORT_ERR' ? 'Cancelled' : code === 'ERR_ANSWER_TOO_LARGE' ? 'TooLarge' : code
+  return Object.assign(new S3Error(name, idle ? `no answer within ${timeout} ms` : e.message, undefined, {}, e), { code })
 }

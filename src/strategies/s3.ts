@@ -2,24 +2,31 @@ import { createHash } from 'node:crypto'
 import { DEFAULTS } from '../defaults.js'
 import { normalizePrefix } from '../paths.js'
 import { type Slots, createSlots, runPool } from '../pool.js'
-import { type RemoteObject, type StrategyContext, type StrategyWith, type UploadFile, defineStrategy, storageConflict, storageError } from '../strategy.js'
+import { MAX_BUFFER_BYTES, type RemoteObject, type StoredHeaders, type StrategyContext, type StrategyWith, type UploadFile, defineStrategy, storageConflict, storageError } from '../strategy.js'
 import { type Condition, type HeadResult, type ObjectInput, type S3Api, checkParams } from './s3-api.js'
 import { explain } from './s3-errors.js'
 import { listAll } from './s3-list.js'
 import { type S3Options, validate } from './s3-options.js'
 import type { S3Error } from './s3-transport.js'
-import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, rangeReader } from './utils.js'
+import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, isMd5Etag, rangeReader } from './utils.js'
 
 export type { S3Options }
 
 const STRATEGY_NAME = 's3'
 const MiB = 1024 * 1024
 
-const PLAIN_ETAG = /^[0-9a-f]{32}$/
 /** S3's limit of parts in one multipart upload. */
 const MAX_PARTS = 10_000
-/** A single PUT's body is one buffer: larger files always go in parts. */
-const MAX_SINGLE_PUT = 2 ** 31 - 1
+
+/** The HEAD's headers, without those `params` sets (they are ours to compare only when the build decides them). */
+function storedHeaders(head: HeadResult, params: S3Options['params']): StoredHeaders | undefined {
+  if (typeof params === 'function') return undefined // per file: which headers it sets is not known here
+  const headers: StoredHeaders = { ...head.headers, metadata: { ...head.metadata } }
+  const fields = { ContentType: 'contentType', CacheControl: 'cacheControl', ContentEncoding: 'contentEncoding', WebsiteRedirectLocation: 'redirect' } as const
+  for (const [param, field] of Object.entries(fields)) if (params?.[param as keyof typeof fields] !== undefined) delete headers[field]
+  for (const name of Object.keys(params?.Metadata ?? {})) delete headers.metadata[name.toLowerCase()]
+  return headers
+}
 
 /** An endpoint without its userinfo, and that userinfo as S3 credentials. */
 function splitEndpoint(endpoint: string | undefined) {
@@ -91,8 +98,9 @@ export function s3(options: S3Options): S3Strategy {
       key,
       size: head.size,
       xxh64: metadata[METADATA_XXH64],
-      md5: metadata[METADATA_MD5] ?? (!kms && head.etag && PLAIN_ETAG.test(head.etag) ? head.etag : undefined),
+      md5: metadata[METADATA_MD5] ?? (!kms && isMd5Etag(head.etag) ? head.etag : undefined),
       headersFingerprint: metadata[METADATA_HEADERS],
+      headers: storedHeaders(head, options.params),
       version: head.etag,
       modified: head.modified,
     }
@@ -149,7 +157,7 @@ export function s3(options: S3Options): S3Strategy {
 
     async stat(key, ctx) {
       try {
-        const head = await (await connect(ctx)).head(key)
+        const head = await (await connect(ctx)).head(key, ctx.signal)
         return head && fromHead(key, head)
       } catch (error) {
         throw fail(error, key)
@@ -160,10 +168,11 @@ export function s3(options: S3Options): S3Strategy {
       const params = objectParams(file)
       const condition: Condition | undefined = file.ifVersion === undefined ? undefined : file.ifVersion === null ? { ifNoneMatch: '*' } : { ifMatch: file.ifVersion }
       const s3api = await connect(ctx).catch((error: unknown) => Promise.reject(fail(error, file.key)))
-      if (file.size < threshold && file.size <= MAX_SINGLE_PUT) {
+      // A single PUT's body is one buffer: larger files always go in parts.
+      if (file.size < threshold && file.size <= MAX_BUFFER_BYTES) {
         let etag: string | undefined
         try {
-          etag = await s3api.put(params, file.body, Buffer.from(file.md5(), 'hex').toString('base64'), bodyTimeout(file.size, shortTimeout), condition)
+          etag = await s3api.put(params, file.body, Buffer.from(file.md5(), 'hex').toString('base64'), shortTimeout, condition)
         } catch (error) {
           throw conflictOr(error, file.key, condition)
         }
@@ -211,10 +220,10 @@ export function s3(options: S3Options): S3Strategy {
 
     async get(key, ctx) {
       try {
-        return await (await connect(ctx)).get(key, DEFAULTS.s3.maxGetBytes)
+        return await (await connect(ctx)).get(key, DEFAULTS.maxManifestBytes, ctx.signal)
       } catch (error) {
         if ((error as Error).name === 'TooLarge') {
-          throw storageError(STRATEGY_NAME, `Refusing to read s3://${bucket}/${key}: ${(error as Error).message} (${DEFAULTS.s3.maxGetBytes / MiB} MiB, the most a deploy manifest may be). Remove or replace that object.`, error)
+          throw storageError(STRATEGY_NAME, `Refusing to read s3://${bucket}/${key}: ${(error as Error).message} (${DEFAULTS.maxManifestBytes / MiB} MiB, the most a deploy manifest may be). Remove or replace that object.`, error)
         }
         throw fail(error, key)
       }
@@ -225,21 +234,28 @@ export function s3(options: S3Options): S3Strategy {
       // The keys confirmed deleted, carried by the error if a later batch fails (the core reports them).
       const deleted: string[] = []
       const failures: string[] = []
+      let notDeleted = 0
       try {
         const s3api = await connect(ctx)
         for (let i = 0; i < keys.length; i += 1000) {
           const batch = keys.slice(i, i + 1000)
-          const errors = await s3api.deleteBatch(batch)
+          const result = await s3api.deleteBatch(batch)
           ctx.count('delete')
-          const failed = new Set(errors.map((e) => e.key))
-          for (const key of batch) if (!failed.has(key)) deleted.push(key)
-          for (const e of errors) failures.push(`${e.key}: ${e.code} ${e.message}`.trim())
+          // Only a key the answer names as deleted is; one it does not name at all is not.
+          const asked = new Set(batch)
+          const confirmed = new Set(result.deleted.filter((key) => asked.has(key)))
+          deleted.push(...confirmed)
+          for (const e of result.errors) failures.push(`${e.key}: ${e.code} ${e.message}`.trim())
+          const named = new Set([...confirmed, ...result.errors.map((e) => e.key)])
+          const unanswered = batch.filter((key) => !named.has(key))
+          notDeleted += result.errors.length + unanswered.length
+          if (unanswered.length) failures.push(`${unanswered.length} key(s) the answer did not confirm as deleted (${unanswered.slice(0, 3).join(', ')}${unanswered.length > 3 ? ', …' : ''})`)
         }
       } catch (error) {
         throw Object.assign(fail(error), { deleted })
       }
       if (failures.length) {
-        throw Object.assign(storageError(STRATEGY_NAME, `Could not delete ${failures.length} object(s) in s3://${bucket}: ${failures.join('; ')}.`), { deleted })
+        throw Object.assign(storageError(STRATEGY_NAME, `Could not delete ${notDeleted} object(s) in s3://${bucket}: ${failures.join('; ')}.`), { deleted })
       }
     },
 

@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { type UploadFile, storageError } from '../strategy.js'
 
 /** Object metadata where strategies keep our digests, so a cold cache can compare without downloading. */
@@ -51,8 +53,9 @@ export function assertUnderPrefix(strategy: string, prefix: string, keys: readon
 const MiB = 1024 * 1024
 
 /**
- * How long one upload may take: `short` (the small-request timeout) for a body up to 1 MiB,
- * plus 4 s per MiB above that, so a slow uplink still gets a large single upload through.
+ * How long one request may take in all: `short` (the small-request timeout) for a body (sent or
+ * answered) up to 1 MiB, plus 4 s per MiB above that, so a slow link still gets a large body
+ * through and a trickled one fails.
  */
 export function bodyTimeout(size: number, short: number): number {
   return size > MiB ? short + Math.ceil((size / MiB) * 4000) : short
@@ -67,4 +70,101 @@ export function rangeReader(file: UploadFile): (start: number, end: number) => P
   if (read) return (start, end) => read.call(file, start, end)
   const whole = file.body
   return async (start, end) => whole.subarray(start, end)
+}
+
+/** Whether an ETag is the MD5 of the object's bytes (32 hex digits: not multipart, not SSE-KMS). */
+export function isMd5Etag(etag: string | undefined): etag is string {
+  return etag !== undefined && /^[0-9a-f]{32}$/.test(etag)
+}
+
+/** Waits `ms`, or less once `signal` aborts: a cancelled deploy does not sit out a retry's pause. */
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return sleep(ms, undefined, { signal }).catch(() => {})
+}
+
+/**
+ * Stops a listing that would never end, with a sentence, instead of listing until memory runs
+ * out: a page token given before (or none while the page says there is more), a page starting
+ * with a key of the page before, over `maxPages` pages, or 100 empty pages in a row that each
+ * say there is more. Call it once a page, before its objects are used.
+ */
+export function endlessListingGuard(strategy: string, where: string, maxPages: number) {
+  const tokens = new Set<string>()
+  let previous = new Set<string>()
+  let pages = 0
+  let emptyInARow = 0
+  return (page: { keys: readonly string[]; more: boolean; next: string | undefined }) => {
+    pages++
+    emptyInARow = page.keys.length ? 0 : emptyInARow + 1
+    const endless =
+      (page.more && (!page.next || tokens.has(page.next)) && `page ${pages} answered a page token it had given before (or none) and said there is more`) ||
+      (page.keys.length > 0 && previous.has(page.keys[0] as string) && 'a page started with a key of the page before') ||
+      (pages > maxPages && `it gave over ${maxPages} pages of 1,000 keys`) ||
+      (page.more && emptyInARow > 100 && 'it gave 100 empty pages in a row, each saying there is more')
+    if (endless) throw storageError(strategy, `The listing of ${where} does not end: ${endless}. The server does not page as the storage should; check the endpoint (or a proxy in front of it).`)
+    previous = new Set(page.keys)
+    if (page.next) tokens.add(page.next)
+  }
+}
+
+/**
+ * `promise`, or a failure once `ms` have passed (`code: 'ETIMEDOUT'`) or `signal` aborts
+ * (`code: 'ABORT_ERR'`): the deadline of an SDK call that takes no signal of ours. The call
+ * itself is left to its own timeouts.
+ */
+export function withDeadline<T>(promise: Promise<T>, ms: number, signal?: AbortSignal): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  let cancel = () => {}
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`the answer was not whole within ${ms} ms`), { code: 'ETIMEDOUT' })), ms)
+    cancel = () => reject(Object.assign(new Error('the deploy was cancelled while waiting for the answer'), { code: 'ABORT_ERR' }))
+    if (signal?.aborted) cancel()
+    signal?.addEventListener('abort', cancel, { once: true })
+  })
+  promise.catch(() => {}) // settled after the deadline: nobody waits for it any more
+  return Promise.race([promise, late]).finally(() => {
+    clearTimeout(timer)
+    signal?.removeEventListener('abort', cancel)
+  })
+}
+
+/**
+ * A stream read whole, under a deadline that grows with what arrived (`deadline(bytes)`, in ms
+ * from the start: a trickled body ends in seconds), abandoned when `signal` aborts and refused
+ * past `maxBytes` (`code: 'ERR_ANSWER_TOO_LARGE'`).
+ */
+export async function readStream(stream: Readable, deadline: (bytes: number) => number, signal: AbortSignal, maxBytes: number): Promise<Buffer> {
+  const started = performance.now()
+  const fail = (code: string, message: string) => stream.destroy(Object.assign(new Error(message), { code }))
+  let limit = deadline(0)
+  let timer: NodeJS.Timeout | undefined
+  const arm = () => {
+    clearTimeout(timer)
+    timer = setTimeout(() => fail('ETIMEDOUT', `the answer was not whole within ${limit} ms`), limit - (performance.now() - started))
+  }
+  const cancel = () => fail('ABORT_ERR', 'the deploy was cancelled while waiting for the answer')
+  arm()
+  signal.addEventListener('abort', cancel, { once: true })
+  if (signal.aborted) cancel()
+  const chunks: Buffer[] = []
+  let size = 0
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      size += chunk.byteLength
+      if (size > maxBytes) {
+        const error = Object.assign(new Error(`the answer is over the ${maxBytes} bytes this request may read`), { code: 'ERR_ANSWER_TOO_LARGE' })
+        stream.destroy()
+        throw error
+      }
+      if (deadline(size) > limit) {
+        limit = deadline(size)
+        arm()
+      }
+      chunks.push(chunk)
+    }
+  } finally {
+    clearTimeout(timer)
+    signal.removeEventListener('abort', cancel)
+  }
+  return Buffer.concat(chunks, size)
 }

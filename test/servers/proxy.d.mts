@@ -11,12 +11,21 @@ export interface RecordedRequest {
   inFlight: number
   fault?: FaultKind
 }
-export type FaultKind = 'error500' | 'slowDown' | 'resetRequest' | 'resetResponse' | 'stall' | 'truncate'
+/**
+ * `truncate`: half the answer, then the connection drops; `cutShort`: half the answer without a
+ * length, then a clean close; `trickle`: the answer's body one byte every `trickleMs`;
+ * `errorIn200`: a 200 whose body is S3's InternalError document (nothing forwarded).
+ */
+export type FaultKind = 'error500' | 'slowDown' | 'resetRequest' | 'resetResponse' | 'stall' | 'truncate' | 'cutShort' | 'trickle' | 'errorIn200'
 export interface ProxyOptions {
   seed?: number
   rates?: Partial<Record<FaultKind, number>>
   maxFaults?: number
   stallMs?: number
+  /** Milliseconds between the bytes of a `trickle` answer. @default 5000 */
+  trickleMs?: number
+  /** A fault for this request (or none), decided before `rates` are drawn: for faults aimed at one kind of request. */
+  faultFor?: (request: RecordedRequest) => FaultKind | undefined
   throttleAbove?: number
   /** Uploads whose URL (path and query, decoded) matches fail with a 500 on every attempt while faults are on. */
   failPaths?: RegExp

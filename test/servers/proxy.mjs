@@ -129,7 +129,7 @@ function conditionalWrites(upstream) {
 
 /**
  * @param {string} target upstream base URL, e.g. http://127.0.0.1:4566
- * @param {{ seed?: number, rates?: Partial<Record<'error500'|'slowDown'|'resetRequest'|'resetResponse'|'stall'|'truncate', number>>,
+ * @param {{ seed?: number, rates?: Partial<Record<'error500'|'slowDown'|'resetRequest'|'resetResponse'|'stall'|'truncate'|'cutShort'|'trickle'|'errorIn200', number>>,
  *   maxFaults?: number, stallMs?: number, throttleAbove?: number, latencyMs?: number, onRequest?: (entry: object) => void }} [options]
  *   Faults are drawn per request from `rates` (probabilities) with a seeded generator, at most
  *   `maxFaults` in all; `throttleAbove` answers 503 SlowDown whenever more requests than that are
@@ -175,7 +175,7 @@ export async function recordingProxy(target, options = {}) {
   function handle(req, res, url, entry) {
     // A key that fails on every attempt outlasts any retry: the deploy must report it.
     const always = faultsOn && entry.kind === 'PUT' && options.failPaths?.test(decodeURIComponent(url))
-    let fault = always ? 'error500' : pickFault()
+    let fault = always ? 'error500' : (faultsOn ? options.faultFor?.(entry) : undefined) ?? pickFault()
     if (!fault && faultsOn && options.throttleAbove !== undefined && inFlight > options.throttleAbove) fault = 'slowDown'
     if (fault) {
       faults.count++
@@ -190,6 +190,16 @@ export async function recordingProxy(target, options = {}) {
           res.end(fault === 'slowDown' ? SLOW_DOWN : INTERNAL)
         }, options.latencyMs ?? 0),
       )
+      return
+    }
+    if (fault === 'errorIn200') {
+      // S3 may answer 200 and put the error in the body (CompleteMultipartUpload, DeleteObjects).
+      // The request is not forwarded: nothing was done.
+      req.resume()
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/xml' })
+        res.end(INTERNAL)
+      })
       return
     }
     if (fault === 'resetRequest') {
@@ -216,6 +226,38 @@ export async function recordingProxy(target, options = {}) {
           // The server did the work; the answer is lost on the way back.
           answer.resume()
           answer.on('end', () => req.socket.destroy())
+          return
+        }
+        if (fault === 'cutShort') {
+          // The first half of the answer without a length, then the connection closes cleanly:
+          // only the body itself can tell that it is not whole.
+          const chunks = []
+          answer.on('data', (chunk) => chunks.push(chunk))
+          answer.on('end', () => {
+            const body = Buffer.concat(chunks)
+            const head = Object.entries(answer.headers).filter(([name]) => !['content-length', 'transfer-encoding', 'connection', 'keep-alive'].includes(name))
+            const lines = head.flatMap(([name, value]) => (Array.isArray(value) ? value : [value]).map((v) => `${name}: ${v}`))
+            req.socket.end(`HTTP/1.1 ${answer.statusCode} OK\r\n${[...lines, 'connection: close'].join('\r\n')}\r\n\r\n${body.subarray(0, Math.floor(body.length / 2))}`)
+          })
+          return
+        }
+        if (fault === 'trickle') {
+          // The head at once, then the body one byte every `trickleMs`: never idle for long, never done.
+          const { 'content-length': _length, ...headers } = answer.headers
+          res.writeHead(answer.statusCode ?? 502, headers)
+          const chunks = []
+          answer.on('data', (chunk) => chunks.push(chunk))
+          answer.on('end', () => {
+            const body = Buffer.concat(chunks)
+            let at = 0
+            const timer = setInterval(() => {
+              if (at >= body.length) {
+                clearInterval(timer)
+                res.end()
+              } else res.write(body.subarray(at, ++at))
+            }, options.trickleMs ?? 5000)
+            res.on('close', () => clearInterval(timer))
+          })
           return
         }
         res.writeHead(answer.statusCode ?? 502, answer.headers)

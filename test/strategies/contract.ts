@@ -136,6 +136,11 @@ export function runContract(harness: ContractHarness): void {
       expect(back?.headers?.contentType).toBe(headers.contentType)
       expect(back?.headers?.cacheControl).toBe(headers.cacheControl)
       expect(back?.headers?.metadata).toMatchObject(headers.metadata)
+      // What `stat` says is stored is what check and verify compare: when it says, it is right.
+      const stated = await strategy.stat?.(`${prefix}style.css`, context())
+      if (stated?.headers) {
+        expect(stated.headers).toMatchObject({ contentType: headers.contentType, cacheControl: headers.cacheControl, contentEncoding: null, metadata: expect.objectContaining(headers.metadata) })
+      }
       await strategy.dispose?.()
     })
 

@@ -152,10 +152,21 @@ describe('the S3 transport', () => {
     await throttled.dispose()
   })
 
+  it('a 301 to another host names that host and says to set `endpoint`, not `region`', async () => {
+    const base = await fakeS3((_req, res) =>
+      xml(res, 301, '<Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message><Endpoint>b.storage.example.net</Endpoint></Error>'),
+    )
+    const strategy = s3({ bucket: 'b', endpoint: base, forcePathStyle: true, region: 'us-east-1', credentials: EXAMPLE, maxAttempts: 1 })
+    const error = (await strategy.get('k', context()).catch((e: unknown) => e)) as Error
+    expect(error.message).toMatch(/PermanentRedirect \(HTTP 301\).*sends this bucket's requests to b\.storage\.example\.net\. Set `endpoint` to that host \(https:\/\/b\.storage\.example\.net\)/)
+    expect(error.message).not.toMatch(/`region`/)
+    await strategy.dispose()
+  })
+
   it('gives up on an endpoint that never answers within `timeout`, and says which option to raise', async () => {
     const silent = await fakeS3(() => {})
     const strategy = s3({ bucket: 'b', endpoint: silent, forcePathStyle: true, region: 'us-east-1', credentials: EXAMPLE, maxAttempts: 2, timeout: 300 })
-    await expect(strategy.stat('k', context())).rejects.toThrow(/TimeoutError for s3:\/\/b\/k: no answer within 300 ms.*`timeout` option/)
+    await expect(strategy.stat('k', context())).rejects.toThrow(/TimeoutError for s3:\/\/b\/k: no answer within 300 ms.*`timeout` without progress/)
     await strategy.dispose()
   })
 })
@@ -172,7 +183,7 @@ describe('S3 answers that the local servers never give', () => {
     const error = await (async () => {
       for await (const object of strategy.list(context())) listed.push(object.key)
     })().catch((e: unknown) => e)
-    expect((error as Error).message).toMatch(/\[s3\] The listing of s3:\/\/b\/p\/ does not end: it answered a continuation token it had given before/)
+    expect((error as Error).message).toMatch(/\[s3\] The listing of s3:\/\/b\/p\/ does not end: page 2 answered a page token it had given before/)
     expect(pages).toBe(2)
     expect(listed).toEqual(['p/a1'])
     await strategy.dispose()
@@ -210,16 +221,18 @@ describe('S3 answers that the local servers never give', () => {
     const base = await fakeS3((req, res, body) => {
       batches++
       md5s.push(String(req.headers['content-md5']))
-      if (batches === 1) return xml(res, 200, '<DeleteResult><Error><Key>p/k1</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error></DeleteResult>')
-      void body
+      // Keys named neither deleted nor failed (p/k2) are not deleted.
+      const keys = [...body.toString().matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1] as string).filter((k) => k !== 'p/k1' && k !== 'p/k2')
+      if (batches === 1) return xml(res, 200, `<DeleteResult>${keys.map((k) => `<Deleted><Key>${k}</Key></Deleted>`).join('')}<Error><Key>p/k1</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error></DeleteResult>`)
       xml(res, 403, '<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>')
     })
     const strategy = s3({ bucket: 'b', prefix: 'p', endpoint: base, forcePathStyle: true, region: 'us-east-1', credentials: EXAMPLE, maxAttempts: 1 })
     const keys = Array.from({ length: 1002 }, (_, i) => `p/k${i}`)
     const error = (await strategy.delete(keys, context()).catch((e: unknown) => e)) as Error & { deleted?: string[] }
     expect(error.message).toMatch(/AccessDenied \(HTTP 403\)/)
-    expect(error.deleted).toHaveLength(999)
+    expect(error.deleted).toHaveLength(998)
     expect(error.deleted).not.toContain('p/k1')
+    expect(error.deleted).not.toContain('p/k2')
     expect(error.deleted).not.toContain('p/k1000')
     expect(md5s[0]).toMatch(/^[A-Za-z0-9+/]{22}==$/)
   })

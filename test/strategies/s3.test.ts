@@ -52,6 +52,17 @@ for (const server of LOCAL_SERVERS) {
       await strategy.dispose?.()
     })
 
+    it('stat shows the stored headers, without those `params` sets (the build does not decide them)', async () => {
+      const strategy = localS3(server.endpoint(), 'params-headers/', { params: { CacheControl: 'max-age=5', Metadata: { Team: 'ops' } } })
+      const file = await uploadFile('params-headers/a.css', 'a{}', { contentType: 'text/css', cacheControl: 'no-cache', metadata: { team: 'web', build: '7' } })
+      await strategy.upload(file, context())
+      expect((await headS3(server.endpoint(), 'params-headers/a.css')).CacheControl).toBe('max-age=5')
+      const stat = await strategy.stat('params-headers/a.css', context())
+      expect(stat?.headers).toEqual({ contentType: 'text/css', contentEncoding: null, redirect: null, metadata: expect.objectContaining({ build: '7', 'collectfasta-headers': file.headersFingerprint }) })
+      expect(stat?.headers?.metadata).not.toHaveProperty('team')
+      await strategy.dispose?.()
+    })
+
     it('pages the listing 1,000 keys at a time', async () => {
       const strategy = localS3(server.endpoint(), 'paging/')
       const keys = Array.from({ length: 1005 }, (_, i) => `paging/${String(i).padStart(4, '0')}.txt`)

@@ -7,23 +7,8 @@
 // build lacks or holds with other bytes. A plain mirror (GitHub Pages' `docs/`) is not one.
 import { type Dirent, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve, sep } from 'node:path'
-import { isHtml } from './core/headers.js'
-import { toPosix } from './published.js'
-
-/**
- * Folders never searched: dependencies, version control and caches hold no published site
- * (`.angular/cache` alone can hold thousands of folders). `.output` and `.vercel` are not
- * caches: sites are published there.
- */
-const SKIPPED = new Set(['node_modules', '.git', '.hg', '.svn', '.angular', '.cache', '.svelte-kit', '.nuxt', '.next', '.turbo', '.parcel-cache', '.vite', '.nx', '.yarn', '.pnpm-store'])
-
-/**
- * Names of a server bundle's folder beside a site's public half: `server`, `ssr` (Vite's
- * splits, Nitro's), `functions` (the Build Output API's, Cloudflare's, Firebase's). What a server
- * holds (its own copy of the client with its templates, Vike's or a custom `static/`) is never
- * the published site, so the search never enters one.
- */
-export const SERVER_HALVES: readonly string[] = ['server', 'ssr', 'functions']
+import { isHtml } from '../core/headers.js'
+import { NEVER_A_SITE, SERVER_HALVES, deployCommand, shown } from './layout.js'
 
 /** How deep under the project a copy is looked for (`dist/analog/public` is 3; `.vercel/output/static` 3). */
 const MAX_DEPTH = 4
@@ -64,7 +49,7 @@ function holding(root: string, outDir: string, probe: string, accept: (dir: stri
     if (depth(dir) < MAX_DEPTH) {
       try {
         for (const entry of readdirSync(dir, { withFileTypes: true })) {
-          if (entry.isDirectory() && !SKIPPED.has(entry.name) && !SERVER_HALVES.includes(entry.name)) next.push(join(dir, entry.name))
+          if (entry.isDirectory() && !NEVER_A_SITE.has(entry.name) && !SERVER_HALVES.includes(entry.name)) next.push(join(dir, entry.name))
         }
       } catch {
         // unreadable: not a build of ours
@@ -98,10 +83,9 @@ export function publishedCopy(outDir: string, root: string, written?: Iterable<s
   if (!search.complete && warn) {
     // Not a refusal: the copies apps make sit beside the build and were searched; failing every
     // build of a big project for a copy it almost surely lacks would leave no way to deploy it.
-    const shown = toPosix(relative(process.cwd(), outDir)) || '.'
     warn(
-      `[collectfasta] Looked for a copy of ${shown} that the app publishes instead (with pages written there) in the ${MAX_DIRS} folders nearest to it, not in the rest of the project: ${shown} is deployed as it is. ` +
-        'If the app copies it elsewhere and writes pages there, remove collectfasta() from the Vite plugins and run `npx collectfasta deploy <that folder>` after the build.',
+      `[collectfasta] Looked for a copy of ${shown(outDir)} that the app publishes instead (with pages written there) in the ${MAX_DIRS} folders nearest to it, not in the rest of the project: ${shown(outDir)} is deployed as it is. ` +
+        `If the app copies it elsewhere and writes pages there, remove collectfasta() from the Vite plugins and run ${deployCommand()} on that folder after the build.`,
     )
   }
   return search.found

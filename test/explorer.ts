@@ -1,0 +1,189 @@
+import type { Strategy, StrategyContext, UploadFile } from '../src/index.js'
+
+// The interleaving explorer (#31): each runner's strategy is wrapped in a gate that holds its
+// requests at the protocol's named points. When every runner is held or done (nothing in flight),
+// the scheduler releases one; a schedule is the sequence of those choices. `explore` runs every
+// schedule (depth first over the choices each run met), or a random sample of them.
+
+/** A protocol step, as a runner's requests show it. */
+export type Point = 'probe' | 'read' | 'write manifest' | 'upload' | 'upload html' | 'delete'
+
+/**
+ * The step a request belongs to. A HEAD of the manifest (the probe, the checks before a prune
+ * and a commit, the polls of a deploy waiting for a prune) and each manifest write are steps of
+ * their own; GETs, listings and other HEADs are reads; uploads are split at the HTML group only
+ * when `fine`.
+ */
+function pointOf(method: 'list' | 'stat' | 'get' | 'upload' | 'delete', key: string, manifestKey: string, fine: boolean): Point {
+  if (method === 'upload') return key === manifestKey ? 'write manifest' : fine && key.endsWith('.html') ? 'upload html' : 'upload'
+  if (method === 'delete') return 'delete'
+  return method === 'stat' && key === manifestKey ? 'probe' : 'read'
+}
+
+/** Whether a request at `point` after `last` begins a new step: a change of kind, and every manifest HEAD or write. */
+function beginsStep(point: Point, last: Point | undefined): boolean {
+  return point !== last || point === 'probe' || point === 'write manifest'
+}
+
+/** Steps that change nothing stored: two runners' reads give the same storage in either order. */
+const reads = new Set<Point>(['probe', 'read'])
+
+interface Gate {
+  name: string
+  state: 'running' | 'held' | 'done'
+  point?: Point
+  /** Points this runner passed, in order. */
+  trace: Point[]
+  /** Manifest reads since this runner last wrote: a runner that keeps reading it is waiting for another. */
+  reads: number
+  release?: () => void
+  /** Requests that came while held: they go on when it is released. */
+  waiters: (() => void)[]
+  /** Requests let through and not answered yet. */
+  inflight: number
+  last?: Point
+}
+
+export interface Schedule {
+  /** The runner released at each decision. */
+  choices: number[]
+  /** The runners each decision could have released. */
+  options: number[][]
+  /** Each runner's points, in order. */
+  traces: Point[][]
+  /** Each runner's outcome. */
+  outcomes: PromiseSettledResult<unknown>[]
+}
+
+/** At most this many decisions in one schedule: more means the runners wait on each other forever. */
+const MAX_DECISIONS = 400
+
+/**
+ * Runs `runners` (each gets a strategy wrapper to pass to its deploy) through one schedule:
+ * `choose` picks which held runner goes on. `quiescent` runs whenever nothing is in flight
+ * (before each decision), to check an invariant in between.
+ */
+export async function runSchedule(
+  runners: ((gate: (strategy: Strategy) => Strategy) => Promise<unknown>)[],
+  manifestKey: string,
+  choose: (held: number[], step: number) => number,
+  quiescent?: () => Promise<void>,
+  fine = false,
+): Promise<Schedule> {
+  const gates: Gate[] = runners.map((_, i) => ({ name: `runner ${i}`, state: 'running', trace: [], reads: 0, waiters: [], inflight: 0 }))
+  let wake: () => void = () => {}
+  const changed = () => wake()
+  const hold = async (gate: Gate, point: Point): Promise<void> => {
+    // Held already: this request waits with the rest of the step, or begins the next one.
+    while (gate.state === 'held') await new Promise<void>((resolve) => gate.waiters.push(resolve))
+    if (!beginsStep(point, gate.last)) return
+    gate.last = point
+    gate.point = point
+    gate.trace.push(point)
+    gate.reads = point === 'probe' ? gate.reads + 1 : point === 'write manifest' ? 0 : gate.reads
+    gate.state = 'held'
+    await new Promise<void>((resolve) => {
+      gate.release = resolve
+      changed()
+    })
+  }
+  /** `call` once the gate lets it through, counted in flight until it is answered. */
+  const gated = async <T>(gate: Gate, point: Point, call: () => Promise<T>): Promise<T> => {
+    await hold(gate, point)
+    gate.inflight++
+    try {
+      return await call()
+    } finally {
+      gate.inflight--
+      changed()
+    }
+  }
+  const wrap = (gate: Gate) => (strategy: Strategy): Strategy => {
+    const wrapped: Strategy = { ...strategy, upload: (file: UploadFile, ctx: StrategyContext) => gated(gate, pointOf('upload', file.key, manifestKey, fine), () => strategy.upload(file, ctx)) }
+    if (strategy.stat) wrapped.stat = (key, ctx) => gated(gate, pointOf('stat', key, manifestKey, fine), () => strategy.stat!(key, ctx))
+    if (strategy.get) wrapped.get = (key, ctx) => gated(gate, pointOf('get', key, manifestKey, fine), () => strategy.get!(key, ctx))
+    if (strategy.delete) wrapped.delete = (keys, ctx) => gated(gate, 'delete', () => strategy.delete!(keys, ctx))
+    if (strategy.list) {
+      const list = strategy.list.bind(strategy)
+      wrapped.list = (ctx) =>
+        (async function* () {
+          await hold(gate, 'read')
+          gate.inflight++
+          try {
+            yield* list(ctx)
+          } finally {
+            gate.inflight--
+            changed()
+          }
+        })()
+    }
+    return wrapped
+  }
+  const outcomes = runners.map((run, i) => {
+    const gate = gates[i]!
+    return run(wrap(gate)).finally(() => {
+      gate.state = 'done'
+      changed()
+    })
+  })
+  const settled = Promise.allSettled(outcomes)
+  const choices: number[] = []
+  const offered: number[][] = []
+  let decisions = 0
+  for (let step = 0; ; step++) {
+    // Wait until nothing is in flight: every runner held or done.
+    while (gates.some((g) => g.state === 'running' || (g.state === 'held' && g.inflight > 0))) await new Promise<void>((resolve) => (wake = resolve))
+    const held = gates.flatMap((g, i) => (g.state === 'held' ? [i] : []))
+    if (held.length === 0) break
+    if (step >= MAX_DECISIONS) throw new Error(`no end after ${MAX_DECISIONS} decisions: ${gates.map((g) => `${g.name} at ${g.point}`).join(', ')}`)
+    await quiescent?.()
+    // A runner that keeps reading the manifest waits for another: it goes only when nothing else can.
+    const working = held.filter((i) => gates[i]!.reads < 3)
+    const options = working.length > 0 ? working : held
+    // Reads commute: when every runner held is at one, their order is not a branch.
+    const choice = options.every((i) => reads.has(gates[i]!.point!)) ? options[0]! : choose(options, decisions++)
+    choices.push(choice)
+    offered.push(options)
+    const gate = gates[choice]!
+    gate.state = 'running'
+    const release = gate.release
+    const waiters = gate.waiters.splice(0)
+    gate.release = undefined
+    release?.()
+    for (const waiter of waiters) waiter()
+  }
+  return { choices, options: offered, traces: gates.map((g) => g.trace), outcomes: await settled }
+}
+
+/**
+ * Every schedule of `run` (depth first over the choices each run met), or `sample` random ones
+ * when given. `run` gets the choices to replay; past them it takes the first runner held, and it
+ * returns what it chose and could have chosen at each step.
+ */
+export async function explore(
+  run: (choose: (held: number[], step: number) => number) => Promise<Schedule>,
+  options: { sample?: number; random?: () => number; limit?: number } = {},
+): Promise<Schedule[]> {
+  const done: Schedule[] = []
+  if (options.sample !== undefined) {
+    const random = options.random ?? Math.random
+    for (let i = 0; i < options.sample; i++) done.push(await run((held) => held[Math.floor(random() * held.length)]!))
+    return done
+  }
+  const todo: number[][] = [[]]
+  while (todo.length > 0) {
+    const prefix = todo.pop()!
+    const made: number[] = []
+    const schedule = await run((held, step) => {
+      let choice = held[0]!
+      if (step < prefix.length && held.includes(prefix[step]!)) choice = prefix[step]!
+      // A decision this branch makes first: every other runner held here is a branch of its own.
+      else if (step >= prefix.length) for (const other of held.slice(1)) todo.push([...made, other])
+      made.push(choice)
+      return choice
+    })
+    done.push(schedule)
+    if (options.limit !== undefined && done.length >= options.limit) break
+  }
+  return done
+}

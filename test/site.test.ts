@@ -1,0 +1,211 @@
+// The published-site model (src/site/): the decision table in milliseconds, the layout's rules,
+// and the reproductions of issue #32 as real builds in a child process (the end of a process is
+// only seen from outside it).
+import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { deploy } from '../src/index.js'
+import { CLIENT_BUILD_RULES, type ClientBuildFacts, FINAL_RULES, type FinalFacts, decide } from '../src/site/decide.js'
+import { deployCommand, urlFiles } from '../src/site/layout.js'
+import { changedSince } from '../src/site/process-end.js'
+import { copyApp, removeApps, snapshot } from './app.js'
+import { writeTree } from './helpers.js'
+import { memory } from './strategies/memory.js'
+
+afterAll(removeApps)
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+
+describe('the decision table (pure, no build)', () => {
+  const client: ClientBuildFacts = { watchMode: false, deployInWatch: false, sameRootRunning: false, serverBuiltBefore: false, ssrManifest: false, library: false }
+  const cases: [string, Partial<ClientBuildFacts>, string][] = [
+    ['a plain client build', {}, 'deploy'],
+    ["another tool's build of the app's config", { otherSite: 'warning', sameRootRunning: true }, 'skip:another tool'],
+    ['watch mode without watch: true', { watchMode: true }, 'skip:watch'],
+    ['watch mode with watch: true', { watchMode: true, deployInWatch: true }, 'deploy'],
+    ['a Vite 6 app build', { appBuild: 'vite6' }, 'refuse:Vite 6 app build'],
+    ['a Vite 7+ app build', { appBuild: 'vite7+', sameRootRunning: true }, 'defer:app'],
+    ['another build of the same root running', { sameRootRunning: true, serverEnvironment: 'ssr' }, 'defer:process'],
+    ['a server build of the same root before it', { serverBuiltBefore: true }, 'defer:process'],
+    ['a server environment', { serverEnvironment: 'ssr', ssrManifest: true }, 'refuse:server environment'],
+    ['an SSR manifest', { ssrManifest: true }, 'refuse:SSR manifest'],
+  ]
+  const label = (d: ReturnType<typeof decide>) => (d.action === 'deploy' ? 'deploy' : d.action === 'defer' ? `defer:${d.until}` : `${d.action}:${d.rule}`)
+  it.each(cases)('%s', (_name, facts, expected) => {
+    expect(label(decide(CLIENT_BUILD_RULES, { ...client, ...facts }))).toBe(expected)
+  })
+
+  const final: FinalFacts = { dir: 'dist', hasPage: true, library: false }
+  const finals: [string, Partial<FinalFacts>, string][] = [
+    ['a directory with pages', {}, 'deploy'],
+    ['a copy with pages written there', { copy: 'site/public', hasPage: false }, 'refuse:copy'],
+    ['no page, no server', { hasPage: false }, 'refuse:no page'],
+    ['no page in a library build', { hasPage: false, library: true }, 'deploy'],
+    ['no page, a server', { hasPage: false, server: '`ssr` environment' }, 'refuse:no page'],
+    ['a link to a page a server renders', { server: '`ssr` environment', missing: { page: 'index.html', link: '/docs' } }, 'refuse:missing page'],
+    ['a missing page without a server (a broken link, not ours)', { missing: { page: 'index.html', link: '/docs' } }, 'deploy'],
+  ]
+  it.each(finals)('final: %s', (_name, facts, expected) => {
+    expect(label(decide(FINAL_RULES, { ...final, ...facts }))).toBe(expected)
+  })
+
+  it('names the real directory in its sentences, never a placeholder', () => {
+    const decision = decide(FINAL_RULES, { ...final, dir: 'docs/.vuepress/dist', hasPage: false, server: 'server (SSR) build' })
+    expect(decision.action === 'refuse' && decision.why).toBe('its pages are rendered by its server (SSR) build, not written to docs/.vuepress/dist')
+  })
+})
+
+describe('the layout', () => {
+  it('turns a URL path into the files a static host answers with', () => {
+    expect(urlFiles('')).toEqual(['index.html'])
+    expect(urlFiles('blog/')).toEqual(['blog/index.html'])
+    expect(urlFiles('about')).toEqual(['about', 'about/index.html', 'about.html'])
+  })
+
+  it('builds the suggested command, quoted for a shell', () => {
+    expect(deployCommand('dist')).toBe('`npx collectfasta deploy dist`')
+    expect(deployCommand('my site', '<target>')).toBe("`npx collectfasta deploy 'my site' --to <target>`")
+    expect(deployCommand()).toBe('`npx collectfasta deploy <dir>`')
+    expect(deployCommand(join(process.cwd(), 'docs/.vuepress/dist'))).toBe('`npx collectfasta deploy docs/.vuepress/dist`')
+  })
+
+  it('sees new and changed files by their size and time alone', () => {
+    const then = new Map([['a.js', '1:1'], ['b.js', '2:2']])
+    expect(changedSince(then, new Map([['a.js', '1:1'], ['b.js', '2:3'], ['c.html', '5:5']]))).toEqual(['b.js', 'c.html'])
+    expect(changedSince(then, new Map([['a.js', '1:1']]))).toEqual([])
+  })
+})
+
+describe('server code is refused by deploy() itself, before any request (every door)', () => {
+  const cases: [string, Record<string, string>, RegExp][] = [
+    ['a server bundle beside the public half', { 'client/index.html': '<h1>Hi</h1>', 'server/entry.js': 'export {}' }, /holds a server bundle \(\S*server\) beside the site it publishes.*`npx collectfasta deploy \S*client`/],
+    ["Cloudflare Pages' _worker.js", { 'index.html': '<h1>Hi</h1>', '_worker.js': 'export default {}' }, /_worker\.js is server code \(Cloudflare Pages' advanced mode\)/],
+  ]
+  it.each(cases)('%s', async (_name, tree, sentence) => {
+    const dir = mkdtempSync(join(tmpdir(), 'collectfasta-guard-'))
+    writeTree(dir, tree)
+    const strategy = memory()
+    const error = await deploy({ strategy, outDir: dir, root: dir, logger: { info() {}, warn() {} } }).then(() => undefined, (e: Error & { code?: string }) => e)
+    expect(error?.message).toMatch(sentence)
+    expect((error as { code?: string })?.code).toBe('ERR_COLLECTFASTA_REFUSED')
+    expect(strategy.calls).toEqual([])
+  })
+
+  it('the plugin refuses a _worker.js in the build with the same sentence', async () => {
+    const root = copyApp()
+    writeFileSync(join(root, 'public/_worker.js'), 'export default {}')
+    const { build } = await import('vite')
+    const { collectfasta } = await import('../src/index.js')
+    const strategy = memory()
+    const error = await build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist' }, plugins: [collectfasta({ strategy, cacheDir: join(root, '.cache') })] }).then(
+      () => undefined,
+      (e: Error) => e,
+    )
+    expect(error?.message).toMatch(/_worker\.js is server code \(Cloudflare Pages' advanced mode\)/)
+    expect(strategy.calls).toEqual([])
+  })
+})
+
+/** Runs `script` (an ES module: `vite`, `collectfasta`, `filesystem`, `root` and `target` in scope) in a child Node in `root`. */
+function runScript(root: string, target: string, script: string): Promise<{ code: number | null; output: string }> {
+  const file = join(root, 'build.mjs')
+  const vite = import.meta.resolve('vite')
+  writeFileSync(
+    file,
+    `import * as vite from ${JSON.stringify(vite)}\n` +
+      `import { collectfasta } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/index.js')).href)}\n` +
+      `import { filesystem } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/strategies/filesystem.js')).href)}\n` +
+      `const root = ${JSON.stringify(root)}\nconst target = ${JSON.stringify(target)}\n${script}\n`,
+  )
+  return new Promise((done) => {
+    execFile(process.execPath, [file], { cwd: root, timeout: 50_000 }, (error, stdout, stderr) => {
+      done({ code: error ? ((error as { code?: number }).code ?? null) : 0, output: stdout + stderr })
+    })
+  })
+}
+
+const plugin = "collectfasta({ strategy: filesystem({ dir: target }), cacheDir: root + '/.cache' })"
+
+describe('never exit 0 without deploying (child processes, real Vite 8 builds)', () => {
+  // As React Router 7 (framework mode, prerender) does: the process ends inside the app build.
+  const exitsInsideAppBuild = (options: string) => `
+    const exits = { name: 'exits', buildApp: { order: 'post', handler: () => process.exit(0) } }
+    const environments = { ssr: { build: { outDir: 'dist-server', rollupOptions: { input: root + '/src/greet.js' } } } }
+    const builder = await vite.createBuilder({ root, configFile: false, logLevel: 'silent', environments, builder: { async buildApp(b) { await b.build(b.environments.client); await b.build(b.environments.ssr) } }, plugins: [exits, collectfasta({ strategy: filesystem({ dir: target }), cacheDir: root + '/.cache'${options} })] })
+    await builder.buildApp()`
+
+  it('a process that ends before the deploy exits non-zero, naming the directory', async () => {
+    const root = copyApp()
+    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    const { code, output } = await runScript(root, target, exitsInsideAppBuild(''))
+    expect(output).toMatch(/The build ended the process before Vite's end of the app build: \S*dist was NOT deployed\. Run `npx collectfasta deploy \S*dist`/)
+    expect(code).toBe(1)
+    expect(existsSync(join(target, 'index.html'))).toBe(false)
+  })
+
+  it("with notDeployed: 'warn', the same sentence is a warning and the exit code is left alone", async () => {
+    const root = copyApp()
+    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    const { code, output } = await runScript(root, target, exitsInsideAppBuild(", notDeployed: 'warn'"))
+    expect(output).toContain('was NOT deployed')
+    expect(code).toBe(0)
+  })
+
+  it('a process that builds the same root again deploys once, after its last build, the directory it leaves', async () => {
+    const root = copyApp()
+    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    // A server build whose writeBundle runs the client build, then renders a page into its directory.
+    const { code, output } = await runScript(
+      root,
+      target,
+      `
+      const p = ${plugin}
+      const client = () => vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist' }, plugins: [p] })
+      const renders = { name: 'renders', async writeBundle() { await client(); const fs = await import('node:fs'); fs.mkdirSync(root + '/dist/about', { recursive: true }); fs.writeFileSync(root + '/dist/about/index.html', '<h1>About</h1>') } }
+      await vite.build({ root, configFile: false, logLevel: 'silent', build: { ssr: 'src/greet.js', outDir: 'dist-ssr' }, plugins: [p, renders] })`,
+    )
+    expect(code, output).toBe(0)
+    const dist = snapshot(join(root, 'dist'))
+    expect(dist.has('about/index.html')).toBe(true)
+    const deployed = snapshot(target)
+    deployed.delete('.collectfasta/manifest.json')
+    expect([...deployed.keys()].sort()).toEqual([...dist.keys()].sort())
+    for (const [path, bytes] of dist) expect(deployed.get(path)?.equals(bytes), path).toBe(true)
+  })
+
+  it('files written into the deployed directory later in the process are deployed at its end, or named in a failure', async () => {
+    const root = copyApp()
+    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    const late = (exit: string) => `
+      await vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist' }, plugins: [${plugin}] })
+      const fs = await import('node:fs')
+      fs.writeFileSync(root + '/dist/late.html', '<h1>Written after the deploy</h1>')
+      ${exit}`
+    const natural = await runScript(root, target, late(''))
+    expect(natural.code, natural.output).toBe(0)
+    expect(existsSync(join(target, 'late.html'))).toBe(true)
+
+    const root2 = copyApp()
+    const target2 = join(root2, '..', `${root2.split('/').at(-1)}-target`)
+    const exited = await runScript(root2, target2, late('process.exit(0)'))
+    expect(exited.output).toMatch(/Files written into \S*dist after its deploy were NOT deployed: late\.html\. Run `npx collectfasta deploy \S*dist`/)
+    expect(exited.code).toBe(1)
+  })
+})
+
+describe('a refused build fails the process', () => {
+  it('a client build without a page (a later step renders them) names its directory, not a placeholder', async () => {
+    const root = copyApp()
+    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    const { code, output } = await runScript(
+      root,
+      target,
+      `await vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist', rollupOptions: { input: root + '/src/main.js' } }, plugins: [${plugin}] })`,
+    )
+    expect(output).toMatch(/run `npx collectfasta deploy dist` \(the directory the app publishes\)/)
+    expect(code).not.toBe(0)
+  })
+})
