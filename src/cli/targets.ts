@@ -63,9 +63,10 @@ export async function strategyFor(to: string, endpoint?: string): Promise<Strate
   }
   const azure = url.protocol === 'azblob:' || url.protocol === 'az:'
   if (endpoint !== undefined && url.protocol !== 's3:' && !azure) throw new UsageError(ENDPOINT_SCHEMES)
-  // Azure's first path segment, as written, is the container (`$web` among them); the rest is the prefix.
-  const container = azure ? /^\/([^/?#]*)/.exec(to.slice(url.protocol.length + 2).replace(/^[^/?#]*/, ''))?.[1] : undefined
-  const prefix = url.protocol === 's3:' || url.protocol === 'gs:' || azure ? bucketPrefix(to, url.protocol, azure ? 2 : 1) : ''
+  // Azure's path is the container (`$web` among them), then the prefix: one rule for both.
+  const path = url.protocol === 's3:' || url.protocol === 'gs:' || azure ? bucketPrefix(to, url.protocol) : ''
+  const [container = '', ...folders] = azure ? path.split('/') : []
+  const prefix = azure ? folders.join('/') : path
   switch (url.protocol) {
     case 's3:': {
       const { s3 } = await import('../strategies/s3.js')
@@ -81,7 +82,7 @@ export async function strategyFor(to: string, endpoint?: string): Promise<Strate
         throw new UsageError(`[collectfasta] --to ${shown} names no ${url.hostname === '' ? 'storage account' : 'container'}: use --to '${url.protocol}//my-account/$web' or --to ${url.protocol}//my-account/my-container/prefix.`)
       }
       const { azure: azureStrategy } = await import('../strategies/azure.js')
-      return azureStrategy({ account: url.hostname, container: decodeURIComponent(container), prefix, url: endpoint })
+      return azureStrategy({ account: url.hostname, container, prefix, url: endpoint })
     }
     case 'file:': {
       // `file://out` names a host, `out`, not a folder: Node would only say the host is wrong.
@@ -101,19 +102,16 @@ export async function strategyFor(to: string, endpoint?: string): Promise<Strate
 const ENDPOINT_SCHEMES = '[collectfasta] --endpoint applies to s3:// and azblob:// targets only.'
 
 /**
- * The prefix of `s3://bucket/prefix` (or any bucket scheme's URL; `names` 2 for Azure's
- * `azblob://account/container/prefix`), read from the raw string: a
+ * The prefix of `s3://bucket/prefix` (or any bucket scheme's URL), read from the raw string: a
  * URL parser would resolve `..`, `%2e%2e` and `//` and cut `?…` and `#…` off without a word, and
  * so pick another folder than the one written. What `prefixProblem` finds, in the URL as written
  * or once decoded, is a UsageError (exit 2).
  */
-export function bucketPrefix(to: string, scheme: string, names = 1): string {
-  // What follows `scheme://bucket` (`scheme://account/container`): each name ends at the first `/`, `?` or `#`.
-  let rest = to.slice(scheme.length + 2).replace(/^[^/?#]*/, '')
-  for (let n = 1; n < names; n++) rest = rest.replace(/^\/[^/?#]*/, '')
-  const example = names > 1 ? 'my-account/my-container' : 'my-bucket'
+export function bucketPrefix(to: string, scheme: string): string {
+  // What follows `scheme://bucket`: the bucket ends at the first `/`, `?` or `#`.
+  const rest = to.slice(scheme.length + 2).replace(/^[^/?#]*/, '')
   const refuse = (problem: string) =>
-    new UsageError(`[collectfasta] --to ${JSON.stringify(redactUrl(to))} has a prefix that is not a plain path: ${problem}. Name the folder plainly, e.g. --to ${scheme}//${example}/site/.`)
+    new UsageError(`[collectfasta] --to ${JSON.stringify(redactUrl(to))} has a prefix that is not a plain path: ${problem}. Name the folder plainly, e.g. --to ${scheme}//my-bucket/site/.`)
   if (rest === '' || rest === '/') return ''
   let problem = prefixProblem(rest)
   if (problem) throw refuse(problem)

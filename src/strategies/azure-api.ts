@@ -5,22 +5,19 @@ import type { AzureTransport } from './azure-transport.js'
  * REST requests here, and a user's own ContainerClient (azure-sdk.ts).
  */
 
-/** Blobs asked for per listing page (the service's most). */
-export const BLOBS_PER_PAGE = 5000
-
 /** What the service says about one blob. */
 export interface BlobInfo {
   name: string
   size?: number
-  /** The blob's properties as stored (undefined: not set). */
-  contentType?: string
-  cacheControl?: string
-  contentEncoding?: string
   /** Hex MD5 of the blob's Content-MD5 property. */
   md5?: string
   /** The ETag, without quotes. */
   etag?: string
   modified?: number
+  /** Its properties Content-Type, Cache-Control and Content-Encoding ('' where unset). */
+  contentType?: string
+  cacheControl?: string
+  contentEncoding?: string
   metadata: Record<string, string>
 }
 
@@ -41,14 +38,11 @@ export interface Stored {
 }
 
 export interface AzureApi {
-  /**
-   * One page of the listing (up to `BLOBS_PER_PAGE` blobs) and the marker of the next, if any.
-   * Reads (`list`, `head`, `get`) are abandoned once `signal` aborts.
-   */
-  list(prefix: string, marker: string | undefined, signal?: AbortSignal): Promise<{ blobs: BlobInfo[]; next?: string }>
-  head(name: string, signal?: AbortSignal): Promise<BlobInfo | undefined>
+  /** One page of the listing (up to 5,000 blobs) and the marker of the next, if any. */
+  list(prefix: string, marker: string | undefined): Promise<{ blobs: BlobInfo[]; next?: string }>
+  head(name: string): Promise<BlobInfo | undefined>
   /** The blob's bytes as stored (never decoded); rejects with an error named 'TooLarge' past `maxBytes`. */
-  get(name: string, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array | undefined>
+  get(name: string, maxBytes: number): Promise<Uint8Array | undefined>
   /** Put Blob: the bytes in one request; the service checks them against `md5` (base64). */
   put(name: string, body: Uint8Array, md5: string, headers: BlobHeaders, condition: Condition | undefined, timeout: number): Promise<Stored>
   /** Put Block: one block, uncommitted until `commit`; the service checks it against `md5`. */
@@ -118,9 +112,9 @@ function readListing(Parser: typeof import('htmlparser2').Parser, body: Buffer):
           else if (name === 'Content-MD5') blob.md5 = hexOf(text)
           else if (name === 'Etag') blob.etag = unquote(text)
           else if (name === 'Last-Modified') blob.modified = time(text)
-          else if (name === 'Content-Type') blob.contentType = text || undefined
-          else if (name === 'Cache-Control') blob.cacheControl = text || undefined
-          else if (name === 'Content-Encoding') blob.contentEncoding = text || undefined
+          else if (name === 'Content-Type') blob.contentType = text
+          else if (name === 'Cache-Control') blob.cacheControl = text
+          else if (name === 'Content-Encoding') blob.contentEncoding = text
         }
         path.pop()
         text = ''
@@ -145,40 +139,38 @@ export function leanAzureApi({ transport, container, timeout }: LeanAzureOptions
   const stored = (headers: Record<string, unknown>): Stored => ({ etag: unquote(headers.etag), modified: time(headers['last-modified']) })
 
   return {
-    async list(prefix, marker, signal) {
-      const query: Record<string, string> = { restype: 'container', comp: 'list', include: 'metadata', maxresults: String(BLOBS_PER_PAGE) }
+    async list(prefix, marker) {
+      const query: Record<string, string> = { restype: 'container', comp: 'list', include: 'metadata', maxresults: '5000' }
       if (prefix) query.prefix = prefix
       if (marker) query.marker = marker
-      const answer = await transport.send({ method: 'GET', container, query, timeout, signal })
+      const answer = await transport.send({ method: 'GET', container, query, timeout })
       parser ??= (await import('htmlparser2')).Parser
       return readListing(parser, answer.body)
     },
 
-    async head(name, signal) {
-      const answer = await transport.send({ method: 'HEAD', container, blob: name, timeout, missingOk: true, signal })
+    async head(name) {
+      const answer = await transport.send({ method: 'HEAD', container, blob: name, timeout, missingOk: true })
       if (answer.status === 404) return undefined
       const metadata: Record<string, string> = Object.create(null)
       for (const [header, value] of Object.entries(answer.headers)) {
         if (header.startsWith('x-ms-meta-') && value !== undefined) metadata[header.slice(10)] = String(value)
       }
-      const h = (header: string) => {
-        const value = answer.headers[header]
-        return typeof value === 'string' && value ? value : undefined
-      }
+      const md5 = answer.headers['content-md5']
+      const header = (name: string) => String(answer.headers[name] ?? '')
       return {
         name,
         size: Number(answer.headers['content-length']),
-        md5: hexOf(h('content-md5')),
-        contentType: h('content-type'),
-        cacheControl: h('cache-control'),
-        contentEncoding: h('content-encoding'),
+        md5: hexOf(typeof md5 === 'string' ? md5 : undefined),
+        contentType: header('content-type'),
+        cacheControl: header('cache-control'),
+        contentEncoding: header('content-encoding'),
         metadata,
         ...stored(answer.headers),
       }
     },
 
-    async get(name, maxBytes, signal) {
-      const answer = await transport.send({ method: 'GET', container, blob: name, timeout, maxBytes, missingOk: true, signal })
+    async get(name, maxBytes) {
+      const answer = await transport.send({ method: 'GET', container, blob: name, timeout, maxBytes, missingOk: true })
       return answer.status === 404 ? undefined : new Uint8Array(answer.body)
     },
 

@@ -1,4 +1,4 @@
-import { type AzureApi, BLOBS_PER_PAGE, type BlobHeaders, type BlobInfo, type Condition, type Stored } from './azure-api.js'
+import type { AzureApi, BlobHeaders, BlobInfo, Condition, Stored } from './azure-api.js'
 import { AzureError } from './azure-transport.js'
 
 /**
@@ -9,10 +9,10 @@ import { AzureError } from './azure-transport.js'
 
 interface SdkProperties {
   contentLength?: number
-  contentMD5?: Uint8Array
   contentType?: string
   cacheControl?: string
   contentEncoding?: string
+  contentMD5?: Uint8Array
   etag?: string
   lastModified?: Date
   metadata?: Record<string, string>
@@ -60,11 +60,11 @@ function info(name: string, p: SdkProperties, metadata = p.metadata): BlobInfo {
     name,
     size: p.contentLength,
     md5: hex(p.contentMD5),
-    contentType: p.contentType || undefined,
-    cacheControl: p.cacheControl || undefined,
-    contentEncoding: p.contentEncoding || undefined,
     etag: unquote(p.etag),
     modified: p.lastModified?.getTime(),
+    contentType: p.contentType ?? '',
+    cacheControl: p.cacheControl ?? '',
+    contentEncoding: p.contentEncoding ?? '',
     metadata: { ...metadata },
   }
 }
@@ -94,7 +94,7 @@ export function sdkAzureApi(client: ContainerClientLike): AzureApi {
   return {
     list: (prefix, marker) =>
       wrap(async () => {
-        const pages = client.listBlobsFlat({ prefix: prefix || undefined, includeMetadata: true }).byPage({ continuationToken: marker, maxPageSize: BLOBS_PER_PAGE })
+        const pages = client.listBlobsFlat({ prefix: prefix || undefined, includeMetadata: true }).byPage({ continuationToken: marker, maxPageSize: 5000 })
         const { value } = await pages.next()
         const page = value as SdkListPage | undefined
         return { blobs: (page?.segment.blobItems ?? []).map((item) => info(item.name, item.properties, item.metadata)), next: page?.continuationToken || undefined }

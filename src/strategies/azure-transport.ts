@@ -1,7 +1,7 @@
 import { type KeyObject, createHmac, createSecretKey } from 'node:crypto'
 import type { Pool } from 'undici'
-import { retryDelay } from '../strategy.js'
-import { type Answer, loadUndici, networkFailure, timedRequest } from './undici.js'
+import { MAX_BUFFER_BYTES, retryDelay } from '../strategy.js'
+import { loadUndici, timedRequest } from './undici.js'
 import { pause } from './utils.js'
 
 /**
@@ -26,7 +26,7 @@ export interface AzureTransportOptions {
   auth: AzureAuth
   connections: number
   connectTimeout: number
-  /** Attempts per request, including the first, for network errors, 5xx and 429. */
+  /** Attempts per request, including the first, for network errors and 500/502/504. */
   maxAttempts: number
 }
 
@@ -39,20 +39,21 @@ export interface AzureRequest {
   /** Names in lower case (the signature sorts them so). */
   headers?: Record<string, string>
   body?: Uint8Array
-  /**
-   * Milliseconds without progress before the attempt is abandoned; the whole attempt also ends
-   * after this plus 4 s per MiB over 1 MiB of the body sent or announced (`timedRequest`).
-   */
+  /** Milliseconds without an answer (head or body) before the attempt is abandoned. */
   timeout: number
   /** Read at most this many bytes of the answer; more rejects with an `AzureError` of code 'TooLarge'. */
   maxBytes?: number
-  /** Abandons the request (and its retries) when it aborts: a cancelled deploy stops waiting. */
-  signal?: AbortSignal
   /** A 404 is an answer (the blob does not exist), not an error. */
   missingOk?: boolean
+  /** Abandons the request when it aborts (a cancelled deploy). */
+  signal?: AbortSignal
 }
 
-export type AzureAnswer = Answer
+export interface AzureAnswer {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: Buffer
+}
 
 /** A failed request: `status` is the HTTP status (or the network error's code), `code` the service's error code. */
 export class AzureError extends Error {
@@ -95,11 +96,8 @@ export function sharedKey(account: string, key: Buffer | KeyObject, method: stri
   return `SharedKey ${account}:${createHmac('sha256', key).update(text, 'utf8').digest('base64')}`
 }
 
+const RETRIED_STATUS = new Set([500, 502, 504])
 const RETRIED_NETWORK = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNREFUSED'])
-/** The answers that ask to slow down: retried after the longer pause (`retryDelay`). */
-const THROTTLED_STATUS = new Set([429, 503])
-/** An answer read whole when the request names no limit (error documents, listing pages). */
-const MAX_ANSWER_BYTES = 64 * 1024 * 1024
 
 /** The service's error document: `<Error><Code>…</Code><Message>…</Message></Error>`. */
 function errorFrom(status: number, headers: AzureAnswer['headers'], body: Buffer): AzureError {
@@ -137,23 +135,21 @@ export async function createAzureTransport(options: AzureTransportOptions): Prom
     if (auth.kind === 'key') headers.authorization = sharedKey(auth.account, secret as KeyObject, request.method, path, query, headers)
     else if (auth.kind === 'token') headers.authorization = `Bearer ${await auth.token()}`
     else if (auth.kind === 'sas') search = search ? `${search}&${auth.query}` : auth.query
-    let answer: Answer
+    let answer: AzureAnswer
     try {
-      answer = await timedRequest(
-        dispatch,
-        poolFor(),
-        { path: search ? `${path}?${search}` : path, method: request.method, headers, body: request.body },
-        { timeout: request.timeout, sent: request.body?.byteLength ?? 0, maxBody: request.maxBytes ?? MAX_ANSWER_BYTES, signal: request.signal },
-      )
+      // Two deadlines (idle, and a total scaled by the bodies), the answer read whole, and
+      // abandoned at once when the deploy is cancelled: the one request rule of undici.ts.
+      answer = await timedRequest(dispatch, poolFor(), { path: search ? `${path}?${search}` : path, method: request.method, headers, body: request.body }, {
+        timeout: request.timeout,
+        sent: request.body?.byteLength ?? 0,
+        maxBody: request.maxBytes ?? MAX_BUFFER_BYTES,
+        signal: request.signal,
+      })
     } catch (cause) {
-      const code = (cause as NodeJS.ErrnoException).code
-      if (code === 'ERR_ANSWER_TOO_LARGE') throw new AzureError(200, 'TooLarge', (cause as Error).message, cause)
-      if (code === 'ABORT_ERR') throw new AzureError('ABORT_ERR', 'Cancelled', (cause as Error).message, cause)
+      if ((cause as NodeJS.ErrnoException).code === 'ERR_ANSWER_TOO_LARGE') throw new AzureError(200, 'TooLarge', `it is larger than ${request.maxBytes} bytes`, cause)
       throw networkError(cause, request.timeout)
     }
-    if (answer.status >= 300 && answer.status !== 304 && !(answer.status === 404 && request.missingOk)) {
-      throw errorFrom(answer.status, answer.headers, answer.body)
-    }
+    if (answer.status >= 300 && answer.status !== 304 && !(answer.status === 404 && request.missingOk)) throw errorFrom(answer.status, answer.headers, answer.body)
     return answer
   }
 
@@ -164,10 +160,9 @@ export async function createAzureTransport(options: AzureTransportOptions): Prom
           return await once(request)
         } catch (error) {
           const e = error as AzureError
-          const throttled = typeof e.status === 'number' && THROTTLED_STATUS.has(e.status)
-          const retried = typeof e.status === 'number' ? throttled || (e.status >= 500 && e.status !== 501) : RETRIED_NETWORK.has(e.status)
+          const retried = typeof e.status === 'number' ? RETRIED_STATUS.has(e.status) : RETRIED_NETWORK.has(e.status)
           if (!retried || attempt >= options.maxAttempts || request.signal?.aborted) throw error
-          await pause(retryDelay(attempt, throttled), request.signal)
+          await pause(retryDelay(attempt), request.signal)
         }
       }
     },
@@ -179,7 +174,20 @@ export async function createAzureTransport(options: AzureTransportOptions): Prom
   }
 }
 
+/** undici's names for failures (and the deadline's), as the Node codes the explanations and retries know. */
+const NETWORK_CODES: Record<string, string> = {
+  UND_ERR_SOCKET: 'ECONNRESET',
+  UND_ERR_CLOSED: 'ECONNRESET',
+  UND_ERR_CONNECT_TIMEOUT: 'ETIMEDOUT',
+  UND_ERR_HEADERS_TIMEOUT: 'ETIMEDOUT',
+  UND_ERR_BODY_TIMEOUT: 'ETIMEDOUT',
+  ERR_DEADLINE: 'ETIMEDOUT',
+}
+
 function networkError(cause: unknown, timeout: number): AzureError {
-  const { code, message } = networkFailure(cause, timeout)
-  return new AzureError(code, code, message, cause)
+  const e = cause as NodeJS.ErrnoException
+  const raw = e.code ?? e.name ?? 'Error'
+  const idle = raw === 'UND_ERR_HEADERS_TIMEOUT' || raw === 'UND_ERR_BODY_TIMEOUT'
+  const code = NETWORK_CODES[raw] ?? raw
+  return new AzureError(code, code, idle ? `no answer within ${timeout} ms (timed out)` : (e.message ?? String(cause)), cause)
 }

@@ -4,11 +4,11 @@ import { normalizePrefix } from '../paths.js'
 import { type Slots, createSlots, runPool } from '../pool.js'
 import { redactUrl } from '../redact.js'
 import { type RemoteObject, type StrategyContext, type StrategyWith, type UploadFile, defineStrategy, storageConflict, storageError } from '../strategy.js'
-import { type AzureApi, BLOBS_PER_PAGE, type BlobHeaders, type BlobInfo, type Condition } from './azure-api.js'
+import type { AzureApi, BlobHeaders, BlobInfo, Condition } from './azure-api.js'
 import { accountOf, resolveAuth } from './azure-auth.js'
 import { type AzureOptions, validate } from './azure-options.js'
 import type { AzureError } from './azure-transport.js'
-import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, endlessListingGuard, rangeReader, withDeadline } from './utils.js'
+import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, endlessListingGuard, rangeReader } from './utils.js'
 
 export type { AzureOptions }
 export type { AzureCredential } from './azure-auth.js'
@@ -47,14 +47,6 @@ export function azure(options: AzureOptions): AzureStrategy {
   const longTimeout = options.requestTimeout ?? DEFAULTS.azure.requestTimeout
   const threshold = options.blockThreshold ?? DEFAULTS.azure.blockThreshold
   const blockSize = options.blockSize ?? DEFAULTS.azure.blockSize
-  const maxAttempts = options.maxAttempts ?? DEFAULTS.azure.maxAttempts
-  /**
-   * A read (a listing page, a HEAD, the manifest) ends within its attempts' deadlines. The lean
-   * transport times each attempt itself (`timedRequest`); a user's client gets the whole bound,
-   * as its own retries run inside the call.
-   */
-  const bounded = <T>(call: Promise<T>, signal: AbortSignal, bytes = 0): Promise<T> =>
-    options.client ? withDeadline(call, maxAttempts * bodyTimeout(bytes, shortTimeout), signal) : call
   let blockSlots: Slots | undefined
   let api: Promise<AzureApi> | undefined
 
@@ -71,7 +63,7 @@ export function azure(options: AzureOptions): AzureStrategy {
         // The listing and the HEADs share the pool with the uploads.
         connections: concurrency + 4,
         connectTimeout: DEFAULTS.azure.connectionTimeout,
-        maxAttempts,
+        maxAttempts: options.maxAttempts ?? DEFAULTS.azure.maxAttempts,
       })
       return leanAzureApi({ transport, container, timeout: shortTimeout })
     })()
@@ -106,10 +98,10 @@ export function azure(options: AzureOptions): AzureStrategy {
     md5: blob.metadata[META.md5] ?? blob.md5,
     xxh64: blob.metadata[META.xxh64],
     headersFingerprint: blob.metadata[META.headers],
+    // The listing and HEAD carry the properties: `check` and `--verify` see a header changed by hand.
+    headers: { contentType: blob.contentType || null, cacheControl: blob.cacheControl || null, contentEncoding: blob.contentEncoding || null, metadata: blob.metadata },
     version: blob.etag,
     modified: blob.modified,
-    // Both the listing and a HEAD carry the properties: `check` and `--verify` compare them for free.
-    headers: { contentType: blob.contentType ?? null, cacheControl: blob.cacheControl ?? null, contentEncoding: blob.contentEncoding ?? null, metadata: { ...blob.metadata } },
   })
 
   const headersOf = (file: UploadFile): BlobHeaders => ({
@@ -138,13 +130,12 @@ export function azure(options: AzureOptions): AzureStrategy {
 
     async *list(ctx) {
       const azureApi = await connect(ctx).catch((error: unknown) => Promise.reject(fail(error)))
-      // A server that pages forever is stopped with a sentence, not listed until memory runs out.
-      const guard = endlessListingGuard(STRATEGY_NAME, `${where}${prefix}`, DEFAULTS.maxListPages, BLOBS_PER_PAGE)
+      const guard = endlessListingGuard(STRATEGY_NAME, `${where}${prefix}`, DEFAULTS.maxListPages, 5000)
       let marker: string | undefined
       do {
         let page: Awaited<ReturnType<AzureApi['list']>>
         try {
-          page = await bounded(azureApi.list(prefix, marker, ctx.signal), ctx.signal)
+          page = await azureApi.list(prefix, marker)
         } catch (error) {
           throw fail(error)
         }
@@ -157,7 +148,7 @@ export function azure(options: AzureOptions): AzureStrategy {
 
     async stat(key, ctx) {
       try {
-        const blob = await bounded((await connect(ctx)).head(key, ctx.signal), ctx.signal)
+        const blob = await (await connect(ctx)).head(key)
         return blob && remote(blob)
       } catch (error) {
         throw fail(error, key)
@@ -171,7 +162,7 @@ export function azure(options: AzureOptions): AzureStrategy {
       const md5 = Buffer.from(file.md5(), 'hex').toString('base64')
       if (file.size < threshold && file.size <= MAX_SINGLE_PUT) {
         try {
-          const stored = await azureApi.put(file.key, file.body, md5, headers, condition, shortTimeout)
+          const stored = await azureApi.put(file.key, file.body, md5, headers, condition, bodyTimeout(file.size, shortTimeout))
           ctx.count('upload')
           return { key: file.key, size: file.size, md5: file.md5(), xxh64: file.xxh64, version: stored.etag, modified: stored.modified }
         } catch (error) {
@@ -216,7 +207,7 @@ export function azure(options: AzureOptions): AzureStrategy {
 
     async get(key, ctx) {
       try {
-        return await bounded((await connect(ctx)).get(key, DEFAULTS.maxManifestBytes, ctx.signal), ctx.signal, DEFAULTS.maxManifestBytes)
+        return await (await connect(ctx)).get(key, DEFAULTS.maxManifestBytes)
       } catch (error) {
         if ((error as AzureError).code === 'TooLarge') {
           throw storageError(STRATEGY_NAME, `Refusing to read ${where}${key}: ${(error as Error).message} (${DEFAULTS.maxManifestBytes / MiB} MiB, the most a deploy manifest may be). Remove or replace that blob.`, error)
