@@ -90,6 +90,8 @@ describe('collectfasta with --to azblob://', () => {
     ['azblob://devstoreaccount1', /names no container: use --to 'azblob:\/\/my-account\/\$web'/],
     ['azblob://Bad_Account/web', /The account name "Bad_Account" is not one Azure allows/],
     ['azblob://devstoreaccount1/Bad_Container', /The container name "Bad_Container" is not one Azure allows/],
+    // Read as written, as s3:// and gs://: a URL parser would have deployed to `other/`.
+    ['azblob://devstoreaccount1/web/a/../../other/', /has a prefix that is not a plain path: it has a '\.' or '\.\.' segment/],
   ])('%s is refused with a sentence (exit 2)', async (url, message) => {
     const { code, stderr } = await run(built(), `collectfasta deploy dist --to '${url}'`, KEY_ENV)
     expect(stderr).toMatch(message)
