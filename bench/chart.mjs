@@ -39,6 +39,8 @@ export function parseResults(markdown) {
       tables.push(table)
       continue
     }
+    // A cell's CPU profile tables (`--profile`) follow its table: they are not contenders.
+    if (line.startsWith('<details>')) table = undefined
     const cells = line.split('|').map((cell) => cell.trim())
     // | contender | wall s | … : a data row has a number in its second column.
     if (table && cells.length > 3 && /^\d+(\.\d+)?$/.test(cells[2] ?? '')) table.rows.push({ name: cells[1], wall: Number(cells[2]) })

@@ -1,9 +1,11 @@
 // `npm run bench`: this project against rclone and aws s3 sync, on a local S3 server (fauxqs or s3rver)
 // behind a recording proxy, over deterministic synthetic outputs. Writes bench/RESULTS.md and docs/benchmark.svg (bench/chart.mjs).
-//   node bench/run.mjs [--runs 3] [--sizes small,site3k,large,media,huge,film] [--contenders ours-bundle,ours-outdir,ours-vite,ours-sdk,sdk-loop,rclone,aws] [--server fauxqs|s3rver] [--quick] [--no-write] [--no-azure]
+//   node bench/run.mjs [--runs 3] [--sizes small,site3k,large,media,huge,film] [--contenders ours-bundle,ours-outdir,ours-cli,ours-vite,ours-sdk,sdk-loop,rclone,aws] [--server fauxqs|s3rver] [--quick] [--no-write] [--no-azure] [--profile] [--base OTHER/dist/cli.js]
+// --profile: each run of ours writes a V8 CPU profile (bench/profiles/), and each cell of ours
+// gets two tables (bench/profile.mjs): main-thread self time by module and by function.
 import { execFileSync, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -12,6 +14,7 @@ import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/c
 import { recordingProxy } from '../test/servers/proxy.mjs'
 import { writeChart } from './chart.mjs'
 import { PROFILES, generate, mutate } from './generate.mjs'
+import { profileTables, summarizeFiles } from './profile.mjs'
 import { nodeAtLeast } from '../test/servers/runtimes.mjs'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -41,6 +44,10 @@ const FAR_RTT = 80
 const runsAt = (size, rtt) => RTT_GIVEN || rtt < FAR_RTT || size === 'small'
 const SCENARIO_IDS = option('scenarios', '').split(',').filter(Boolean)
 const SERVER = option('server', 'fauxqs')
+const PROFILE = args.includes('--profile')
+/** Another build of the command to compare against, as the contender ours-base. */
+const BASE_CLI = option('base', undefined)
+const PROFILE_DIR = join(fileURLToPath(new URL('.', import.meta.url)), 'profiles')
 const BUCKET = 'collectfasta-bench'
 const SCENARIOS = [
   ['first', 'first deploy, empty prefix'],
@@ -128,17 +135,35 @@ function contenderFor(id, proxyUrl) {
   if (kind.startsWith('ours-')) {
     // ours-sdk: the same deploy with a user's own S3Client (the `client` option), every request
     // through the AWS SDK: the CPU column shows the lean transport and the SDK side by side.
+    const profiling = (profileDir) => (profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])
+    if (kind === 'ours-cli' || kind === 'ours-base') {
+      // ours-base: the same command from another build (`--base path/to/dist/cli.js`), in the same run.
+      const cli = kind === 'ours-base' ? BASE_CLI : join(here, '../dist/cli.js')
+      if (!cli) throw new Error('ours-base needs --base path/to/dist/cli.js')
+      // As a user runs it: the command, credentials in the environment, its compile cache on.
+      return {
+        name: `ours (the collectfasta command${kind === 'ours-base' ? ' of --base' : ''}, concurrency ${concurrency})`,
+        usesCache: true,
+        run: async ({ dir, prefix, cacheDir, profileDir }) => {
+          const argv = ['deploy', dir, '--to', `s3://${BUCKET}/${prefix}`, '--endpoint', proxyUrl, '--cache-dir', cacheDir, '--concurrency', `${concurrency}`, '--json']
+          const cliEnv = { ...env, AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_REGION: 'us-east-1' }
+          const { ms, rss, cpu, out } = await timed(process.execPath, [...profiling(profileDir), cli, ...argv], cliEnv)
+          const report = JSON.parse(out)
+          return { ms, rss, cpu, deployMs: report.durationMs, uploadedKeys: report.uploaded.map((u) => u.key.slice(prefix.length)) }
+        },
+      }
+    }
     const mode = { 'ours-bundle': 'bundle', 'ours-outdir': 'outDir', 'ours-vite': 'vite', 'ours-sdk': 'outDir' }[kind]
     if (!mode) return undefined
     const sdk = kind === 'ours-sdk'
     return {
       name: `ours (${mode === 'bundle' ? 'deploy(), bytes in memory' : mode === 'outDir' ? 'deploy(), source outDir' : 'plugin in vite build'}${sdk ? ', through the AWS SDK' : ''}, concurrency ${concurrency})`,
       usesCache: true,
-      run: async ({ dir, prefix, cacheDir }) => {
+      run: async ({ dir, prefix, cacheDir, profileDir }) => {
         const appDir = join(work, 'app')
         mkdirSync(appDir, { recursive: true })
         const job = { mode, dir, prefix, bucket: BUCKET, endpoint: proxyUrl, cacheDir, concurrency, appDir, sdk }
-        const { ms, rss, cpu, out } = await timed(process.execPath, [join(here, 'worker.mjs'), JSON.stringify(job)])
+        const { ms, rss, cpu, out } = await timed(process.execPath, [...profiling(profileDir), join(here, 'worker.mjs'), JSON.stringify(job)], env)
         const result = JSON.parse(out.trim().split('\n').at(-1))
         return { ms, rss, cpu, deployMs: result.deployMs, uploadedKeys: result.uploadedKeys }
       },
@@ -236,6 +261,14 @@ async function micro() {
   return { xxh64: rate(hash), md5: rate(md5Hex), saveMs, loadMs, manifestMs, manifestMB: manifestBytes.length / 1e6 }
 }
 
+/** The main thread's profile in a folder of `--cpu-prof` output (thread id 0 in the name). */
+function mainThreadProfiles(dir) {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir)
+    .filter((name) => /\.\d+\.0\.\d+\.cpuprofile$/.test(name))
+    .map((name) => join(dir, name))
+}
+
 const ANALYSIS_MARKER = '<!-- analysis: written by hand, kept across runs -->'
 const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
 
@@ -272,9 +305,12 @@ async function main() {
             const change = scenario.startsWith('changed') ? mutate(dir, paths, 0.01) : undefined
             if (scenario.endsWith('cold')) rmSync(cacheDir, { recursive: true, force: true })
             proxy.reset()
+            // Only the timed run is profiled (not the seeding one), one folder per run.
+            const profileDir = PROFILE && id.startsWith('ours') ? join(PROFILE_DIR, `${size}-rtt${rtt}-${id}-${scenario}-${run}`) : undefined
+            if (profileDir) rmSync(profileDir, { recursive: true, force: true })
             try {
-              const result = await contender.run({ dir, prefix, cacheDir })
-              samples.push({ ...result, requests: proxy.summary(), changed: change?.changed })
+              const result = await contender.run({ dir, prefix, cacheDir, profileDir })
+              samples.push({ ...result, requests: proxy.summary(), changed: change?.changed, profileDir })
             } finally {
               change?.restore()
             }
@@ -284,7 +320,9 @@ async function main() {
           }
           const mid = samples.find((s) => s.ms === median(samples.map((x) => x.ms)))
           const extra = mid.changed && mid.uploadedKeys ? mid.uploadedKeys.filter((k) => !mid.changed.includes(k)) : []
-          rows.push({ rtt, size, files: paths.length, id, name: contender.name, scenario, label, ...mid, extraUploads: extra })
+          const range = [Math.min(...samples.map((x) => x.ms)), Math.max(...samples.map((x) => x.ms))]
+          const profiles = samples.flatMap((s) => (s.profileDir ? mainThreadProfiles(s.profileDir) : []))
+          rows.push({ rtt, size, files: paths.length, id, name: contender.name, scenario, label, ...mid, range, extraUploads: extra, profile: profiles.length ? { files: profiles, summary: summarizeFiles(profiles) } : undefined })
         }
       }
     }
@@ -332,14 +370,18 @@ function render(rows, notes, m) {
     for (const [scenario, label] of SCENARIOS) {
       const cells = sized.filter((r) => r.scenario === scenario)
       const rclone = cells.find((r) => r.id === 'rclone')
-      lines.push(`### ${label}`, '', '| contender | wall s | in deploy ms | × rclone | LIST | HEAD | GET | PUT/part | DELETE | MB up | CPU s / 1k req | peak RSS MB |', '|---|---|---|---|---|---|---|---|---|---|---|---|')
+      lines.push(`### ${label}`, '', '| contender | wall s | range s | in deploy ms | × rclone | LIST | HEAD | GET | PUT/part | DELETE | MB up | CPU s / 1k req | CPU s | peak RSS MB |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
       for (const r of cells) {
         const q = r.requests
         const ratio = rclone ? fmt(r.ms / rclone.ms) : 'n/a'
         const total = q.LIST + q.HEAD + q.GET + q.PUT + q.DELETE
         // Per 1,000 requests means something only over many: below 100 it is start-up time.
         const cpu = total >= 100 ? fmt(r.cpu / (total / 1000)) : '—'
-        lines.push(`| ${r.name} | ${fmt(r.ms / 1000)} | ${r.deployMs === undefined ? '—' : Math.round(r.deployMs)} | ${ratio} | ${q.LIST} | ${q.HEAD} | ${q.GET} | ${q.PUT} | ${q.DELETE} | ${fmt(q.bytes / 1e6, 1)} | ${cpu} | ${fmt(r.rss, 0)} |`)
+        const range = r.range ? `${fmt(r.range[0] / 1000)}–${fmt(r.range[1] / 1000)}` : ''
+        lines.push(`| ${r.name} | ${fmt(r.ms / 1000)} | ${range} | ${r.deployMs === undefined ? '—' : Math.round(r.deployMs)} | ${ratio} | ${q.LIST} | ${q.HEAD} | ${q.GET} | ${q.PUT} | ${q.DELETE} | ${fmt(q.bytes / 1e6, 1)} | ${cpu} | ${fmt(r.cpu)} | ${fmt(r.rss, 0)} |`)
+      }
+      for (const r of cells.filter((c) => c.profile)) {
+        lines.push('', `<details><summary>CPU profile: ${r.name}, mean of ${r.profile.files.length} run(s)</summary>`, '', profileTables(r.profile.summary, { top: 20 }), '', '</details>')
       }
       if (scenario.startsWith('changed')) {
         const ours = cells.filter((r) => r.id.startsWith('ours'))

@@ -3,10 +3,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { cac } from 'cac'
 import { findConfig, viteBuildDirs } from './config.js'
-import { manifestAssetsDir, publishedDir } from './published-dir.js'
 import { UsageError, strategyFor } from './targets.js'
-import { check } from '../core/check.js'
-import { deploy } from '../core/deploy.js'
 import type { DeployOptions } from '../options.js'
 import { redactUrl } from '../redact.js'
 import type { Logger } from '../report.js'
@@ -69,19 +66,24 @@ cli
 cli.help()
 cli.version(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
 
+// The deploy, the check and the directory rules are loaded by the command that runs them
+// (`--version` and `--help` load none of them).
 async function run(dir: string | undefined, flags: Flags): Promise<void> {
-  const report = await deploy(await commandOptions(dir, flags))
+  const [{ deploy }, options] = await Promise.all([import('../core/deploy.js'), commandOptions(dir, flags)])
+  const report = await deploy(options)
   if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
 }
 
 async function runCheck(dir: string | undefined, flags: Flags): Promise<void> {
-  const report = await check(await commandOptions(dir, flags))
+  const [{ check }, options] = await Promise.all([import('../core/check.js'), commandOptions(dir, flags)])
+  const report = await check(options)
   if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
 }
 
 /** The options of a deploy (or check) from the flags, the config file and the directory. */
 async function commandOptions(dir: string | undefined, flags: Flags): Promise<DeployOptions> {
   const cwd = process.cwd()
+  const { manifestAssetsDir, publishedDir } = await import('./published-dir.js')
   const found = await findConfig(cwd, { config: flags.config, mode: flags.mode })
   const config = found?.config ?? {}
   const strategy = flags.to ? await strategyFor(flags.to, flags.endpoint) : config.strategy

@@ -9,8 +9,11 @@ import { CHANGED_ON_DISK, type Compressed, type FileSource, compressToTemp, disc
 export type Content =
   /** Held for the whole deploy: the bundle's chunks, generated pages. */
   | { kind: 'memory'; bytes: Uint8Array }
-  /** A file from disk, read whole when needed (and checked against its hash `xxh64`), released after use. */
-  | { kind: 'small'; source: FileSource; xxh64: string; hash: (bytes: Uint8Array) => string }
+  /**
+   * A file from disk: the bytes the scan hashed while `held` (until an entry of it is done),
+   * else read whole when needed and checked against its hash `xxh64`.
+   */
+  | { kind: 'small'; source: FileSource; xxh64: string; hash: (bytes: Uint8Array) => string; held?: Uint8Array }
   /** A file from disk never held whole: read in ranges, compressed as a stream to a temporary file; `xxh64` is its own hash. */
   | { kind: 'large'; source: FileSource; xxh64: string; hasher: () => StreamHasher }
 
@@ -57,11 +60,15 @@ class ContentEntry implements Entry {
     this.held = content.kind === 'memory' ? content.bytes : undefined
   }
 
-  /** The original bytes of a held or small entry; a small file is read again and checked. */
+  /** The original bytes of a held or small entry; a small file not held is read again and checked. */
   private load(): Uint8Array {
     if (this.held) return this.held
     const content = this.content
     if (content.kind !== 'small') throw new Error(`\`${this.path}\` is read in ranges, never whole`)
+    if (content.held) {
+      this.held = content.held
+      return this.held
+    }
     const bytes = readFileSync(content.source.file)
     if (bytes.byteLength !== content.source.size || content.hash(bytes) !== content.xxh64) throw new Error(CHANGED_ON_DISK)
     this.held = bytes
@@ -103,8 +110,12 @@ class ContentEntry implements Entry {
     }
   }
 
-  release(): void {
-    if (this.content.kind === 'small') this.held = undefined
+  release(done = false): void {
+    if (this.content.kind === 'small') {
+      this.held = undefined
+      // Shared by the file's other entries (clean URLs, compressed siblings): they read it again if they need it.
+      if (done) this.content.held = undefined
+    }
     this.compressed = undefined
     discard(this.compressedFile)
     this.compressedFile = undefined

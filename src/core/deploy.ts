@@ -107,7 +107,8 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
     }
 
     // 1. Scan: every file of the output, hashed, with its headers and upload group.
-    const entries = await scanSite(o)
+    // A file the cache knows no object of its size for is likely uploaded: kept from the scan.
+    const entries = await scanSite(o, (key, size) => cache.get(key)?.[2] !== size)
     const record = (entry: Entry, stored?: RemoteObject) =>
       cache.set(entry.key, [entry.xxh64, entry.headersFingerprint, entry.size, entry.md5Hex ?? '', stored?.version ?? ''])
     if (!dryRun && o.handleSignals) stop.listen()
@@ -146,7 +147,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
       }
     } finally {
       stop.unlisten()
-      for (const entry of entries) entry.release() // temporary compressed copies of large files
+      for (const entry of entries) entry.release(true) // temporary compressed copies of large files, and what the scan kept
       // 4. Save the cache, whatever happened: it holds only what the storage confirmed.
       if (!dryRun) {
         await checkpoint.settled()

@@ -32,8 +32,11 @@ export interface Entry {
    * file's MD5, read a chunk at a time (unless `md5` is false: the strategy does not need it).
    */
   prepare(md5?: boolean): Promise<void>
-  /** Lets go of the bytes read for an upload or a comparison (a file is read again if needed). */
-  release(): void
+  /**
+   * Lets go of the bytes read for an upload or a comparison (a file is read again if needed).
+   * The bytes the scan kept for the upload stay until `done`: the entry's upload is over.
+   */
+  release(done?: boolean): void
   /** Hex MD5 of `body()`, computed on first call to `md5()` (only cache misses and uploads need it). */
   md5Hex?: string
   md5(): string

@@ -3,10 +3,13 @@ import { compressionPlan } from './compress.js'
 import type { Entry } from './entry.js'
 import { admitEntries } from './keys.js'
 import { siteRedirects } from './redirects.js'
-import { scan } from './scan.js'
+import { type ScanInput, scan } from './scan.js'
 
-/** Every file of the output (and redirect), hashed, with its headers and upload group, through one gate (keys.ts). */
-export async function scanSite(o: ResolvedDeploy): Promise<Entry[]> {
+/**
+ * Every file of the output (and redirect), hashed, with its headers and upload group, through one
+ * gate (keys.ts). `likelyUploaded`: which files to keep from the scan for their upload (see scan).
+ */
+export async function scanSite(o: ResolvedDeploy, likelyUploaded?: ScanInput['likelyUploaded']): Promise<Entry[]> {
   const compressionMode = o.strategy.compression ?? 'in-place'
   const compression = compressionPlan(o.compress, compressionMode)
   const scanned = await scan({
@@ -20,6 +23,7 @@ export async function scanSite(o: ResolvedDeploy): Promise<Entry[]> {
     rules: o.headers,
     compression: compression && { plan: compression, mode: compressionMode },
     directoryIndex: o.directoryIndex,
+    likelyUploaded,
     warn: o.logger.warn,
   })
   if (o.strategy.websiteRedirects) scanned.push(...(await siteRedirects(o.redirects, o.outDir, o.prefix, o.logger.warn)))

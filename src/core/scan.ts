@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync, readdirSync, realpathSync, statSync } from 'node:fs'
 import { join, relative, sep } from 'node:path'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import picomatch from 'picomatch'
@@ -22,6 +22,11 @@ export interface ScanInput extends HeaderDefaults {
   directoryIndex?: ResolvedDirectoryIndex
   /** Precompression, and whether it replaces the file (object storages) or adds siblings (filesystem). */
   compression?: { plan: CompressionPlan; mode: 'in-place' | 'siblings' }
+  /**
+   * Whether a file of this key and size is likely uploaded (the cache knows no object of that
+   * size there): only such files are kept from the scan for their upload. @default every file
+   */
+  likelyUploaded?(key: string, size: number): boolean
   warn(message: string): void
 }
 
@@ -78,11 +83,32 @@ function cleanUrls(path: string, options: ResolvedDirectoryIndex | undefined): s
   return [path.slice(0, -'.html'.length)]
 }
 
+/** Bytes of small files the scan keeps for their upload: within it, a file is opened and read once per deploy. */
+export const SCAN_HOLD_BYTES = 64 * 1024 * 1024
+
+/** A file's first `size` bytes from an open file, into `into` (a file that ends sooner changed). */
+function readOpenFile(fd: number, into: Uint8Array, size: number): Uint8Array {
+  for (let done = 0; done < size; ) {
+    const read = readSync(fd, into, done, size - done, done)
+    if (read === 0) throw new Error(CHANGED_ON_DISK)
+    done += read
+  }
+  return into.subarray(0, size)
+}
+
+interface Inspected {
+  xxh64: string
+  source: FileSource
+  /** The bytes hashed, when the scan keeps them for the upload. */
+  held?: Uint8Array
+}
+
 /**
- * A file hashed as it is now: a small one read whole (and let go), a large one a chunk at a
- * time. The size and mtime are taken on the same open file; errors name the file.
+ * A file hashed as it is now: a small one read whole in one read (kept for its upload while
+ * `hold` allows, else read into `scratch` and let go), a large one a chunk at a time. The size
+ * and mtime are taken on the same open file; errors name the file.
  */
-function inspectOutDirFile(file: string, path: string, hash: (bytes: Uint8Array) => string, streamHasher: () => StreamHasher): { xxh64: string; source: FileSource } {
+function inspectOutDirFile(file: string, path: string, hash: (bytes: Uint8Array) => string, streamHasher: () => StreamHasher, hold: (path: string, size: number) => boolean, scratch: () => Buffer): Inspected {
   let fd: number
   try {
     fd = openSync(file, 'r')
@@ -98,7 +124,14 @@ function inspectOutDirFile(file: string, path: string, hash: (bytes: Uint8Array)
     const before = fstatSync(fd)
     const source = { file, size: before.size, mtimeMs: before.mtimeMs }
     if (before.size < LARGE_FILE_BYTES) {
-      return { xxh64: hash(readFileSync(fd)), source }
+      const held = hold(path, before.size)
+      let bytes: Uint8Array
+      try {
+        bytes = readOpenFile(fd, held ? Buffer.allocUnsafe(before.size) : scratch(), before.size)
+      } catch (error) {
+        throw new Error(`[collectfasta] Cannot deploy \`${path}\`: it ${(error as Error).message}`)
+      }
+      return { xxh64: hash(bytes), source, held: held ? bytes : undefined }
     }
     const hasher = streamHasher()
     hashOpenFile(fd, hasher)
@@ -141,6 +174,16 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
 
   const entries: Entry[] = []
   const imprecise: string[] = []
+  // Small files likely uploaded are kept from the scan to their upload up to SCAN_HOLD_BYTES
+  // (the first ones scanned); the others are read into one reused buffer, hashed and let go.
+  let holdLeft = SCAN_HOLD_BYTES
+  const hold = (path: string, size: number) => {
+    if (size > holdLeft || (input.likelyUploaded && !input.likelyUploaded(input.prefix + path, size))) return false
+    holdLeft -= size
+    return true
+  }
+  let scratchBuffer: Buffer | undefined
+  const scratch = () => (scratchBuffer ??= Buffer.allocUnsafe(LARGE_FILE_BYTES))
   let turn = performance.now()
   for (const path of [...paths].sort()) {
     if (performance.now() - turn > YIELD_MS) {
@@ -157,14 +200,15 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
       xxh64 = hash(inMemory)
       content = { kind: 'memory', bytes: inMemory }
     } else {
-      // Hashed and let go: a file from disk is read again only if it is uploaded (or compared
-      // by MD5), and a large one only ever in chunks, so memory does not grow with the site.
-      const inspected = inspectOutDirFile(join(input.outDir, path), path, hash, streamHasher)
+      // Hashed, and kept for its upload within SCAN_HOLD_BYTES, else let go: such a file is read
+      // again only if it is uploaded (or compared by MD5), and a large one only ever in chunks,
+      // so memory does not grow with the site.
+      const inspected = inspectOutDirFile(join(input.outDir, path), path, hash, streamHasher, hold, scratch)
       const { source } = inspected
       size = source.size
       xxh64 = inspected.xxh64
       const original = xxh64
-      content = size < LARGE_FILE_BYTES ? { kind: 'small', source, xxh64: original, hash } : { kind: 'large', source, xxh64: original, hasher: streamHasher }
+      content = size < LARGE_FILE_BYTES ? { kind: 'small', source, xxh64: original, hash, held: inspected.held } : { kind: 'large', source, xxh64: original, hasher: streamHasher }
     }
     const headers = headersOf(path)
     if (NEEDS_PRECISE_TYPE.test(path) && headers.contentType.startsWith('application/octet-stream')) imprecise.push(path)

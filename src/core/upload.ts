@@ -124,7 +124,7 @@ export async function upload(uploads: Upload[], ctx: UploadContext): Promise<voi
         } catch (error) {
           report.failed.push({ key: entry.key, error: errorText(error) })
         } finally {
-          entry.release() // at once after its memory is given back (no await in between)
+          entry.release(true) // at once after its memory is given back (no await in between)
         }
         progress.tick(entry.size)
       },

@@ -38,12 +38,29 @@ function requireNextToProvider(): NodeRequire {
 
 export type CredentialsOption = S3Credentials | ((options?: { forceRefresh?: boolean }) => Promise<S3Credentials>)
 
-/** Credentials as given, or the SDK's default chain (memoised by the SDK, refreshed when they expire). */
+/**
+ * Credentials set in the environment, read as the SDK's chain reads them first: a key id and a
+ * secret (and a session token, an expiry), unless `AWS_PROFILE` names a profile, which the SDK
+ * then prefers. Read here, the chain (≈ 100 packages) is not loaded, nor needed installed.
+ */
+export function environmentCredentials(env: NodeJS.ProcessEnv = process.env): S3Credentials | undefined {
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken, AWS_CREDENTIAL_EXPIRATION: expires } = env
+  if (!accessKeyId || !secretAccessKey || env.AWS_PROFILE) return undefined
+  const credentials: S3Credentials = { accessKeyId, secretAccessKey }
+  if (sessionToken) credentials.sessionToken = sessionToken
+  if (expires && !Number.isNaN(Date.parse(expires))) credentials.expiration = new Date(expires)
+  return credentials
+}
+
+/** Credentials as given, from the environment, or the SDK's default chain (memoised by the SDK, refreshed when they expire). */
 export function credentialsProvider(given: CredentialsOption | undefined): CredentialsProvider {
   if (typeof given === 'function') return given
   if (given) return async () => given
   let chain: CredentialsProvider | undefined
   return async (options) => {
+    // Read at each call, as the chain would: the environment is the process's to change.
+    const fromEnvironment = environmentCredentials()
+    if (fromEnvironment) return fromEnvironment
     if (!chain) {
       const { defaultProvider } = await importProvider()
       chain = defaultProvider() as CredentialsProvider
