@@ -1,7 +1,7 @@
 import { type KeyObject, createHmac, createSecretKey } from 'node:crypto'
 import type { Pool } from 'undici'
 import { MAX_BUFFER_BYTES, retryDelay } from '../strategy.js'
-import { loadUndici, timedRequest } from './undici.js'
+import { loadUndici, networkFailure, timedRequest } from './undici.js'
 import { pause } from './utils.js'
 
 /**
@@ -174,20 +174,7 @@ export async function createAzureTransport(options: AzureTransportOptions): Prom
   }
 }
 
-/** undici's names for failures (and the deadline's), as the Node codes the explanations and retries know. */
-const NETWORK_CODES: Record<string, string> = {
-  UND_ERR_SOCKET: 'ECONNRESET',
-  UND_ERR_CLOSED: 'ECONNRESET',
-  UND_ERR_CONNECT_TIMEOUT: 'ETIMEDOUT',
-  UND_ERR_HEADERS_TIMEOUT: 'ETIMEDOUT',
-  UND_ERR_BODY_TIMEOUT: 'ETIMEDOUT',
-  ERR_DEADLINE: 'ETIMEDOUT',
-}
-
 function networkError(cause: unknown, timeout: number): AzureError {
-  const e = cause as NodeJS.ErrnoException
-  const raw = e.code ?? e.name ?? 'Error'
-  const idle = raw === 'UND_ERR_HEADERS_TIMEOUT' || raw === 'UND_ERR_BODY_TIMEOUT'
-  const code = NETWORK_CODES[raw] ?? raw
-  return new AzureError(code, code, idle ? `no answer within ${timeout} ms (timed out)` : (e.message ?? String(cause)), cause)
+  const { code, message } = networkFailure(cause, timeout)
+  return new AzureError(code, code, message, cause)
 }

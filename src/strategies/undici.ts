@@ -96,3 +96,21 @@ export async function timedRequest(send: Request, pool: Pool, request: RequestOp
     limits.signal?.removeEventListener('abort', cancel)
   }
 }
+
+/** undici's names for failures (and the deadline's), as the Node codes the explanations and retries know. */
+const NETWORK_CODES: Record<string, string> = {
+  UND_ERR_SOCKET: 'ECONNRESET',
+  UND_ERR_CLOSED: 'ECONNRESET',
+  UND_ERR_CONNECT_TIMEOUT: 'ETIMEDOUT',
+  UND_ERR_HEADERS_TIMEOUT: 'ETIMEDOUT',
+  UND_ERR_BODY_TIMEOUT: 'ETIMEDOUT',
+  ERR_DEADLINE: 'ETIMEDOUT',
+}
+
+/** A failed request of undici's as a Node code (`ECONNRESET`, `ETIMEDOUT`…) and a message that says an idle timeout is one. */
+export function networkFailure(cause: unknown, timeout: number): { code: string; message: string } {
+  const e = cause as NodeJS.ErrnoException
+  const raw = e.code ?? e.name ?? 'Error'
+  const idle = raw === 'UND_ERR_HEADERS_TIMEOUT' || raw === 'UND_ERR_BODY_TIMEOUT'
+  return { code: NETWORK_CODES[raw] ?? raw, message: idle ? `no answer within ${timeout} ms (timed out)` : (e.message ?? String(cause)) }
+}
