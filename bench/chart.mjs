@@ -28,7 +28,11 @@ export function parseResults(markdown) {
       table = undefined
       continue
     }
-    if (line.startsWith('## ')) section = undefined
+    // Another section (the Azurite one): its rows belong to no table of the chart.
+    if (line.startsWith('## ')) {
+      section = undefined
+      table = undefined
+    }
     const scenario = /^### (.+)$/.exec(line)
     if (scenario && section) {
       table = { ...section, scenario: scenario[1], rows: [] }

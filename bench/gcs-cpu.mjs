@@ -3,16 +3,15 @@
 // The emulator is slow and runs beside us: compare CPU, not wall time. Needs `npm run build`.
 //   node bench/gcs-cpu.mjs [uploads=1000] [runs=3] [concurrency=32] [bytes=5000]
 import { spawn, execFileSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
+import { timedUploads } from './timed-uploads.mjs'
 
 const self = fileURLToPath(import.meta.url)
 const BUCKET = 'collectfasta-test'
 
 async function child(job) {
   const { gcs } = await import('../dist/strategies/gcs.js')
-  const { loadHasher } = await import('../dist/hash.js')
   const previous = process.env.STORAGE_EMULATOR_HOST
   const { Storage } = await import('@google-cloud/storage')
   let storage
@@ -29,31 +28,9 @@ async function child(job) {
     storage = new Storage({ apiEndpoint: job.endpoint, useAuthWithCustomEndpoint: true, authClient, projectId: BUCKET })
   }
   const strategy = gcs({ bucket: BUCKET, prefix: `bench-${job.path}-${Date.now().toString(36)}/`, storage })
-  const hash = await loadHasher()
-  // Digests are computed before the clock starts: the core does that work on either path.
-  const files = Array.from({ length: job.uploads + job.warmup }, (_, i) => {
-    const body = Buffer.alloc(job.bytes, `${i} `)
-    const md5 = createHash('md5').update(body).digest('hex')
-    const headers = { contentType: 'text/plain; charset=utf-8', cacheControl: 'public, max-age=60' }
-    return { key: `${strategy.prefix}${String(i).padStart(5, '0')}.txt`, body, size: body.byteLength, xxh64: hash(body), md5: () => md5, headers, headersFingerprint: 'bench' }
-  })
-  const ctx = { signal: new AbortController().signal, count() {}, concurrency: job.concurrency }
-  const run = async (list) => {
-    let next = 0
-    await Promise.all(
-      Array.from({ length: job.concurrency }, async () => {
-        while (next < list.length) await strategy.upload(list[next++], ctx)
-      }),
-    )
-  }
-  await run(files.slice(0, job.warmup))
-  const cpu = process.cpuUsage()
-  const start = performance.now()
-  await run(files.slice(job.warmup))
-  const used = process.cpuUsage(cpu)
-  const wall = performance.now() - start
-  await strategy.dispose()
-  console.log(JSON.stringify({ path: job.path, cpuPer1000: ((used.user + used.system) / 1e6) * (1000 / job.uploads), wallPer1000: (wall / 1000) * (1000 / job.uploads) }))
+  const { cpuMsPerUpload, wallMsPerUpload } = await timedUploads(strategy, strategy.prefix, job)
+  // CPU s per 1,000 uploads is ms per upload.
+  console.log(JSON.stringify({ path: job.path, cpuPer1000: cpuMsPerUpload, wallPer1000: wallMsPerUpload }))
 }
 
 async function main() {

@@ -1,6 +1,6 @@
 // `npm run bench`: this project against rclone and aws s3 sync, on a local S3 server (fauxqs or s3rver)
 // behind a recording proxy, over deterministic synthetic outputs. Writes bench/RESULTS.md and docs/benchmark.svg (bench/chart.mjs).
-//   node bench/run.mjs [--runs 3] [--sizes small,site3k,large,media,huge,film] [--contenders ours-bundle,ours-outdir,ours-cli,ours-vite,ours-sdk,sdk-loop,rclone,aws] [--server fauxqs|s3rver] [--quick] [--no-write] [--profile] [--base OTHER/dist/cli.js]
+//   node bench/run.mjs [--runs 3] [--sizes small,site3k,large,media,huge,film] [--contenders ours-bundle,ours-outdir,ours-cli,ours-vite,ours-sdk,sdk-loop,rclone,aws] [--server fauxqs|s3rver] [--quick] [--no-write] [--no-azure] [--profile] [--base OTHER/dist/cli.js]
 // --profile: each run of ours writes a V8 CPU profile (bench/profiles/), and each cell of ours
 // gets two tables (bench/profile.mjs): main-thread self time by module and by function.
 import { execFileSync, spawn } from 'node:child_process'
@@ -334,7 +334,9 @@ async function main() {
   }
   const microResult = await micro()
   rmSync(work, { recursive: true, force: true })
-  const markdown = render(rows, notes, microResult)
+  // Azure Blob Storage on Azurite, both transports (bench/azure.mjs); --no-azure leaves it out.
+  const azure = args.includes('--no-azure') ? '' : `\n${await (await import('./azure.mjs')).azureSection({ runs: RUNS })}`
+  const markdown = render(rows, notes, microResult) + azure
   console.log(markdown)
   // --no-write: a selection of cells, printed only (RESULTS.md keeps the full run's tables).
   if (!quick && !args.includes('--no-write')) {

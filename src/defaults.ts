@@ -44,4 +44,7 @@ export const DEFAULTS = {
   maxListPages: 100_000,
   s3: { multipartThreshold: 8 * MiB, partSize: 8 * MiB, partConcurrency: 4, maxAttempts: 3, timeout: 10_000, requestTimeout: 120_000, connectionTimeout: 10_000 },
   gcs: { resumableThreshold: 8 * MiB, maxAttempts: 3, timeout: 10_000, requestTimeout: 120_000 },
+  azure: { blockThreshold: 8 * MiB, blockSize: 8 * MiB, blockConcurrency: 4, maxAttempts: 3, timeout: 10_000, requestTimeout: 120_000, connectionTimeout: 10_000,
+    /** A token credential's token is asked for again this many ms before it expires. */
+    tokenRefreshMargin: 120_000 },
 } as const

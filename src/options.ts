@@ -76,7 +76,7 @@ export interface PruneOptions {
 
 /** Options shared by the plugin and `deploy()`. */
 export interface DeployCommonOptions {
-  /** Where to deploy: `filesystem()`, `s3()`, `gcs()`, or your own `defineStrategy({...})`. */
+  /** Where to deploy: `filesystem()`, `s3()`, `gcs()`, `azure()`, or your own `defineStrategy({...})`. */
   strategy: Strategy
   /**
    * Report what would be uploaded, and why, without uploading or caching anything.

@@ -10,6 +10,7 @@ import { gcs } from '../src/strategies/gcs.js'
 import { S3_BUCKET } from './setup/servers.js'
 import { writeTree } from './helpers.js'
 import { GCS_BUCKET, emulatorStorage, readBackGcs } from './strategies/gcs-emulator.js'
+import { AZURITE_KEY, azuriteContainer, azuriteStrategy, readBackAzure } from './strategies/azurite.js'
 import { type StoredObject, memory } from './strategies/memory.js'
 import { countingClient, localS3, readBackS3 } from './strategies/s3-servers.js'
 
@@ -41,7 +42,7 @@ export interface Backend {
 }
 
 /** A storage as a child process that deploys (and is killed) reaches it. */
-export type ChildTarget = { kind: 'fs'; dir: string } | { kind: 's3'; endpoint: string } | { kind: 'gcs'; endpoint: string }
+export type ChildTarget = { kind: 'fs'; dir: string } | { kind: 's3'; endpoint: string } | { kind: 'gcs'; endpoint: string } | { kind: 'azure'; endpoint: string; accountKey: string }
 
 const memoryObjects = new Map<string, StoredObject>()
 const fsRoot = mkdtempSync(join(tmpdir(), 'collectfasta-safe-fs-'))
@@ -140,6 +141,25 @@ export const backends: Backend[] = [
     cacheControl: async (key) => (await emulatorStorage().bucket(GCS_BUCKET).file(key).getMetadata())[0].cacheControl,
     read: async (key) => {
       const object = await readBackGcs(key)
+      return object && { bytes: object.bytes, contentEncoding: object.headers?.contentEncoding }
+    },
+  },
+  {
+    name: 'azure (Azurite)',
+    // Azurite honours If-Match and If-None-Match itself: no emulation in front.
+    conditional: true,
+    strategy: (prefix) => azuriteStrategy(prefix),
+    child: () => ({ kind: 'azure', endpoint: inject('azuriteEndpoint'), accountKey: AZURITE_KEY }),
+    keys: async (prefix) => {
+      const keys: string[] = []
+      for await (const blob of (await azuriteContainer()).listBlobsFlat({ prefix })) keys.push(blob.name)
+      return keys
+    },
+    put: async (key, body) => void (await (await azuriteContainer()).getBlockBlobClient(key).upload(body, Buffer.byteLength(body))),
+    remove: async (key) => void (await (await azuriteContainer()).getBlockBlobClient(key).delete()),
+    cacheControl: async (key) => (await (await azuriteContainer()).getBlockBlobClient(key).getProperties()).cacheControl,
+    read: async (key) => {
+      const object = await readBackAzure(key)
       return object && { bytes: object.bytes, contentEncoding: object.headers?.contentEncoding }
     },
   },

@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
+import type { ServerResponse } from 'node:http'
 import { dirname, join } from 'node:path'
 
 /** Writes files from a `{ path: content }` object under `root`. */
@@ -10,3 +11,14 @@ export function writeTree(root: string, files: Record<string, string | Uint8Arra
 }
 
 export const silent = { info() {}, warn() {} }
+
+/** Answers 200 with a body that never ends (as fast as the client reads): a read must stop at its own limit. */
+export function bodyWithoutEnd(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/json' })
+  const chunk = Buffer.alloc(64 * 1024, 0x20)
+  const more = () => {
+    while (res.write(chunk)) {}
+    res.once('drain', more)
+  }
+  more()
+}

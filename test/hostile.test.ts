@@ -148,6 +148,8 @@ describe('redactUrl', () => {
     ['s3://K:S@bucket/p', 's3://***@bucket/p'],
     ['at http://K:se/cr+et@host:9000, then', 'at http://***@host:9000, then'],
     ['https://host/no-credentials', 'https://host/no-credentials'],
+    ['https://acct.blob.core.windows.net/$web?sv=2022-11-02&sig=abc%2Bdef%3D&se=x', 'https://acct.blob.core.windows.net/$web?sv=2022-11-02&sig=***&se=x'],
+    ['DefaultEndpointsProtocol=https;AccountName=a;AccountKey=ab+c/d==;EndpointSuffix=x', 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=***;EndpointSuffix=x'],
   ])('%j → %j', (text, shown) => {
     expect(redactUrl(text)).toBe(shown)
   })

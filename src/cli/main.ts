@@ -34,8 +34,8 @@ const cli = cac('collectfasta')
 
 cli
   .command('deploy [dir]', 'Deploy a built directory, uploading only what changed')
-  .option('--to <url>', 'Target: s3://bucket/prefix, gs://bucket/prefix or file:///path (overrides the config)')
-  .option('--endpoint <url>', 'S3-compatible endpoint for an s3:// target (R2, MinIO, ...)')
+  .option('--to <url>', 'Target: s3://bucket/prefix, gs://bucket/prefix, azblob://account/container/prefix or file:///path (overrides the config)')
+  .option('--endpoint <url>', 'S3-compatible endpoint for an s3:// target (R2, MinIO, ...), or the Blob service URL for an azblob:// one (Azurite, a sovereign cloud)')
   .option('--config <file>', 'Config file: collectfasta.config.* or a vite.config.* (default: found in the current folder)')
   .option('--mode <mode>', 'Vite mode, as `vite build --mode`', { default: 'production' })
   .option('--dry-run', 'Report what would be uploaded and deleted, and why; change nothing')
@@ -53,8 +53,8 @@ cli
 
 cli
   .command('check [dir]', 'Compare a built directory with the storage (bytes and headers); exit 1 on any difference')
-  .option('--to <url>', 'Target: s3://bucket/prefix, gs://bucket/prefix or file:///path (overrides the config)')
-  .option('--endpoint <url>', 'S3-compatible endpoint for an s3:// target (R2, MinIO, ...)')
+  .option('--to <url>', 'Target: s3://bucket/prefix, gs://bucket/prefix, azblob://account/container/prefix or file:///path (overrides the config)')
+  .option('--endpoint <url>', 'S3-compatible endpoint for an s3:// target (R2, MinIO, ...), or the Blob service URL for an azblob:// one (Azurite, a sovereign cloud)')
   .option('--config <file>', 'Config file: collectfasta.config.* or a vite.config.* (default: found in the current folder)')
   .option('--mode <mode>', 'Vite mode, as `vite build --mode`', { default: 'production' })
   .option('--concurrency <n>', 'Requests in flight at once')

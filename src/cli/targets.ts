@@ -10,9 +10,11 @@ export class UsageError extends Error {
 }
 
 /**
- * The strategy for a `--to` URL: `s3://bucket/prefix`, `gs://bucket/prefix` or
- * `file:///srv/www`. Credentials come from each SDK's default chain; `endpoint` points S3 at a
- * compatible service (with path-style URLs, which most of them need).
+ * The strategy for a `--to` URL: `s3://bucket/prefix`, `gs://bucket/prefix`,
+ * `azblob://account/container/prefix` (or `az://`) or `file:///srv/www`. Credentials come from
+ * each SDK's default chain (Azure: a connection string, key or SAS token in the environment, else
+ * DefaultAzureCredential); `endpoint` points S3 at a compatible service (with path-style URLs,
+ * which most of them need), and Azure at Azurite or a sovereign cloud's Blob service.
  */
 export async function strategyFor(to: string, endpoint?: string): Promise<Strategy> {
   // A URL parser drops whitespace around the URL, a path keeps it: `" file:./www"` would be
@@ -38,7 +40,7 @@ export async function strategyFor(to: string, endpoint?: string): Promise<Strate
   // would be `file:///out`, a folder at the filesystem root.
   const relativeFile = /^file:(?!\/)(.+)$/i.exec(to)
   if (relativeFile) {
-    if (endpoint !== undefined) throw new UsageError('[collectfasta] --endpoint applies to s3:// targets only.')
+    if (endpoint !== undefined) throw new UsageError(ENDPOINT_SCHEMES)
     const { filesystem } = await import('../strategies/filesystem.js')
     return filesystem({ dir: resolve(process.cwd(), relativeFile[1] as string) })
   }
@@ -48,19 +50,23 @@ export async function strategyFor(to: string, endpoint?: string): Promise<Strate
   try {
     url = new URL(to)
   } catch {
-    throw new UsageError(`[collectfasta] --to ${shown} is not a URL: use s3://bucket/prefix, gs://bucket/prefix or file:///path/to/dir.`)
+    throw new UsageError(`[collectfasta] --to ${shown} is not a URL: use s3://bucket/prefix, gs://bucket/prefix, azblob://account/container/prefix or file:///path/to/dir.`)
   }
   if (url.username || url.password) {
     throw new UsageError(
       `[collectfasta] --to ${shown} carries credentials, which a command line would leave in the shell's history and the process list: ` +
-        'remove them; the SDKs read them from the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, GOOGLE_APPLICATION_CREDENTIALS) or a profile.',
+        'remove them; the SDKs read them from the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_CONNECTION_STRING) or a profile.',
     )
   }
   if ((url.protocol === 's3:' || url.protocol === 'gs:') && url.hostname === '') {
     throw new UsageError(`[collectfasta] --to ${shown} names no bucket: use --to ${url.protocol}//my-bucket or --to ${url.protocol}//my-bucket/prefix.`)
   }
-  if (endpoint !== undefined && url.protocol !== 's3:') throw new UsageError('[collectfasta] --endpoint applies to s3:// targets only.')
-  const prefix = url.protocol === 's3:' || url.protocol === 'gs:' ? bucketPrefix(to, url.protocol) : ''
+  const azure = url.protocol === 'azblob:' || url.protocol === 'az:'
+  if (endpoint !== undefined && url.protocol !== 's3:' && !azure) throw new UsageError(ENDPOINT_SCHEMES)
+  // Azure's path is the container (`$web` among them), then the prefix: one rule for both.
+  const path = url.protocol === 's3:' || url.protocol === 'gs:' || azure ? bucketPrefix(to, url.protocol) : ''
+  const [container = '', ...folders] = azure ? path.split('/') : []
+  const prefix = azure ? folders.join('/') : path
   switch (url.protocol) {
     case 's3:': {
       const { s3 } = await import('../strategies/s3.js')
@@ -69,6 +75,14 @@ export async function strategyFor(to: string, endpoint?: string): Promise<Strate
     case 'gs:': {
       const { gcs } = await import('../strategies/gcs.js')
       return gcs({ bucket: url.hostname, prefix })
+    }
+    case 'azblob:':
+    case 'az:': {
+      if (url.hostname === '' || !container) {
+        throw new UsageError(`[collectfasta] --to ${shown} names no ${url.hostname === '' ? 'storage account' : 'container'}: use --to '${url.protocol}//my-account/$web' or --to ${url.protocol}//my-account/my-container/prefix.`)
+      }
+      const { azure: azureStrategy } = await import('../strategies/azure.js')
+      return azureStrategy({ account: url.hostname, container, prefix, url: endpoint })
     }
     case 'file:': {
       // `file://out` names a host, `out`, not a folder: Node would only say the host is wrong.
@@ -81,9 +95,11 @@ export async function strategyFor(to: string, endpoint?: string): Promise<Strate
       return filesystem({ dir: fileURLToPath(url) })
     }
     default:
-      throw new UsageError(`[collectfasta] --to ${shown}: unknown scheme ${url.protocol} Use s3://, gs:// or file://.`)
+      throw new UsageError(`[collectfasta] --to ${shown}: unknown scheme ${url.protocol} Use s3://, gs://, azblob:// or file://.`)
   }
 }
+
+const ENDPOINT_SCHEMES = '[collectfasta] --endpoint applies to s3:// and azblob:// targets only.'
 
 /**
  * The prefix of `s3://bucket/prefix` (or any bucket scheme's URL), read from the raw string: a

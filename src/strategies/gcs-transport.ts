@@ -1,6 +1,6 @@
 import type { Storage } from '@google-cloud/storage'
 import type { Pool } from 'undici'
-import { type Answer, loadUndici, timedRequest } from './undici.js'
+import { type Answer, loadUndici, networkFailure, timedRequest } from './undici.js'
 import { randomBytes } from 'node:crypto'
 import type { UploadFile } from '../strategy.js'
 import type { ObjectMetadata } from './gcs-sdk.js'
@@ -47,16 +47,6 @@ export class GcsRequestError extends Error {
     super(message, cause === undefined ? undefined : { cause })
     this.name = 'GcsRequestError'
   }
-}
-
-/** undici's names for failures, as the Node and SDK codes the explanations and retries know. */
-const NETWORK_CODES: Record<string, string> = {
-  UND_ERR_SOCKET: 'ECONNRESET',
-  UND_ERR_CLOSED: 'ECONNRESET',
-  UND_ERR_CONNECT_TIMEOUT: 'ETIMEDOUT',
-  UND_ERR_HEADERS_TIMEOUT: 'ETIMEDOUT',
-  UND_ERR_BODY_TIMEOUT: 'ETIMEDOUT',
-  ERR_DEADLINE: 'ETIMEDOUT',
 }
 
 /** An error answer's message: the JSON API's `error.message`, or the start of whatever came. */
@@ -154,8 +144,6 @@ export async function createGcsTransport(options: GcsTransportOptions): Promise<
 }
 
 function networkError(cause: unknown, timeout: number): GcsRequestError {
-  const e = cause as NodeJS.ErrnoException
-  const code = e.code ?? e.name ?? 'Error'
-  const idle = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT'
-  return new GcsRequestError(NETWORK_CODES[code] ?? code, idle ? `no answer within ${timeout} ms (timed out)` : (e.message ?? String(cause)), cause)
+  const { code, message } = networkFailure(cause, timeout)
+  return new GcsRequestError(code, message, cause)
 }

@@ -66,7 +66,8 @@ export async function timedRequest(send: Request, pool: Pool, request: RequestOp
     const answer = await send(pool, { ...request, headersTimeout: limits.timeout, bodyTimeout: limits.timeout, signal: controller.signal })
     answered = true
     const header = answer.headers['content-length']
-    const length = Number((Array.isArray(header) ? header[0] : header) ?? 0)
+    // A HEAD's Content-Length is the object's size, not a body that comes.
+    const length = request.method === 'HEAD' ? 0 : Number((Array.isArray(header) ? header[0] : header) ?? 0)
     // A body left unread is closed (its 'error' on closing is expected, not a failure).
     const drop = () => answer.body.on('error', () => {}).destroy()
     if (length > limits.maxBody) {
@@ -94,4 +95,22 @@ export async function timedRequest(send: Request, pool: Pool, request: RequestOp
     clearTimeout(timer)
     limits.signal?.removeEventListener('abort', cancel)
   }
+}
+
+/** undici's names for failures (and the deadline's), as the Node codes the explanations and retries know. */
+const NETWORK_CODES: Record<string, string> = {
+  UND_ERR_SOCKET: 'ECONNRESET',
+  UND_ERR_CLOSED: 'ECONNRESET',
+  UND_ERR_CONNECT_TIMEOUT: 'ETIMEDOUT',
+  UND_ERR_HEADERS_TIMEOUT: 'ETIMEDOUT',
+  UND_ERR_BODY_TIMEOUT: 'ETIMEDOUT',
+  ERR_DEADLINE: 'ETIMEDOUT',
+}
+
+/** A failed request of undici's as a Node code (`ECONNRESET`, `ETIMEDOUT`…) and a message that says an idle timeout is one. */
+export function networkFailure(cause: unknown, timeout: number): { code: string; message: string } {
+  const e = cause as NodeJS.ErrnoException
+  const raw = e.code ?? e.name ?? 'Error'
+  const idle = raw === 'UND_ERR_HEADERS_TIMEOUT' || raw === 'UND_ERR_BODY_TIMEOUT'
+  return { code: NETWORK_CODES[raw] ?? raw, message: idle ? `no answer within ${timeout} ms (timed out)` : (e.message ?? String(cause)) }
 }

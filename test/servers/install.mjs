@@ -5,6 +5,8 @@
 //   native module is compiled while the root's optional binaries (Rolldown, Biome) stay;
 // - fauxqs (test/servers/fauxqs), which needs Node >= 22.5, and on linux x64 a Node 24 binary
 //   (test/servers/node24) to run it when the machine's Node is older;
+// - Azurite, the local Azure Blob Storage server, with the Azure SDK the tests compare against
+//   (test/servers/azurite);
 // - one package per framework fixture (test/frameworks/*), pinned by its lock file, so their
 //   Vite versions never meet the root's. Each gets a link to this package, as an install would.
 import { execFileSync } from 'node:child_process'
@@ -39,6 +41,7 @@ function install(dir, what, extra = []) {
 
 install(join(root, 'test/servers/gcs'), 'the Cloud Storage emulator for the GCS tests', ['--omit=optional'])
 install(join(root, 'test/servers/fauxqs'), 'fauxqs, the local S3 server with real multipart ETags')
+install(join(root, 'test/servers/azurite'), 'Azurite, the local Azure Blob Storage server')
 // A second Node for fauxqs (Node >= 22.5) and the suites where the version matters: the npm
 // package is linux x64 only, so elsewhere the machine's own Node must be 22.5 or later.
 // And Node 20.12, the floor in engines.node, to run the built CLI on it.

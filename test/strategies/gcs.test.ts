@@ -10,6 +10,7 @@ import { gcs } from '../../src/strategies/gcs.js'
 import { METADATA_MD5 } from '../../src/strategies/utils.js'
 import { recordingProxy } from '../servers/proxy.mjs'
 import { context, runContract, uploadFile } from './contract.js'
+import { bodyWithoutEnd } from '../helpers.js'
 import { GCS_BUCKET, emulatorStorage, readBackGcs } from './gcs-emulator.js'
 
 // The emulator ignores generation preconditions: the contract runs through the test server's
@@ -242,15 +243,7 @@ describe('gcs strategy against servers that misbehave', () => {
   })
 
   it('the manifest read stops at maxManifestBytes: a body without end is refused, not held', async () => {
-    const fake = await fakeGcs((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' })
-      const chunk = Buffer.alloc(64 * 1024, 0x20)
-      const more = () => {
-        while (res.write(chunk)) {}
-        res.once('drain', more)
-      }
-      more()
-    })
+    const fake = await fakeGcs((_req, res) => bodyWithoutEnd(res))
     const limits = DEFAULTS as { maxManifestBytes: number }
     const cap = limits.maxManifestBytes
     limits.maxManifestBytes = 1024 * 1024 // the same code path as 256 MiB, in a fraction of the time
