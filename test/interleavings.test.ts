@@ -216,7 +216,7 @@ const three: Case = {
  * deploy-with-deploy case on memory: 672 schedules), else a seeded random sample of this many.
  * COLLECTFASTA_EXPLORE=full runs every schedule of every two-runner case on every storage.
  */
-const SAMPLES: Record<string, number> = { memory: 60, filesystem: 10, 's3 (fauxqs)': 2, 'gcs (emulator)': 2 }
+const SAMPLES: Record<string, number> = { memory: 60, filesystem: 10, 's3 (fauxqs)': 2, 'gcs (emulator)': 2, 'azure (Azurite)': 1 }
 const WHOLE_BY_DEFAULT = new Set(['memory: deploy with deploy'])
 
 describe.each(backends.filter((b) => b.conditional))('the deploy protocol under every interleaving, on $name', (backend) => {
