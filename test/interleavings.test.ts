@@ -93,6 +93,8 @@ async function violations(backend: Backend, prefix: string, manifestToo = true):
   const stored = await storedFiles(backend, prefix)
   const wrong: string[] = []
   const pages = [...stored.keys()].filter((path) => path.endsWith('.html'))
+  // The set-up deployed pages and prune keeps the newest deploys: a storage without one is wrong too.
+  if (pages.length === 0) wrong.push('no page is stored')
   for (const page of pages) {
     const v = buildOf(stored.get(page)!.toString('utf8'))
     for (const [path, body] of Object.entries(build(v))) {
