@@ -250,3 +250,12 @@ export function retryDelay(attempt: number, throttled = false, random = Math.ran
 
 /** The most bytes Node holds in one Buffer: a body over it is never read or sent whole. */
 export const MAX_BUFFER_BYTES = 2 ** 31 - 1
+
+/** A conditional write as an ETag-keyed storage takes it: over this version (If-Match), or only where nothing is stored (If-None-Match: *). */
+export type WriteCondition = { ifMatch: string } | { ifNoneMatch: '*' }
+
+/** The precondition `file.ifVersion` asks for: none, over a version, or only where nothing is stored. */
+export function writeCondition(file: Pick<UploadFile, 'ifVersion'>): WriteCondition | undefined {
+  if (file.ifVersion === undefined) return undefined
+  return file.ifVersion === null ? { ifNoneMatch: '*' } : { ifMatch: file.ifVersion }
+}

@@ -3,7 +3,7 @@ import { DEFAULTS } from '../defaults.js'
 import { normalizePrefix } from '../paths.js'
 import { type Slots, createSlots, runPool } from '../pool.js'
 import { redactUrl } from '../redact.js'
-import { type RemoteObject, type StrategyContext, type StrategyWith, type UploadFile, defineStrategy, storageConflict, storageError } from '../strategy.js'
+import { type RemoteObject, type StrategyContext, type StrategyWith, type UploadFile, defineStrategy, storageConflict, storageError, writeCondition } from '../strategy.js'
 import type { AzureApi, BlobHeaders, BlobInfo, Condition } from './azure-api.js'
 import { accountOf, resolveAuth } from './azure-auth.js'
 import { type AzureOptions, validate } from './azure-options.js'
@@ -157,7 +157,7 @@ export function azure(options: AzureOptions): AzureStrategy {
 
     async upload(file, ctx) {
       const headers = headersOf(file)
-      const condition: Condition | undefined = file.ifVersion === undefined ? undefined : file.ifVersion === null ? { ifNoneMatch: '*' } : { ifMatch: file.ifVersion }
+      const condition: Condition | undefined = writeCondition(file)
       const azureApi = await connect(ctx).catch((error: unknown) => Promise.reject(fail(error, file.key)))
       const md5 = Buffer.from(file.md5(), 'hex').toString('base64')
       if (file.size < threshold && file.size <= MAX_SINGLE_PUT) {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { DEFAULTS } from '../defaults.js'
 import { normalizePrefix } from '../paths.js'
 import { type Slots, createSlots, runPool } from '../pool.js'
-import { MAX_BUFFER_BYTES, type RemoteObject, type StoredHeaders, type StrategyContext, type StrategyWith, type UploadFile, defineStrategy, storageConflict, storageError } from '../strategy.js'
+import { MAX_BUFFER_BYTES, type RemoteObject, type StoredHeaders, type StrategyContext, type StrategyWith, type UploadFile, defineStrategy, storageConflict, storageError, writeCondition } from '../strategy.js'
 import { type Condition, type HeadResult, type ObjectInput, type S3Api, checkParams } from './s3-api.js'
 import { explain } from './s3-errors.js'
 import { listAll } from './s3-list.js'
@@ -166,7 +166,7 @@ export function s3(options: S3Options): S3Strategy {
 
     async upload(file, ctx) {
       const params = objectParams(file)
-      const condition: Condition | undefined = file.ifVersion === undefined ? undefined : file.ifVersion === null ? { ifNoneMatch: '*' } : { ifMatch: file.ifVersion }
+      const condition: Condition | undefined = writeCondition(file)
       const s3api = await connect(ctx).catch((error: unknown) => Promise.reject(fail(error, file.key)))
       // A single PUT's body is one buffer: larger files always go in parts.
       if (file.size < threshold && file.size <= MAX_BUFFER_BYTES) {
