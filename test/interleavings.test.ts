@@ -1,11 +1,11 @@
-import { cpSync, mkdtempSync, rmSync } from 'node:fs'
+import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { DeployOptions } from '../src/index.js'
 import { loadHasher } from '../src/hash.js'
 import { type Backend, backends, dirs, project } from './backends.js'
-import { type Schedule, explore, runSchedule } from './explorer.js'
+import { type Choose, type Schedule, explore, runSchedule } from './explorer.js'
 import { writeTree } from './helpers.js'
 import { seeded } from './servers/random.mjs'
 
@@ -20,6 +20,8 @@ import { seeded } from './servers/random.mjs'
 const FULL = process.env.COLLECTFASTA_EXPLORE === 'full'
 /** A bound on the schedules of one case, so that a change that multiplies them fails instead of running for hours. */
 const LIMIT = Number(process.env.COLLECTFASTA_EXPLORE_LIMIT) || 5_000
+/** A file that a long sweep appends its progress to (vitest prints a test's output only at its end). */
+const PROGRESS = process.env.COLLECTFASTA_EXPLORE_PROGRESS
 
 /** Build `v` of the site: pages and hashed assets of its own, shared files. */
 function build(v: number): Record<string, string> {
@@ -120,7 +122,7 @@ async function violations(backend: Backend, prefix: string, manifestToo = true):
 }
 
 /** Runs `c` on `backend` through one schedule, and checks the storage after each step and at the end. */
-async function raced(backend: Backend, c: Case, choose: (held: number[], step: number) => number, checkEachStep: boolean): Promise<Schedule> {
+async function raced(backend: Backend, c: Case, choose: Choose, checkEachStep: boolean): Promise<Schedule> {
   const first = project(backend)
   const others = c.runners.map(() => project(backend))
   // The set-up: builds 1 to 4, each deployed with prune (keepDeploys 3), from the warm runners' cache.
@@ -157,7 +159,7 @@ function fromSnapshot(backend: Backend, c: Case) {
     }
     return { first, others, restore }
   }
-  return async (choose: (held: number[], step: number) => number, checkEachStep: boolean) => {
+  return async (choose: Choose, checkEachStep: boolean) => {
     ready ??= setUp()
     const { first, others, restore } = await ready
     restore()
@@ -170,7 +172,7 @@ async function race(
   c: Case,
   first: ReturnType<typeof project>,
   others: ReturnType<typeof project>[],
-  choose: (held: number[], step: number) => number,
+  choose: Choose,
   checkEachStep: boolean,
 ): Promise<Schedule> {
   const runs = c.runners.map((runner, i) => async (gate: (s: ReturnType<Backend['strategy']>) => ReturnType<Backend['strategy']>) => {
@@ -222,18 +224,21 @@ const SAMPLES: Record<string, number> = { memory: 60, filesystem: 10, 's3 (fauxq
 const WHOLE_BY_DEFAULT = new Set(['memory: deploy with deploy'])
 
 describe.each(backends.filter((b) => b.conditional))('the deploy protocol under every interleaving, on $name', (backend) => {
-  const runner = (c: Case) => (backend.snapshot ? fromSnapshot(backend, c) : (choose: (held: number[], step: number) => number, each: boolean) => raced(backend, c, choose, each))
+  const runner = (c: Case) => (backend.snapshot ? fromSnapshot(backend, c) : (choose: Choose, each: boolean) => raced(backend, c, choose, each))
   it.each(cases)('two runners: $name', async (c) => {
     const exhaustive = FULL || WHOLE_BY_DEFAULT.has(`${backend.name}: ${c.name}`)
     const started = performance.now()
     const run = runner(c)
-    const schedules = exhaustive ? await explore((choose) => run(choose, true), { limit: LIMIT }) : await explore((choose) => run(choose, true), { sample: SAMPLES[backend.name] ?? 3, random: seeded(31) })
+    const progress = PROGRESS ? (done: number, waiting: number) => done % 100 === 0 && appendFileSync(PROGRESS, `${backend.name}, ${c.name}: ${done} run, ${waiting} branches waiting\n`) : undefined
+    const schedules = exhaustive ? await explore((choose) => run(choose, true), { limit: LIMIT, progress }) : await explore((choose) => run(choose, true), { sample: SAMPLES[backend.name] ?? 3, random: seeded(31) })
     expect(schedules.length).toBeGreaterThan(0)
     if (exhaustive) expect(schedules.length, 'the bound on schedules was reached: the exploration is not whole').toBeLessThan(LIMIT)
     // Every schedule ran both runners to their end through at least one held step each.
     for (const s of schedules) expect(s.traces.every((t) => t.length > 0)).toBe(true)
     const distinct = new Set(schedules.map((s) => s.choices.join(''))).size
-    console.log(`[explorer] ${backend.name}, ${c.name}: ${schedules.length} schedule(s) (${distinct} distinct) ${exhaustive ? 'all' : 'sampled'}, ${Math.round(performance.now() - started)} ms`)
+    const line = `[explorer] ${backend.name}, ${c.name}: ${schedules.length} schedule(s) (${distinct} distinct) ${exhaustive ? 'all' : 'sampled'}, ${Math.round(performance.now() - started)} ms`
+    console.log(line)
+    if (PROGRESS) appendFileSync(PROGRESS, `${line}\n`)
   }, 3_600_000)
 
   it.runIf(backend.snapshot !== undefined)('three runners, sampled: a prune, a rollback and a deploy', async () => {
