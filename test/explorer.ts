@@ -7,18 +7,19 @@ import type { Strategy, StrategyContext, UploadFile } from '../src/index.js'
 // sample of them.
 
 /** A protocol step, as a runner's requests show it. */
-export type Point = 'probe' | 'read' | 'write manifest' | 'upload' | 'upload html' | 'delete'
+export type Point = 'probe' | 'read manifest' | 'read' | 'write manifest' | 'upload' | 'upload html' | 'delete'
 
 /**
  * The step a request belongs to. A HEAD of the manifest (the probe, the checks before a prune
  * and a commit, the polls of a deploy waiting for a prune) and each manifest write are steps of
- * their own; GETs, listings and other HEADs are reads; uploads are split at the HTML group only
- * when `fine`.
+ * their own; a GET of the manifest is a step; listings and other HEADs and GETs are reads of the
+ * files; uploads are split at the HTML group only when `fine`.
  */
 function pointOf(method: 'list' | 'stat' | 'get' | 'upload' | 'delete', key: string, manifestKey: string, fine: boolean): Point {
   if (method === 'upload') return key === manifestKey ? 'write manifest' : fine && key.endsWith('.html') ? 'upload html' : 'upload'
   if (method === 'delete') return 'delete'
-  return method === 'stat' && key === manifestKey ? 'probe' : 'read'
+  if (key === manifestKey) return method === 'stat' ? 'probe' : 'read manifest'
+  return 'read'
 }
 
 /** Whether a request at `point` after `last` begins a new step: a change of kind, and every manifest HEAD or write. */
@@ -27,21 +28,22 @@ function beginsStep(point: Point, last: Point | undefined): boolean {
 }
 
 /**
- * What a step may read and write, known when it is held: the manifest alone, the other files
- * alone, or everything. A read step may list the prefix, so it reads everything; an upload group
- * or a delete writes files that are not the manifest (their keys are known only as they go).
+ * What a step may read and write, known when it is held: the manifest, or the other files (their
+ * keys are known only as they go). A listing shows the manifest's key too, but the core uses only
+ * its name there (prune leaves it out): what it reads of the manifest comes from its HEAD and GET.
  */
-const footprints: Record<Point, { reads: 'manifest' | 'all' | 'none'; writes: 'manifest' | 'files' | 'none' }> = {
+const footprints: Record<Point, { reads: 'manifest' | 'files' | 'none'; writes: 'manifest' | 'files' | 'none' }> = {
   probe: { reads: 'manifest', writes: 'none' },
-  read: { reads: 'all', writes: 'none' },
+  'read manifest': { reads: 'manifest', writes: 'none' },
+  read: { reads: 'files', writes: 'none' },
   'write manifest': { reads: 'manifest', writes: 'manifest' },
   upload: { reads: 'none', writes: 'files' },
   'upload html': { reads: 'none', writes: 'files' },
   delete: { reads: 'none', writes: 'files' },
 }
 
-function overlap(a: 'manifest' | 'files' | 'all' | 'none', b: 'manifest' | 'files' | 'all' | 'none'): boolean {
-  return a !== 'none' && b !== 'none' && (a === 'all' || b === 'all' || a === b)
+function overlap(a: 'manifest' | 'files' | 'none', b: 'manifest' | 'files' | 'none'): boolean {
+  return a !== 'none' && a === b
 }
 
 /**
