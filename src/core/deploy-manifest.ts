@@ -33,6 +33,12 @@ const DeploySchema = v.object({
   accepted: v.optional(v.boolean()),
   /** A random id per deploy: tells this deploy's pending mark from another's. */
   id: v.optional(v.string()),
+  /**
+   * Moved into the history by another deploy's mark before it committed: it may still be writing
+   * (or was killed). Its own commit records it again without this. A manifest whose history holds
+   * one does not describe the storage for sure (see docs/guarantees.md).
+   */
+  open: v.optional(v.boolean()),
 })
 /**
  * A prune under way: its deploy's id, when it began (its own clock) and the paths it may delete.
