@@ -202,6 +202,40 @@ describe('azure strategy on Azurite', () => {
   })
 })
 
+describe('a cancelled deploy', () => {
+  // A read waits for Azure (the proxy never answers): the deploy's signal aborts it at once,
+  // where the request's own deadlines (10 s, three attempts) would keep the deploy waiting.
+  it.each([
+    ['the lean path', (endpoint: string, prefix: string) => azuriteStrategy(prefix, {}, endpoint)],
+    ["a user's own ContainerClient", async (endpoint: string, prefix: string) => azure({ client: await azuriteContainer(AZURE_CONTAINER, endpoint), container: AZURE_CONTAINER, prefix })],
+  ])('abandons the listing, a HEAD and the manifest GET waiting for an answer (%s)', async (_name, make) => {
+    const proxy = await recordingProxy(inject('azuriteEndpoint').replace(/\/devstoreaccount1$/, ''), { stallMs: 60_000, faultFor: () => 'stall' })
+    try {
+      const prefix = `cancel-${Date.now().toString(36)}/`
+      const strategy = await make(`${proxy.url}/devstoreaccount1`, prefix)
+      const reads = [
+        (ctx: ReturnType<typeof context>) => listAll(strategy, ctx),
+        (ctx: ReturnType<typeof context>) => strategy.stat(`${prefix}a.txt`, ctx),
+        (ctx: ReturnType<typeof context>) => strategy.get(`${prefix}.collectfasta/manifest.json`, ctx),
+      ]
+      for (const read of reads) {
+        const controller = new AbortController()
+        const ctx = { ...context(), signal: controller.signal }
+        const before = proxy.requests.length
+        setTimeout(() => controller.abort(), 200)
+        const started = performance.now()
+        const error = await read(ctx).then(() => undefined, (e: Error) => e)
+        expect(proxy.requests.length).toBeGreaterThan(before) // it was waiting for the service
+        expect(error?.message).toMatch(/^\[collectfasta\] \[azure\] azblob:\/\/devstoreaccount1\/collectfasta-test\/cancel-.*: the deploy was cancelled while waiting for the answer\./)
+        expect(performance.now() - started).toBeLessThan(1500)
+      }
+      await strategy.dispose()
+    } finally {
+      await proxy.close()
+    }
+  })
+})
+
 describe('azure options', () => {
   it.each([
     [{ container: 'site' }, /Missing required option `account` \(or `url`\)/],
