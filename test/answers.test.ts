@@ -190,37 +190,18 @@ function cliDeploy(endpoint: string, prefix: string, storage: 's3' | 'azure' = '
 }
 
 describe('signals while the storage is slow', () => {
-  it('the first SIGTERM stops waiting for a listing that trickles: the deploy ends at once, with a sentence', async () => {
-    let child: ReturnType<typeof cliDeploy> | undefined
-    let signalled = 0
-    const proxy = await recordingProxy(inject('fauxqsEndpoint'), {
-      faultFor: (r) => {
-        if (r.kind !== 'LIST') return undefined
-        setTimeout(() => {
-          signalled = performance.now()
-          child?.kill('SIGTERM')
-        }, 300)
-        return 'trickle'
-      },
-    })
-    proxies.push(proxy)
-    child = cliDeploy(proxy.url, newPrefix('sigterm'))
-    const { code } = await child.exited
-    expect(signalled).toBeGreaterThan(0)
-    expect(performance.now() - signalled).toBeLessThan(3000)
-    expect(code).not.toBe(0)
-    expect(child.output()).toMatch(/SIGTERM/)
-    expect(proxy.requests.filter((r) => r.kind === 'PUT')).toEqual([])
-  })
-
-  it('Azure: the first SIGTERM abandons the manifest HEAD waiting for its answer: the deploy ends at once, with a sentence', async () => {
+  it.each([
+    { name: 'a listing on S3 that trickles', storage: 's3' as const, endpoint: () => inject('fauxqsEndpoint'), aimed: (r: RecordedRequest) => r.kind === 'LIST', fault: 'trickle' as const },
+    // Azure: the manifest's HEAD, the first request (every request waits).
+    { name: 'an Azure request without an answer', storage: 'azure' as const, endpoint: () => inject('azuriteEndpoint').replace(/\/devstoreaccount1$/, ''), aimed: () => true, fault: 'stall' as const },
+  ])('the first SIGTERM stops waiting for $name: the deploy ends at once, with a sentence', async ({ storage, endpoint, aimed, fault }) => {
     let child: ReturnType<typeof cliDeploy> | undefined
     let signalled = 0
     let scheduled = false
-    const proxy = await recordingProxy(inject('azuriteEndpoint').replace(/\/devstoreaccount1$/, ''), {
+    const proxy = await recordingProxy(endpoint(), {
       stallMs: 60_000,
-      // Every request waits; one SIGTERM, 300 ms after the first.
-      faultFor: () => {
+      faultFor: (r) => {
+        if (!aimed(r)) return undefined
         if (!scheduled) {
           scheduled = true
           setTimeout(() => {
@@ -228,18 +209,18 @@ describe('signals while the storage is slow', () => {
             child?.kill('SIGTERM')
           }, 300)
         }
-        return 'stall'
+        return fault
       },
     })
     proxies.push(proxy)
-    child = cliDeploy(proxy.url, newPrefix('azure-sigterm'), 'azure')
+    child = cliDeploy(proxy.url, newPrefix(`${storage}-sigterm`), storage)
     const { code } = await child.exited
     expect(signalled).toBeGreaterThan(0)
     expect(performance.now() - signalled).toBeLessThan(3000)
     expect(code).not.toBe(0)
     expect(child.output()).toMatch(/SIGTERM/)
     expect(child.output()).not.toMatch(/SIGTERM again/)
-    expect(proxy.requests.filter((r) => r.method === 'PUT')).toEqual([])
+    expect(proxy.requests.filter((r) => r.kind === 'PUT')).toEqual([])
   })
 
   it('a second SIGTERM stops at once while an upload is in flight', async () => {

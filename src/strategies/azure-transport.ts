@@ -8,7 +8,7 @@ import { pause } from './utils.js'
  * The Azure strategy's own HTTP path: Blob service REST requests through undici's request API
  * (one pool, sized to the concurrency), authorised by Shared Key (an HMAC of the request with
  * the account key), a SAS token in the query, or a bearer token from an Azure credential.
- * @azure/storage-blob costs about three times the CPU per upload (bench/azure-cpu.mjs).
+ * @azure/storage-blob costs about twice the CPU per upload (bench/azure-cpu.mjs, bench/RESULTS.md).
  */
 
 /** The REST API version every request names (Blob service, 2021-12-02: block blobs up to 190.7 TiB). */
