@@ -38,11 +38,12 @@ export interface Stored {
 }
 
 export interface AzureApi {
+  /** Reads (`list`, `head`, `get`) are abandoned once `signal` aborts: a cancelled deploy stops waiting. */
   /** One page of the listing (up to 5,000 blobs) and the marker of the next, if any. */
-  list(prefix: string, marker: string | undefined): Promise<{ blobs: BlobInfo[]; next?: string }>
-  head(name: string): Promise<BlobInfo | undefined>
+  list(prefix: string, marker: string | undefined, signal?: AbortSignal): Promise<{ blobs: BlobInfo[]; next?: string }>
+  head(name: string, signal?: AbortSignal): Promise<BlobInfo | undefined>
   /** The blob's bytes as stored (never decoded); rejects with an error named 'TooLarge' past `maxBytes`. */
-  get(name: string, maxBytes: number): Promise<Uint8Array | undefined>
+  get(name: string, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array | undefined>
   /** Put Blob: the bytes in one request; the service checks them against `md5` (base64). */
   put(name: string, body: Uint8Array, md5: string, headers: BlobHeaders, condition: Condition | undefined, timeout: number): Promise<Stored>
   /** Put Block: one block, uncommitted until `commit`; the service checks it against `md5`. */
@@ -139,17 +140,17 @@ export function leanAzureApi({ transport, container, timeout }: LeanAzureOptions
   const stored = (headers: Record<string, unknown>): Stored => ({ etag: unquote(headers.etag), modified: time(headers['last-modified']) })
 
   return {
-    async list(prefix, marker) {
+    async list(prefix, marker, signal) {
       const query: Record<string, string> = { restype: 'container', comp: 'list', include: 'metadata', maxresults: '5000' }
       if (prefix) query.prefix = prefix
       if (marker) query.marker = marker
-      const answer = await transport.send({ method: 'GET', container, query, timeout })
+      const answer = await transport.send({ method: 'GET', container, query, timeout, signal })
       parser ??= (await import('htmlparser2')).Parser
       return readListing(parser, answer.body)
     },
 
-    async head(name) {
-      const answer = await transport.send({ method: 'HEAD', container, blob: name, timeout, missingOk: true })
+    async head(name, signal) {
+      const answer = await transport.send({ method: 'HEAD', container, blob: name, timeout, missingOk: true, signal })
       if (answer.status === 404) return undefined
       const metadata: Record<string, string> = Object.create(null)
       for (const [header, value] of Object.entries(answer.headers)) {
@@ -169,8 +170,8 @@ export function leanAzureApi({ transport, container, timeout }: LeanAzureOptions
       }
     },
 
-    async get(name, maxBytes) {
-      const answer = await transport.send({ method: 'GET', container, blob: name, timeout, maxBytes, missingOk: true })
+    async get(name, maxBytes, signal) {
+      const answer = await transport.send({ method: 'GET', container, blob: name, timeout, maxBytes, missingOk: true, signal })
       return answer.status === 404 ? undefined : new Uint8Array(answer.body)
     },
 

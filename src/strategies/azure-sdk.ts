@@ -31,8 +31,8 @@ interface SdkHttpHeaders {
 }
 
 interface SdkBlockBlobClient {
-  getProperties(): Promise<SdkProperties>
-  download(offset?: number, count?: number): Promise<{ readableStreamBody?: NodeJS.ReadableStream }>
+  getProperties(options?: { abortSignal?: AbortSignal }): Promise<SdkProperties>
+  download(offset?: number, count?: number, options?: { abortSignal?: AbortSignal }): Promise<{ readableStreamBody?: NodeJS.ReadableStream }>
   upload(body: Uint8Array, length: number, options: { blobHTTPHeaders: SdkHttpHeaders; metadata: Record<string, string>; transactionalContentMD5: Uint8Array; conditions?: SdkConditions }): Promise<{ etag?: string; lastModified?: Date }>
   stageBlock(id: string, body: Uint8Array, length: number, options: { transactionalContentMD5: Uint8Array }): Promise<unknown>
   commitBlockList(ids: string[], options: { blobHTTPHeaders: SdkHttpHeaders; metadata: Record<string, string>; conditions?: SdkConditions }): Promise<{ etag?: string; lastModified?: Date }>
@@ -49,7 +49,7 @@ export interface ContainerClientLike {
   readonly containerName: string
   readonly url: string
   getBlockBlobClient(name: string): SdkBlockBlobClient
-  listBlobsFlat(options: { prefix?: string; includeMetadata: boolean }): { byPage(settings: { continuationToken?: string; maxPageSize: number }): AsyncIterableIterator<SdkListPage> }
+  listBlobsFlat(options: { prefix?: string; includeMetadata: boolean; abortSignal?: AbortSignal }): { byPage(settings: { continuationToken?: string; maxPageSize: number }): AsyncIterableIterator<SdkListPage> }
 }
 
 const hex = (md5: Uint8Array | undefined) => (md5 ? Buffer.from(md5).toString('hex') : undefined)
@@ -92,26 +92,26 @@ const stored = (answer: { etag?: string; lastModified?: Date }): Stored => ({ et
 export function sdkAzureApi(client: ContainerClientLike): AzureApi {
   const blob = (name: string) => client.getBlockBlobClient(name)
   return {
-    list: (prefix, marker) =>
+    list: (prefix, marker, signal) =>
       wrap(async () => {
-        const pages = client.listBlobsFlat({ prefix: prefix || undefined, includeMetadata: true }).byPage({ continuationToken: marker, maxPageSize: 5000 })
+        const pages = client.listBlobsFlat({ prefix: prefix || undefined, includeMetadata: true, abortSignal: signal }).byPage({ continuationToken: marker, maxPageSize: 5000 })
         const { value } = await pages.next()
         const page = value as SdkListPage | undefined
         return { blobs: (page?.segment.blobItems ?? []).map((item) => info(item.name, item.properties, item.metadata)), next: page?.continuationToken || undefined }
       }),
 
-    async head(name) {
+    async head(name, signal) {
       try {
-        return info(name, await blob(name).getProperties())
+        return info(name, await blob(name).getProperties({ abortSignal: signal }))
       } catch (error) {
         if ((error as { statusCode?: number }).statusCode === 404) return undefined
         throw asAzureError(error)
       }
     },
 
-    async get(name, maxBytes) {
+    async get(name, maxBytes, signal) {
       try {
-        const { readableStreamBody } = await blob(name).download()
+        const { readableStreamBody } = await blob(name).download(0, undefined, { abortSignal: signal })
         const chunks: Buffer[] = []
         let size = 0
         for await (const chunk of (readableStreamBody ?? []) as AsyncIterable<Buffer>) {

@@ -86,6 +86,8 @@ export function azure(options: AzureOptions): AzureStrategy {
     if (status === 404 && e.code === 'ContainerNotFound') {
       return storageError(STRATEGY_NAME, `The container \`${container}\` does not exist in the account \`${account}\`${custom}: create it (az storage container create -n '${container}'), or enable the static website for \`$web\`.`, error)
     }
+    // The lean path's abandoned read, or the SDK's (AbortError).
+    if (status === 'ABORT_ERR' || e.name === 'AbortError') return storageError(STRATEGY_NAME, `${what}: the deploy was cancelled while waiting for the answer. Nothing more is sent; deploy again to finish.`, error)
     if (status === 503 || status === 429) return storageError(STRATEGY_NAME, `${what}: the service asks to slow down (${detail}).`, error, true)
     if (typeof status === 'string') return storageError(STRATEGY_NAME, `Could not reach ${resolved?.service ?? where} for ${what} (${detail}): check the network and \`url\`.`, error)
     return storageError(STRATEGY_NAME, `${what}: ${detail}.`, error)
@@ -135,7 +137,7 @@ export function azure(options: AzureOptions): AzureStrategy {
       do {
         let page: Awaited<ReturnType<AzureApi['list']>>
         try {
-          page = await azureApi.list(prefix, marker)
+          page = await azureApi.list(prefix, marker, ctx.signal)
         } catch (error) {
           throw fail(error)
         }
@@ -148,7 +150,7 @@ export function azure(options: AzureOptions): AzureStrategy {
 
     async stat(key, ctx) {
       try {
-        const blob = await (await connect(ctx)).head(key)
+        const blob = await (await connect(ctx)).head(key, ctx.signal)
         return blob && remote(blob)
       } catch (error) {
         throw fail(error, key)
@@ -207,7 +209,7 @@ export function azure(options: AzureOptions): AzureStrategy {
 
     async get(key, ctx) {
       try {
-        return await (await connect(ctx)).get(key, DEFAULTS.maxManifestBytes)
+        return await (await connect(ctx)).get(key, DEFAULTS.maxManifestBytes, ctx.signal)
       } catch (error) {
         if ((error as AzureError).code === 'TooLarge') {
           throw storageError(STRATEGY_NAME, `Refusing to read ${where}${key}: ${(error as Error).message} (${DEFAULTS.maxManifestBytes / MiB} MiB, the most a deploy manifest may be). Remove or replace that blob.`, error)

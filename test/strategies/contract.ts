@@ -221,6 +221,20 @@ export function runContract(harness: ContractHarness): void {
       expect(pruned.deleted).toEqual([])
     })
 
+    it('refuses a build path with a backslash before anything is written', async () => {
+      // Azure stores `a\b.js` as `a/b.js`, another file's key; a directory would make it a folder.
+      const outDir = mkdtempSync(join(tmpdir(), 'collectfasta-backslash-'))
+      tmpDirs.push(outDir)
+      writeTree(outDir, { 'index.html': '<h1>hi</h1>', 'a\\b.js': 'the backslash', 'a/b.js': 'the folder' })
+      const prefix = freshPrefix()
+      const cacheDir = join(outDir, '..', `${prefix.slice(0, -1)}-backslash`)
+      tmpDirs.push(cacheDir)
+      const deployed = deploy({ outDir, strategy: await harness.create(prefix), cacheDir, logger: { info() {}, warn() {} } })
+      await expect(deployed).rejects.toThrow('[collectfasta] Cannot deploy `a\\b.js`: it contains a backslash, which storages treat differently. Rename it or exclude it.')
+      expect([...(await listAll(await harness.create(prefix))).keys()]).toEqual([])
+      expect(await harness.readBack(await harness.create(prefix), `${prefix}a/b.js`)).toBeUndefined()
+    })
+
     it('deploys a directory: warm no-change run makes one request; cold cache uploads nothing', async () => {
       const prefix = freshPrefix()
       const outDir = mkdtempSync(join(tmpdir(), 'collectfasta-contract-'))
