@@ -27,6 +27,11 @@ export interface ContractHarness {
    * emulator ignore them (the deploy tests put an emulation in front); real S3 and GCS honour them.
    */
   honoursConditions?: boolean
+  /**
+   * The server reads a copy's source as `decodeURI` does, leaving `+`, `#`, `&`… percent-encoded
+   * (s3rver 3.7.1, `putObjectCopy`); S3 decodes it whole. Copies of such names are not tested there.
+   */
+  copySourceAsUri?: boolean
 }
 
 export function context(): StrategyContext & { counts: Record<RequestKind, number> } {
@@ -275,9 +280,9 @@ export function runContract(harness: ContractHarness): void {
       it('copies bytes, headers and metadata over an existing object, counted as a copy', async () => {
         const prefix = freshPrefix()
         const strategy = await withCopy(prefix)
-        // Odd names on both ends: the source travels in a header (S3, Azure) or a URL path (GCS).
-        const from = `${prefix}ünï cöde+1.html`
-        const to = `${prefix}.collectfasta/kept/a b#1.html`
+        // Spaces and Unicode on both ends: the source travels in a header (S3, Azure) or a URL path (GCS).
+        const from = `${prefix}ünï cöde.html`
+        const to = `${prefix}.collectfasta/kept/a b.html`
         const file = await uploadFile(from, '<h1>v1</h1>', source)
         await strategy.upload(file, context())
         await strategy.upload(await uploadFile(to, 'older bytes, longer than the copy'), context())
@@ -325,6 +330,17 @@ export function runContract(harness: ContractHarness): void {
         if (stated && !stated.needsStat) expect(await sameDigest(stated, file.body)).toBe(true)
         // The source keeps its own.
         if (harness.storesHeaders) expect((await harness.readBack(strategy, `${prefix}page.html`))?.headers?.cacheControl).toBe('no-cache')
+        await strategy.dispose?.()
+      })
+
+      it.skipIf(harness.copySourceAsUri)('copies odd key names (+, #, %, &, quotes)', async () => {
+        const prefix = freshPrefix()
+        const strategy = await withCopy(prefix)
+        for (const name of ODD_KEYS) {
+          await strategy.upload(await uploadFile(prefix + name, name), context())
+          await strategy.copy(prefix + name, `${prefix}kept/${name}`, context())
+          expect(Buffer.from((await harness.readBack(strategy, `${prefix}kept/${name}`))!.bytes).toString(), name).toBe(name)
+        }
         await strategy.dispose?.()
       })
 
