@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
@@ -140,6 +140,32 @@ describe('collectfasta remove', () => {
     const files = readdirSync(www, { recursive: true, withFileTypes: true }).filter((d) => d.isFile())
     expect(files.map((d) => relative(www, join(d.parentPath, d.name)))).toEqual(['uploads/user.txt'])
     expect(existsSync(join(www, '.collectfasta/manifest.json'))).toBe(false)
+  })
+
+  // A terminal for the child: util-linux `script` gives it one (its arguments differ elsewhere).
+  const script = process.platform === 'linux' && existsSync('/usr/bin/script')
+  it.skipIf(!script)('on a terminal, lists the keys and asks: anything but y deletes nothing (exit 1), y deletes', async () => {
+    const dir = project('remove-ask', { dist: { 'index.html': '<h1>home</h1>' } })
+    const to = `file://${join(dir, 'www')}`
+    expect((await cli(dir, ['deploy', 'dist', '--to', to])).code).toBe(0)
+    const answer = (reply: string) =>
+      new Promise<{ code: number; output: string }>((resolve) => {
+        const child = spawn('/usr/bin/script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} remove --to ${JSON.stringify(to)}`, '/dev/null'], { cwd: dir })
+        let output = ''
+        child.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString()
+          if (output.includes('[y/N]')) child.stdin.write(`${reply}\n`)
+        })
+        child.on('close', (code) => resolve({ code: code ?? 1, output }))
+      })
+    const declined = await answer('n')
+    expect(declined.output).toMatch(/ {2}delete {2}index\.html\r?\n {2}delete {2}\.collectfasta\/manifest\.json/)
+    expect(declined.output).toContain('Not confirmed: nothing was deleted.')
+    expect(declined.code).toBe(1)
+    expect(existsSync(join(dir, 'www/index.html'))).toBe(true)
+    const confirmed = await answer('y')
+    expect(confirmed.code).toBe(0)
+    expect(existsSync(join(dir, 'www/index.html'))).toBe(false)
   })
 
   it('refuses a target where nothing was deployed', async () => {
