@@ -112,7 +112,7 @@ export async function remove(options: RemoveOptions): Promise<RemoveReport> {
         } catch (error) {
           const deleted = (error as { deleted?: string[] }).deleted ?? []
           report.deleted.push(...deleted)
-          throw Object.assign(new Error(`[collectfasta] ${where}: deleted ${report.deleted.length} of ${keys.length} object(s), then: ${errorText(error)} Run remove again to finish.`, { cause: error }), { report })
+          throw Object.assign(new Error(`[collectfasta] ${where}: deleted ${report.deleted.length} of ${keys.length} object(s), then: ${errorText(error).replace(/\.?$/, '.')} Run remove again to finish.`, { cause: error }), { report })
         }
         report.deleted.push(...group)
       }
