@@ -5,6 +5,8 @@ export default collectfasta
 export { deploy } from './core/deploy.js'
 export { DriftError, check } from './core/check.js'
 export type { CheckReport } from './core/check.js'
+export { RemoveRefused, remove } from './core/remove.js'
+export type { RemoveOptions, RemoveReport } from './core/remove.js'
 export { DeployError } from './report.js'
 export type { DeleteReason, DeployReport, Logger, PlanItem, UploadReason } from './report.js'
 export type { CollectfastaOptions, DeployCommonOptions, DeployOptions, PruneOptions } from './options.js'

@@ -349,10 +349,10 @@ describe('the marker costs', () => {
     const p = project(backends[0] as Backend)
     build(p.root, site(20, 'v1'))
     await p.run()
-    expect((await p.run()).requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0 })
+    expect((await p.run()).requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0, copy: 0 })
     writeFileSync(join(p.root, 'dist/pages/p-1.html'), 'changed')
     const one = await p.run()
-    expect(one.requests).toEqual({ list: 0, stat: 1, get: 1, upload: 3, delete: 0 })
+    expect(one.requests).toEqual({ list: 0, stat: 1, get: 1, upload: 3, delete: 0, copy: 0 })
   })
 })
 

@@ -77,7 +77,7 @@ describe.each(LOCAL_SERVERS)('vite build deploying to S3 on $name', (server) => 
     expect(second.uploaded).toEqual([])
     // The one cheap question: a HEAD of the deploy manifest, still the version this cache wrote.
     expect(counts).toEqual({ HeadObject: 1 })
-    expect(second.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0 })
+    expect(second.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0, copy: 0 })
 
     // Cold cache: the deploy manifest (one GET) says what each listed ETag holds, so not even
     // the multipart object needs a HEAD.
@@ -85,7 +85,7 @@ describe.each(LOCAL_SERVERS)('vite build deploying to S3 on $name', (server) => 
     const cold = await run()
     expect(cold.uploaded).toEqual([])
     expect(counts).toEqual({ HeadObject: 1, GetObject: 1, ListObjectsV2: Math.ceil(n / 1000) })
-    expect(cold.requests).toEqual({ list: Math.ceil(n / 1000), stat: 1, get: 1, upload: 0, delete: 0 })
+    expect(cold.requests).toEqual({ list: Math.ceil(n / 1000), stat: 1, get: 1, upload: 0, delete: 0, copy: 0 })
 
     // Without the manifest, the listing alone: real S3 (and fauxqs) give the multipart object an
     // `md5-N` ETag, so one HEAD reads our digest; s3rver gives it a plain MD5 ETag.
@@ -96,7 +96,7 @@ describe.each(LOCAL_SERVERS)('vite build deploying to S3 on $name', (server) => 
     expect(counts.ListObjectsV2).toBe(Math.ceil(n / 1000))
     expect(counts.HeadObject ?? 0).toBe(heads)
     expect(counts.PutObject ?? 0).toBe(0)
-    expect(bare.requests).toEqual({ list: Math.ceil(n / 1000), stat: heads, get: 0, upload: 0, delete: 0 })
+    expect(bare.requests).toEqual({ list: Math.ceil(n / 1000), stat: heads, get: 0, upload: 0, delete: 0, copy: 0 })
 
     // A deploy without the manifest cannot vouch for the storage: the next one checks it, and
     // having found everything stored, vouches again.

@@ -28,16 +28,21 @@ interface Flags {
   json?: boolean
   quiet?: boolean
   verify?: boolean
+  yes?: boolean
 }
 
 const cli = cac('collectfasta')
 
-cli
-  .command('deploy [dir]', 'Deploy a built directory, uploading only what changed')
-  .option('--to <url>', 'Target: s3://bucket/prefix, gs://bucket/prefix, azblob://account/container/prefix or file:///path (overrides the config)')
-  .option('--endpoint <url>', 'S3-compatible endpoint for an s3:// target (R2, MinIO, ...), or the Blob service URL for an azblob:// one (Azurite, a sovereign cloud)')
-  .option('--config <file>', 'Config file: collectfasta.config.* or a vite.config.* (default: found in the current folder)')
-  .option('--mode <mode>', 'Vite mode, as `vite build --mode`', { default: 'production' })
+/** The options every command has: where the site is, and the config that may say it. */
+function targetOptions<C extends ReturnType<typeof cli.command>>(command: C): C {
+  return command
+    .option('--to <url>', 'Target: s3://bucket/prefix, gs://bucket/prefix, azblob://account/container/prefix or file:///path (overrides the config)')
+    .option('--endpoint <url>', 'S3-compatible endpoint for an s3:// target (R2, MinIO, ...), or the Blob service URL for an azblob:// one (Azurite, a sovereign cloud)')
+    .option('--config <file>', 'Config file: collectfasta.config.* or a vite.config.* (default: found in the current folder)')
+    .option('--mode <mode>', 'Vite mode, as `vite build --mode`', { default: 'production' })
+}
+
+targetOptions(cli.command('deploy [dir]', 'Deploy a built directory, uploading only what changed'))
   .option('--dry-run', 'Report what would be uploaded and deleted, and why; change nothing')
   .option('--force', 'Upload every file, whatever the cache and the storage say')
   .option('--concurrency <n>', 'Uploads in flight at once')
@@ -51,17 +56,20 @@ cli
   .example('collectfasta deploy --mode staging')
   .action(run)
 
-cli
-  .command('check [dir]', 'Compare a built directory with the storage (bytes and headers); exit 1 on any difference')
-  .option('--to <url>', 'Target: s3://bucket/prefix, gs://bucket/prefix, azblob://account/container/prefix or file:///path (overrides the config)')
-  .option('--endpoint <url>', 'S3-compatible endpoint for an s3:// target (R2, MinIO, ...), or the Blob service URL for an azblob:// one (Azurite, a sovereign cloud)')
-  .option('--config <file>', 'Config file: collectfasta.config.* or a vite.config.* (default: found in the current folder)')
-  .option('--mode <mode>', 'Vite mode, as `vite build --mode`', { default: 'production' })
+targetOptions(cli.command('check [dir]', 'Compare a built directory with the storage (bytes and headers); exit 1 on any difference'))
   .option('--concurrency <n>', 'Requests in flight at once')
   .option('--json', 'Print the JSON report on stdout, and nothing else there')
   .option('--quiet', 'Print only the differences')
   .example('collectfasta check dist --to s3://my-site/www')
   .action(runCheck)
+
+targetOptions(cli.command('remove', 'Take a site down: delete what this tool deployed at the target (its deploy manifest says what), and nothing else'))
+  .option('--dry-run', 'List what would be deleted; delete nothing')
+  .option('--yes', 'Delete without asking (needed where stdin is not a terminal, as in CI)')
+  .option('--json', 'Print the JSON report on stdout, and nothing else there')
+  .option('--quiet', 'Print only warnings and errors')
+  .example('collectfasta remove --to s3://my-site/pr-42 --yes')
+  .action(runRemove)
 
 cli.help()
 cli.version(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
@@ -80,11 +88,36 @@ async function runCheck(dir: string | undefined, flags: Flags): Promise<void> {
   if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
 }
 
-/** The options of a deploy (or check) from the flags, the config file and the directory. */
-async function commandOptions(dir: string | undefined, flags: Flags): Promise<DeployOptions> {
-  const cwd = process.cwd()
-  const { manifestAssetsDir, publishedDir } = await import('./published-dir.js')
-  const found = await findConfig(cwd, { config: flags.config, mode: flags.mode })
+async function runRemove(flags: Flags): Promise<void> {
+  // Before any request: a script must say that it means it.
+  if (!flags.dryRun && !flags.yes && !process.stdin.isTTY) {
+    throw new UsageError('[collectfasta] remove deletes the site at the target, and cannot ask for confirmation here (stdin is not a terminal): add --yes, or --dry-run to see the list.')
+  }
+  const [{ remove }, target] = await Promise.all([import('../core/remove.js'), commandTarget(flags)])
+  const { config, strategy, logger } = target
+  if (config.manifest === false) throw new UsageError('[collectfasta] The config sets `manifest: false`: without a deploy manifest, what this tool deployed is unknown. Remove the objects yourself.')
+  const report = await remove({ strategy, dryRun: flags.dryRun, manifest: config.manifest, logger, confirm: flags.yes ? undefined : confirm })
+  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+  if (report.declined) throw new Error('[collectfasta] Not confirmed: nothing was deleted.')
+}
+
+/** Lists the keys on the terminal and asks; only "y" or "yes" deletes. */
+async function confirm(keys: string[]): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises')
+  const shown = keys.slice(0, 50).map((key) => `  delete  ${key}`)
+  if (keys.length > shown.length) shown.push(`  … and ${keys.length - shown.length} more`)
+  process.stderr.write(`${shown.join('\n')}\n`)
+  const terminal = createInterface({ input: process.stdin, output: process.stderr })
+  try {
+    return /^y(es)?$/i.test((await terminal.question(`Delete these ${keys.length} object(s)? [y/N] `)).trim())
+  } finally {
+    terminal.close()
+  }
+}
+
+/** The target (from --to, or the config), the config and the logger of a command. */
+async function commandTarget(flags: Flags) {
+  const found = await findConfig(process.cwd(), { config: flags.config, mode: flags.mode })
   const config = found?.config ?? {}
   const strategy = flags.to ? await strategyFor(flags.to, flags.endpoint) : config.strategy
   if (flags.endpoint && !flags.to) throw new UsageError('[collectfasta] --endpoint goes with --to s3://bucket/prefix.')
@@ -94,13 +127,20 @@ async function commandOptions(dir: string | undefined, flags: Flags): Promise<De
         'or a collectfasta() plugin to vite.config.*.',
     )
   }
-  const concurrency = flags.concurrency === undefined ? config.concurrency : wholeNumber('--concurrency', flags.concurrency)
   const logger: Logger = {
     info: (message) => {
       if (!flags.quiet) (flags.json ? process.stderr : process.stdout).write(`${message}\n`)
     },
     warn: (message) => process.stderr.write(`${message}\n`),
   }
+  return { found, config, strategy, logger }
+}
+
+/** The options of a deploy (or check) from the flags, the config file and the directory. */
+async function commandOptions(dir: string | undefined, flags: Flags): Promise<DeployOptions> {
+  const cwd = process.cwd()
+  const [{ manifestAssetsDir, publishedDir }, { found, config, strategy, logger }] = await Promise.all([import('./published-dir.js'), commandTarget(flags)])
+  const concurrency = flags.concurrency === undefined ? config.concurrency : wholeNumber('--concurrency', flags.concurrency)
   const { dir: configDir, ...common } = config
   // A directory named (here or in collectfasta.config) is deployed as named; otherwise the one
   // this project's build publishes is looked for, never a server bundle.

@@ -1,4 +1,5 @@
-import type { AzureTransport } from './azure-transport.js'
+import { AzureError, type AzureTransport } from './azure-transport.js'
+import { pause } from './utils.js'
 
 /**
  * The Blob service operations the Azure strategy uses, one interface for both paths: the lean
@@ -35,6 +36,8 @@ export type Condition = { ifMatch: string } | { ifNoneMatch: '*' }
 export interface Stored {
   etag?: string
   modified?: number
+  /** Requests it took, when more than one (a copy, its polls, its properties). */
+  requests?: number
 }
 
 export interface AzureApi {
@@ -50,6 +53,11 @@ export interface AzureApi {
   putBlock(name: string, id: string, body: Uint8Array, md5: string, timeout: number): Promise<void>
   /** Put Block List: the blob becomes these blocks, with these properties (`md5`: the whole blob's, stored). */
   commit(name: string, ids: string[], md5: string, headers: BlobHeaders, condition: Condition | undefined, timeout: number): Promise<Stored>
+  /**
+   * Copy Blob within the account, waiting while it is pending. With `headers`, the copy gets that
+   * metadata, then those properties (Set Blob Properties, keeping `md5`, base64); without, the source's.
+   */
+  copy(from: string, to: string, headers: BlobHeaders | undefined, md5: string | undefined, timeout: number): Promise<Stored>
   /** Resolves false when the blob was not there. */
   delete(name: string): Promise<boolean>
   close(): Promise<void>
@@ -66,9 +74,12 @@ function propertyHeaders(headers: BlobHeaders): Record<string, string> {
   const out: Record<string, string> = { 'x-ms-blob-content-type': headers.contentType }
   if (headers.cacheControl !== undefined) out['x-ms-blob-cache-control'] = headers.cacheControl
   if (headers.contentEncoding !== undefined) out['x-ms-blob-content-encoding'] = headers.contentEncoding
+  return { ...out, ...metadataHeaders(headers.metadata) }
+}
+
+function metadataHeaders(metadata: Record<string, string>): Record<string, string> {
   // Azure's metadata names are case-insensitive; the signature wants header names in lower case.
-  for (const [name, value] of Object.entries(headers.metadata)) out[`x-ms-meta-${name.toLowerCase()}`] = value
-  return out
+  return Object.fromEntries(Object.entries(metadata).map(([name, value]) => [`x-ms-meta-${name.toLowerCase()}`, value]))
 }
 
 const conditionHeaders = (condition: Condition | undefined): Record<string, string> =>
@@ -203,6 +214,27 @@ export function leanAzureApi({ transport, container, timeout }: LeanAzureOptions
         timeout: commitTimeout,
       })
       return stored(answer.headers)
+    },
+
+    async copy(from, to, headers, md5, copyTimeout) {
+      const source = transport.sourceUrl(container, from)
+      let answer = await transport.send({ method: 'PUT', container, blob: to, headers: { 'x-ms-copy-source': source, ...metadataHeaders(headers?.metadata ?? {}) }, timeout: copyTimeout })
+      let requests = 1
+      // A copy within an account is mostly done when answered; a pending one is polled until it ends.
+      const deadline = Date.now() + copyTimeout
+      for (let wait = 50; answer.headers['x-ms-copy-status'] === 'pending'; wait = Math.min(wait * 2, 2000)) {
+        if (Date.now() > deadline) throw new AzureError(200, 'CopyPending', `the copy was still pending after ${copyTimeout} ms`)
+        await pause(wait)
+        answer = await transport.send({ method: 'HEAD', container, blob: to, timeout })
+        requests++
+      }
+      const status = String(answer.headers['x-ms-copy-status'] ?? 'success')
+      if (status !== 'success') throw new AzureError(200, 'CopyFailed', `the copy ended ${status}${answer.headers['x-ms-copy-status-description'] ? `: ${answer.headers['x-ms-copy-status-description']}` : ''}`)
+      if (!headers) return { ...stored(answer.headers), requests }
+      // Set Blob Properties clears every property it is not given: the MD5 is given again.
+      const properties = { ...propertyHeaders({ ...headers, metadata: {} }), ...(md5 ? { 'x-ms-blob-content-md5': md5 } : {}) }
+      answer = await transport.send({ method: 'PUT', container, blob: to, query: { comp: 'properties' }, headers: properties, timeout })
+      return { ...stored(answer.headers), requests: requests + 1 }
     },
 
     async delete(name) {

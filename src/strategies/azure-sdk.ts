@@ -37,6 +37,9 @@ interface SdkBlockBlobClient {
   stageBlock(id: string, body: Uint8Array, length: number, options: { transactionalContentMD5: Uint8Array }): Promise<unknown>
   commitBlockList(ids: string[], options: { blobHTTPHeaders: SdkHttpHeaders; metadata: Record<string, string>; conditions?: SdkConditions }): Promise<{ etag?: string; lastModified?: Date }>
   deleteIfExists(options: { deleteSnapshots: 'include' }): Promise<{ succeeded: boolean }>
+  readonly url: string
+  beginCopyFromURL(source: string, options: { metadata?: Record<string, string> }): Promise<{ pollUntilDone(): Promise<{ copyStatus?: string; etag?: string; lastModified?: Date }> }>
+  setHTTPHeaders(headers: SdkHttpHeaders): Promise<{ etag?: string; lastModified?: Date }>
 }
 
 interface SdkListPage {
@@ -140,6 +143,15 @@ export function sdkAzureApi(client: ContainerClientLike): AzureApi {
       wrap(async () =>
         stored(await blob(name).commitBlockList(ids, { blobHTTPHeaders: { ...httpHeaders(headers), blobContentMD5: Buffer.from(md5, 'base64') }, metadata: headers.metadata, conditions: conditions(condition) })),
       ),
+
+    copy: (from, to, headers, md5) =>
+      wrap(async () => {
+        const copied = await (await blob(to).beginCopyFromURL(blob(from).url, { metadata: headers?.metadata })).pollUntilDone()
+        if (copied.copyStatus !== undefined && copied.copyStatus !== 'success') throw new AzureError(200, 'CopyFailed', `the copy ended ${copied.copyStatus}`)
+        if (!headers) return stored(copied)
+        // Set Blob Properties clears every property it is not given: the MD5 is given again.
+        return stored(await blob(to).setHTTPHeaders({ ...httpHeaders(headers), blobContentMD5: md5 ? Buffer.from(md5, 'base64') : undefined }))
+      }),
 
     delete: (name) => wrap(async () => (await blob(name).deleteIfExists({ deleteSnapshots: 'include' })).succeeded),
 

@@ -106,6 +106,8 @@ function errorFrom(status: number, headers: AzureAnswer['headers'], body: Buffer
 
 export interface AzureTransport {
   send(request: AzureRequest): Promise<AzureAnswer>
+  /** A blob's URL as a copy's source (`x-ms-copy-source`): with the SAS token when that authorises the requests. */
+  sourceUrl(container: string, blob: string): string
   close(): Promise<void>
 }
 
@@ -162,6 +164,9 @@ export async function createAzureTransport(options: AzureTransportOptions): Prom
           await pause(retryDelay(attempt), request.signal)
         }
       }
+    },
+    sourceUrl(container, blob) {
+      return `${base.origin}${basePath}${blobPath(container, blob)}${auth.kind === 'sas' ? `?${auth.query}` : ''}`
     },
     async close() {
       const held = pool

@@ -31,7 +31,7 @@ const META = { md5: METADATA_MD5.replaceAll('-', '_'), xxh64: METADATA_XXH64.rep
  * Deploys to Azure Blob Storage (block blobs). Cold caches are answered by one listing (5,000
  * blobs a page) that carries our digests and header fingerprint in blob metadata.
  */
-export type AzureStrategy = StrategyWith<'list' | 'stat' | 'get' | 'delete' | 'dispose'>
+export type AzureStrategy = StrategyWith<'list' | 'stat' | 'get' | 'delete' | 'copy' | 'dispose'>
 
 export function azure(options: AzureOptions): AzureStrategy {
   validate(options)
@@ -216,6 +216,36 @@ export function azure(options: AzureOptions): AzureStrategy {
         }
         throw fail(error, key)
       }
+    },
+
+    async copy(from, to, ctx, copyOptions) {
+      const azureApi = await connect(ctx).catch((error: unknown) => Promise.reject(fail(error, to)))
+      // The source's properties: whether it exists, and our digests, which a copy with new headers must carry over.
+      let source: BlobInfo | undefined
+      try {
+        source = await azureApi.head(from)
+      } catch (error) {
+        throw fail(error, from)
+      }
+      ctx.count('stat')
+      if (!source) throw storageError(STRATEGY_NAME, `Cannot copy ${where}${from} to ${to}: there is no blob at ${from}.`)
+      const headers = copyOptions?.headers
+      const ours = { [META.md5]: source.metadata[META.md5], [META.xxh64]: source.metadata[META.xxh64], [META.headers]: copyOptions?.headersFingerprint }
+      const blobHeaders: BlobHeaders | undefined = headers && {
+        contentType: headers.contentType,
+        cacheControl: headers.cacheControl,
+        contentEncoding: headers.contentEncoding,
+        metadata: { ...headers.metadata, ...(Object.fromEntries(Object.entries(ours).filter(([, value]) => value !== undefined)) as Record<string, string>) },
+      }
+      let stored: Awaited<ReturnType<AzureApi['copy']>>
+      try {
+        stored = await azureApi.copy(from, to, blobHeaders, source.md5 && Buffer.from(source.md5, 'hex').toString('base64'), longTimeout)
+      } catch (error) {
+        throw fail(error, to)
+      }
+      ctx.count('copy', stored.requests ?? 1)
+      const copied = remote({ ...source, name: to, etag: stored.etag, modified: stored.modified })
+      return headers ? { ...copied, headersFingerprint: copyOptions.headersFingerprint, headers: undefined } : copied
     },
 
     async delete(keys, ctx) {
