@@ -152,9 +152,15 @@ describe('collectfasta remove', () => {
       new Promise<{ code: number; output: string }>((resolve) => {
         const child = spawn('/usr/bin/script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} remove --to ${JSON.stringify(to)}`, '/dev/null'], { cwd: dir })
         let output = ''
+        let replied = false
+        // The reply goes once; the terminal may close before it is read (nothing to answer then).
+        child.stdin.on('error', () => {})
         child.stdout.on('data', (chunk: Buffer) => {
           output += chunk.toString()
-          if (output.includes('[y/N]')) child.stdin.write(`${reply}\n`)
+          if (!replied && output.includes('[y/N]')) {
+            replied = true
+            child.stdin.write(`${reply}\n`)
+          }
         })
         child.on('close', (code) => resolve({ code: code ?? 1, output }))
       })
