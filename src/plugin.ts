@@ -218,6 +218,7 @@ class Door {
       appBuild: resolved?.builder ? (context.meta.viteVersion ? 'vite7+' : 'vite6') : undefined,
       sameRootRunning: this.tracker.sameRootRunning(root),
       serverBuiltBefore: this.tracker.serverBuilt(root),
+      sameRootWaiting: this.end.waitsForEnd(root),
       serverEnvironment: serverEnvironment(resolved?.environments as never),
       ssrManifest: Boolean(resolved?.build.ssrManifest),
       library: !resolved || Boolean(resolved.build.lib),

@@ -20,7 +20,7 @@ afterAll(removeApps)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 describe('the decision table (pure, no build)', () => {
-  const client: ClientBuildFacts = { watchMode: false, deployInWatch: false, sameRootRunning: false, serverBuiltBefore: false, ssrManifest: false, library: false }
+  const client: ClientBuildFacts = { watchMode: false, deployInWatch: false, sameRootRunning: false, serverBuiltBefore: false, sameRootWaiting: false, ssrManifest: false, library: false }
   const cases: [string, Partial<ClientBuildFacts>, string][] = [
     ['a plain client build', {}, 'deploy'],
     ["another tool's build of the app's config", { otherSite: 'warning', sameRootRunning: true }, 'skip:another tool'],
@@ -30,6 +30,7 @@ describe('the decision table (pure, no build)', () => {
     ['a Vite 7+ app build', { appBuild: 'vite7+', sameRootRunning: true }, 'defer:app'],
     ['another build of the same root running', { sameRootRunning: true, serverEnvironment: 'ssr' }, 'defer:process'],
     ['a server build of the same root before it', { serverBuiltBefore: true }, 'defer:process'],
+    ['a build of the same root that ran inside it waits for the end', { sameRootWaiting: true }, 'defer:process'],
     ['a server environment', { serverEnvironment: 'ssr', ssrManifest: true }, 'refuse:server environment'],
     ['an SSR manifest', { ssrManifest: true }, 'refuse:SSR manifest'],
   ]
@@ -174,6 +175,29 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
     deployed.delete('.collectfasta/manifest.json')
     expect([...deployed.keys()].sort()).toEqual([...dist.keys()].sort())
     for (const [path, bytes] of dist) expect(deployed.get(path)?.equals(bytes), path).toBe(true)
+  })
+
+  it('a client build that runs a second client build of the same root deploys once, after the last, the directory both leave', async () => {
+    const root = copyApp()
+    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    writeFileSync(join(root, 'about.html'), '<!doctype html><h1>About</h1>')
+    // The outer build's closeBundle (before ours) builds another page of the app into the same folder.
+    const counted = "collectfasta({ strategy: filesystem({ dir: target }), cacheDir: root + '/.cache', onDeployed: () => console.log('DEPLOYED') })"
+    const { code, output } = await runScript(
+      root,
+      target,
+      `
+      const inner = () => vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist', emptyOutDir: false, rollupOptions: { input: root + '/about.html' } }, plugins: [${counted}] })
+      const again = { name: 'again', async closeBundle() { await inner() } }
+      await vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist' }, plugins: [again, ${counted}] })`,
+    )
+    expect(code, output).toBe(0)
+    expect(output.match(/DEPLOYED/g), output).toEqual(['DEPLOYED'])
+    const dist = snapshot(join(root, 'dist'))
+    expect(dist.has('about.html') && dist.has('index.html')).toBe(true)
+    const deployed = snapshot(target)
+    deployed.delete('.collectfasta/manifest.json')
+    expect([...deployed.keys()].sort()).toEqual([...dist.keys()].sort())
   })
 
   it('files written into the deployed directory later in the process are deployed at its end, or named in a failure', async () => {

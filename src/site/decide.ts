@@ -18,6 +18,8 @@ export interface ClientBuildFacts {
   sameRootRunning: boolean
   /** A server (SSR) build of the same root ran before this one in this process. */
   serverBuiltBefore: boolean
+  /** An earlier build of the same root in this process waits to deploy at the process's end (it ran inside this one). */
+  sameRootWaiting: boolean
   /** The name of an environment other than the client's that this app builds, if any. */
   serverEnvironment?: string
   /** The build writes an SSR manifest (for a server that renders the pages). */
@@ -67,8 +69,8 @@ export const CLIENT_BUILD_RULES: readonly Rule<ClientBuildFacts>[] = [
   {
     name: 'same root again',
     test: (f) =>
-      f.sameRootRunning || f.serverBuiltBefore
-        ? { action: 'defer', until: 'process', why: f.sameRootRunning ? 'another build of this app is running in this process' : 'a server (SSR) build of this app ran before it in this process' }
+      f.sameRootRunning || f.serverBuiltBefore || f.sameRootWaiting
+        ? { action: 'defer', until: 'process', why: f.sameRootRunning ? 'another build of this app is running in this process' : f.serverBuiltBefore ? 'a server (SSR) build of this app ran before it in this process' : 'another build of this app ran inside it' }
         : undefined,
   },
   {

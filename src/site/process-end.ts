@@ -56,6 +56,8 @@ const named = (paths: string[]) => paths.slice(0, MAX_NAMED).join(', ') + (paths
 export interface ProcessEnd {
   /** Waits for a later point: a later build of the same `key` (the app's root) replaces it. */
   wait(key: string, waiting: Waiting): void
+  /** Whether a deploy of `key` waits for the end of the process. */
+  waitsForEnd(key: string): boolean
   /** The point came (Vite's end of the app build): the deploy runs now, not at the end. */
   take(key: string): Waiting | undefined
   /** A deploy of `dir` succeeded (`files`: its stat walk before the deploy): files written there later in the process are noticed. */
@@ -129,6 +131,7 @@ function createProcessEnd(): ProcessEnd {
     wait(key, w) {
       waiting.set(key, w)
     },
+    waitsForEnd: (key) => waiting.get(key)?.until === 'process',
     take(key) {
       const w = waiting.get(key)
       waiting.delete(key)
