@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { deploy } from '../src/index.js'
-import { CLIENT_BUILD_RULES, type ClientBuildFacts, FINAL_RULES, type FinalFacts, decide } from '../src/site/decide.js'
+import { CLIENT_BUILD_RULES, COPY_RULE, type ClientBuildFacts, FINAL_RULES, type FinalFacts, decide } from '../src/site/decide.js'
 import { deployCommand, urlFiles } from '../src/site/layout.js'
 import { changedSince } from '../src/site/process-end.js'
 import { copyApp, removeApps, snapshot } from './app.js'
@@ -51,6 +51,12 @@ describe('the decision table (pure, no build)', () => {
   ]
   it.each(finals)('final: %s', (_name, facts, expected) => {
     expect(label(decide(FINAL_RULES, { ...final, ...facts }))).toBe(expected)
+  })
+
+  it('the copy rule, as the CLI asks it of the directory it found: a copy refuses and is suggested, never picked', () => {
+    expect(label(decide([COPY_RULE], { dir: 'dist/client', copy: 'dist/analog/public' }))).toBe('refuse:copy')
+    expect(decide([COPY_RULE], { dir: 'dist/client', copy: 'dist/analog/public' })).toMatchObject({ copy: 'dist/analog/public' })
+    expect(label(decide([COPY_RULE], { dir: 'dist/client' }))).toBe('deploy')
   })
 
   it('names the real directory in its sentences, never a placeholder', () => {

@@ -52,7 +52,7 @@ export type Decision =
   /** `why` completes "this build is not the whole site, as …"; `serverRendered`: a server serves pages it lacks. */
   | { action: 'refuse'; rule: string; why: string; copy?: string; serverRendered?: boolean }
 
-interface Rule<Facts> {
+export interface Rule<Facts> {
   name: string
   test: (facts: Facts) => Decision | undefined
 }
@@ -80,12 +80,20 @@ export const CLIENT_BUILD_RULES: readonly Rule<ClientBuildFacts>[] = [
   { name: 'SSR manifest', test: (f) => (f.ssrManifest ? { action: 'refuse', rule: 'SSR manifest', why: 'it writes an SSR manifest, for a server that renders the pages' } : undefined) },
 ]
 
+/**
+ * A copy of the directory elsewhere in the project, with pages written there after it
+ * (copy.ts): the directory is then not the whole site. Evidence: it refuses and suggests the
+ * copy, never deploys it. Asked by the plugin (FINAL_RULES) and by the CLI of the directory it
+ * found when none was named.
+ */
+export const COPY_RULE: Rule<Pick<FinalFacts, 'dir' | 'copy'>> = {
+  name: 'copy',
+  test: (f) => (f.copy ? { action: 'refuse', rule: 'copy', why: `Vite's client build (${f.dir}) is copied into ${f.copy}, where the app writes its pages after it`, copy: f.copy } : undefined),
+}
+
 /** The rules once the output is final (at once, or at the deferred point), in order. */
 export const FINAL_RULES: readonly Rule<FinalFacts>[] = [
-  {
-    name: 'copy',
-    test: (f) => (f.copy ? { action: 'refuse', rule: 'copy', why: `Vite's client build (${f.dir}) is copied into ${f.copy}, where the app writes its pages after it`, copy: f.copy } : undefined),
-  },
+  COPY_RULE,
   {
     name: 'no page',
     test: (f) =>

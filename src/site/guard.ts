@@ -46,7 +46,7 @@ const uploadsAny = (dir: string, folder: string, deployed: (path: string) => boo
  * (only one with a page), unless `deployed` (the deploy's include/exclude) leaves every file of
  * the server half out.
  */
-function checkNotServerSplit(dir: string, deployed: (path: string) => boolean): void {
+function checkNotServerSplit(dir: string, deployed: (path: string) => boolean, project: string): void {
   if (isSite(dir)) return
   const below = readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory() && entry.name !== 'node_modules')
   for (const parent of [dir, ...below.map((entry) => join(dir, entry.name))]) {
@@ -58,7 +58,7 @@ function checkNotServerSplit(dir: string, deployed: (path: string) => boolean): 
     if (!server || !uploadsAny(dir, server, deployed)) continue
     // The half as published: its copy with the pages written there, where the build made one
     // (Analog's dist/analog/public); a half without a page (only a logo) is never suggested.
-    const published = [publishedCopy(half, parent), ...PUBLIC_HALVES.map((name) => join(parent, name))].find((path) => path !== undefined && holdsPage(path))
+    const published = [publishedCopy(half, project), ...PUBLIC_HALVES.map((name) => join(parent, name))].find((path) => path !== undefined && holdsPage(path))
     throw new SiteRefusal(
       `[collectfasta] ${shown(dir)} holds a server bundle (${shown(server)}) beside the site it publishes, and deploying it whole would make the server's code public: ` +
         (published ? `deploy the public half, ${deployCommand(published)}` : `name the directory the app publishes, ${deployCommand()}`) +
@@ -84,9 +84,10 @@ function checkNoWorker(dir: string, deployed: (path: string) => boolean): void {
 
 /**
  * Refuses server code among what a deploy of `dir` would upload (`deployed`: its include/exclude):
- * a server bundle beside the public half, or `_worker.js`. Called by `deploy()` before any request.
+ * a server bundle beside the public half, or `_worker.js`. Called by `deploy()` before any request;
+ * `project` (the project's root) is where a copy of the public half is looked for.
  */
-export function guardServerCode(dir: string, deployed: (path: string) => boolean): void {
-  checkNotServerSplit(dir, deployed)
+export function guardServerCode(dir: string, deployed: (path: string) => boolean, project: string): void {
+  checkNotServerSplit(dir, deployed, project)
   checkNoWorker(dir, deployed)
 }
