@@ -50,7 +50,7 @@ export function otherSite(resolved: Pick<ResolvedConfig, 'root' | 'inlineConfig'
   const found = OTHER_SITES.find((f) => names.some((name) => f.plugin.test(name)))
   const dir = found?.dir ?? shown(resolve(resolved.root, resolved.build.outDir))
   const publish = `run ${deployCommand(dir, '<target>')} after the build`
-  if (found) return `[collectfasta] Not deployed: this is a ${found.name} build of the app's Vite config, not the app's site. To publish it, ${publish}.`
+  if (found) return `[collectfasta] Not deployed: this is a ${found.name} build of the app's Vite config, not the app's site; to publish it, ${publish}.`
   // The same signs as a script of the user's own that builds the app: both are told what is true.
   return (
     `[collectfasta] Not deployed: this build passes \`configFile: false\` beside ${configFile.name}, as tools building their own site from the app's config do (Storybook, Histoire, Ladle). ` +
@@ -64,7 +64,7 @@ export function frameworkRefusal(pluginNames: readonly string[]): string | undef
   if (!found) return undefined
   return (
     `[collectfasta] This is a ${found.name} build: Vite's output is not the finished site yet, so the Vite plugin ` +
-    `would deploy it without its pages. Remove collectfasta() from the Vite plugins and use ${found.use}.`
+    `would deploy it without its pages: remove collectfasta() from the Vite plugins and use ${found.use}.`
   )
 }
 
@@ -88,8 +88,8 @@ export function notFinalRefusal(why: string, pluginNames: readonly string[], fal
 export function refusalSentence(decision: Extract<Decision, { action: 'refuse' }>, pluginNames: readonly string[], dir: string): string {
   if (decision.rule === 'Vite 6 app build') {
     return (
-      `[collectfasta] This is a Vite 6 app build (\`builder\`): pages may be rendered after the client build, and Vite 6 lets no plugin run at the end of it. ` +
-      `Remove collectfasta() from the Vite plugins and run ${deployCommand(dir)} after the build (or use Vite 7 or later).`
+      `[collectfasta] This is a Vite 6 app build (\`builder\`): pages may be rendered after the client build, and Vite 6 lets no plugin run at the end of it, ` +
+      `so remove collectfasta() from the Vite plugins and run ${deployCommand(dir)} after the build (or use Vite 7 or later).`
     )
   }
   return notFinalRefusal(decision.why, pluginNames, decision.copy ?? dir, decision.serverRendered)

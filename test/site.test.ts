@@ -101,6 +101,19 @@ describe('server code is refused by deploy() itself, before any request (every d
     expect(strategy.calls).toEqual([])
   })
 
+  it('an integration refuses with the same one sentence as deploy(), nothing appended', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'collectfasta-guard-'))
+    writeTree(dir, { 'index.html': '<h1>Hi</h1>', '_worker.js': 'export default {}' })
+    const logger = { info() {}, warn() {} }
+    const direct = await deploy({ strategy: memory(), outDir: dir, root: dir, logger }).then(() => undefined, (e: Error) => e)
+    const { deployFinalOutput } = await import('../src/frameworks/final-output.js')
+    const strategy = memory()
+    const integration = await deployFinalOutput({ strategy }, { framework: 'Astro', outDir: dir, assetsDir: '_astro', configRoot: dir, logger }).then(() => undefined, (e: Error) => e)
+    expect(direct?.message).toMatch(/^\[collectfasta\] \S*_worker\.js is server code/)
+    expect(integration?.message).toBe(direct?.message)
+    expect(strategy.calls).toEqual([])
+  })
+
   it('the plugin refuses a _worker.js in the build with the same sentence', async () => {
     const root = copyApp()
     writeFileSync(join(root, 'public/_worker.js'), 'export default {}')
@@ -148,7 +161,7 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
     const root = copyApp()
     const target = join(root, '..', `${root.split('/').at(-1)}-target`)
     const { code, output } = await runScript(root, target, exitsInsideAppBuild(''))
-    expect(output).toMatch(/The build ended the process before Vite's end of the app build: \S*dist was NOT deployed\. Run `npx collectfasta deploy \S*dist`/)
+    expect(output).toMatch(/The build ended the process before Vite's end of the app build: \S*dist was NOT deployed: run `npx collectfasta deploy \S*dist`/)
     expect(code).toBe(1)
     expect(existsSync(join(target, 'index.html'))).toBe(false)
   })
@@ -221,7 +234,7 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
     const root2 = copyApp()
     const target2 = join(root2, '..', `${root2.split('/').at(-1)}-target`)
     const exited = await runScript(root2, target2, late('process.exit(0)'))
-    expect(exited.output).toMatch(/Files written into \S*dist after its deploy were NOT deployed: late\.html\. Run `npx collectfasta deploy \S*dist`/)
+    expect(exited.output).toMatch(/Files written into \S*dist after its deploy were NOT deployed \(late\.html\): run `npx collectfasta deploy \S*dist`/)
     expect(exited.code).toBe(1)
   })
 })

@@ -103,8 +103,9 @@ function createProcessEnd(): ProcessEnd {
   }
 
   let busy = false
-  process.on('beforeExit', () => {
-    if (busy) return
+  process.on('beforeExit', (code) => {
+    // A failed build (a non-zero exit code set) deploys nothing: the exit handler names what was not deployed.
+    if (busy || code !== 0) return
     const due = [...waiting.values()].some((w) => w.until === 'process') || [...deployed.values()].some((d) => changedSince(d.files, statWalk(d.dir)).length > 0)
     if (!due) return
     busy = true
@@ -117,12 +118,12 @@ function createProcessEnd(): ProcessEnd {
   process.once('exit', () => {
     for (const w of waiting.values()) {
       const point = w.until === 'app' ? "Vite's end of the app build" : "the end of the app's builds"
-      fail(`[collectfasta] The build ended the process before ${point}: ${shown(w.dir)} was NOT deployed. Run ${deployCommand(shown(w.dir))}.`, w.warnOnly)
+      fail(`[collectfasta] The build ended the process before ${point}: ${shown(w.dir)} was NOT deployed: run ${deployCommand(shown(w.dir))}.`, w.warnOnly)
     }
     for (const d of deployed.values()) {
       const changed = changedSince(d.files, statWalk(d.dir))
       if (changed.length > 0) {
-        fail(`[collectfasta] Files written into ${shown(d.dir)} after its deploy were NOT deployed: ${named(changed)}. Run ${deployCommand(shown(d.dir))}.`, d.warnOnly)
+        fail(`[collectfasta] Files written into ${shown(d.dir)} after its deploy were NOT deployed (${named(changed)}): run ${deployCommand(shown(d.dir))}.`, d.warnOnly)
       }
     }
   })
