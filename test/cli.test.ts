@@ -484,7 +484,9 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
   })
 
   it.each([
-    ['a server bundle alone', { 'dist/server/server.js': 'export {}' }, /dist\/server is a server bundle, never deployed to a bucket, and no public directory was found beside it: name the directory the app publishes: `npx collectfasta deploy <dir>`\./],
+    ['a server bundle alone', { 'dist/server/server.js': 'export {}' }, /dist\/server is a server bundle, never deployed to a bucket, and no public directory was found beside it: name the directory the app publishes, `npx collectfasta deploy <dir>`\./],
+    // `functions` is a server half's name in the one layout table (the Build Output API's, Cloudflare's, Firebase's).
+    ['a functions/ folder of modules alone', { 'dist/functions/api.js': 'export {}', 'dist/about/index.html': '<h1>about</h1>' }, /dist\/functions is a server bundle, never deployed to a bucket/],
     ['two built sites', { 'dist/client/index.html': 'a', '.output/public/index.html': 'b' }, /Several built sites here \(\.output\/public, dist\/client\): name the one to deploy/],
     ['a SvelteKit project', { 'svelte.config.js': 'export default {}', 'build/index.html': 'a' }, /This is a SvelteKit project: .*npx collectfasta deploy build/],
   ])('%s: exit 2 with the command to run, nothing deployed', async (_case, files, message) => {
@@ -495,6 +497,15 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
     expect(stderr).toMatch(message)
     expect(code).toBe(2)
     expect(existsSync(www)).toBe(false)
+  })
+
+  it('a functions/ folder alone is refused only as a guess: `deploy dist`, named, deploys it whole (no public half, so no split)', async () => {
+    const dir = bare()
+    writeTree(dir, { 'dist/functions/api.js': 'export {}', 'dist/about/index.html': '<h1>about</h1>' })
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', pathToFileURL(www).href])
+    expect(code, stderr).toBe(0)
+    expect(siteFiles(www)).toEqual(['about/index.html', 'functions/api.js'])
   })
 })
 

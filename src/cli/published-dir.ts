@@ -84,7 +84,7 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
       half
         ? `[collectfasta] ${shown(server, cwd)} is a server bundle, never deployed to a bucket: deploy the public half beside it, ${deployCommand(shown(half, cwd))}.`
         : `[collectfasta] ${shown(server, cwd)} is a server bundle, never deployed to a bucket, and no public directory was found beside it: ` +
-            `name the directory the app publishes: ${deployCommand()}.`,
+            `name the directory the app publishes, ${deployCommand()}.`,
     )
   }
   const built = builtSites(cwd)
