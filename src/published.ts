@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import { inspect } from 'node:util'
 import type { ResolvedConfig } from 'vite'
 import type { Decision } from './site/decide.js'
-import { SOME_DIR, deployCommand, shown } from './site/layout.js'
+import { SOME_DIR, deployCommand, isServerEnvironment, shown } from './site/layout.js'
 import type { ClientOutput } from './site/tracker.js'
 
 /** Frameworks with an integration of their own, refused as soon as their config is seen. */
@@ -110,7 +110,7 @@ interface BuildInputs {
 /** Vite 6+: the name of an environment other than the browser's that this app builds, if any. */
 export function serverEnvironment(environments: Record<string, { consumer?: string; build?: BuildInputs }> | undefined): string | undefined {
   for (const [name, environment] of Object.entries(environments ?? {})) {
-    if (name === 'client' || environment.consumer === 'client') continue
+    if (!isServerEnvironment(name, environment.consumer)) continue
     const build = environment.build ?? {}
     // Every Vite 6+ config has an `ssr` environment; it is built only when it has entries.
     if (typeof build.ssr === 'string' || build.lib || build.rollupOptions?.input || build.rolldownOptions?.input) return name

@@ -3,11 +3,9 @@ import { dirname, join, posix, resolve } from 'node:path'
 import { isHtml } from '../core/headers.js'
 import { publishedCopy } from '../site/copy.js'
 import { COPY_RULE, decide } from '../site/decide.js'
-import { filesUnder, holdsModules, holdsPage, isSite } from '../site/guard.js'
+import { filesUnder, holdsModules, holdsPage, isDir, isSite } from '../site/guard.js'
 import { FRAMEWORK_OUTPUTS, NEVER_A_SITE, PUBLIC_HALVES, SERVER_HALVES, VITE_OUT_DIR, deployCommand, shown } from '../site/layout.js'
 import { UsageError } from './targets.js'
-
-const isDir = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true
 
 /**
  * A server bundle's folder found alone (no public half beside it), told from a site's own

@@ -2,9 +2,9 @@
 // or Cloudflare Pages' `_worker.js`. `deploy()` asks before its first request, so the plugin, the
 // framework integrations, the CLI and the API refuse it alike, with the same sentence.
 import { existsSync, readdirSync, statSync } from 'node:fs'
-import { join, relative, sep } from 'node:path'
+import { join, relative } from 'node:path'
 import { publishedCopy } from './copy.js'
-import { PUBLIC_HALVES, SERVER_HALVES, WORKER, deployCommand, shown } from './layout.js'
+import { PUBLIC_HALVES, SERVER_HALVES, WORKER, deployCommand, shown, toPosix } from './layout.js'
 import { hasPage } from './pages.js'
 
 /** A refusal of the site itself (what would be deployed), before any request: the CLI exits 2. */
@@ -12,7 +12,8 @@ export class SiteRefusal extends Error {
   readonly code = 'ERR_COLLECTFASTA_REFUSED'
 }
 
-const isDir = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true
+/** Whether `path` is a folder. */
+export const isDir = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true
 
 /** The files under `path`, at any depth. */
 export const filesUnder = (path: string) => readdirSync(path, { recursive: true, withFileTypes: true }).filter((dirent) => dirent.isFile())
@@ -34,7 +35,7 @@ export const isSite = (dir: string) => existsSync(join(dir, 'index.html'))
 
 /** Whether the deploy of `dir` would upload a file of `folder` (under it), as `deployed` (its include/exclude) decides. */
 const uploadsAny = (dir: string, folder: string, deployed: (path: string) => boolean) =>
-  filesUnder(folder).some((file) => deployed(relative(dir, join(file.parentPath, file.name)).split(sep).join('/')))
+  filesUnder(folder).some((file) => deployed(toPosix(relative(dir, join(file.parentPath, file.name)))))
 
 /**
  * A directory to deploy that holds a server bundle beside its public half, at its top or
