@@ -44,7 +44,11 @@ const VITE_CONFIG = /^vite\.config\.(?:[cm]?[jt]s)$/
  */
 export function otherSite(resolved: Pick<ResolvedConfig, 'root' | 'inlineConfig' | 'plugins' | 'build'>): string | undefined {
   if (resolved.inlineConfig?.configFile !== false) return undefined
-  const configFile = readdirSync(resolved.root, { withFileTypes: true }).find((dirent) => dirent.isFile() && VITE_CONFIG.test(dirent.name))
+  // The app's config sits in Vite's root, or in the folder the tool runs from when the tool
+  // builds its own app elsewhere (Ladle's root is its app inside node_modules).
+  const configFile = [...new Set([resolved.root, process.cwd()])]
+    .flatMap((dir) => readdirSync(dir, { withFileTypes: true }))
+    .find((dirent) => dirent.isFile() && VITE_CONFIG.test(dirent.name))
   if (!configFile) return undefined
   const names = resolved.plugins.map((p) => p.name)
   const found = OTHER_SITES.find((f) => names.some((name) => f.plugin.test(name)))

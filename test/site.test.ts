@@ -2,7 +2,7 @@
 // and the reproductions of issue #32 as real builds in a child process (the end of a process is
 // only seen from outside it).
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -236,6 +236,24 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
     const exited = await runScript(root2, target2, late('process.exit(0)'))
     expect(exited.output).toMatch(/Files written into \S*dist after its deploy were NOT deployed \(late\.html\): run `npx collectfasta deploy \S*dist`/)
     expect(exited.code).toBe(1)
+  })
+})
+
+describe("another tool's build of the app's config stays green, deploying nothing", () => {
+  it('a tool whose Vite root is its own app elsewhere (Ladle: inside node_modules), run from the project holding vite.config', async () => {
+    const root = copyApp()
+    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    writeFileSync(join(root, 'vite.config.js'), 'export default {}')
+    mkdirSync(join(root, 'node_modules/tool/app'), { recursive: true })
+    writeFileSync(join(root, 'node_modules/tool/app/index.html'), '<!doctype html><h1>The tool</h1>')
+    const { code, output } = await runScript(
+      root,
+      target,
+      `await vite.build({ root: root + '/node_modules/tool/app', configFile: false, build: { outDir: root + '/tool-build', emptyOutDir: true }, plugins: [${plugin}] })`,
+    )
+    expect(code, output).toBe(0)
+    expect(output).toContain("[collectfasta] Not deployed: this build passes `configFile: false` beside vite.config.js")
+    expect(existsSync(target)).toBe(false)
   })
 })
 
