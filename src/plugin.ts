@@ -7,7 +7,7 @@ import { type ResolvedPluginOptions, projectRoot, resolvePluginOptions } from '.
 import { type DeployReport, type Logger, consoleLogger } from './report.js'
 import { publishedCopy } from './site/copy.js'
 import { CLIENT_BUILD_RULES, type ClientBuildFacts, type Decision, FINAL_RULES, decide } from './site/decide.js'
-import { shown } from './site/layout.js'
+import { CLIENT, isServerEnvironment, isSiteEnvironment, shown } from './site/layout.js'
 import { deployedRedirects, hasPage, missingPage } from './site/pages.js'
 import { processEnd, statWalk } from './site/process-end.js'
 import { type BuildContext, type ClientOutput, type Tracker, createTracker, outputDir, rootOf } from './site/tracker.js'
@@ -25,7 +25,7 @@ export interface CollectfastaApi {
 /** The parts of Vite's builder (Vite 7+ `buildApp`) the plugin reads. */
 interface BuilderLike {
   config: { builder?: unknown }
-  environments: Record<string, { isBuilt?: boolean; config: ResolvedConfig }>
+  environments: Record<string, { isBuilt?: boolean; config: ResolvedConfig & { consumer?: string } }>
 }
 
 /** The parts of a plugin hook's `this` used to speak. */
@@ -218,6 +218,7 @@ class Door {
       appBuild: resolved?.builder ? (context.meta.viteVersion ? 'vite7+' : 'vite6') : undefined,
       sameRootRunning: this.tracker.sameRootRunning(root),
       serverBuiltBefore: this.tracker.serverBuilt(root),
+      sameRootWaiting: this.end.waitsForEnd(root),
       serverEnvironment: serverEnvironment(resolved?.environments as never),
       ssrManifest: Boolean(resolved?.build.ssrManifest),
       library: !resolved || Boolean(resolved.build.lib),
@@ -264,7 +265,7 @@ class Door {
     const root = rootOf(resolved)
     const app = this.tracker.apps.get(root)
     if (!app) return false
-    if (written && context.environment?.name === 'client' && resolved) app.client = resolved
+    if (written && context.environment && isSiteEnvironment(context.environment.name, context.environment.config?.consumer) && resolved) app.client = resolved
     if (context.environment?.name !== app.last) return false
     this.tracker.apps.delete(root)
     if (app.client) await this.appEnd(app.client, app.servers[0])
@@ -275,16 +276,17 @@ class Door {
   async appBuilt(app: BuilderLike): Promise<void> {
     if (!app.config.builder) return // a plain `vite build`: deployed at its closeBundle
     const names = Object.keys(app.environments)
-    const client = app.environments.client
+    const client = app.environments[CLIENT]
     if (!client) return
+    const servers = names.filter((name) => isServerEnvironment(name, app.environments[name]?.config.consumer))
     if (names.every((name) => !app.environments[name]?.isBuilt)) {
       // No buildApp built anything: Vite builds every environment after this hook, and the
       // last one's closeBundle is the end of the app build.
-      this.tracker.apps.set(rootOf(client.config), { last: names.at(-1) as string, servers: names.filter((name) => name !== 'client') })
+      this.tracker.apps.set(rootOf(client.config), { last: names.at(-1) as string, servers })
       return
     }
     if (!client.isBuilt) return
-    const server = names.find((name) => name !== 'client' && app.environments[name]?.isBuilt)
+    const server = servers.find((name) => app.environments[name]?.isBuilt)
     await this.appEnd(client.config, server)
   }
 

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import { inspect } from 'node:util'
 import type { ResolvedConfig } from 'vite'
 import type { Decision } from './site/decide.js'
-import { SOME_DIR, deployCommand, shown } from './site/layout.js'
+import { SOME_DIR, deployCommand, isServerEnvironment, shown } from './site/layout.js'
 import type { ClientOutput } from './site/tracker.js'
 
 /** Frameworks with an integration of their own, refused as soon as their config is seen. */
@@ -44,13 +44,17 @@ const VITE_CONFIG = /^vite\.config\.(?:[cm]?[jt]s)$/
  */
 export function otherSite(resolved: Pick<ResolvedConfig, 'root' | 'inlineConfig' | 'plugins' | 'build'>): string | undefined {
   if (resolved.inlineConfig?.configFile !== false) return undefined
-  const configFile = readdirSync(resolved.root, { withFileTypes: true }).find((dirent) => dirent.isFile() && VITE_CONFIG.test(dirent.name))
+  // The app's config sits in Vite's root, or in the folder the tool runs from when the tool
+  // builds its own app elsewhere (Ladle's root is its app inside node_modules).
+  const configFile = [...new Set([resolved.root, process.cwd()])]
+    .flatMap((dir) => readdirSync(dir, { withFileTypes: true }))
+    .find((dirent) => dirent.isFile() && VITE_CONFIG.test(dirent.name))
   if (!configFile) return undefined
   const names = resolved.plugins.map((p) => p.name)
   const found = OTHER_SITES.find((f) => names.some((name) => f.plugin.test(name)))
   const dir = found?.dir ?? shown(resolve(resolved.root, resolved.build.outDir))
   const publish = `run ${deployCommand(dir, '<target>')} after the build`
-  if (found) return `[collectfasta] Not deployed: this is a ${found.name} build of the app's Vite config, not the app's site. To publish it, ${publish}.`
+  if (found) return `[collectfasta] Not deployed: this is a ${found.name} build of the app's Vite config, not the app's site; to publish it, ${publish}.`
   // The same signs as a script of the user's own that builds the app: both are told what is true.
   return (
     `[collectfasta] Not deployed: this build passes \`configFile: false\` beside ${configFile.name}, as tools building their own site from the app's config do (Storybook, Histoire, Ladle). ` +
@@ -64,7 +68,7 @@ export function frameworkRefusal(pluginNames: readonly string[]): string | undef
   if (!found) return undefined
   return (
     `[collectfasta] This is a ${found.name} build: Vite's output is not the finished site yet, so the Vite plugin ` +
-    `would deploy it without its pages. Remove collectfasta() from the Vite plugins and use ${found.use}.`
+    `would deploy it without its pages: remove collectfasta() from the Vite plugins and use ${found.use}.`
   )
 }
 
@@ -88,8 +92,8 @@ export function notFinalRefusal(why: string, pluginNames: readonly string[], fal
 export function refusalSentence(decision: Extract<Decision, { action: 'refuse' }>, pluginNames: readonly string[], dir: string): string {
   if (decision.rule === 'Vite 6 app build') {
     return (
-      `[collectfasta] This is a Vite 6 app build (\`builder\`): pages may be rendered after the client build, and Vite 6 lets no plugin run at the end of it. ` +
-      `Remove collectfasta() from the Vite plugins and run ${deployCommand(dir)} after the build (or use Vite 7 or later).`
+      `[collectfasta] This is a Vite 6 app build (\`builder\`): pages may be rendered after the client build, and Vite 6 lets no plugin run at the end of it, ` +
+      `so remove collectfasta() from the Vite plugins and run ${deployCommand(dir)} after the build (or use Vite 7 or later).`
     )
   }
   return notFinalRefusal(decision.why, pluginNames, decision.copy ?? dir, decision.serverRendered)
@@ -110,7 +114,7 @@ interface BuildInputs {
 /** Vite 6+: the name of an environment other than the browser's that this app builds, if any. */
 export function serverEnvironment(environments: Record<string, { consumer?: string; build?: BuildInputs }> | undefined): string | undefined {
   for (const [name, environment] of Object.entries(environments ?? {})) {
-    if (name === 'client' || environment.consumer === 'client') continue
+    if (!isServerEnvironment(name, environment.consumer)) continue
     const build = environment.build ?? {}
     // Every Vite 6+ config has an `ssr` environment; it is built only when it has entries.
     if (typeof build.ssr === 'string' || build.lib || build.rollupOptions?.input || build.rolldownOptions?.input) return name

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -349,14 +349,25 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
     expect(named.code).toBe(2)
   })
 
-  it('a client build copied into another folder with pages written there after it (Nitro): deploys that folder, never the server', async () => {
+  // A copy is evidence (the site model's copy rule, as the plugin asks it): it refuses the
+  // directory found and is suggested, never deployed unnamed, wherever in the project it is.
+  it.each([
+    ['in the same build folder (Nitro: dist/analog/public)', 'dist/analog/public'],
+    ['elsewhere in the project (www/, pages rewritten there)', 'www-copy'],
+  ])('a client build copied %s with pages written there after it: refused (exit 2), the copy suggested; named, it deploys', async (_where, copy) => {
     const dir = bare()
     copied(dir, new Date())
+    if (copy !== 'dist/analog/public') renameSync(join(dir, 'dist/analog/public'), join(dir, copy))
     const www = join(dir, 'www')
-    const { code, stdout, stderr } = await cli(dir, ['deploy', '--to', pathToFileURL(www).href])
-    expect(stderr).toBe('')
-    expect(code).toBe(0)
-    expect(stdout).toContain('[collectfasta] dist/analog/public: the directory this build publishes')
+    const refused = await cli(dir, ['deploy', '--to', pathToFileURL(www).href])
+    expect(refused.stderr).toBe(
+      `[collectfasta] Nothing deployed, as Vite's client build (dist/client) is copied into ${copy}, where the app writes its pages after it: ` +
+        `name the directory the app publishes, \`npx collectfasta deploy ${copy}\` (\`npx collectfasta deploy dist/client\` if that copy is not the site).\n`,
+    )
+    expect(refused.code).toBe(2)
+    expect(existsSync(www)).toBe(false)
+    const named = await cli(dir, ['deploy', copy, '--to', pathToFileURL(www).href])
+    expect(named.code, named.stderr).toBe(0)
     expect(siteFiles(www)).toEqual(['about/index.html', 'assets/app-1a2b3c.js', 'index.html', 'robots.txt'])
   })
 
@@ -397,7 +408,7 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
   it.each([
     ['a plain site copied into a native shell (Capacitor)', { 'ios/App/App/public': { ...SITE, 'cordova.js': 'x' } }, 'dist', SITE],
     ['a plain site and a backup/ of it', { backup: { ...SITE, 'old.txt': 'x' } }, 'dist', SITE],
-    ['a split and a copy of its client outside dist/, pages rewritten', { 'ios/App/App/public': { ...SITE, 'index.html': '<h1>new</h1>' }, 'dist/server/entry.js': 'export {}' }, 'dist/client', SITE],
+    ['a split and a copy of its client outside dist/, pages as built', { 'ios/App/App/public': { ...SITE, 'cordova.js': 'x' }, 'dist/server/entry.js': 'export {}' }, 'dist/client', SITE],
     ['a split and a plain mirror of its client in dist/', { 'dist/mirror': { ...SITE, 'extra.txt': 'x' }, 'dist/server/entry.js': 'export {}' }, 'dist/client', SITE],
   ] as [string, Record<string, unknown>, string, Record<string, string>][])('%s: the build itself is deployed, never the copy', async (_layout, others, published, files) => {
     const dir = bare()
@@ -473,7 +484,9 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
   })
 
   it.each([
-    ['a server bundle alone', { 'dist/server/server.js': 'export {}' }, /dist\/server is a server bundle, never deployed to a bucket, and no public directory was found beside it: name the directory the app publishes: `npx collectfasta deploy <dir>`\./],
+    ['a server bundle alone', { 'dist/server/server.js': 'export {}' }, /dist\/server is a server bundle, never deployed to a bucket, and no public directory was found beside it: name the directory the app publishes, `npx collectfasta deploy <dir>`\./],
+    // `functions` is a server half's name in the one layout table (the Build Output API's, Cloudflare's, Firebase's).
+    ['a functions/ folder of modules alone', { 'dist/functions/api.js': 'export {}', 'dist/about/index.html': '<h1>about</h1>' }, /dist\/functions is a server bundle, never deployed to a bucket/],
     ['two built sites', { 'dist/client/index.html': 'a', '.output/public/index.html': 'b' }, /Several built sites here \(\.output\/public, dist\/client\): name the one to deploy/],
     ['a SvelteKit project', { 'svelte.config.js': 'export default {}', 'build/index.html': 'a' }, /This is a SvelteKit project: .*npx collectfasta deploy build/],
   ])('%s: exit 2 with the command to run, nothing deployed', async (_case, files, message) => {
@@ -484,6 +497,15 @@ describe('collectfasta deploy with no directory: the one the build publishes, ne
     expect(stderr).toMatch(message)
     expect(code).toBe(2)
     expect(existsSync(www)).toBe(false)
+  })
+
+  it('a functions/ folder alone is refused only as a guess: `deploy dist`, named, deploys it whole (no public half, so no split)', async () => {
+    const dir = bare()
+    writeTree(dir, { 'dist/functions/api.js': 'export {}', 'dist/about/index.html': '<h1>about</h1>' })
+    const www = join(dir, 'www')
+    const { code, stderr } = await cli(dir, ['deploy', 'dist', '--to', pathToFileURL(www).href])
+    expect(code, stderr).toBe(0)
+    expect(siteFiles(www)).toEqual(['about/index.html', 'functions/api.js'])
   })
 })
 

@@ -144,8 +144,8 @@ describe('the plain Vite plugin in a framework build', () => {
     )
     expect(failed?.code).not.toBe(0)
     expect(`${failed?.stderr}${failed?.stdout}`).toContain(
-      "This is a SvelteKit build: Vite's output is not the finished site yet, so the Vite plugin would deploy it without its pages. " +
-        "Remove collectfasta() from the Vite plugins and use `adapter: collectfasta(adapter(), { strategy })` from 'vite-plugin-collectfasta/sveltekit' in svelte.config.js.",
+      "This is a SvelteKit build: Vite's output is not the finished site yet, so the Vite plugin would deploy it without its pages: " +
+        "remove collectfasta() from the Vite plugins and use `adapter: collectfasta(adapter(), { strategy })` from 'vite-plugin-collectfasta/sveltekit' in svelte.config.js.",
     )
     expect(existsSync(join(dir, 'www'))).toBe(false)
   })
@@ -174,7 +174,7 @@ describe('VitePress: a hook that wraps buildEnd and writes after ours (withPwa)'
    * Runs, in a child Node, what `vitepress build` does at its end: the outer buildEnd (a wrapper
    * that calls ours, then writes sw.js, as withPwa does), then "build complete".
    */
-  async function wrappedBuildEnd(targetDir: string) {
+  async function wrappedBuildEnd(targetDir: string, end = '') {
     const dir = mkdtempSync(join(tmpdir(), 'collectfasta-wrapped-'))
     temp.push(dir)
     const outDir = join(dir, 'docs/.vitepress/dist')
@@ -192,7 +192,8 @@ describe('VitePress: a hook that wraps buildEnd and writes after ours (withPwa)'
         writeFileSync(${JSON.stringify(join(outDir, 'sw.js'))}, 'self.skipWaiting()')
       }
       await siteConfig.buildEnd(siteConfig)
-      console.log('build complete')`
+      console.log('build complete')
+      ${end}`
     const result = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: dir }).then(
       ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
       (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, output: error.stdout + error.stderr }),
@@ -213,7 +214,16 @@ describe('VitePress: a hook that wraps buildEnd and writes after ours (withPwa)'
   it('a failed deploy still fails the build: non-zero exit, the sentence printed', async () => {
     const { code, output } = await wrappedBuildEnd('/dev/null/www')
     expect(code, output).not.toBe(0)
-    expect(output).toMatch(/^\[collectfasta\] \[fs\] The target \/dev\/null is a file, not a directory: .*\(while deploying the VitePress build\)$/m)
+    expect(output).toMatch(/^\[collectfasta\] \[fs\] The target \/dev\/null is a file, not a directory: [^.]*\(while deploying the VitePress build\)\.$/m)
+  })
+
+  it('a process that exits before the deploy fails, naming the directory and the command, as the plugin does', async () => {
+    const target = mkdtempSync(join(tmpdir(), 'collectfasta-wrapped-target-'))
+    temp.push(target)
+    const { code, output } = await wrappedBuildEnd(target, 'process.exit(0)')
+    expect(output).toContain("[collectfasta] The build ended the process before the end of the app's builds: docs/.vitepress/dist was NOT deployed: run `npx collectfasta deploy docs/.vitepress/dist`.")
+    expect(code).toBe(1)
+    expect(existsSync(join(target, 'index.html'))).toBe(false)
   })
 })
 
@@ -248,7 +258,7 @@ describe('SvelteKit: the directory is the adapter\'s, learned from its builder',
       const failed = await buildFixture('sveltekit', sveltekit.build, pathToFileURL(www).href, process.execPath, { SVELTEKIT_ADAPTER: 'node' })
       const output = failed.stdout + failed.stderr
       expect(failed.code, output).not.toBe(0)
-      expect(output).toContain('[collectfasta] @sveltejs/adapter-node writes a server (it takes the server build): its output is not a static site, so nothing is deployed.')
+      expect(output).toContain('[collectfasta] @sveltejs/adapter-node writes a server (it takes the server build): its output is not a static site, so nothing is deployed; ')
       expect(existsSync(join(cwd, 'build/server'))).toBe(true) // the real adapter ran
       expect(existsSync(www)).toBe(false)
     } finally {

@@ -642,3 +642,19 @@ describe('a Vite 6 app build (builder)', () => {
     expect(strategy.calls).toEqual([])
   })
 })
+
+describe('a Vite 7+ app build (builder) with no server and no page', () => {
+  // One rule for every client build: no page proves no site (a later step may render the pages).
+  it('is refused before any request, as a plain client build without a page is', async () => {
+    const root = copyApp()
+    const strategy = memory()
+    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
+    const input = join(root, 'src/main.js')
+    const builder = await vite8.createBuilder({ root, configFile: false, logLevel: 'silent', builder: {}, build: { rollupOptions: { input } }, plugins: [plugin] })
+    const error = await builder.buildApp().then(() => undefined, (e: Error) => e)
+    expect(error?.message).toMatch(
+      /^\[collectfasta\] Nothing deployed: this build is not the whole site, as it has no HTML page \(a server, or a later build step, renders the pages\); run `npx collectfasta deploy \S*dist` /,
+    )
+    expect(strategy.calls).toEqual([])
+  })
+})

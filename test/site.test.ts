@@ -2,13 +2,13 @@
 // and the reproductions of issue #32 as real builds in a child process (the end of a process is
 // only seen from outside it).
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { deploy } from '../src/index.js'
-import { CLIENT_BUILD_RULES, type ClientBuildFacts, FINAL_RULES, type FinalFacts, decide } from '../src/site/decide.js'
+import { CLIENT_BUILD_RULES, COPY_RULE, type ClientBuildFacts, FINAL_RULES, type FinalFacts, decide } from '../src/site/decide.js'
 import { deployCommand, urlFiles } from '../src/site/layout.js'
 import { changedSince } from '../src/site/process-end.js'
 import { copyApp, removeApps, snapshot } from './app.js'
@@ -20,7 +20,7 @@ afterAll(removeApps)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 describe('the decision table (pure, no build)', () => {
-  const client: ClientBuildFacts = { watchMode: false, deployInWatch: false, sameRootRunning: false, serverBuiltBefore: false, ssrManifest: false, library: false }
+  const client: ClientBuildFacts = { watchMode: false, deployInWatch: false, sameRootRunning: false, serverBuiltBefore: false, sameRootWaiting: false, ssrManifest: false, library: false }
   const cases: [string, Partial<ClientBuildFacts>, string][] = [
     ['a plain client build', {}, 'deploy'],
     ["another tool's build of the app's config", { otherSite: 'warning', sameRootRunning: true }, 'skip:another tool'],
@@ -30,6 +30,7 @@ describe('the decision table (pure, no build)', () => {
     ['a Vite 7+ app build', { appBuild: 'vite7+', sameRootRunning: true }, 'defer:app'],
     ['another build of the same root running', { sameRootRunning: true, serverEnvironment: 'ssr' }, 'defer:process'],
     ['a server build of the same root before it', { serverBuiltBefore: true }, 'defer:process'],
+    ['a build of the same root that ran inside it waits for the end', { sameRootWaiting: true }, 'defer:process'],
     ['a server environment', { serverEnvironment: 'ssr', ssrManifest: true }, 'refuse:server environment'],
     ['an SSR manifest', { ssrManifest: true }, 'refuse:SSR manifest'],
   ]
@@ -50,6 +51,12 @@ describe('the decision table (pure, no build)', () => {
   ]
   it.each(finals)('final: %s', (_name, facts, expected) => {
     expect(label(decide(FINAL_RULES, { ...final, ...facts }))).toBe(expected)
+  })
+
+  it('the copy rule, as the CLI asks it of the directory it found: a copy refuses and is suggested, never picked', () => {
+    expect(label(decide([COPY_RULE], { dir: 'dist/client', copy: 'dist/analog/public' }))).toBe('refuse:copy')
+    expect(decide([COPY_RULE], { dir: 'dist/client', copy: 'dist/analog/public' })).toMatchObject({ copy: 'dist/analog/public' })
+    expect(label(decide([COPY_RULE], { dir: 'dist/client' }))).toBe('deploy')
   })
 
   it('names the real directory in its sentences, never a placeholder', () => {
@@ -91,6 +98,19 @@ describe('server code is refused by deploy() itself, before any request (every d
     const error = await deploy({ strategy, outDir: dir, root: dir, logger: { info() {}, warn() {} } }).then(() => undefined, (e: Error & { code?: string }) => e)
     expect(error?.message).toMatch(sentence)
     expect((error as { code?: string })?.code).toBe('ERR_COLLECTFASTA_REFUSED')
+    expect(strategy.calls).toEqual([])
+  })
+
+  it('an integration refuses with the same one sentence as deploy(), nothing appended', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'collectfasta-guard-'))
+    writeTree(dir, { 'index.html': '<h1>Hi</h1>', '_worker.js': 'export default {}' })
+    const logger = { info() {}, warn() {} }
+    const direct = await deploy({ strategy: memory(), outDir: dir, root: dir, logger }).then(() => undefined, (e: Error) => e)
+    const { deployFinalOutput } = await import('../src/frameworks/final-output.js')
+    const strategy = memory()
+    const integration = await deployFinalOutput({ strategy }, { framework: 'Astro', outDir: dir, assetsDir: '_astro', configRoot: dir, logger }).then(() => undefined, (e: Error) => e)
+    expect(direct?.message).toMatch(/^\[collectfasta\] \S*_worker\.js is server code/)
+    expect(integration?.message).toBe(direct?.message)
     expect(strategy.calls).toEqual([])
   })
 
@@ -141,7 +161,7 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
     const root = copyApp()
     const target = join(root, '..', `${root.split('/').at(-1)}-target`)
     const { code, output } = await runScript(root, target, exitsInsideAppBuild(''))
-    expect(output).toMatch(/The build ended the process before Vite's end of the app build: \S*dist was NOT deployed\. Run `npx collectfasta deploy \S*dist`/)
+    expect(output).toMatch(/The build ended the process before Vite's end of the app build: \S*dist was NOT deployed: run `npx collectfasta deploy \S*dist`/)
     expect(code).toBe(1)
     expect(existsSync(join(target, 'index.html'))).toBe(false)
   })
@@ -176,6 +196,29 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
     for (const [path, bytes] of dist) expect(deployed.get(path)?.equals(bytes), path).toBe(true)
   })
 
+  it('a client build that runs a second client build of the same root deploys once, after the last, the directory both leave', async () => {
+    const root = copyApp()
+    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    writeFileSync(join(root, 'about.html'), '<!doctype html><h1>About</h1>')
+    // The outer build's closeBundle (before ours) builds another page of the app into the same folder.
+    const counted = "collectfasta({ strategy: filesystem({ dir: target }), cacheDir: root + '/.cache', onDeployed: () => console.log('DEPLOYED') })"
+    const { code, output } = await runScript(
+      root,
+      target,
+      `
+      const inner = () => vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist', emptyOutDir: false, rollupOptions: { input: root + '/about.html' } }, plugins: [${counted}] })
+      const again = { name: 'again', async closeBundle() { await inner() } }
+      await vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist' }, plugins: [again, ${counted}] })`,
+    )
+    expect(code, output).toBe(0)
+    expect(output.match(/DEPLOYED/g), output).toEqual(['DEPLOYED'])
+    const dist = snapshot(join(root, 'dist'))
+    expect(dist.has('about.html') && dist.has('index.html')).toBe(true)
+    const deployed = snapshot(target)
+    deployed.delete('.collectfasta/manifest.json')
+    expect([...deployed.keys()].sort()).toEqual([...dist.keys()].sort())
+  })
+
   it('files written into the deployed directory later in the process are deployed at its end, or named in a failure', async () => {
     const root = copyApp()
     const target = join(root, '..', `${root.split('/').at(-1)}-target`)
@@ -191,8 +234,26 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
     const root2 = copyApp()
     const target2 = join(root2, '..', `${root2.split('/').at(-1)}-target`)
     const exited = await runScript(root2, target2, late('process.exit(0)'))
-    expect(exited.output).toMatch(/Files written into \S*dist after its deploy were NOT deployed: late\.html\. Run `npx collectfasta deploy \S*dist`/)
+    expect(exited.output).toMatch(/Files written into \S*dist after its deploy were NOT deployed \(late\.html\): run `npx collectfasta deploy \S*dist`/)
     expect(exited.code).toBe(1)
+  })
+})
+
+describe("another tool's build of the app's config stays green, deploying nothing", () => {
+  it('a tool whose Vite root is its own app elsewhere (Ladle: inside node_modules), run from the project holding vite.config', async () => {
+    const root = copyApp()
+    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    writeFileSync(join(root, 'vite.config.js'), 'export default {}')
+    mkdirSync(join(root, 'node_modules/tool/app'), { recursive: true })
+    writeFileSync(join(root, 'node_modules/tool/app/index.html'), '<!doctype html><h1>The tool</h1>')
+    const { code, output } = await runScript(
+      root,
+      target,
+      `await vite.build({ root: root + '/node_modules/tool/app', configFile: false, build: { outDir: root + '/tool-build', emptyOutDir: true }, plugins: [${plugin}] })`,
+    )
+    expect(code, output).toBe(0)
+    expect(output).toContain("[collectfasta] Not deployed: this build passes `configFile: false` beside vite.config.js")
+    expect(existsSync(target)).toBe(false)
   })
 })
 

@@ -1,7 +1,7 @@
 // Analog (Angular) with static prerendering: Analog's buildApp builds the client (dist/client)
 // and the SSR bundle (dist/ssr), then Nitro copies the client into dist/analog/public and
-// prerenders the pages there. The plain plugin must refuse, naming that folder, and the CLI
-// with no directory must deploy it whole.
+// prerenders the pages there. The plain plugin must refuse, naming that folder; the CLI with no
+// directory refuses too, suggesting it; the CLI deploys it whole once named.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -23,7 +23,7 @@ const PUBLISHED = join(APP, 'dist/analog/public')
 const vite = 'node_modules/vite/bin/vite.js'
 
 describe.skipIf(!angularNode)('Analog 2.7 (Angular 22, static prerender; skipped without Node 22.22+ or the Node 24 binary of linux x64)', () => {
-  it('the plain plugin refuses before any request, naming dist/analog/public; the CLI with no directory deploys it byte-identical, no server file', async () => {
+  it('the plain plugin refuses before any request, naming dist/analog/public; the CLI suggests it too, and deploys it named, byte-identical, no server file', async () => {
     const refusedTarget = join(tempDir('analog-refused'), 'www')
     const refused = await buildFixture('analog', [vite, 'build'], pathToFileURL(refusedTarget).href, angularNode)
     const output = refused.stdout + refused.stderr
@@ -43,11 +43,15 @@ describe.skipIf(!angularNode)('Analog 2.7 (Angular 22, static prerender; skipped
     const built = await buildFixture('analog', [vite, 'build'], pathToFileURL(dir).href, angularNode, { COLLECTFASTA_ENABLED: 'false' })
     expect(built.code, built.stdout + built.stderr).toBe(0)
     expect(existsSync(dir)).toBe(false)
+    // With no directory, the CLI finds dist/client and its copy: the copy is suggested, never picked.
     const cli = join(FRAMEWORKS_DIR, '../../dist/cli.js')
-    const deployed = await buildFixture('analog', [cli, 'deploy'], pathToFileURL(dir).href)
+    const guessed = await buildFixture('analog', [cli, 'deploy'], pathToFileURL(dir).href)
+    expect(guessed.code, guessed.stdout + guessed.stderr).toBe(2)
+    expect(guessed.stderr).toContain('name the directory the app publishes, `npx collectfasta deploy dist/analog/public`')
+    expect(existsSync(dir)).toBe(false)
+    const deployed = await buildFixture('analog', [cli, 'deploy', 'dist/analog/public'], pathToFileURL(dir).href)
     const cliOutput = deployed.stdout + deployed.stderr
     expect(deployed.code, cliOutput).toBe(0)
-    expect(deployed.stdout).toContain('[collectfasta] dist/analog/public: the directory this build publishes')
 
     const site = snapshot(PUBLISHED)
     const target = snapshot(dir)

@@ -82,7 +82,7 @@ describe('Storybook 10 (`storybook build` reads the app\'s vite.config, the plug
     const output = build.stdout + build.stderr
     expect(build.code, output).toBe(0)
     // Storybook wraps Vite's warnings in its own frame: read them as one line.
-    expect(output.replace(/\s*\n[│\s]*/g, ' ')).toContain("Not deployed: this is a Storybook build of the app's Vite config, not the app's site.")
+    expect(output.replace(/\s*\n[│\s]*/g, ' ')).toContain("Not deployed: this is a Storybook build of the app's Vite config, not the app's site; to publish it, run")
     expect(existsSync(appTarget)).toBe(false)
 
     const dir = tempDir('storybook')

@@ -2,11 +2,10 @@ import { type Dirent, existsSync, readFileSync, readdirSync, realpathSync, statS
 import { dirname, join, posix, resolve } from 'node:path'
 import { isHtml } from '../core/headers.js'
 import { publishedCopy } from '../site/copy.js'
-import { filesUnder, holdsModules, holdsPage, isSite } from '../site/guard.js'
+import { COPY_RULE, decide } from '../site/decide.js'
+import { filesUnder, holdsModules, holdsPage, isDir, isSite } from '../site/guard.js'
 import { FRAMEWORK_OUTPUTS, NEVER_A_SITE, PUBLIC_HALVES, SERVER_HALVES, VITE_OUT_DIR, deployCommand, shown } from '../site/layout.js'
 import { UsageError } from './targets.js'
-
-const isDir = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true
 
 /**
  * A server bundle's folder found alone (no public half beside it), told from a site's own
@@ -33,9 +32,9 @@ function adapterDecides(cwd: string): string | undefined {
  * build left. `outDir` is Vite's `build.outDir` (from vite.config), else `dist`. A client/server
  * split (`dist/client` + `dist/server`, `build/client`, Waku's `dist/public`) deploys its public
  * half; a server bundle alone, several candidates, or a SvelteKit project (its adapter decides)
- * are refused with the command to run. A split's public half the app copied into another folder
- * of the same build folder, with pages written there after the build (Nitro's `public`), deploys
- * that folder. Where nothing is found, the folders holding a built site are named.
+ * are refused with the command to run, and so is the directory found when the app copied it
+ * into another folder of the project with pages written there after it (the copy is suggested).
+ * Where nothing is found, the folders holding a built site are named.
  * `log` says which directory was chosen when it is not plainly `outDir`.
  */
 export function publishedDir(cwd: string, outDir: string | undefined, log: (message: string) => void): string {
@@ -61,17 +60,14 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
     // `client` is a public half even alone (an SPA's build/client); another name only beside a server bundle.
     const half = PUBLIC_HALVES.map((name) => join(base, name)).find((path) => isDir(path) && (beside || path === join(base, 'client')))
     const server = half ? undefined : SERVER_HALVES.map((name) => join(base, name)).find(isLoneServerBundle)
-    // A split's public half the app copied elsewhere in the same build folder and wrote its pages
-    // there (Nitro's `dist/analog/public` in Analog) is that copy. Only there: a copy of a whole
-    // site elsewhere in the project (a native shell's `public`, a backup, the last deploy's
-    // \`file:\` target) is not the build, and a plain mirror has no page of its own.
-    if (half) found.push(publishedCopy(half, base) ?? half)
+    if (half) found.push(half)
     else if (server) servers.push(server)
     else if (base === main) found.push(base)
   }
   const sites = oneEach(found)
   if (sites.length === 1) {
     const dir = sites[0] as string
+    refuseCopied(dir, cwd)
     if (dir !== main) log(`[collectfasta] ${shown(dir, cwd)}: the directory this build publishes (name another to override).`)
     return dir
   }
@@ -86,12 +82,26 @@ export function publishedDir(cwd: string, outDir: string | undefined, log: (mess
       half
         ? `[collectfasta] ${shown(server, cwd)} is a server bundle, never deployed to a bucket: deploy the public half beside it, ${deployCommand(shown(half, cwd))}.`
         : `[collectfasta] ${shown(server, cwd)} is a server bundle, never deployed to a bucket, and no public directory was found beside it: ` +
-            `name the directory the app publishes: ${deployCommand()}.`,
+            `name the directory the app publishes, ${deployCommand()}.`,
     )
   }
   const built = builtSites(cwd)
   const elsewhere = built.length > 0 ? ` Built sites in this project: ${built.map((dir) => deployCommand(shown(dir, cwd))).join(', ')}.` : ''
   throw new UsageError(`[collectfasta] The directory ${main} does not exist: build first, or name the directory to deploy.${elsewhere}`)
+}
+
+/**
+ * The site model's copy rule (decide.ts) on the directory found: where the app copied it into
+ * another folder of the project and wrote pages there after it (Nitro's `dist/analog/public` in
+ * Analog), it is not the whole site. The copy is only suggested: a copy never picks the directory.
+ */
+function refuseCopied(dir: string, cwd: string): void {
+  const copy = publishedCopy(dir, cwd)
+  const decision = decide([COPY_RULE], { dir: shown(dir, cwd), copy: copy && shown(copy, cwd) })
+  if (decision.action !== 'refuse' || !decision.copy) return
+  throw new UsageError(
+    `[collectfasta] Nothing deployed, as ${decision.why}: name the directory the app publishes, ${deployCommand(decision.copy)} (${deployCommand(shown(dir, cwd))} if that copy is not the site).`,
+  )
 }
 
 /** The directories, one per real path (Nuxt links dist to .output/public: one site by two names). */

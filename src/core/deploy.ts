@@ -86,7 +86,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
     }
     // Server code (a server bundle beside the public half, `_worker.js`) is refused here, before
     // the first request, for every door alike.
-    guardServerCode(o.outDir, deployedPaths(o.include, o.exclude))
+    guardServerCode(o.outDir, deployedPaths(o.include, o.exclude), o.root)
     if (strategy.localDir !== undefined) refuseLocalDir(o.outDir, strategy.localDir, strategy.name)
     if (!dryRun) ChecksumCache.ensureWritable(o.cacheDir)
     const remote = new RemoteState(strategy, counted, o.manifestPath ? o.prefix + o.manifestPath : undefined, logger.warn)

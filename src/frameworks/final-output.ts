@@ -1,5 +1,6 @@
 import { deploy } from '../core/deploy.js'
 import type { DeployCommonOptions } from '../options.js'
+import { SiteRefusal } from '../site/guard.js'
 import { validateOptions } from '../validate.js'
 import { projectRoot, resolveEnabled } from '../resolve.js'
 import { type DeployReport, DeployError, type Logger, consoleLogger } from '../report.js'
@@ -50,7 +51,10 @@ export async function deployFinalOutput(options: FrameworkOptions, output: Final
       handleSignals: true,
     })
   } catch (error) {
-    if (error instanceof DeployError) throw error
-    throw new Error(`${(error as Error).message} (while deploying the ${output.framework} build)`, { cause: error })
+    // The site model's refusal is the same sentence in every door; a deploy's failure is its own.
+    if (error instanceof DeployError || error instanceof SiteRefusal) throw error
+    // Another error gets where it happened inside its one sentence, not after it as a second one.
+    const message = (error as Error).message.replace(/\.?$/, ` (while deploying the ${output.framework} build).`)
+    throw new Error(message, { cause: error })
   }
 }

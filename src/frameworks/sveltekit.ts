@@ -1,4 +1,6 @@
 import { isAbsolute, relative, resolve } from 'node:path'
+import { SiteRefusal } from '../site/guard.js'
+import { deployCommand, shown } from '../site/layout.js'
 import { type FrameworkOptions, checkFrameworkOptions, deployFinalOutput } from './final-output.js'
 
 /** The parts of a SvelteKit builder that the deploy uses (no import of @sveltejs/kit). */
@@ -63,19 +65,18 @@ function watchBuilder<B extends BuilderLike>(builder: B, written: Written): B {
 
 /** The one directory that holds the whole static site the adapter wrote, or why there is none. */
 function staticSite(adapter: string, written: Written): { dir: string } | { refusal: string } {
-  const command = (dir: string) => `\`npx collectfasta deploy ${relative(process.cwd(), dir) || '.'}\``
   if (written.server.size > 0) {
     return {
       refusal:
-        `[collectfasta] ${adapter} writes a server (${[...written.server].map((where) => (isAbsolute(where) ? relative(process.cwd(), where) : where)).join('; ')}): its output is not a static site, so nothing is deployed. ` +
-        'Use @sveltejs/adapter-static, or deploy only the static files the host serves with `npx collectfasta deploy <dir>`.',
+        `[collectfasta] ${adapter} writes a server (${[...written.server].map((where) => (isAbsolute(where) ? shown(where) : where)).join('; ')}): its output is not a static site, so nothing is deployed; ` +
+        `use @sveltejs/adapter-static, or deploy only the static files the host serves with ${deployCommand()}.`,
     }
   }
   const dirs = [...new Set([...written.client, ...written.prerendered])]
   if (dirs.length === 0) return { refusal: `[collectfasta] ${adapter} wrote neither the client nor the prerendered pages through the builder: there is no static site to deploy.` }
   if (dirs.length > 1) {
     return {
-      refusal: `[collectfasta] ${adapter} writes the site to ${dirs.length} directories (${dirs.map((dir) => relative(process.cwd(), dir)).join(', ')}): give adapter-static one (\`assets\` = \`pages\`), or deploy each with ${command(dirs[0] as string)}.`,
+      refusal: `[collectfasta] ${adapter} writes the site to ${dirs.length} directories (${dirs.map((dir) => shown(dir)).join(', ')}): give adapter-static one (\`assets\` = \`pages\`), or deploy each with ${deployCommand(dirs[0])}.`,
     }
   }
   return { dir: dirs[0] as string }
@@ -101,7 +102,7 @@ export function collectfasta<A extends AdapterLike>(adapter: A, options: SvelteK
       await adapter.adapt(enabled ? watchBuilder(builder, written) : builder)
       if (!enabled) return
       const site = staticSite(adapter.name, written)
-      if ('refusal' in site) throw new Error(site.refusal)
+      if ('refusal' in site) throw new SiteRefusal(site.refusal)
       const root = process.cwd()
       if (outDir !== undefined && resolve(root, outDir) !== site.dir) {
         console.warn(`[collectfasta] outDir ${JSON.stringify(outDir)} is not where ${adapter.name} wrote the site: deploying ${relative(root, site.dir)}, the adapter's.`)

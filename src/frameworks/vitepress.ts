@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { DEFAULTS } from '../defaults.js'
+import { processEnd } from '../site/process-end.js'
 import { type FrameworkOptions, checkFrameworkOptions, deployFinalOutput } from './final-output.js'
 
 export type { FrameworkOptions }
@@ -30,39 +31,6 @@ async function sitemapWritten(outDir: string): Promise<void> {
 }
 
 /**
- * Runs `deploy` once the build is over: when the process has nothing left to do (`beforeExit`,
- * where `vitepress build` ends). The hook that wraps ours is still running when ours is called,
- * and nothing it returns can be awaited from inside it, so the end of the process is the first
- * point known to follow it. A failed deploy prints its sentence and sets a non-zero exit code; a
- * process that exits first (a failed build, an explicit `process.exit`) says the site was not
- * deployed.
- */
-function deployAfterBuild(deploy: () => Promise<unknown>): void {
-  let state: 'waiting' | 'deploying' | 'done' = 'waiting'
-  const notDeployed = () => {
-    if (state === 'done') return
-    console.error(`[collectfasta] The process exited before the VitePress site was ${state === 'waiting' ? 'deployed: nothing was deployed' : 'fully deployed: run the build again'}.`)
-    process.exitCode ||= 1
-  }
-  process.once('exit', notDeployed)
-  process.once('beforeExit', (code) => {
-    if (code !== 0) return // the build failed after our hook: the exit handler says so
-    state = 'deploying'
-    deploy().then(
-      () => {
-        state = 'done'
-      },
-      (error: Error) => {
-        state = 'done'
-        // No "build error:" from VitePress here to say whose sentence it is.
-        console.error(error.message.startsWith('[collectfasta]') ? error.message : `[collectfasta] ${error.message}`)
-        process.exitCode = 1
-      },
-    )
-  })
-}
-
-/**
  * A VitePress `buildEnd` hook that deploys the finished site (`.vitepress/dist`: every page,
  * the sitemap and hashmap.json) once VitePress has rendered it:
  * `buildEnd: collectfasta({ strategy })` in `.vitepress/config.*`. When another hook wraps it
@@ -83,7 +51,10 @@ export function collectfasta(options: FrameworkOptions): (siteConfig: VitepressS
   const buildEnd = async (siteConfig: VitepressSiteConfig) => {
     if (!enabled) return
     if (siteConfig.buildEnd === undefined || siteConfig.buildEnd === buildEnd) return await deploySite(siteConfig)
-    deployAfterBuild(() => deploySite(siteConfig))
+    // The hook that wraps ours is still running, and nothing it returns can be awaited from
+    // here: the deploy waits for the end of the process's work (`vitepress build` ends there),
+    // as the plugin's deferred deploys do. A process that exits first fails, naming the command.
+    processEnd().wait(resolve(siteConfig.root), { dir: siteConfig.outDir, until: 'process', run: () => deploySite(siteConfig), warnOnly: false })
   }
   return buildEnd
 }

@@ -65,6 +65,11 @@ function holding(root: string, outDir: string, probe: string, accept: (dir: stri
 }
 
 /**
+ * One rule for every door: a copy is looked for in the whole project (`root`: the folder with
+ * the project's package.json), nearest to `outDir` first, never only inside the build folder: a
+ * framework's copy often sits beside it (Nitro's `.output/public`). What it finds is evidence: it
+ * refuses the directory and is suggested, never deployed unnamed (decide.ts, COPY_RULE).
+ *
  * The directory under `root` that publishes a copy of the client build in `outDir`, if one
  * does: it holds every non-HTML file of `outDir` with the same bytes, and an HTML page written
  * after every file of `outDir` that `outDir` lacks or holds with other bytes (pages rendered once

@@ -18,6 +18,8 @@ export interface ClientBuildFacts {
   sameRootRunning: boolean
   /** A server (SSR) build of the same root ran before this one in this process. */
   serverBuiltBefore: boolean
+  /** An earlier build of the same root in this process waits to deploy at the process's end (it ran inside this one). */
+  sameRootWaiting: boolean
   /** The name of an environment other than the client's that this app builds, if any. */
   serverEnvironment?: string
   /** The build writes an SSR manifest (for a server that renders the pages). */
@@ -50,7 +52,7 @@ export type Decision =
   /** `why` completes "this build is not the whole site, as …"; `serverRendered`: a server serves pages it lacks. */
   | { action: 'refuse'; rule: string; why: string; copy?: string; serverRendered?: boolean }
 
-interface Rule<Facts> {
+export interface Rule<Facts> {
   name: string
   test: (facts: Facts) => Decision | undefined
 }
@@ -67,8 +69,8 @@ export const CLIENT_BUILD_RULES: readonly Rule<ClientBuildFacts>[] = [
   {
     name: 'same root again',
     test: (f) =>
-      f.sameRootRunning || f.serverBuiltBefore
-        ? { action: 'defer', until: 'process', why: f.sameRootRunning ? 'another build of this app is running in this process' : 'a server (SSR) build of this app ran before it in this process' }
+      f.sameRootRunning || f.serverBuiltBefore || f.sameRootWaiting
+        ? { action: 'defer', until: 'process', why: f.sameRootRunning ? 'another build of this app is running in this process' : f.serverBuiltBefore ? 'a server (SSR) build of this app ran before it in this process' : 'another build of this app ran inside it' }
         : undefined,
   },
   {
@@ -78,12 +80,20 @@ export const CLIENT_BUILD_RULES: readonly Rule<ClientBuildFacts>[] = [
   { name: 'SSR manifest', test: (f) => (f.ssrManifest ? { action: 'refuse', rule: 'SSR manifest', why: 'it writes an SSR manifest, for a server that renders the pages' } : undefined) },
 ]
 
+/**
+ * A copy of the directory elsewhere in the project, with pages written there after it
+ * (copy.ts): the directory is then not the whole site. Evidence: it refuses and suggests the
+ * copy, never deploys it. Asked by the plugin (FINAL_RULES) and by the CLI of the directory it
+ * found when none was named.
+ */
+export const COPY_RULE: Rule<Pick<FinalFacts, 'dir' | 'copy'>> = {
+  name: 'copy',
+  test: (f) => (f.copy ? { action: 'refuse', rule: 'copy', why: `Vite's client build (${f.dir}) is copied into ${f.copy}, where the app writes its pages after it`, copy: f.copy } : undefined),
+}
+
 /** The rules once the output is final (at once, or at the deferred point), in order. */
 export const FINAL_RULES: readonly Rule<FinalFacts>[] = [
-  {
-    name: 'copy',
-    test: (f) => (f.copy ? { action: 'refuse', rule: 'copy', why: `Vite's client build (${f.dir}) is copied into ${f.copy}, where the app writes its pages after it`, copy: f.copy } : undefined),
-  },
+  COPY_RULE,
   {
     name: 'no page',
     test: (f) =>

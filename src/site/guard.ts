@@ -2,9 +2,9 @@
 // or Cloudflare Pages' `_worker.js`. `deploy()` asks before its first request, so the plugin, the
 // framework integrations, the CLI and the API refuse it alike, with the same sentence.
 import { existsSync, readdirSync, statSync } from 'node:fs'
-import { join, relative, sep } from 'node:path'
+import { join, relative } from 'node:path'
 import { publishedCopy } from './copy.js'
-import { PUBLIC_HALVES, SERVER_HALVES, WORKER, deployCommand, shown } from './layout.js'
+import { PUBLIC_HALVES, SERVER_HALVES, WORKER, deployCommand, shown, toPosix } from './layout.js'
 import { hasPage } from './pages.js'
 
 /** A refusal of the site itself (what would be deployed), before any request: the CLI exits 2. */
@@ -12,7 +12,8 @@ export class SiteRefusal extends Error {
   readonly code = 'ERR_COLLECTFASTA_REFUSED'
 }
 
-const isDir = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true
+/** Whether `path` is a folder. */
+export const isDir = (path: string) => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true
 
 /** The files under `path`, at any depth. */
 export const filesUnder = (path: string) => readdirSync(path, { recursive: true, withFileTypes: true }).filter((dirent) => dirent.isFile())
@@ -34,7 +35,7 @@ export const isSite = (dir: string) => existsSync(join(dir, 'index.html'))
 
 /** Whether the deploy of `dir` would upload a file of `folder` (under it), as `deployed` (its include/exclude) decides. */
 const uploadsAny = (dir: string, folder: string, deployed: (path: string) => boolean) =>
-  filesUnder(folder).some((file) => deployed(relative(dir, join(file.parentPath, file.name)).split(sep).join('/')))
+  filesUnder(folder).some((file) => deployed(toPosix(relative(dir, join(file.parentPath, file.name)))))
 
 /**
  * A directory to deploy that holds a server bundle beside its public half, at its top or
@@ -46,7 +47,7 @@ const uploadsAny = (dir: string, folder: string, deployed: (path: string) => boo
  * (only one with a page), unless `deployed` (the deploy's include/exclude) leaves every file of
  * the server half out.
  */
-function checkNotServerSplit(dir: string, deployed: (path: string) => boolean): void {
+function checkNotServerSplit(dir: string, deployed: (path: string) => boolean, project: string): void {
   if (isSite(dir)) return
   const below = readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory() && entry.name !== 'node_modules')
   for (const parent of [dir, ...below.map((entry) => join(dir, entry.name))]) {
@@ -58,7 +59,7 @@ function checkNotServerSplit(dir: string, deployed: (path: string) => boolean): 
     if (!server || !uploadsAny(dir, server, deployed)) continue
     // The half as published: its copy with the pages written there, where the build made one
     // (Analog's dist/analog/public); a half without a page (only a logo) is never suggested.
-    const published = [publishedCopy(half, parent), ...PUBLIC_HALVES.map((name) => join(parent, name))].find((path) => path !== undefined && holdsPage(path))
+    const published = [publishedCopy(half, project), ...PUBLIC_HALVES.map((name) => join(parent, name))].find((path) => path !== undefined && holdsPage(path))
     throw new SiteRefusal(
       `[collectfasta] ${shown(dir)} holds a server bundle (${shown(server)}) beside the site it publishes, and deploying it whole would make the server's code public: ` +
         (published ? `deploy the public half, ${deployCommand(published)}` : `name the directory the app publishes, ${deployCommand()}`) +
@@ -84,9 +85,10 @@ function checkNoWorker(dir: string, deployed: (path: string) => boolean): void {
 
 /**
  * Refuses server code among what a deploy of `dir` would upload (`deployed`: its include/exclude):
- * a server bundle beside the public half, or `_worker.js`. Called by `deploy()` before any request.
+ * a server bundle beside the public half, or `_worker.js`. Called by `deploy()` before any request;
+ * `project` (the project's root) is where a copy of the public half is looked for.
  */
-export function guardServerCode(dir: string, deployed: (path: string) => boolean): void {
-  checkNotServerSplit(dir, deployed)
+export function guardServerCode(dir: string, deployed: (path: string) => boolean, project: string): void {
+  checkNotServerSplit(dir, deployed, project)
   checkNoWorker(dir, deployed)
 }

@@ -18,6 +18,15 @@ export const SERVER_HALVES: readonly string[] = ['server', 'ssr', 'functions']
 /** Folders frameworks publish whole, relative to the project: what a static host serves. */
 export const FRAMEWORK_OUTPUTS: readonly string[] = ['.vercel/output/static', '.output/public']
 
+/** The name of Vite's environment for the browser: the one whose build is the site. */
+export const CLIENT = 'client'
+
+/** Whether an environment builds the site: Vite's browser environment (Vite 6+ names it; its consumer is the client). */
+export const isSiteEnvironment = (name: string, consumer = 'client') => name === CLIENT && consumer === 'client'
+
+/** Whether an environment is a server's, that may render pages: neither the browser's by name nor one its consumer says is a client. */
+export const isServerEnvironment = (name: string, consumer?: string) => name !== CLIENT && consumer !== 'client'
+
 /** Cloudflare Pages' server code at the top of a site (a file, or a folder of modules). */
 export const WORKER = '_worker.js'
 

@@ -56,6 +56,8 @@ const named = (paths: string[]) => paths.slice(0, MAX_NAMED).join(', ') + (paths
 export interface ProcessEnd {
   /** Waits for a later point: a later build of the same `key` (the app's root) replaces it. */
   wait(key: string, waiting: Waiting): void
+  /** Whether a deploy of `key` waits for the end of the process. */
+  waitsForEnd(key: string): boolean
   /** The point came (Vite's end of the app build): the deploy runs now, not at the end. */
   take(key: string): Waiting | undefined
   /** A deploy of `dir` succeeded (`files`: its stat walk before the deploy): files written there later in the process are noticed. */
@@ -101,8 +103,9 @@ function createProcessEnd(): ProcessEnd {
   }
 
   let busy = false
-  process.on('beforeExit', () => {
-    if (busy) return
+  process.on('beforeExit', (code) => {
+    // A failed build (a non-zero exit code set) deploys nothing: the exit handler names what was not deployed.
+    if (busy || code !== 0) return
     const due = [...waiting.values()].some((w) => w.until === 'process') || [...deployed.values()].some((d) => changedSince(d.files, statWalk(d.dir)).length > 0)
     if (!due) return
     busy = true
@@ -115,12 +118,12 @@ function createProcessEnd(): ProcessEnd {
   process.once('exit', () => {
     for (const w of waiting.values()) {
       const point = w.until === 'app' ? "Vite's end of the app build" : "the end of the app's builds"
-      fail(`[collectfasta] The build ended the process before ${point}: ${shown(w.dir)} was NOT deployed. Run ${deployCommand(shown(w.dir))}.`, w.warnOnly)
+      fail(`[collectfasta] The build ended the process before ${point}: ${shown(w.dir)} was NOT deployed: run ${deployCommand(shown(w.dir))}.`, w.warnOnly)
     }
     for (const d of deployed.values()) {
       const changed = changedSince(d.files, statWalk(d.dir))
       if (changed.length > 0) {
-        fail(`[collectfasta] Files written into ${shown(d.dir)} after its deploy were NOT deployed: ${named(changed)}. Run ${deployCommand(shown(d.dir))}.`, d.warnOnly)
+        fail(`[collectfasta] Files written into ${shown(d.dir)} after its deploy were NOT deployed (${named(changed)}): run ${deployCommand(shown(d.dir))}.`, d.warnOnly)
       }
     }
   })
@@ -129,6 +132,7 @@ function createProcessEnd(): ProcessEnd {
     wait(key, w) {
       waiting.set(key, w)
     },
+    waitsForEnd: (key) => waiting.get(key)?.until === 'process',
     take(key) {
       const w = waiting.get(key)
       waiting.delete(key)

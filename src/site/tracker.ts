@@ -4,6 +4,7 @@
 import { statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { ResolvedConfig } from 'vite'
+import { isSiteEnvironment } from './layout.js'
 
 /** The parts of Vite's plugin context the tracker reads (Vite 6+ environments; Vite 7+ its version). */
 export interface BuildContext {
@@ -49,6 +50,27 @@ function processBuilds(): ProcessBuilds {
 /** The app's root: Vite's root, absolute (the current folder for plain Rollup). */
 export const rootOf = (resolved: ResolvedConfig | undefined) => resolve(resolved?.root ?? process.cwd())
 
+/** One build of `root` fewer running. */
+function countDown(running: Map<string, number>, root: string): void {
+  const left = (running.get(root) ?? 1) - 1
+  if (left > 0) running.set(root, left)
+  else running.delete(root)
+}
+
+/** A bundle's items as Rollup hands them to writeBundle. */
+type Bundle = Record<string, { type: string; code?: string; source?: string | Uint8Array }>
+
+/** Each file of `bundle` as it is on disk now (its bytes kept when `keepBytes`), into `output`. */
+function noteFiles(output: ClientOutput, bundle: Bundle, keepBytes: boolean): void {
+  for (const [fileName, item] of Object.entries(bundle)) {
+    const content = item.type === 'chunk' ? item.code : item.source
+    const stat = statSync(join(output.outDir, fileName), { throwIfNoEntry: false })
+    if (!stat) continue
+    const bytes = keepBytes ? (typeof content === 'string' ? Buffer.from(content) : (content ?? new Uint8Array())) : new Uint8Array()
+    output.files.set(fileName, { bytes, size: stat.size, mtimeMs: stat.mtimeMs })
+  }
+}
+
 /** The facts of one plugin instance, over the process's builds. */
 export function createTracker() {
   const builds = processBuilds()
@@ -66,7 +88,7 @@ export function createTracker() {
   /** This build's role: the browser's build, or a server (SSR) one; Vite 6+ says it per environment. */
   const isClient = (context: BuildContext) => {
     const environment = context.environment
-    if (environment) return environment.name === 'client' && (environment.config?.consumer ?? 'client') === 'client'
+    if (environment) return isSiteEnvironment(environment.name, environment.config?.consumer)
     return !configOf(context)?.build.ssr
   }
 
@@ -75,10 +97,7 @@ export function createTracker() {
     outputs.delete(resolved)
     if (open === 0) return
     open--
-    const root = rootOf(resolved)
-    const left = (builds.running.get(root) ?? 1) - 1
-    if (left > 0) builds.running.set(root, left)
-    else builds.running.delete(root)
+    countDown(builds.running, rootOf(resolved))
     if (configs.length > 1 && configs.at(-1) === resolved) configs.pop()
   }
 
@@ -104,7 +123,7 @@ export function createTracker() {
      * A client build wrote `bundle` into `outDir`: each file as it is on disk now. Returns the
      * other directory when the same build already wrote into one (a build writing two).
      */
-    wrote(context: BuildContext, outDir: string, bundle: Record<string, { type: string; code?: string; source?: string | Uint8Array }>, keepBytes: boolean): string | undefined {
+    wrote(context: BuildContext, outDir: string, bundle: Bundle, keepBytes: boolean): string | undefined {
       const resolved = configOf(context)
       let output = outputs.get(resolved)
       if (output && resolve(output.outDir) !== resolve(outDir)) {
@@ -115,13 +134,7 @@ export function createTracker() {
         output = { outDir, files: new Map() }
         outputs.set(resolved, output)
       }
-      for (const [fileName, item] of Object.entries(bundle)) {
-        const content = item.type === 'chunk' ? item.code : item.source
-        const stat = statSync(join(outDir, fileName), { throwIfNoEntry: false })
-        if (!stat) continue
-        const bytes = keepBytes ? (typeof content === 'string' ? Buffer.from(content) : (content ?? new Uint8Array())) : new Uint8Array()
-        output.files.set(fileName, { bytes, size: stat.size, mtimeMs: stat.mtimeMs })
-      }
+      noteFiles(output, bundle, keepBytes)
       return undefined
     },
     /** A build closed: its config, whether it was the client's, and what it wrote (if a client build). */
