@@ -189,6 +189,14 @@ export interface Strategy {
    * `deleted` property lists the keys that were deleted before it (the report names them).
    */
   delete?(keys: string[], ctx: StrategyContext): Promise<void>
+  /**
+   * Server-side copy: store at `to` the bytes of the object at `from` (both full keys, prefix
+   * included), without the bytes passing through this machine. With `headers`, the copy gets
+   * those headers (and `headersFingerprint` stored as ours, as `upload` stores it); without, it
+   * keeps `from`'s own headers and metadata. Resolves with what is now stored at `to`; rejects when
+   * `from` does not exist (a clear storageError naming the key).
+   */
+  copy?(from: string, to: string, ctx: StrategyContext, options?: { headers?: ObjectHeaders; headersFingerprint?: string }): Promise<RemoteObject | undefined>
   /** Release clients, sockets. */
   dispose?(): Promise<void>
   /**
@@ -199,7 +207,7 @@ export interface Strategy {
 }
 
 /** A strategy that has the optional capabilities `K`: what each built-in factory returns. */
-export type StrategyWith<K extends 'list' | 'stat' | 'get' | 'delete' | 'dispose' | 'bindRoot'> = Strategy & Required<Pick<Strategy, K>>
+export type StrategyWith<K extends 'list' | 'stat' | 'get' | 'delete' | 'copy' | 'dispose' | 'bindRoot'> = Strategy & Required<Pick<Strategy, K>>
 
 /** Identity helper that gives a custom strategy its types (and keeps its precise type). */
 export function defineStrategy<T extends Strategy>(strategy: T): T {

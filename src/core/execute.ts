@@ -10,6 +10,7 @@ import { type RemoteManifest, manifestFiles } from './deploy-manifest.js'
 import type { Entry } from './entry.js'
 import { type Plan, carriedFiles } from './plan.js'
 import { type PruneOutcome, executePrune } from './prune.js'
+import { recordRelease, releaseFolder, releaseSource } from './release.js'
 import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
 import { KEEP, type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, historyToCommit, markStorage, otherPending, pruneThreat, vouchFor, waitForPrune, writeManifestConditionally } from './trust.js'
@@ -81,6 +82,14 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
   let committed: { version: string | undefined; interleaved: boolean } | undefined
   if (succeeded && plan.prune?.refused) o.logger.warn(`[collectfasta] Prune refused: ${plan.prune.refused}`)
   if (succeeded && plan.manifest) {
+    // Before the commit that names it: the release's kept copies and record (core/release.ts).
+    if (id && o.manifestPath) {
+      const keep = { strategy: o.strategy, counted: ctx.counted, concurrency: o.concurrency, folder: releaseFolder(o.prefix, o.manifestPath), signal: ctx.signal, warn: o.logger.warn }
+      const uploaded = new Set(report.uploaded.map((u) => u.key))
+      const carried = o.partial ? carriedFiles(plan.previous, plan.entries) : {}
+      const release = await recordRelease({ id, at: plan.deploy.at, entries: plan.entries, uploaded, previous: plan.previous, carried, source: releaseSource(o.root, o.release) }, keep)
+      if (release) plan.deploy.release = release
+    }
     let pruned: PruneOutcome = { whole: true }
     if (plan.prune && !plan.prune.refused && mark) {
       pruned = await executePrune(staleOf(plan), {

@@ -8,6 +8,7 @@ import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
 
 import type { ResolvedPrune } from '../resolve.js'
+import { releaseFolder, releaseGarbage } from './release.js'
 
 export interface StaleObject {
   key: string
@@ -122,6 +123,12 @@ export async function planPrune(input: PruneInput): Promise<PrunePlan> {
   if (stale.length > prune.maxDeletes && !input.strategy.list) return tooMany(stale.length)
   stale = await withoutNestedSites(stale, input)
   if (stale.length > prune.maxDeletes) return tooMany(stale.length)
+  // Our own objects (records, kept copies) of releases leaving the window: not the site's files, not capped by maxDeletes.
+  if (input.manifestPath) {
+    const folder = releaseFolder(input.prefix, input.manifestPath)
+    const garbage = await releaseGarbage(history, prune.keepDeploys, folder, input.strategy, input.counted, input.concurrency)
+    stale = [...stale, ...garbage.map((key) => ({ key, reason: 'stale' as const }))]
+  }
   return { stale, shrunk: false, accepted: guard.accepted }
 }
 
@@ -144,7 +151,8 @@ async function findStale({ history, prune, remote, manifestPath, prefix, strateg
     const recorded = new Set(history.flatMap((d) => d.paths))
     for (const key of (await remote.listing())?.keys() ?? []) {
       const path = key.slice(prefix.length)
-      if (!key.startsWith(prefix) || kept.has(fold(path)) || (manifestPath !== false && fold(path) === fold(manifestPath)) || stale.has(key)) continue
+      // Our own folder (the manifest, release records, kept copies) is never a site's unknown file.
+      if (!key.startsWith(prefix) || kept.has(fold(path)) || (manifestPath !== false && (fold(path) === fold(manifestPath) || fold(path).startsWith(fold(releaseFolder('', manifestPath))))) || stale.has(key)) continue
       stale.set(key, recorded.has(path) ? 'stale' : 'unknown')
     }
   }

@@ -1,16 +1,18 @@
 import { md5Hex } from '../../src/hash.js'
-import { type ObjectHeaders, type StrategyWith, defineStrategy, storageConflict } from '../../src/strategy.js'
+import { type ObjectHeaders, type StrategyWith, defineStrategy, storageConflict, storageError } from '../../src/strategy.js'
 
 export interface StoredObject {
   bytes: Uint8Array
   headers: ObjectHeaders
+  /** The fingerprint of `headers` it was stored with, as object storages keep it in metadata. */
+  headersFingerprint?: string
   /** When it was written (ms), as a storage's clock says. */
   modified?: number
 }
 
-export interface MemoryStrategy extends StrategyWith<'list' | 'stat' | 'get' | 'delete'> {
+export interface MemoryStrategy extends StrategyWith<'list' | 'stat' | 'get' | 'delete' | 'copy'> {
   objects: Map<string, StoredObject>
-  /** Every call made, in order: `upload:key`, `list`, `stat:key`, `get:key`, `delete:keys`. */
+  /** Every call made, in order: `upload:key`, `list`, `stat:key`, `get:key`, `delete:keys`, `copy:from>to`. */
   calls: string[]
 }
 
@@ -61,8 +63,23 @@ export function memory(options: MemoryOptions = {}): MemoryStrategy {
         const current = objects.get(file.key)
         if ((current ? md5Hex(current.bytes) : null) !== file.ifVersion) throw storageConflict('memory', `${file.key}: precondition failed`)
       }
-      objects.set(file.key, { bytes: Uint8Array.from(file.body), headers: structuredClone(file.headers), modified: Date.now() })
+      objects.set(file.key, { bytes: Uint8Array.from(file.body), headers: structuredClone(file.headers), headersFingerprint: file.headersFingerprint, modified: Date.now() })
       return { key: file.key, size: file.size, version: file.md5() }
+    },
+    async copy(from, to, _ctx, copyOptions) {
+      calls.push(`copy:${from}>${to}`)
+      const source = objects.get(from)
+      if (!source) throw storageError('memory', `Cannot copy ${from} to ${to}: there is no object at ${from}.`)
+      const headers = copyOptions?.headers
+      const copied: StoredObject = {
+        bytes: Uint8Array.from(source.bytes),
+        headers: structuredClone(headers ?? source.headers),
+        headersFingerprint: headers ? copyOptions?.headersFingerprint : source.headersFingerprint,
+        modified: Date.now(),
+      }
+      objects.set(to, copied)
+      const md5 = md5Hex(copied.bytes)
+      return { key: to, size: copied.bytes.byteLength, md5, version: md5, headersFingerprint: copied.headersFingerprint, modified: copied.modified }
     },
     async delete(keys) {
       calls.push(`delete:${keys.join(',')}`)
