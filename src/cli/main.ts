@@ -63,6 +63,32 @@ cli
   .example('collectfasta check dist --to s3://my-site/www')
   .action(runCheck)
 
+cli
+  .command('rollback', 'Make a kept release live again, from the storage alone (no build, no cache)')
+  .option('--to <url>', 'Target: s3://bucket/prefix, gs://bucket/prefix, azblob://account/container/prefix or file:///path (overrides the config)')
+  .option('--endpoint <url>', 'S3-compatible endpoint for an s3:// target (R2, MinIO, ...), or the Blob service URL for an azblob:// one (Azurite, a sovereign cloud)')
+  .option('--config <file>', 'Config file: collectfasta.config.* or a vite.config.* (default: found in the current folder)')
+  .option('--mode <mode>', 'Vite mode, as `vite build --mode`', { default: 'production' })
+  .option('--release <id>', 'The release to restore (`collectfasta releases` lists them)')
+  .option('--steps <n>', 'How many releases back from the live one (default: 1)')
+  .option('--dry-run', 'Print what would be copied and deleted; change nothing')
+  .option('--report <file>', 'Write the JSON report to this file')
+  .option('--json', 'Print the JSON report on stdout, and nothing else there')
+  .option('--quiet', 'Print only warnings and errors')
+  .example('collectfasta rollback --to s3://my-site/www')
+  .example('collectfasta rollback --to s3://my-site/www --release 3f9c2a1b7d4e5f60')
+  .action(runRollback)
+
+cli
+  .command('releases', 'List the kept releases, newest first, and whether each can be rolled back to')
+  .option('--to <url>', 'Target: s3://bucket/prefix, gs://bucket/prefix, azblob://account/container/prefix or file:///path (overrides the config)')
+  .option('--endpoint <url>', 'S3-compatible endpoint for an s3:// target (R2, MinIO, ...), or the Blob service URL for an azblob:// one (Azurite, a sovereign cloud)')
+  .option('--config <file>', 'Config file: collectfasta.config.* or a vite.config.* (default: found in the current folder)')
+  .option('--mode <mode>', 'Vite mode, as `vite build --mode`', { default: 'production' })
+  .option('--json', 'Print the list as JSON')
+  .example('collectfasta releases --to s3://my-site/www')
+  .action(runReleases)
+
 cli.help()
 cli.version(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
 
@@ -78,6 +104,58 @@ async function runCheck(dir: string | undefined, flags: Flags): Promise<void> {
   const [{ check }, options] = await Promise.all([import('../core/check.js'), commandOptions(dir, flags)])
   const report = await check(options)
   if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+}
+
+interface ReleaseFlags extends Flags {
+  release?: string | number
+  steps?: string | number
+}
+
+/** The target and the config's hooks, for the commands that need no build: rollback, releases. */
+async function storageOptions(flags: Flags) {
+  const found = await findConfig(process.cwd(), { config: flags.config, mode: flags.mode })
+  const config = found?.config ?? {}
+  if (flags.endpoint && !flags.to) throw new UsageError('[collectfasta] --endpoint goes with --to s3://bucket/prefix.')
+  const strategy = flags.to ? await strategyFor(flags.to, flags.endpoint) : config.strategy
+  if (!strategy) throw new UsageError('[collectfasta] No target: pass --to s3://bucket/prefix (or gs://, file://), or add a collectfasta.config.ts.')
+  const logger: Logger = {
+    info: (message) => {
+      if (!flags.quiet) (flags.json ? process.stderr : process.stdout).write(`${message}\n`)
+    },
+    warn: (message) => process.stderr.write(`${message}\n`),
+  }
+  return { strategy, config, logger }
+}
+
+async function runRollback(flags: ReleaseFlags): Promise<void> {
+  if (flags.release !== undefined && flags.steps !== undefined) throw new UsageError('[collectfasta] Give --release or --steps, not both.')
+  const [{ rollback }, { strategy, config, logger }] = await Promise.all([import('../core/rollback.js'), storageOptions(flags)])
+  const manifest = typeof config.manifest === 'string' ? config.manifest : undefined
+  const report = await rollback({
+    strategy,
+    logger,
+    ...(flags.release !== undefined && { release: String(flags.release) }),
+    ...(flags.steps !== undefined && { steps: wholeNumber('--steps', flags.steps) }),
+    ...(flags.dryRun && { dryRun: true }),
+    ...(flags.report && { reportFile: resolve(process.cwd(), flags.report) }),
+    ...(manifest && { manifest }),
+    ...(config.onDeployed && { onDeployed: config.onDeployed }),
+    ...(config.githubActions !== undefined && { githubActions: config.githubActions }),
+  })
+  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+}
+
+async function runReleases(flags: Flags): Promise<void> {
+  const [{ listReleases }, { strategy, config }] = await Promise.all([import('../core/releases.js'), storageOptions(flags)])
+  const manifest = typeof config.manifest === 'string' ? config.manifest : undefined
+  const releases = await listReleases({ strategy, ...(manifest && { manifest }) })
+  if (flags.json) return void process.stdout.write(`${JSON.stringify(releases, null, 2)}\n`)
+  for (const r of releases) {
+    const from = [r.label, r.commit?.slice(0, 12), r.rollbackOf && `rollback to ${r.rollbackOf}`].filter(Boolean).join(' ')
+    const size = r.files === undefined ? '' : ` ${r.files} files, ${r.bytes} bytes`
+    const state = r.live ? 'live' : r.canRollBack ? 'can roll back' : `cannot roll back: ${r.why}`
+    process.stdout.write(`${r.id || '(no id)'}  ${r.at}  ${from || '-'}${size}  ${state}\n`)
+  }
 }
 
 /** The options of a deploy (or check) from the flags, the config file and the directory. */

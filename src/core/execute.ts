@@ -10,7 +10,7 @@ import { type RemoteManifest, manifestFiles } from './deploy-manifest.js'
 import type { Entry } from './entry.js'
 import { type Plan, carriedFiles } from './plan.js'
 import { type PruneOutcome, executePrune } from './prune.js'
-import { recordRelease, releaseFolder, releaseSource } from './release.js'
+import { pruneReleases, recordRelease, releaseFolder, releaseSource } from './release.js'
 import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
 import { KEEP, type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, historyToCommit, markStorage, otherPending, pruneThreat, vouchFor, waitForPrune, writeManifestConditionally } from './trust.js'
@@ -130,6 +130,11 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
       const stored = await writeManifestConditionally(writer, base, build)
       committed = { version: stored.version, interleaved: Boolean(mark?.interleaved) || stored.interleaved || contested }
       report.manifest = { key: remote.manifestKey ?? '', size: stored.size }
+      if (o.manifestPath && plan.prune?.releases?.length && !plan.prune.refused && mark) {
+        const since = (await remote.currentManifest()).modified
+        const keep = { strategy: o.strategy, counted: ctx.counted, concurrency: o.concurrency, folder: releaseFolder(o.prefix, o.manifestPath), warn: o.logger.warn }
+        await pruneReleases(plan.prune.releases, plan.entries, since, keep)
+      }
       if (committed.interleaved) o.logger.warn('[collectfasta] Another deploy ran at the same time as this one: both are recorded in the manifest, and the next deploy checks every file against the storage.')
     } catch (error) {
       o.logger.warn(

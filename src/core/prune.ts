@@ -70,6 +70,8 @@ export interface PrunePlan {
   shrunk: boolean
   /** Let through by a lowered `minShare` although it shrank: the guard's reference restarts here. */
   accepted: boolean
+  /** Records and kept copies of releases leaving the kept window (core/release.ts), deleted after the commit. */
+  releases?: string[]
 }
 
 /**
@@ -124,12 +126,8 @@ export async function planPrune(input: PruneInput): Promise<PrunePlan> {
   stale = await withoutNestedSites(stale, input)
   if (stale.length > prune.maxDeletes) return tooMany(stale.length)
   // Our own objects (records, kept copies) of releases leaving the window: not the site's files, not capped by maxDeletes.
-  if (input.manifestPath) {
-    const folder = releaseFolder(input.prefix, input.manifestPath)
-    const garbage = await releaseGarbage(history, prune.keepDeploys, folder, input.strategy, input.counted, input.concurrency)
-    stale = [...stale, ...garbage.map((key) => ({ key, reason: 'stale' as const }))]
-  }
-  return { stale, shrunk: false, accepted: guard.accepted }
+  const releases = input.manifestPath ? await releaseGarbage(history, prune.keepDeploys, releaseFolder(input.prefix, input.manifestPath), input.strategy, input.counted, input.concurrency) : []
+  return { stale, shrunk: false, accepted: guard.accepted, releases }
 }
 
 /**

@@ -290,3 +290,38 @@ export async function recordRelease(input: ReleaseInput, ctx: KeepContext): Prom
     return undefined
   }
 }
+
+/**
+ * Deletes the records and kept copies of releases that left the kept window, after the commit
+ * that dropped them: an object written after `since` (the storage's clock: another deploy kept
+ * that content again meanwhile) is spared. A failure is a warning: they are only storage.
+ */
+export async function pruneReleases(keys: string[], entries: Entry[], since: number | undefined, ctx: KeepContext): Promise<number> {
+  const { strategy } = ctx
+  // This deploy's own kept copies: its record was not written yet when the plan looked.
+  const mine = new Set(entries.map((e) => keptKey(ctx.folder, e.xxh64, e.headersFingerprint)))
+  let doomed = keys.filter((key) => !mine.has(key))
+  if (doomed.length === 0 || !strategy.delete) return 0
+  if (strategy.stat) {
+    const stat = strategy.stat.bind(strategy)
+    const old: string[] = []
+    await runPool(
+      doomed,
+      async (key) => {
+        const object = await ctx.counted('stat', (c) => stat(key, c))
+        if (object && (since === undefined || object.modified === undefined || object.modified <= since)) old.push(key)
+      },
+      { limit: ctx.concurrency },
+    )
+    doomed = old
+  }
+  if (doomed.length === 0) return 0
+  const remove = strategy.delete.bind(strategy)
+  try {
+    await ctx.counted('delete', (c) => remove(doomed, c))
+    return doomed.length
+  } catch (error) {
+    ctx.warn(`[collectfasta] Could not delete ${doomed.length} record(s) and kept copies of releases no longer kept (${(error as Error).message}); they stay in the storage.`)
+    return 0
+  }
+}
