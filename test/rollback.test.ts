@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { type DeployReport, RollbackRefusal, listReleases, rollback } from '../src/index.js'
 import type { RemoteManifest } from '../src/core/deploy-manifest.js'
-import { keptKey } from '../src/core/release.js'
+import { keptKey, makeRecord, recordUpload } from '../src/core/release.js'
 import type { Strategy } from '../src/strategy.js'
 import { type Backend, backends, project } from './backends.js'
 
@@ -250,5 +250,23 @@ describe('rollback and the protocol (memory and a directory)', () => {
     expect(keptTexts).not.toContain('<h1>about v1</h1>')
     expect(keptTexts).not.toContain('<h1>about v2</h1>')
     expect(keptKey(folder, 'a', 'b')).toBe(`${folder}kept/a-b`)
+  })
+})
+
+describe('the release record', () => {
+  it('stays small for 100,000 files: about 29 bytes a file stored (docs/releases.md gives the figure)', async () => {
+    const hex = (i: number, salt: number) => ((i * 2654435761 + salt) >>> 0).toString(16).padStart(8, '0').repeat(2)
+    const headers = [
+      { contentType: 'text/html; charset=utf-8', cacheControl: 'public, max-age=0, must-revalidate' },
+      { contentType: 'text/javascript; charset=utf-8', cacheControl: 'public, max-age=31536000, immutable' },
+    ]
+    const files = Array.from({ length: 100_000 }, (_, i) => {
+      const page = i % 10 < 7
+      return { path: page ? `docs/section-${i % 97}/page-${i}/index.html` : `assets/chunk-${hex(i, 7).slice(0, 8)}.js`, xxh64: hex(i, 1), headersFingerprint: hex(i, 2), size: 1000 + (i % 50_000), headers: headers[page ? 0 : 1], kept: page }
+    })
+    const file = await recordUpload('r.json', makeRecord('0123456789abcdef', new Date().toISOString(), files))
+    expect(file.size).toBeGreaterThan(1_000_000)
+    expect(file.size).toBeLessThan(4_000_000)
+    expect(JSON.parse(gunzipSync(file.body).toString('utf8')).files).toHaveLength(100_000)
   })
 })

@@ -8,7 +8,8 @@ import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
 
 import type { ResolvedPrune } from '../resolve.js'
-import { releaseFolder, releaseGarbage } from './release.js'
+import { releaseFolder } from './release.js'
+import { releaseGarbage } from './release-prune.js'
 
 export interface StaleObject {
   key: string

@@ -5,9 +5,10 @@ import { validatePath } from '../paths.js'
 import { runPool } from '../pool.js'
 import type { ObjectHeaders, RequestKind, Strategy, StrategyContext, UploadFile } from '../strategy.js'
 import { md5Hex } from '../hash.js'
-import { MANIFEST_TOOL, type ManifestDeploy, type RemoteManifest, type ReleaseSummary, jsonUpload } from './deploy-manifest.js'
+import { MANIFEST_TOOL, type RemoteManifest, type ReleaseSummary, jsonUpload } from './deploy-manifest.js'
 import type { Entry } from './entry.js'
 import type { Counted } from './requests.js'
+import { type Throttle, createThrottle, underThrottle } from './throttle.js'
 
 /**
  * Releases: every committed deploy is one. Its summary (where it came from, its size) is a field
@@ -110,7 +111,7 @@ export function hashedName(headers: Pick<ObjectHeaders, 'cacheControl'> | undefi
 /** A release record's bytes: gzip'd JSON, stored without Content-Encoding (read back as stored). */
 export async function recordUpload(key: string, record: ReleaseRecord): Promise<UploadFile> {
   const file = await jsonUpload(key, record)
-  const body = gzipSync(file.body, { level: 9 })
+  const body = gzipSync(file.body)
   return { ...file, body, size: body.byteLength, md5: () => md5Hex(body), headers: { contentType: 'application/gzip', cacheControl: 'no-cache' } }
 }
 
@@ -141,7 +142,10 @@ export interface KeepContext {
   /** `releaseFolder` of the manifest. */
   folder: string
   signal?: AbortSignal
+  /** The uploads' throttle: a "slow down" they met holds for the copies too. */
+  throttle?: Throttle
   warn(message: string): void
+  info?(message: string): void
 }
 
 /**
@@ -164,16 +168,28 @@ export async function keepCopies(entries: Entry[], uploaded: Set<string>, previo
   }
   const failed: string[] = []
   const copy = strategy.copy?.bind(strategy)
+  const throttle = ctx.throttle ?? createThrottle(ctx.concurrency)
+  const signal = ctx.signal ?? new AbortController().signal
   await runPool(
     [...todo],
     async ([key, entry]) => {
-      try {
-        if (copy) await ctx.counted(COPY_REQUEST, (c) => copy(entry.key, key, c))
-        else {
-          await entry.prepare(strategy.needsMd5 !== false)
-          await ctx.counted('upload', (c) => strategy.upload(entryAt(entry, key), c))
-          entry.release()
+      const once = async () => {
+        if (copy) {
+          const stored = await ctx.counted(COPY_REQUEST, (c) => copy(entry.key, key, c))
+          // Another deploy wrote this key between the upload and the copy: the copy is not this content.
+          if (stored?.md5 && entry.md5Hex && stored.md5 !== entry.md5Hex) {
+            const remove = strategy.delete?.bind(strategy)
+            if (remove) await ctx.counted('delete', (c) => remove([key], c))
+            throw new Error(`${entry.key} changed before its copy was made`)
+          }
+          return
         }
+        await entry.prepare(strategy.needsMd5 !== false)
+        await ctx.counted('upload', (c) => strategy.upload(entryAt(entry, key), c))
+        entry.release()
+      }
+      try {
+        await underThrottle(throttle, signal, once, () => entry.release())
       } catch (error) {
         if (ctx.signal?.aborted) throw error
         failed.push(entry.key)
@@ -186,7 +202,7 @@ export async function keepCopies(entries: Entry[], uploaded: Set<string>, previo
   if (failed.length > 0) {
     ctx.warn(`[collectfasta] Could not keep a copy of ${failed.length} file(s) for rollback (${failed.slice(0, 5).join(', ')}): this release cannot be rolled back to once they change.`)
   }
-  if (!copy && todo.size > 0) ctx.warn(`[collectfasta] ${strategy.name} cannot copy server-side: ${todo.size} file(s) were uploaded a second time as kept copies for rollback.`)
+  if (!copy && todo.size > 0) ctx.info?.(`[collectfasta] ${strategy.name} cannot copy server-side: ${todo.size} file(s) were uploaded a second time as kept copies for rollback.`)
   return kept
 }
 
@@ -228,33 +244,6 @@ export async function writeRecord(strategy: Strategy, counted: Counted, folder: 
   await counted('upload', (c: StrategyContext) => strategy.upload(file, c))
 }
 
-/**
- * Our own objects that releases leaving the kept window no longer need: their records, and the
- * kept copies no kept release names. A kept release whose record cannot be read keeps every copy.
- */
-export async function releaseGarbage(history: ManifestDeploy[], keep: number, folder: string, strategy: Strategy, counted: Counted, concurrency: number): Promise<string[]> {
-  const dropped = history.slice(keep).filter((d) => d.release && usableId(d.id))
-  if (dropped.length === 0 || !strategy.get) return []
-  const read = async (deploys: ManifestDeploy[]) => {
-    const records: (ReleaseRecord | undefined | null)[] = []
-    await runPool(
-      deploys,
-      async (d, i) => {
-        records[i] = await readRecord(strategy, counted, recordKey(folder, d.id as string)).catch(() => null)
-      },
-      { limit: concurrency },
-    )
-    return records
-  }
-  const keptRecords = await read(history.slice(0, keep).filter((d) => d.release && usableId(d.id)))
-  const doomed = dropped.map((d) => recordKey(folder, d.id as string))
-  if (keptRecords.some((r) => r === null)) return doomed
-  const needed = new Set(keptRecords.flatMap((r) => (r ? r.files.filter((f) => f[5] === 1).map((f) => keptKey(folder, f[1], f[2])) : [])))
-  const copies = new Set<string>()
-  for (const record of await read(dropped)) for (const f of record?.files ?? []) if (f[5] === 1 && !needed.has(keptKey(folder, f[1], f[2]))) copies.add(keptKey(folder, f[1], f[2]))
-  return [...doomed, ...copies]
-}
-
 export interface ReleaseInput {
   id: string
   at: string
@@ -288,40 +277,5 @@ export async function recordRelease(input: ReleaseInput, ctx: KeepContext): Prom
     if (ctx.signal?.aborted) throw error
     ctx.warn(`[collectfasta] This deploy is not recorded as a release one can roll back to: ${(error as Error).message}`)
     return undefined
-  }
-}
-
-/**
- * Deletes the records and kept copies of releases that left the kept window, after the commit
- * that dropped them: an object written after `since` (the storage's clock: another deploy kept
- * that content again meanwhile) is spared. A failure is a warning: they are only storage.
- */
-export async function pruneReleases(keys: string[], entries: Entry[], since: number | undefined, ctx: KeepContext): Promise<number> {
-  const { strategy } = ctx
-  // This deploy's own kept copies: its record was not written yet when the plan looked.
-  const mine = new Set(entries.map((e) => keptKey(ctx.folder, e.xxh64, e.headersFingerprint)))
-  let doomed = keys.filter((key) => !mine.has(key))
-  if (doomed.length === 0 || !strategy.delete) return 0
-  if (strategy.stat) {
-    const stat = strategy.stat.bind(strategy)
-    const old: string[] = []
-    await runPool(
-      doomed,
-      async (key) => {
-        const object = await ctx.counted('stat', (c) => stat(key, c))
-        if (object && (since === undefined || object.modified === undefined || object.modified <= since)) old.push(key)
-      },
-      { limit: ctx.concurrency },
-    )
-    doomed = old
-  }
-  if (doomed.length === 0) return 0
-  const remove = strategy.delete.bind(strategy)
-  try {
-    await ctx.counted('delete', (c) => remove(doomed, c))
-    return doomed.length
-  } catch (error) {
-    ctx.warn(`[collectfasta] Could not delete ${doomed.length} record(s) and kept copies of releases no longer kept (${(error as Error).message}); they stay in the storage.`)
-    return 0
   }
 }

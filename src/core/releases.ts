@@ -58,21 +58,27 @@ export async function listReleases(options: { strategy: Strategy; manifest?: str
           Object.assign(info, summary)
         }
         infos[i] = info
-        if (i === 0) return void (info.canRollBack = true)
-        if (!release || !usableId(deploy.id)) return void (info.why = 'deployed by a version without releases')
-        const record = await readRecord(strategy, counted, recordKey(folder, deploy.id)).catch(() => undefined)
-        if (!record) return void (info.why = 'its record is no longer stored')
-        let missing = 0
-        for (const file of record.files) {
-          const key = file[5] === 1 ? keptKey(folder, file[1], file[2]) : prefix + file[0]
-          if (!(await there(key))) missing++
-        }
-        info.canRollBack = missing === 0
-        if (missing > 0) info.why = `${missing} of its files are no longer kept`
+        const why = await whyNot(deploy, i)
+        info.canRollBack = why === undefined
+        if (why) info.why = why
       },
       { limit: concurrency },
     )
     return infos
+
+    /** Why a release cannot be rolled back to now, or undefined when it can (the live one always can: nothing to do). */
+    async function whyNot(deploy: (typeof deploys)[number], i: number): Promise<string | undefined> {
+      if (i === 0) return undefined
+      if (!deploy.release || !usableId(deploy.id)) return 'deployed by a version without releases'
+      const record = await readRecord(strategy, counted, recordKey(folder, deploy.id)).catch(() => undefined)
+      if (!record) return 'its record is no longer stored'
+      let missing = 0
+      for (const file of record.files) {
+        const key = file[5] === 1 ? keptKey(folder, file[1], file[2]) : prefix + file[0]
+        if (!(await there(key))) missing++
+      }
+      return missing === 0 ? undefined : `${missing} of its files are no longer kept`
+    }
   } finally {
     await strategy.dispose?.()
   }

@@ -202,7 +202,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
 function chooseTarget(deploys: ManifestDeploy[], options: RollbackOptions): ManifestDeploy {
   const kept = deploys.map((d) => d.id ?? d.at).join(', ') || 'none'
   if (options.release !== undefined) {
-    const found = deploys.filter((d) => d.id !== undefined && d.id.startsWith(options.release as string))
+    const found = deploys.filter((d) => d.id?.startsWith(options.release as string))
     if (found.length === 1 && found[0]) return found[0]
     throw new RollbackRefusal(
       `[collectfasta] ${found.length > 1 ? `${JSON.stringify(options.release)} names ${found.length} releases` : `No kept release has the id ${JSON.stringify(options.release)}`}; the kept ones are ${kept}.`,
