@@ -25,7 +25,6 @@ it('vite build deploying to the Cloud Storage emulator: all, then one metadata r
   const count = (pattern: RegExp) => proxy.requests.filter((r) => pattern.test(`${r.method} ${r.path}`)).length
   // The SDK drops the /storage/v1 path segment when it talks to an emulator.
   const LIST = new RegExp(`^GET (/storage/v1)?/b/${GCS_BUCKET}/o$`)
-  const UPLOAD = new RegExp(`^POST /upload/storage/v1/b/${GCS_BUCKET}/o$`)
   // A release keeps a copy of each file without a content hash in its name: server-side where the
   // strategy copies, else uploaded again (either way one request each).
   const WRITES = new RegExp(`^POST (/upload/storage/v1/b/${GCS_BUCKET}/o$|(/storage/v1)?/b/${GCS_BUCKET}/o/.*/(copyTo|rewriteTo)/)`)

@@ -9,6 +9,7 @@ import { MANIFEST_TOOL, type RemoteManifest, type ReleaseSummary, jsonUpload } f
 import type { Entry } from './entry.js'
 import type { Counted } from './requests.js'
 import { type Throttle, createThrottle, underThrottle } from './throttle.js'
+import { toUploadFile } from './upload.js'
 
 /**
  * Releases: every committed deploy is one. Its summary (where it came from, its size) is a field
@@ -185,7 +186,7 @@ export async function keepCopies(entries: Entry[], uploaded: Set<string>, previo
           return
         }
         await entry.prepare(strategy.needsMd5 !== false)
-        await ctx.counted('upload', (c) => strategy.upload(entryAt(entry, key), c))
+        await ctx.counted('upload', (c) => strategy.upload(toUploadFile(entry, key), c))
         entry.release()
       }
       try {
@@ -204,22 +205,6 @@ export async function keepCopies(entries: Entry[], uploaded: Set<string>, previo
   }
   if (!copy && todo.size > 0) ctx.info?.(`[collectfasta] ${strategy.name} cannot copy server-side: ${todo.size} file(s) were uploaded a second time as kept copies for rollback.`)
   return kept
-}
-
-/** An entry's bytes and headers stored under another key. */
-function entryAt(entry: Entry, key: string): UploadFile {
-  return {
-    key,
-    get body() {
-      return entry.body()
-    },
-    read: (start, end) => entry.read(start, end),
-    size: entry.bodySize(),
-    xxh64: entry.xxh64,
-    md5: () => entry.md5(),
-    headers: entry.headers,
-    headersFingerprint: entry.headersFingerprint,
-  }
 }
 
 /** The record of a release: each distinct set of headers once. */

@@ -1,7 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
 import { DEFAULTS } from '../defaults.js'
-import { githubActionsEnabled, group, reportToGithubActions } from '../github-actions.js'
+import { githubActionsEnabled, group } from '../github-actions.js'
 import { md5Hex } from '../hash.js'
 import { pathRecord } from '../paths.js'
 import { runPool } from '../pool.js'
@@ -12,6 +10,7 @@ import { GROUPS, GROUP_HASHED, GROUP_LAST, GROUP_OTHER } from './entry.js'
 import { deployId } from './plan.js'
 import { executePrune } from './prune.js'
 import { type ReleaseFile, type ReleaseRecord, COPY_REQUEST, hashedName, keptKey, readRecord, recordKey, releaseFolder, releaseSource, usableId, writeRecord } from './release.js'
+import { publishReport, runOnDeployed, stoppedRun } from './publish.js'
 import { RemoteState } from './remote.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
 import { type ManifestWriter, historyToCommit, markStorage, writeManifestConditionally } from './trust.js'
@@ -84,18 +83,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
   const dryRun = options.dryRun === true
   const report: RollbackReport = { target: strategy.target, dryRun, uploaded: [], skipped: [], failed: [], pending: [], deleted: [], bytesUploaded: 0, durationMs: 0, requests, plan: [], rollback: { to: '' } }
   const github = githubActionsEnabled(options.githubActions)
-  const publish = () => {
-    report.durationMs = Math.round(performance.now() - started)
-    if (options.reportFile) {
-      try {
-        mkdirSync(dirname(options.reportFile), { recursive: true })
-        writeFileSync(options.reportFile, `${JSON.stringify(report, null, 2)}\n`)
-      } catch (error) {
-        logger.warn(`[collectfasta] Could not write the report file ${options.reportFile}: ${errorText(error)}.`)
-      }
-    }
-    if (github) reportToGithubActions(report, logger)
-  }
+  const publish = () => publishReport(report, started, { reportFile: options.reportFile, github, logger })
   try {
     if (!strategy.get || (!strategy.stat && !strategy.list)) {
       throw new TypeError(`[collectfasta] \`rollback\` needs a strategy that can read objects and stat or list them, and ${strategy.name} cannot.`)
@@ -179,22 +167,15 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
     report.manifest = { key: remote.manifestKey ?? '', size: committed.size }
     report.bytesUploaded = report.uploaded.reduce((sum, u) => sum + u.size, 0)
   } catch (error) {
-    if (!(error instanceof DeployError)) report.failed.push({ key: '', error: errorText(error) })
-    publish()
-    Object.assign(error as object, { report })
-    throw error
+    // A failed copy (a DeployError) has its report already: published here, as the run ends.
+    if (error instanceof DeployError) publish()
+    throw stoppedRun(error, report, publish)
   } finally {
     await strategy.dispose?.()
   }
   publish()
   logger.info(`${summarize(report)} Release ${report.rollback.to} is live again (was ${report.rollback.from ?? 'none'}).`)
-  if (options.onDeployed) {
-    try {
-      await options.onDeployed(report)
-    } catch (error) {
-      throw new Error(`[collectfasta] The rollback succeeded, but \`onDeployed\` failed: ${errorText(error)}`, { cause: error })
-    }
-  }
+  await runOnDeployed(options.onDeployed, report, 'rollback')
   return report
 }
 

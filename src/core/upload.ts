@@ -24,10 +24,10 @@ export interface UploadContext {
 
 const heldAlready = <T>(_bytes: number, task: () => Promise<T>): Promise<T> => task()
 
-/** What the strategy sees of an entry; call after `entry.prepare()`. A large file's body is read only in ranges, or whole if asked. */
-function toUploadFile(entry: Entry): UploadFile {
+/** What the strategy sees of an entry (under `key`: its own, or a kept copy's); call after `entry.prepare()`. A large file's body is read only in ranges, or whole if asked. */
+export function toUploadFile(entry: Entry, key = entry.key): UploadFile {
   return {
-    key: entry.key,
+    key,
     get body() {
       return entry.body()
     },
