@@ -111,6 +111,14 @@ interface ReleaseFlags extends Flags {
   steps?: string | number
 }
 
+/** A flag's value as typed (cac reads `0123` as the number 123: an id of digits keeps its zeros). */
+function typed(flag: string, parsed: string | number): string {
+  const argv = cli.rawArgs
+  const at = argv.lastIndexOf(flag)
+  const inline = argv.findLast((arg) => arg.startsWith(`${flag}=`))
+  return inline?.slice(flag.length + 1) ?? (at >= 0 ? argv[at + 1] : undefined) ?? String(parsed)
+}
+
 /** The target and the config's hooks, for the commands that need no build: rollback, releases. */
 async function storageOptions(flags: Flags) {
   const found = await findConfig(process.cwd(), { config: flags.config, mode: flags.mode })
@@ -134,7 +142,7 @@ async function runRollback(flags: ReleaseFlags): Promise<void> {
   const report = await rollback({
     strategy,
     logger,
-    ...(flags.release !== undefined && { release: String(flags.release) }),
+    ...(flags.release !== undefined && { release: typed('--release', flags.release) }),
     ...(flags.steps !== undefined && { steps: wholeNumber('--steps', flags.steps) }),
     ...(flags.dryRun && { dryRun: true }),
     ...(flags.report && { reportFile: resolve(process.cwd(), flags.report) }),
