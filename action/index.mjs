@@ -1,5 +1,5 @@
-// The GitHub Action's entry (action.yml): runs `collectfasta deploy` with the step's inputs and
-// sets its outputs from the JSON report.
+// The GitHub Action's entry (action.yml): runs `collectfasta deploy` (or the command the
+// `command` input names) with the step's inputs and sets its outputs from the JSON report.
 //
 // Why it runs the package installed in the user's project, and ships no build of its own: a
 // JavaScript action runs straight from this repository at the tag (`@v1`), without an install or
@@ -15,7 +15,7 @@
 // step summary (GITHUB_STEP_SUMMARY), which the command writes to itself (GITHUB_ACTIONS=true).
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs'
+import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -37,17 +37,45 @@ function flag(name) {
 
 class UsageError extends Error {}
 
-/** The command-line arguments of `collectfasta deploy` for the step's inputs. */
-function commandArgs(reportFile) {
-  const args = ['deploy']
-  if (input('dir')) args.push(input('dir'))
-  for (const name of ['to', 'endpoint', 'config', 'mode', 'concurrency', 'cache-dir']) {
-    if (input(name)) args.push(`--${name}`, input(name))
+/**
+ * What each command takes of the step's inputs: its directory argument, its valued and its
+ * boolean flags. The target's inputs (to, endpoint, config, mode) go to every command.
+ */
+const COMMANDS = {
+  deploy: { dir: true, values: ['concurrency', 'cache-dir'], flags: ['dry-run', 'prune', 'verify', 'force'] },
+  check: { dir: true, values: ['concurrency'], flags: [] },
+  // The step is its confirmation: a workflow cannot answer a question.
+  remove: { dir: false, values: [], flags: ['dry-run'], extra: ['--yes'] },
+  rollback: { dir: false, values: ['release', 'steps'], flags: ['dry-run'] },
+}
+/** The target's inputs, which every command takes. */
+const SHARED = ['to', 'endpoint', 'config', 'mode']
+
+/** The command to run, from the `command` input. */
+function commandName() {
+  const name = input('command') || 'deploy'
+  if (!Object.hasOwn(COMMANDS, name)) throw new UsageError(`[collectfasta] The input \`command\` must be one of ${Object.keys(COMMANDS).join(', ')}, got ${JSON.stringify(name)}.`)
+  return name
+}
+
+/** Whether the command writes its report with --report (deploy, rollback), or prints it with --json (check, remove). */
+const writesReport = (name) => name === 'deploy' || name === 'rollback'
+
+/** The command-line arguments of `collectfasta <name>` for the step's inputs; an input the command does not take is refused. */
+function commandArgs(name, reportFile) {
+  const spec = COMMANDS[name]
+  const args = [name]
+  const others = Object.values(COMMANDS).flatMap((c) => [...c.values, ...c.flags, ...(c.dir ? ['dir'] : [])])
+  const unused = others.filter((other) => !spec.values.includes(other) && !spec.flags.includes(other) && !(other === 'dir' && spec.dir) && input(other) !== '' && input(other) !== 'false')
+  if (unused.length) throw new UsageError(`[collectfasta] The input \`${unused[0]}\` does not apply to the command \`${name}\`: remove it from the step.`)
+  if (spec.dir && input('dir')) args.push(input('dir'))
+  for (const option of [...SHARED, ...spec.values]) {
+    if (input(option)) args.push(`--${option}`, input(option))
   }
-  for (const name of ['dry-run', 'prune', 'verify', 'force']) {
-    if (flag(name)) args.push(`--${name}`)
+  for (const option of spec.flags) {
+    if (flag(option)) args.push(`--${option}`)
   }
-  args.push('--report', reportFile)
+  args.push(...(spec.extra ?? []), ...(writesReport(name) ? ['--report', reportFile] : ['--json']))
   return args
 }
 
@@ -95,10 +123,19 @@ function stoppedBeforeDeploy(sentence) {
   if (summary) appendFileSync(summary, `### collectfasta: ❌ not deployed\n\n${sentence.replaceAll(/\r?\n/g, ' ')}\n\n`)
 }
 
-/** Runs the command, passing its output through; resolves with its exit code and its last stderr lines. */
-function run(entry, args, cwd) {
+/**
+ * Runs the command, passing its output through; resolves with its exit code, its last stderr
+ * lines and, with `keepStdout` (a JSON report printed there), its stdout.
+ */
+function run(entry, args, cwd, keepStdout) {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [entry, ...args], { cwd, stdio: ['ignore', 'inherit', 'pipe'] })
+    const child = spawn(process.execPath, [entry, ...args], { cwd, stdio: ['ignore', keepStdout ? 'pipe' : 'inherit', 'pipe'] })
+    let stdout = ''
+    child.stdout?.setEncoding('utf8')
+    child.stdout?.on('data', (chunk) => {
+      process.stdout.write(chunk)
+      stdout += chunk
+    })
     let stderrTail = ''
     child.stderr.setEncoding('utf8')
     child.stderr.on('data', (chunk) => {
@@ -114,7 +151,7 @@ function run(entry, args, cwd) {
     child.on('close', (code, signal) => {
       process.off('SIGINT', forward)
       process.off('SIGTERM', forward)
-      resolveRun({ code: code ?? (signal ? 1 : 0), stderrTail })
+      resolveRun({ code: code ?? (signal ? 1 : 0), stderrTail, stdout })
     })
   })
 }
@@ -122,23 +159,28 @@ function run(entry, args, cwd) {
 async function main() {
   const cwd = resolve(input('working-directory') || '.')
   const reportFile = resolve(cwd, input('report') || join(process.env.RUNNER_TEMP || tmpdir(), `collectfasta-report-${randomUUID()}.json`))
-  const args = commandArgs(reportFile)
+  const name = commandName()
+  const args = commandArgs(name, reportFile)
   const entry = installedCommand(cwd)
   // A report left by an earlier step would pass for this one's.
   rmSync(reportFile, { force: true })
   console.log(`collectfasta ${args.join(' ')}`)
-  const { code, stderrTail } = await run(entry, args, cwd)
+  const { code, stderrTail, stdout } = await run(entry, args, cwd, !writesReport(name))
+  if (!writesReport(name) && stdout.trim().startsWith('{')) writeFileSync(reportFile, stdout)
 
   if (existsSync(reportFile)) {
     const report = JSON.parse(readFileSync(reportFile, 'utf8'))
-    setOutput('uploaded', report.uploaded.length)
-    setOutput('skipped', report.skipped.length)
-    setOutput('deleted', report.deleted.length)
-    setOutput('failed', report.failed.length)
-    setOutput('bytes', report.bytesUploaded)
+    // A deploy's or rollback's counts; remove's deletions; check's report alone.
+    if (writesReport(name)) {
+      setOutput('uploaded', report.uploaded.length)
+      setOutput('skipped', report.skipped.length)
+      setOutput('failed', report.failed.length)
+      setOutput('bytes', report.bytesUploaded)
+    }
+    if (Array.isArray(report.deleted)) setOutput('deleted', report.deleted.length)
     setOutput('report', reportFile)
   } else if (code !== 0) {
-    // Stopped before the deploy began (bad usage, a missing directory): the command printed its
+    // Stopped before the command began (bad usage, a missing directory): it printed its
     // sentence. A deploy that began annotates and summarizes its own failures.
     const sentence = stderrTail.trim().split('\n').filter((line) => line.startsWith('[collectfasta]')).at(-1)
     if (sentence) stoppedBeforeDeploy(sentence)

@@ -103,7 +103,7 @@ export interface UploadFile {
 }
 
 /** Kinds of storage requests counted in the report. */
-export type RequestKind = 'list' | 'stat' | 'get' | 'upload' | 'delete'
+export type RequestKind = 'list' | 'stat' | 'get' | 'upload' | 'delete' | 'copy'
 
 /** Passed to every strategy call. */
 export interface StrategyContext {
@@ -111,7 +111,7 @@ export interface StrategyContext {
   signal: AbortSignal
   /**
    * Count requests made to the storage (a LIST page, a HEAD, an upload or one part, a delete
-   * batch). A call that counts nothing is counted as one request of its kind.
+   * batch, a server-side copy). A call that counts nothing is counted as one request of its kind.
    */
   count(kind: RequestKind, n?: number): void
   /** The deploy's concurrency: files in flight at once. */

@@ -96,7 +96,7 @@ describe('the GitHub Action', () => {
   it('is a JavaScript action on a Node that GitHub runs, with the inputs and outputs it documents', () => {
     expect(action.runs).toEqual({ using: 'node24', main: 'action/index.mjs' })
     expect(Object.keys(action.inputs).sort()).toEqual(
-      ['cache-dir', 'concurrency', 'config', 'dir', 'dry-run', 'endpoint', 'force', 'mode', 'prune', 'report', 'to', 'verify', 'working-directory'].sort(),
+      ['cache-dir', 'command', 'concurrency', 'config', 'dir', 'dry-run', 'endpoint', 'force', 'mode', 'prune', 'release', 'report', 'steps', 'to', 'verify', 'working-directory'].sort(),
     )
     expect(Object.keys(action.outputs).sort()).toEqual(['bytes', 'deleted', 'failed', 'report', 'skipped', 'uploaded'])
   })
@@ -159,6 +159,48 @@ describe('the GitHub Action', () => {
     expect(result.stderr).toContain('`npm i -D vite-plugin-collectfasta`')
     expect(result.stdout).toContain('::error title=collectfasta::[collectfasta] The action runs the collectfasta command of your project')
     expect(result.summary).toContain('### collectfasta: ❌ not deployed')
+    expect(existsSync(target)).toBe(false)
+  })
+
+  it('command: check compares, remove takes the site down (confirmed by the step), each with its report', async () => {
+    const { project, runnerTemp, target } = workspace()
+    const to = pathToFileURL(target).href
+    expect((await step(project, runnerTemp, { to })).code).toBe(0)
+    writeFileSync(join(project, 'dist/robots.txt'), 'changed in the build')
+    const checked = await step(project, runnerTemp, { command: 'check', to })
+    expect(checked.code).toBe(1)
+    expect(checked.stdout).toContain(`collectfasta check --to ${to} --json`)
+    expect(JSON.parse(readFileSync(checked.outputs.report ?? '', 'utf8'))).toMatchObject({ checked: 4, changed: ['robots.txt'], drift: true })
+    expect(checked.outputs).toEqual({ report: checked.outputs.report })
+
+    const dry = await step(project, runnerTemp, { command: 'remove', to, 'dry-run': 'true' })
+    expect(dry.code).toBe(0)
+    expect(dry.outputs.deleted).toBe('5')
+    expect(snapshot(target).size).toBe(5)
+    const removed = await step(project, runnerTemp, { command: 'remove', to })
+    expect(removed.code).toBe(0)
+    expect(removed.stdout).toContain(`collectfasta remove --to ${to} --yes --json`)
+    expect(removed.outputs.deleted).toBe('5')
+    expect(JSON.parse(readFileSync(removed.outputs.report ?? '', 'utf8')).deleted).toHaveLength(5)
+    expect(snapshot(target).size).toBe(0)
+  })
+
+  it('command: rollback is passed through with its inputs and writes its report like a deploy', async () => {
+    const { project, runnerTemp, target } = workspace()
+    const to = pathToFileURL(target).href
+    const result = await step(project, runnerTemp, { command: 'rollback', to, steps: '2', 'dry-run': 'true' })
+    expect(result.stdout).toMatch(new RegExp(`^collectfasta rollback --to ${to} --steps 2 --dry-run --report ${runnerTemp}/collectfasta-report-[\\w-]+\\.json$`, 'm'))
+  })
+
+  it('refuses an unknown command, and an input the command does not take, before running anything', async () => {
+    const { project, runnerTemp, target } = workspace()
+    const to = pathToFileURL(target).href
+    const unknown = await step(project, runnerTemp, { command: 'publish', to })
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain('[collectfasta] The input `command` must be one of deploy, check, remove, rollback, got "publish".')
+    const misplaced = await step(project, runnerTemp, { command: 'remove', to, prune: 'true' })
+    expect(misplaced.code).toBe(2)
+    expect(misplaced.stderr).toContain('[collectfasta] The input `prune` does not apply to the command `remove`: remove it from the step.')
     expect(existsSync(target)).toBe(false)
   })
 

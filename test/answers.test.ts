@@ -12,6 +12,7 @@ import { type FaultKind, type RecordedRequest, type RecordingProxy, recordingPro
 import { S3_BUCKET } from './setup/servers.js'
 import { context, uploadFile } from './strategies/contract.js'
 import { GCS_BUCKET, emulatorStorage } from './strategies/gcs-emulator.js'
+import { AZURE_CONTAINER, AZURITE_KEY } from './strategies/azurite-account.js'
 import { countingClient, localS3 } from './strategies/s3-servers.js'
 import { s3 } from '../src/strategies/s3.js'
 
@@ -165,15 +166,18 @@ describe('GCS: a body trickled from the server', () => {
 
 const CLI = join(fileURLToPath(new URL('..', import.meta.url)), 'dist/cli.js')
 
-/** The built CLI deploying a small site through `endpoint`, its output gathered. */
-function cliDeploy(endpoint: string, prefix: string): ChildProcess & { output: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
+/** The built CLI deploying a small site through `endpoint` (s3rver's or Azurite's), its output gathered. */
+function cliDeploy(endpoint: string, prefix: string, storage: 's3' | 'azure' = 's3'): ChildProcess & { output: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
   const root = mkdtempSync(join(tmpdir(), 'collectfasta-signals-'))
   dirs.push(root)
   const files: Record<string, string> = { 'index.html': '<h1>signals</h1>' }
   for (let i = 0; i < 40; i++) files[`p/${i}.txt`] = `file ${i}`
   writeTree(join(root, 'dist'), files)
-  const env = { ...process.env, CI: '1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' }
-  const child = spawn(process.execPath, [CLI, 'deploy', 'dist', '--to', `s3://${S3_BUCKET}/${prefix}`, '--endpoint', endpoint], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  // No Azure variables of the machine's own: only the test's key.
+  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AZURE_')))
+  const env = { ...base, CI: '1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', AZURE_STORAGE_KEY: AZURITE_KEY }
+  const to = storage === 's3' ? [`s3://${S3_BUCKET}/${prefix}`, endpoint] : [`azblob://devstoreaccount1/${AZURE_CONTAINER}/${prefix}`, `${endpoint}/devstoreaccount1`]
+  const child = spawn(process.execPath, [CLI, 'deploy', 'dist', '--to', to[0] as string, '--endpoint', to[1] as string], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout?.on('data', (c) => {
     output += c
@@ -186,26 +190,36 @@ function cliDeploy(endpoint: string, prefix: string): ChildProcess & { output: (
 }
 
 describe('signals while the storage is slow', () => {
-  it('the first SIGTERM stops waiting for a listing that trickles: the deploy ends at once, with a sentence', async () => {
+  it.each([
+    { name: 'a listing on S3 that trickles', storage: 's3' as const, endpoint: () => inject('fauxqsEndpoint'), aimed: (r: RecordedRequest) => r.kind === 'LIST', fault: 'trickle' as const },
+    // Azure: the manifest's HEAD, the first request (every request waits).
+    { name: 'an Azure request without an answer', storage: 'azure' as const, endpoint: () => inject('azuriteEndpoint').replace(/\/devstoreaccount1$/, ''), aimed: () => true, fault: 'stall' as const },
+  ])('the first SIGTERM stops waiting for $name: the deploy ends at once, with a sentence', async ({ storage, endpoint, aimed, fault }) => {
     let child: ReturnType<typeof cliDeploy> | undefined
     let signalled = 0
-    const proxy = await recordingProxy(inject('fauxqsEndpoint'), {
+    let scheduled = false
+    const proxy = await recordingProxy(endpoint(), {
+      stallMs: 60_000,
       faultFor: (r) => {
-        if (r.kind !== 'LIST') return undefined
-        setTimeout(() => {
-          signalled = performance.now()
-          child?.kill('SIGTERM')
-        }, 300)
-        return 'trickle'
+        if (!aimed(r)) return undefined
+        if (!scheduled) {
+          scheduled = true
+          setTimeout(() => {
+            signalled = performance.now()
+            child?.kill('SIGTERM')
+          }, 300)
+        }
+        return fault
       },
     })
     proxies.push(proxy)
-    child = cliDeploy(proxy.url, newPrefix('sigterm'))
+    child = cliDeploy(proxy.url, newPrefix(`${storage}-sigterm`), storage)
     const { code } = await child.exited
     expect(signalled).toBeGreaterThan(0)
     expect(performance.now() - signalled).toBeLessThan(3000)
     expect(code).not.toBe(0)
     expect(child.output()).toMatch(/SIGTERM/)
+    expect(child.output()).not.toMatch(/SIGTERM again/)
     expect(proxy.requests.filter((r) => r.kind === 'PUT')).toEqual([])
   })
 

@@ -52,9 +52,8 @@ describe('deploy()', () => {
     // One stat of the deploy manifest (none yet, so no GET), one listing, the mark (the manifest
     // with this deploy pending, before the first file), four files, the manifest committed
     // conditionally (no second stat: the condition is the check). A release: the two files
-    // without a content hash in their name copied under .collectfasta/kept/ (counted as uploads
-    // until copies have their own count), and the release's record.
-    expect(report.requests).toEqual({ list: 1, stat: 1, get: 0, upload: 9, delete: 0 })
+    // without a content hash in their name copied under .collectfasta/kept/, and its record.
+    expect(report.requests).toEqual({ list: 1, stat: 1, get: 0, upload: 7, delete: 0, copy: 2 })
     expect(report.manifest?.key).toBe('.collectfasta/manifest.json')
     expect(JSON.parse(readFileSync(join(root, 'out/deploy.json'), 'utf8'))).toEqual(report)
   })
@@ -94,7 +93,7 @@ describe('deploy()', () => {
     const other = await run({ strategy: memory({ prefix: 'b/', objects }) })
     expect(other.uploaded).toHaveLength(4)
     const again = await run({ strategy: memory({ prefix: 'a/', objects }) })
-    expect(again.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0 })
+    expect(again.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0, copy: 0 })
   })
 
   it('a warm cache never vouches for a storage that lost its objects', async () => {
@@ -148,7 +147,7 @@ describe('deploy()', () => {
     }
     const report = await run({ strategy, cacheDir: 'cold-cache', manifest: false })
     expect(report.uploaded).toEqual([])
-    expect(report.requests).toEqual({ list: 1, stat: 1, get: 0, upload: 0, delete: 0 })
+    expect(report.requests).toEqual({ list: 1, stat: 1, get: 0, upload: 0, delete: 0, copy: 0 })
     expect(strategy.calls).toEqual(['list', 'stat:assets/app-1.js'])
   })
 

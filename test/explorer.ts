@@ -3,21 +3,23 @@ import type { Strategy, StrategyContext, UploadFile } from '../src/index.js'
 // The interleaving explorer (#31): each runner's strategy is wrapped in a gate that holds its
 // requests at the protocol's named points. When every runner is held or done (nothing in flight),
 // the scheduler releases one; a schedule is the sequence of those choices. `explore` runs every
-// schedule (depth first over the choices each run met), or a random sample of them.
+// schedule up to the order of independent steps (depth first, with sleep sets), or a random
+// sample of them.
 
 /** A protocol step, as a runner's requests show it. */
-export type Point = 'probe' | 'read' | 'write manifest' | 'upload' | 'upload html' | 'delete'
+export type Point = 'probe' | 'read manifest' | 'read' | 'write manifest' | 'upload' | 'upload html' | 'delete'
 
 /**
  * The step a request belongs to. A HEAD of the manifest (the probe, the checks before a prune
  * and a commit, the polls of a deploy waiting for a prune) and each manifest write are steps of
- * their own; GETs, listings and other HEADs are reads; uploads are split at the HTML group only
- * when `fine`.
+ * their own; a GET of the manifest is a step; listings and other HEADs and GETs are reads of the
+ * files; uploads are split at the HTML group only when `fine`.
  */
 function pointOf(method: 'list' | 'stat' | 'get' | 'upload' | 'delete', key: string, manifestKey: string, fine: boolean): Point {
   if (method === 'upload') return key === manifestKey ? 'write manifest' : fine && key.endsWith('.html') ? 'upload html' : 'upload'
   if (method === 'delete') return 'delete'
-  return method === 'stat' && key === manifestKey ? 'probe' : 'read'
+  if (key === manifestKey) return method === 'stat' ? 'probe' : 'read manifest'
+  return 'read'
 }
 
 /** Whether a request at `point` after `last` begins a new step: a change of kind, and every manifest HEAD or write. */
@@ -25,8 +27,38 @@ function beginsStep(point: Point, last: Point | undefined): boolean {
   return point !== last || point === 'probe' || point === 'write manifest'
 }
 
-/** Steps that change nothing stored: two runners' reads give the same storage in either order. */
-const reads = new Set<Point>(['probe', 'read'])
+/**
+ * What a step may read and write, known when it is held: the manifest, or the other files (their
+ * keys are known only as they go). A listing shows the manifest's key too, but the core uses only
+ * its name there (prune leaves it out): what it reads of the manifest comes from its HEAD and GET.
+ */
+const footprints: Record<Point, { reads: 'manifest' | 'files' | 'none'; writes: 'manifest' | 'files' | 'none' }> = {
+  probe: { reads: 'manifest', writes: 'none' },
+  'read manifest': { reads: 'manifest', writes: 'none' },
+  read: { reads: 'files', writes: 'none' },
+  'write manifest': { reads: 'manifest', writes: 'manifest' },
+  upload: { reads: 'none', writes: 'files' },
+  'upload html': { reads: 'none', writes: 'files' },
+  delete: { reads: 'none', writes: 'files' },
+}
+
+function overlap(a: 'manifest' | 'files' | 'none', b: 'manifest' | 'files' | 'none'): boolean {
+  return a !== 'none' && a === b
+}
+
+/**
+ * Whether two runners' steps give the same storage, and the same answers to each, in either
+ * order: neither writes what the other reads or writes. Reads commute; so do a manifest write and
+ * an upload group.
+ */
+export function independent(a: Point, b: Point): boolean {
+  const x = footprints[a]
+  const y = footprints[b]
+  return !overlap(x.writes, y.reads) && !overlap(x.writes, y.writes) && !overlap(y.writes, x.reads)
+}
+
+/** Picks the runner to release among those held (`points[i]` is where runner `i` is held, if it is). */
+export type Choose = (held: number[], step: number, points: readonly (Point | undefined)[]) => number
 
 interface Gate {
   name: string
@@ -66,7 +98,7 @@ const MAX_DECISIONS = 400
 export async function runSchedule(
   runners: ((gate: (strategy: Strategy) => Strategy) => Promise<unknown>)[],
   manifestKey: string,
-  choose: (held: number[], step: number) => number,
+  choose: Choose,
   quiescent?: () => Promise<void>,
   fine = false,
 ): Promise<Schedule> {
@@ -140,8 +172,11 @@ export async function runSchedule(
     // A runner that keeps reading the manifest waits for another: it goes only when nothing else can.
     const working = held.filter((i) => gates[i]!.reads < 3)
     const options = working.length > 0 ? working : held
-    // Reads commute: when every runner held is at one, their order is not a branch.
-    const choice = options.every((i) => reads.has(gates[i]!.point!)) ? options[0]! : choose(options, decisions++)
+    const choice = choose(
+      options,
+      decisions++,
+      gates.map((g) => (g.state === 'held' ? g.point : undefined)),
+    )
     choices.push(choice)
     offered.push(options)
     const gate = gates[choice]!
@@ -156,13 +191,20 @@ export async function runSchedule(
 }
 
 /**
- * Every schedule of `run` (depth first over the choices each run met), or `sample` random ones
- * when given. `run` gets the choices to replay; past them it takes the first runner held, and it
- * returns what it chose and could have chosen at each step.
+ * Every schedule of `run` up to the order of independent steps, or `sample` random ones when
+ * given. `run` gets the choices to replay; past them it takes the first runner held that is not
+ * asleep, and it returns what it chose and could have chosen at each step.
+ *
+ * The search is depth first with sleep sets (Godefroid): once the branch that releases runner A
+ * at some point has been explored, every other branch from that point keeps A asleep (not chosen)
+ * until a step that does not commute with A's runs, since releasing A earlier would only reorder
+ * independent steps into a schedule already run. Every state the protocol can reach is still
+ * checked; only schedules that differ in the order of independent steps are left out. A schedule
+ * whose runners are all asleep is finished in one order and branches no more.
  */
 export async function explore(
-  run: (choose: (held: number[], step: number) => number) => Promise<Schedule>,
-  options: { sample?: number; random?: () => number; limit?: number } = {},
+  run: (choose: Choose) => Promise<Schedule>,
+  options: { sample?: number; random?: () => number; limit?: number; progress?: (done: number, waiting: number) => void } = {},
 ): Promise<Schedule[]> {
   const done: Schedule[] = []
   if (options.sample !== undefined) {
@@ -170,19 +212,38 @@ export async function explore(
     for (let i = 0; i < options.sample; i++) done.push(await run((held) => held[Math.floor(random() * held.length)]!))
     return done
   }
-  const todo: number[][] = [[]]
+  /** A branch to explore: the choices to replay, and the runners asleep once they are replayed. */
+  const todo: { prefix: number[]; asleep: number[] }[] = [{ prefix: [], asleep: [] }]
   while (todo.length > 0) {
-    const prefix = todo.pop()!
+    const { prefix, asleep } = todo.pop()!
     const made: number[] = []
-    const schedule = await run((held, step) => {
-      let choice = held[0]!
-      if (step < prefix.length && held.includes(prefix[step]!)) choice = prefix[step]!
-      // A decision this branch makes first: every other runner held here is a branch of its own.
-      else if (step >= prefix.length) for (const other of held.slice(1)) todo.push([...made, other])
+    let sleep: Set<number> | undefined
+    let redundant = false
+    const schedule = await run((held, step, points) => {
+      const at = (i: number) => points[i]!
+      if (step < prefix.length) {
+        const replay = prefix[step]!
+        if (!held.includes(replay)) throw new Error(`a replayed schedule went another way at decision ${step}: the runs are not deterministic`)
+        made.push(replay)
+        return replay
+      }
+      sleep ??= new Set(asleep)
+      const awake = held.filter((i) => !sleep!.has(i))
+      if (awake.length === 0) redundant = true
+      const choice = redundant ? held[0]! : awake[0]!
+      if (!redundant) {
+        for (let j = 1; j < awake.length; j++) {
+          const other = awake[j]!
+          const before = [...sleep, ...awake.slice(0, j)].filter((u) => independent(at(u), at(other)))
+          todo.push({ prefix: [...made, other], asleep: before })
+        }
+      }
+      sleep = new Set([...sleep].filter((u) => u !== choice && independent(at(u), at(choice))))
       made.push(choice)
       return choice
     })
     done.push(schedule)
+    options.progress?.(done.length, todo.length)
     if (options.limit !== undefined && done.length >= options.limit) break
   }
   return done

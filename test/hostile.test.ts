@@ -76,7 +76,7 @@ describe('names that speak to CI', () => {
       deleted: [],
       bytesUploaded: 1,
       durationMs: 1,
-      requests: { list: 0, stat: 0, get: 0, upload: 1, delete: 0 },
+      requests: { list: 0, stat: 0, get: 0, upload: 1, delete: 0, copy: 0 },
       plan: [],
     }
     const message = failureMessage(report, new AbortController().signal) ?? ''

@@ -85,7 +85,7 @@ describe.each(builders)('plugin in a real %s build', (_name, build, vite) => {
     strategy.calls.length = 0
     const second = await build(root, { strategy })
     expect(second?.uploaded).toEqual([])
-    expect(second?.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0 })
+    expect(second?.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0, copy: 0 })
     expect(strategy.calls).toEqual(['stat:.collectfasta/manifest.json'])
     expect(second?.skipped.length).toBe(siteObjects(strategy).length)
   })
@@ -248,7 +248,7 @@ describe('plugin in a plain Rollup 4 build', () => {
 
     const second = await build(root, strategy)
     expect(second?.uploaded).toEqual([])
-    expect(second?.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0 })
+    expect(second?.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0, copy: 0 })
 
     writeFileSync(join(root, 'src/lazy-a.js'), "export function run() {\n  console.log('lazy A, version 2')\n}\n")
     const third = await build(root, strategy)

@@ -128,6 +128,23 @@ describe('yaml and json blocks of the README and docs/', () => {
     }
   })
 
+  it('the preview recipe deploys a pull request on every push to it and removes the same prefix when it closes', () => {
+    const preview = workflows.find((b) => b.page === 'README.md' && /collectfasta remove/.test(b.code))
+    expect(preview, 'a README workflow runs collectfasta remove').toBeDefined()
+    type Job = { if?: string; steps: { run?: string }[] }
+    const workflow = parseDocument(preview?.code ?? '').toJS() as { on: { pull_request: { types: string[] } }; jobs: Record<string, Job> }
+    expect(workflow.on.pull_request.types).toEqual(expect.arrayContaining(['opened', 'synchronize', 'closed']))
+    const runs = (job: Job | undefined) => (job?.steps ?? []).map((step) => step.run ?? '').join('\n')
+    const target = (job: Job | undefined, command: string) => new RegExp(`collectfasta ${command} .*--to (s3://[^ ]+/pr-\\$\\{\\{ github\\.event\\.pull_request\\.number \\}\\}/)`).exec(runs(job))?.[1]
+    const { deploy, remove } = workflow.jobs
+    expect(deploy?.if).toBe("github.event.action != 'closed'")
+    expect(remove?.if).toBe("github.event.action == 'closed'")
+    expect(target(deploy, 'deploy')).toBeTruthy()
+    expect(target(remove, 'remove')).toBe(target(deploy, 'deploy'))
+    // No terminal in CI: remove needs --yes there.
+    expect(runs(remove)).toMatch(/collectfasta remove .* --yes$/m)
+  })
+
   it('the check above refuses a workflow without `on:`', () => {
     const [block] = codeBlocks('```yaml\njobs:\n  a:\n    runs-on: x\n    steps: [{ run: echo }]\n```\n')
     expect(block?.lang).toBe('yaml')

@@ -108,7 +108,7 @@ describe.each(MIXES)('faults: %s (%s)', (_mix, backend, rates) => {
       expect(await wrongOrMissing(outDir, prefix, backend.readBack)).toEqual([])
       const third = await run()
       expect(third.uploaded).toEqual([])
-      expect(third.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0 })
+      expect(third.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0, copy: 0 })
     } finally {
       await proxy.close()
     }

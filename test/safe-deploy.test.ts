@@ -35,7 +35,7 @@ describe.each(backends)('remote deploy manifest on $name', (backend) => {
     await p.run()
     const report = await p.run({ cacheDir: 'cold-2', trustRemoteManifest: true })
     expect(report.uploaded).toEqual([])
-    expect(report.requests).toEqual({ list: 0, stat: 1, get: 1, upload: 0, delete: 0 })
+    expect(report.requests).toEqual({ list: 0, stat: 1, get: 1, upload: 0, delete: 0, copy: 0 })
     // The manifest records each file's header fingerprint: a changed rule is seen without a listing.
     const rules = await p.run({ cacheDir: 'cold-3', trustRemoteManifest: true, headers: [{ match: 'robots.txt', cacheControl: 'public, max-age=60' }] })
     expect(rules.plan).toEqual([{ key: `${p.prefix}robots.txt`, action: 'upload', reason: 'headers' }])
@@ -48,7 +48,7 @@ describe.each(backends)('remote deploy manifest on $name', (backend) => {
     await p.run()
     const report = await p.run()
     // The one cheap question: is the deploy manifest still the one this cache wrote?
-    expect(report.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0 })
+    expect(report.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0, copy: 0 })
     expect(report.manifest).toBeUndefined()
   })
 
@@ -200,7 +200,7 @@ describe.each(backends)('compress on $name', (backend) => {
 
     const second = await p.run({ compress: true })
     expect(second.uploaded).toEqual([])
-    expect(second.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0 })
+    expect(second.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0, copy: 0 })
 
     // Compression is deterministic: a cold cache finds the same compressed bytes stored.
     const cold = await p.run({ compress: true, cacheDir: 'cold-compress', manifest: false })
@@ -255,7 +255,7 @@ describe.each(backends)('the storage is the truth, not the cache, on $name', (ba
     expect(back.uploaded.map((u) => u.key.slice(p.prefix.length)).sort()).toEqual(['index.html', 'robots.txt'])
     expect(await differing(backend, p.prefix, join(p.root, 'dist'))).toEqual([])
     const again = await p.run({ cacheDir: 'runner-1' })
-    expect(again.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0 })
+    expect(again.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0, copy: 0 })
   })
 
   it('objects another deployer pruned are uploaded again, never reported unchanged', async () => {
@@ -315,7 +315,7 @@ describe.each(backends)('the storage is the truth, not the cache, on $name', (ba
     await Promise.all([p.run({ strategy: backend.strategy(x) }), p.run({ strategy: backend.strategy(y) })])
     for (const prefix of [x, y]) {
       const warm = await p.run({ strategy: backend.strategy(prefix) })
-      expect(warm.requests, prefix).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0 })
+      expect(warm.requests, prefix).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0, copy: 0 })
     }
   })
 

@@ -28,16 +28,21 @@ interface Flags {
   json?: boolean
   quiet?: boolean
   verify?: boolean
+  yes?: boolean
 }
 
 const cli = cac('collectfasta')
 
-cli
-  .command('deploy [dir]', 'Deploy a built directory, uploading only what changed')
-  .option('--to <url>', 'Target: s3://bucket/prefix, gs://bucket/prefix, azblob://account/container/prefix or file:///path (overrides the config)')
-  .option('--endpoint <url>', 'S3-compatible endpoint for an s3:// target (R2, MinIO, ...), or the Blob service URL for an azblob:// one (Azurite, a sovereign cloud)')
-  .option('--config <file>', 'Config file: collectfasta.config.* or a vite.config.* (default: found in the current folder)')
-  .option('--mode <mode>', 'Vite mode, as `vite build --mode`', { default: 'production' })
+/** The options every command has: where the site is, and the config that may say it. */
+function targetOptions<C extends ReturnType<typeof cli.command>>(command: C): C {
+  return command
+    .option('--to <url>', 'Target: s3://bucket/prefix, gs://bucket/prefix, azblob://account/container/prefix or file:///path (overrides the config)')
+    .option('--endpoint <url>', 'S3-compatible endpoint for an s3:// target (R2, MinIO, ...), or the Blob service URL for an azblob:// one (Azurite, a sovereign cloud)')
+    .option('--config <file>', 'Config file: collectfasta.config.* or a vite.config.* (default: found in the current folder)')
+    .option('--mode <mode>', 'Vite mode, as `vite build --mode`', { default: 'production' })
+}
+
+targetOptions(cli.command('deploy [dir]', 'Deploy a built directory, uploading only what changed'))
   .option('--dry-run', 'Report what would be uploaded and deleted, and why; change nothing')
   .option('--force', 'Upload every file, whatever the cache and the storage say')
   .option('--concurrency <n>', 'Uploads in flight at once')
@@ -51,24 +56,22 @@ cli
   .example('collectfasta deploy --mode staging')
   .action(run)
 
-cli
-  .command('check [dir]', 'Compare a built directory with the storage (bytes and headers); exit 1 on any difference')
-  .option('--to <url>', 'Target: s3://bucket/prefix, gs://bucket/prefix, azblob://account/container/prefix or file:///path (overrides the config)')
-  .option('--endpoint <url>', 'S3-compatible endpoint for an s3:// target (R2, MinIO, ...), or the Blob service URL for an azblob:// one (Azurite, a sovereign cloud)')
-  .option('--config <file>', 'Config file: collectfasta.config.* or a vite.config.* (default: found in the current folder)')
-  .option('--mode <mode>', 'Vite mode, as `vite build --mode`', { default: 'production' })
+targetOptions(cli.command('check [dir]', 'Compare a built directory with the storage (bytes and headers); exit 1 on any difference'))
   .option('--concurrency <n>', 'Requests in flight at once')
   .option('--json', 'Print the JSON report on stdout, and nothing else there')
   .option('--quiet', 'Print only the differences')
   .example('collectfasta check dist --to s3://my-site/www')
   .action(runCheck)
 
-cli
-  .command('rollback', 'Make a kept release live again, from the storage alone (no build, no cache)')
-  .option('--to <url>', 'Target: s3://bucket/prefix, gs://bucket/prefix, azblob://account/container/prefix or file:///path (overrides the config)')
-  .option('--endpoint <url>', 'S3-compatible endpoint for an s3:// target (R2, MinIO, ...), or the Blob service URL for an azblob:// one (Azurite, a sovereign cloud)')
-  .option('--config <file>', 'Config file: collectfasta.config.* or a vite.config.* (default: found in the current folder)')
-  .option('--mode <mode>', 'Vite mode, as `vite build --mode`', { default: 'production' })
+targetOptions(cli.command('remove', 'Take a site down: delete what this tool deployed at the target (its deploy manifest says what), and nothing else'))
+  .option('--dry-run', 'List what would be deleted; delete nothing')
+  .option('--yes', 'Delete without asking (needed where stdin is not a terminal, as in CI)')
+  .option('--json', 'Print the JSON report on stdout, and nothing else there')
+  .option('--quiet', 'Print only warnings and errors')
+  .example('collectfasta remove --to s3://my-site/pr-42 --yes')
+  .action(runRemove)
+
+targetOptions(cli.command('rollback', 'Make a kept release live again, from the storage alone (no build, no cache)'))
   .option('--release <id>', 'The release to restore (`collectfasta releases` lists them)')
   .option('--steps <n>', 'How many releases back from the live one (default: 1)')
   .option('--dry-run', 'Print what would be copied and deleted; change nothing')
@@ -79,12 +82,7 @@ cli
   .example('collectfasta rollback --to s3://my-site/www --release 3f9c2a1b7d4e5f60')
   .action(runRollback)
 
-cli
-  .command('releases', 'List the kept releases, newest first, and whether each can be rolled back to')
-  .option('--to <url>', 'Target: s3://bucket/prefix, gs://bucket/prefix, azblob://account/container/prefix or file:///path (overrides the config)')
-  .option('--endpoint <url>', 'S3-compatible endpoint for an s3:// target (R2, MinIO, ...), or the Blob service URL for an azblob:// one (Azurite, a sovereign cloud)')
-  .option('--config <file>', 'Config file: collectfasta.config.* or a vite.config.* (default: found in the current folder)')
-  .option('--mode <mode>', 'Vite mode, as `vite build --mode`', { default: 'production' })
+targetOptions(cli.command('releases', 'List the kept releases, newest first, and whether each can be rolled back to'))
   .option('--json', 'Print the list as JSON')
   .example('collectfasta releases --to s3://my-site/www')
   .action(runReleases)
@@ -119,25 +117,9 @@ function typed(flag: string, parsed: string | number): string {
   return inline?.slice(flag.length + 1) ?? (at >= 0 ? argv[at + 1] : undefined) ?? String(parsed)
 }
 
-/** The target and the config's hooks, for the commands that need no build: rollback, releases. */
-async function storageOptions(flags: Flags) {
-  const found = await findConfig(process.cwd(), { config: flags.config, mode: flags.mode })
-  const config = found?.config ?? {}
-  if (flags.endpoint && !flags.to) throw new UsageError('[collectfasta] --endpoint goes with --to s3://bucket/prefix.')
-  const strategy = flags.to ? await strategyFor(flags.to, flags.endpoint) : config.strategy
-  if (!strategy) throw new UsageError('[collectfasta] No target: pass --to s3://bucket/prefix (or gs://, file://), or add a collectfasta.config.ts.')
-  const logger: Logger = {
-    info: (message) => {
-      if (!flags.quiet) (flags.json ? process.stderr : process.stdout).write(`${message}\n`)
-    },
-    warn: (message) => process.stderr.write(`${message}\n`),
-  }
-  return { strategy, config, logger }
-}
-
 async function runRollback(flags: ReleaseFlags): Promise<void> {
   if (flags.release !== undefined && flags.steps !== undefined) throw new UsageError('[collectfasta] Give --release or --steps, not both.')
-  const [{ rollback }, { strategy, config, logger }] = await Promise.all([import('../core/rollback.js'), storageOptions(flags)])
+  const [{ rollback }, { strategy, config, logger }] = await Promise.all([import('../core/rollback.js'), commandTarget(flags)])
   const manifest = typeof config.manifest === 'string' ? config.manifest : undefined
   const report = await rollback({
     strategy,
@@ -154,7 +136,7 @@ async function runRollback(flags: ReleaseFlags): Promise<void> {
 }
 
 async function runReleases(flags: Flags): Promise<void> {
-  const [{ listReleases }, { strategy, config }] = await Promise.all([import('../core/releases.js'), storageOptions(flags)])
+  const [{ listReleases }, { strategy, config }] = await Promise.all([import('../core/releases.js'), commandTarget(flags)])
   const manifest = typeof config.manifest === 'string' ? config.manifest : undefined
   const releases = await listReleases({ strategy, ...(manifest && { manifest }) })
   if (flags.json) return void process.stdout.write(`${JSON.stringify(releases, null, 2)}\n`)
@@ -166,11 +148,36 @@ async function runReleases(flags: Flags): Promise<void> {
   }
 }
 
-/** The options of a deploy (or check) from the flags, the config file and the directory. */
-async function commandOptions(dir: string | undefined, flags: Flags): Promise<DeployOptions> {
-  const cwd = process.cwd()
-  const { manifestAssetsDir, publishedDir } = await import('./published-dir.js')
-  const found = await findConfig(cwd, { config: flags.config, mode: flags.mode })
+async function runRemove(flags: Flags): Promise<void> {
+  // Before any request: a script must say that it means it.
+  if (!flags.dryRun && !flags.yes && !process.stdin.isTTY) {
+    throw new UsageError('[collectfasta] remove deletes the site at the target, and cannot ask for confirmation here (stdin is not a terminal): add --yes, or --dry-run to see the list.')
+  }
+  const [{ remove }, target] = await Promise.all([import('../core/remove.js'), commandTarget(flags)])
+  const { config, strategy, logger } = target
+  if (config.manifest === false) throw new UsageError('[collectfasta] The config sets `manifest: false`: without a deploy manifest, what this tool deployed is unknown. Remove the objects yourself.')
+  const report = await remove({ strategy, dryRun: flags.dryRun, manifest: config.manifest, logger, confirm: flags.yes ? undefined : confirm })
+  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+  if (report.declined) throw new Error('[collectfasta] Not confirmed: nothing was deleted.')
+}
+
+/** Lists the keys on the terminal and asks; only "y" or "yes" deletes. */
+async function confirm(keys: string[]): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises')
+  const shown = keys.slice(0, 50).map((key) => `  delete  ${key}`)
+  if (keys.length > shown.length) shown.push(`  … and ${keys.length - shown.length} more`)
+  process.stderr.write(`${shown.join('\n')}\n`)
+  const terminal = createInterface({ input: process.stdin, output: process.stderr })
+  try {
+    return /^y(es)?$/i.test((await terminal.question(`Delete these ${keys.length} object(s)? [y/N] `)).trim())
+  } finally {
+    terminal.close()
+  }
+}
+
+/** The target (from --to, or the config), the config and the logger of a command. */
+async function commandTarget(flags: Flags) {
+  const found = await findConfig(process.cwd(), { config: flags.config, mode: flags.mode })
   const config = found?.config ?? {}
   const strategy = flags.to ? await strategyFor(flags.to, flags.endpoint) : config.strategy
   if (flags.endpoint && !flags.to) throw new UsageError('[collectfasta] --endpoint goes with --to s3://bucket/prefix.')
@@ -180,13 +187,20 @@ async function commandOptions(dir: string | undefined, flags: Flags): Promise<De
         'or a collectfasta() plugin to vite.config.*.',
     )
   }
-  const concurrency = flags.concurrency === undefined ? config.concurrency : wholeNumber('--concurrency', flags.concurrency)
   const logger: Logger = {
     info: (message) => {
       if (!flags.quiet) (flags.json ? process.stderr : process.stdout).write(`${message}\n`)
     },
     warn: (message) => process.stderr.write(`${message}\n`),
   }
+  return { found, config, strategy, logger }
+}
+
+/** The options of a deploy (or check) from the flags, the config file and the directory. */
+async function commandOptions(dir: string | undefined, flags: Flags): Promise<DeployOptions> {
+  const cwd = process.cwd()
+  const [{ manifestAssetsDir, publishedDir }, { found, config, strategy, logger }] = await Promise.all([import('./published-dir.js'), commandTarget(flags)])
+  const concurrency = flags.concurrency === undefined ? config.concurrency : wholeNumber('--concurrency', flags.concurrency)
   const { dir: configDir, ...common } = config
   // A directory named (here or in collectfasta.config) is deployed as named; otherwise the one
   // this project's build publishes is looked for, never a server bundle.

@@ -54,6 +54,12 @@ const DeploySchema = v.object({
   id: v.optional(v.string()),
   /** What makes it a release one can roll back to (core/release.ts); absent in manifests of older versions. */
   release: v.optional(ReleaseSummarySchema),
+  /**
+   * Moved into the history by another deploy's mark before it committed: it may still be writing
+   * (or was killed). Its own commit records it again without this. A manifest whose history holds
+   * one does not describe the storage for sure (see docs/guarantees.md).
+   */
+  open: v.optional(v.boolean()),
 })
 /**
  * A prune under way: its deploy's id, when it began (its own clock) and the paths it may delete.

@@ -7,6 +7,7 @@ import type { ManifestFile } from './deploy-manifest.js'
 import type { Entry } from './entry.js'
 import type { Counted } from './requests.js'
 import type { RemoteState } from './remote.js'
+import { settled } from './trust.js'
 
 /** One upload the diff decided on. */
 export interface Upload {
@@ -65,8 +66,9 @@ export async function diff(entries: Entry[], ctx: DiffContext): Promise<Upload[]
   const manifest = await remote.manifest()
   const prefix = strategy.prefix ?? ''
   let listing: Map<string, RemoteObject> | undefined
-  // A manifest left pending by a deploy that stopped early does not describe the storage.
-  if (ctx.trustRemoteManifest && manifest && !manifest.pending) {
+  // A manifest left pending by a deploy that stopped early, or recording one that may still be
+  // writing, does not describe the storage.
+  if (ctx.trustRemoteManifest && manifest && settled(manifest)) {
     // The manifest's record, as a listing would give it (its `headers` is the fingerprint).
     const asListed = (path: string, file: ManifestFile): RemoteObject => ({
       key: prefix + path,
@@ -79,7 +81,9 @@ export async function diff(entries: Entry[], ctx: DiffContext): Promise<Upload[]
     listing = new Map(Object.entries(manifest.files).map(([path, file]) => [prefix + path, asListed(path, file)]))
   } else {
     if (ctx.trustRemoteManifest) {
-      ctx.warn(`[collectfasta] trustRemoteManifest is set, but ${manifest ? 'the remote manifest is left pending by a deploy that did not finish' : 'no remote manifest was found'}: listing the storage instead.`)
+      ctx.warn(
+        `[collectfasta] trustRemoteManifest is set, but ${manifest ? 'the remote manifest records a deploy or prune that did not finish (it may still be writing)' : 'no remote manifest was found'}: listing the storage instead.`,
+      )
     }
     listing = await (listed ?? remote.listing())
   }

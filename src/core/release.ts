@@ -3,7 +3,7 @@ import { gunzipSync, gzipSync } from 'node:zlib'
 import * as v from 'valibot'
 import { validatePath } from '../paths.js'
 import { runPool } from '../pool.js'
-import type { ObjectHeaders, RequestKind, Strategy, StrategyContext, UploadFile } from '../strategy.js'
+import type { ObjectHeaders, Strategy, StrategyContext, UploadFile } from '../strategy.js'
 import { md5Hex } from '../hash.js'
 import { MANIFEST_TOOL, type RemoteManifest, type ReleaseSummary, jsonUpload } from './deploy-manifest.js'
 import type { Entry } from './entry.js'
@@ -24,9 +24,6 @@ import { toUploadFile } from './upload.js'
  */
 
 export const RELEASE_FORMAT = 1
-
-/** How a copy is counted in the report until `copy` has a request kind of its own. */
-export const COPY_REQUEST: RequestKind = 'upload'
 
 const HeadersSchema = v.object({
   contentType: v.string(),
@@ -176,7 +173,7 @@ export async function keepCopies(entries: Entry[], uploaded: Set<string>, previo
     async ([key, entry]) => {
       const once = async () => {
         if (copy) {
-          const stored = await ctx.counted(COPY_REQUEST, (c) => copy(entry.key, key, c))
+          const stored = await ctx.counted('copy', (c) => copy(entry.key, key, c))
           // Another deploy wrote this key between the upload and the copy: the copy is not this content.
           if (stored?.md5 && entry.md5Hex && stored.md5 !== entry.md5Hex) {
             const remove = strategy.delete?.bind(strategy)

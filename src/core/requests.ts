@@ -5,7 +5,7 @@ import type { RequestKind, StrategyContext } from '../strategy.js'
 export type Counted = <T>(kind: RequestKind, call: (ctx: StrategyContext) => Promise<T>) => Promise<T>
 
 export function emptyRequestCounts(): Record<RequestKind, number> {
-  return { list: 0, stat: 0, get: 0, upload: 0, delete: 0 }
+  return { list: 0, stat: 0, get: 0, upload: 0, delete: 0, copy: 0 }
 }
 
 /** Counts a strategy's requests; a call that counts nothing of its own kind counts as one. */

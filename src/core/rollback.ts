@@ -9,7 +9,7 @@ import type { ManifestDeploy, ManifestFile, ReleaseSummary, RemoteManifest } fro
 import { GROUPS, GROUP_HASHED, GROUP_LAST, GROUP_OTHER } from './entry.js'
 import { deployId } from './plan.js'
 import { executePrune } from './prune.js'
-import { type ReleaseFile, type ReleaseRecord, COPY_REQUEST, hashedName, keptKey, readRecord, recordKey, releaseFolder, releaseSource, usableId, writeRecord } from './release.js'
+import { type ReleaseFile, type ReleaseRecord, hashedName, keptKey, readRecord, recordKey, releaseFolder, releaseSource, usableId, writeRecord } from './release.js'
 import { publishReport, runOnDeployed, stoppedRun } from './publish.js'
 import { RemoteState } from './remote.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
@@ -262,7 +262,7 @@ async function refuseMissing(copies: Copy[], record: ReleaseRecord, strategy: St
 async function copyBack(strategy: Strategy, counted: ReturnType<typeof createCounter>, c: Copy, record: ReleaseRecord): Promise<RemoteObject | undefined> {
   if (strategy.copy) {
     const copy = strategy.copy.bind(strategy)
-    return counted(COPY_REQUEST, (ctx) => copy(c.from, c.key, ctx))
+    return counted('copy', (ctx) => copy(c.from, c.key, ctx))
   }
   const get = strategy.get?.bind(strategy)
   const headers = record.headers[c.file[4]]

@@ -244,9 +244,17 @@ export async function waitForPrune(remote: RemoteState, pruning: ManifestPruning
   return 'expired'
 }
 
-/** The history of `manifest`, with a pending deploy that never committed kept as a deploy (its files may be live). */
+/**
+ * The history of `manifest`, with a pending deploy that never committed kept as a deploy (its
+ * files may be live), marked `open`: it may still be writing.
+ */
 export function withPending(manifest: RemoteManifest, exceptId?: string): ManifestDeploy[] {
   const pending = manifest.pending
   if (!pending || pending.id === exceptId) return manifest.deploys
-  return [pending, ...manifest.deploys]
+  return [{ ...pending, open: true }, ...manifest.deploys]
+}
+
+/** Whether `manifest` describes the storage for sure: no deploy pending or open, no prune under way. */
+export function settled(manifest: RemoteManifest): boolean {
+  return !manifest.pending && !manifest.pruning && !manifest.deploys.some((d) => d.open)
 }

@@ -1,4 +1,5 @@
-import type { AzureTransport } from './azure-transport.js'
+import { AzureError, type AzureTransport } from './azure-transport.js'
+import { pause } from './utils.js'
 
 /**
  * The Blob service operations the Azure strategy uses, one interface for both paths: the lean
@@ -35,20 +36,28 @@ export type Condition = { ifMatch: string } | { ifNoneMatch: '*' }
 export interface Stored {
   etag?: string
   modified?: number
+  /** Requests it took, when more than one (a copy, its polls, its properties). */
+  requests?: number
 }
 
 export interface AzureApi {
+  /** Reads (`list`, `head`, `get`) are abandoned once `signal` aborts: a cancelled deploy stops waiting. */
   /** One page of the listing (up to 5,000 blobs) and the marker of the next, if any. */
-  list(prefix: string, marker: string | undefined): Promise<{ blobs: BlobInfo[]; next?: string }>
-  head(name: string): Promise<BlobInfo | undefined>
+  list(prefix: string, marker: string | undefined, signal?: AbortSignal): Promise<{ blobs: BlobInfo[]; next?: string }>
+  head(name: string, signal?: AbortSignal): Promise<BlobInfo | undefined>
   /** The blob's bytes as stored (never decoded); rejects with an error named 'TooLarge' past `maxBytes`. */
-  get(name: string, maxBytes: number): Promise<Uint8Array | undefined>
+  get(name: string, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array | undefined>
   /** Put Blob: the bytes in one request; the service checks them against `md5` (base64). */
   put(name: string, body: Uint8Array, md5: string, headers: BlobHeaders, condition: Condition | undefined, timeout: number): Promise<Stored>
   /** Put Block: one block, uncommitted until `commit`; the service checks it against `md5`. */
   putBlock(name: string, id: string, body: Uint8Array, md5: string, timeout: number): Promise<void>
   /** Put Block List: the blob becomes these blocks, with these properties (`md5`: the whole blob's, stored). */
   commit(name: string, ids: string[], md5: string, headers: BlobHeaders, condition: Condition | undefined, timeout: number): Promise<Stored>
+  /**
+   * Copy Blob within the account, waiting while it is pending. With `headers`, the copy gets that
+   * metadata, then those properties (Set Blob Properties, keeping `md5`, base64); without, the source's.
+   */
+  copy(from: string, to: string, headers: BlobHeaders | undefined, md5: string | undefined, timeout: number): Promise<Stored>
   /** Resolves false when the blob was not there. */
   delete(name: string): Promise<boolean>
   close(): Promise<void>
@@ -65,9 +74,12 @@ function propertyHeaders(headers: BlobHeaders): Record<string, string> {
   const out: Record<string, string> = { 'x-ms-blob-content-type': headers.contentType }
   if (headers.cacheControl !== undefined) out['x-ms-blob-cache-control'] = headers.cacheControl
   if (headers.contentEncoding !== undefined) out['x-ms-blob-content-encoding'] = headers.contentEncoding
+  return { ...out, ...metadataHeaders(headers.metadata) }
+}
+
+function metadataHeaders(metadata: Record<string, string>): Record<string, string> {
   // Azure's metadata names are case-insensitive; the signature wants header names in lower case.
-  for (const [name, value] of Object.entries(headers.metadata)) out[`x-ms-meta-${name.toLowerCase()}`] = value
-  return out
+  return Object.fromEntries(Object.entries(metadata).map(([name, value]) => [`x-ms-meta-${name.toLowerCase()}`, value]))
 }
 
 const conditionHeaders = (condition: Condition | undefined): Record<string, string> =>
@@ -139,17 +151,17 @@ export function leanAzureApi({ transport, container, timeout }: LeanAzureOptions
   const stored = (headers: Record<string, unknown>): Stored => ({ etag: unquote(headers.etag), modified: time(headers['last-modified']) })
 
   return {
-    async list(prefix, marker) {
+    async list(prefix, marker, signal) {
       const query: Record<string, string> = { restype: 'container', comp: 'list', include: 'metadata', maxresults: '5000' }
       if (prefix) query.prefix = prefix
       if (marker) query.marker = marker
-      const answer = await transport.send({ method: 'GET', container, query, timeout })
+      const answer = await transport.send({ method: 'GET', container, query, timeout, signal })
       parser ??= (await import('htmlparser2')).Parser
       return readListing(parser, answer.body)
     },
 
-    async head(name) {
-      const answer = await transport.send({ method: 'HEAD', container, blob: name, timeout, missingOk: true })
+    async head(name, signal) {
+      const answer = await transport.send({ method: 'HEAD', container, blob: name, timeout, missingOk: true, signal })
       if (answer.status === 404) return undefined
       const metadata: Record<string, string> = Object.create(null)
       for (const [header, value] of Object.entries(answer.headers)) {
@@ -169,8 +181,8 @@ export function leanAzureApi({ transport, container, timeout }: LeanAzureOptions
       }
     },
 
-    async get(name, maxBytes) {
-      const answer = await transport.send({ method: 'GET', container, blob: name, timeout, maxBytes, missingOk: true })
+    async get(name, maxBytes, signal) {
+      const answer = await transport.send({ method: 'GET', container, blob: name, timeout, maxBytes, missingOk: true, signal })
       return answer.status === 404 ? undefined : new Uint8Array(answer.body)
     },
 
@@ -202,6 +214,27 @@ export function leanAzureApi({ transport, container, timeout }: LeanAzureOptions
         timeout: commitTimeout,
       })
       return stored(answer.headers)
+    },
+
+    async copy(from, to, headers, md5, copyTimeout) {
+      const source = transport.sourceUrl(container, from)
+      let answer = await transport.send({ method: 'PUT', container, blob: to, headers: { 'x-ms-copy-source': source, ...metadataHeaders(headers?.metadata ?? {}) }, timeout: copyTimeout })
+      let requests = 1
+      // A copy within an account is mostly done when answered; a pending one is polled until it ends.
+      const deadline = Date.now() + copyTimeout
+      for (let wait = 50; answer.headers['x-ms-copy-status'] === 'pending'; wait = Math.min(wait * 2, 2000)) {
+        if (Date.now() > deadline) throw new AzureError(200, 'CopyPending', `the copy was still pending after ${copyTimeout} ms`)
+        await pause(wait)
+        answer = await transport.send({ method: 'HEAD', container, blob: to, timeout })
+        requests++
+      }
+      const status = String(answer.headers['x-ms-copy-status'] ?? 'success')
+      if (status !== 'success') throw new AzureError(200, 'CopyFailed', `the copy ended ${status}${answer.headers['x-ms-copy-status-description'] ? `: ${answer.headers['x-ms-copy-status-description']}` : ''}`)
+      if (!headers) return { ...stored(answer.headers), requests }
+      // Set Blob Properties clears every property it is not given: the MD5 is given again.
+      const properties = { ...propertyHeaders({ ...headers, metadata: {} }), ...(md5 ? { 'x-ms-blob-content-md5': md5 } : {}) }
+      answer = await transport.send({ method: 'PUT', container, blob: to, query: { comp: 'properties' }, headers: properties, timeout })
+      return { ...stored(answer.headers), requests: requests + 1 }
     },
 
     async delete(name) {

@@ -31,12 +31,15 @@ interface SdkHttpHeaders {
 }
 
 interface SdkBlockBlobClient {
-  getProperties(): Promise<SdkProperties>
-  download(offset?: number, count?: number): Promise<{ readableStreamBody?: NodeJS.ReadableStream }>
+  getProperties(options?: { abortSignal?: AbortSignal }): Promise<SdkProperties>
+  download(offset?: number, count?: number, options?: { abortSignal?: AbortSignal }): Promise<{ readableStreamBody?: NodeJS.ReadableStream }>
   upload(body: Uint8Array, length: number, options: { blobHTTPHeaders: SdkHttpHeaders; metadata: Record<string, string>; transactionalContentMD5: Uint8Array; conditions?: SdkConditions }): Promise<{ etag?: string; lastModified?: Date }>
   stageBlock(id: string, body: Uint8Array, length: number, options: { transactionalContentMD5: Uint8Array }): Promise<unknown>
   commitBlockList(ids: string[], options: { blobHTTPHeaders: SdkHttpHeaders; metadata: Record<string, string>; conditions?: SdkConditions }): Promise<{ etag?: string; lastModified?: Date }>
   deleteIfExists(options: { deleteSnapshots: 'include' }): Promise<{ succeeded: boolean }>
+  readonly url: string
+  beginCopyFromURL(source: string, options: { metadata?: Record<string, string> }): Promise<{ pollUntilDone(): Promise<{ copyStatus?: string; etag?: string; lastModified?: Date }> }>
+  setHTTPHeaders(headers: SdkHttpHeaders): Promise<{ etag?: string; lastModified?: Date }>
 }
 
 interface SdkListPage {
@@ -49,7 +52,7 @@ export interface ContainerClientLike {
   readonly containerName: string
   readonly url: string
   getBlockBlobClient(name: string): SdkBlockBlobClient
-  listBlobsFlat(options: { prefix?: string; includeMetadata: boolean }): { byPage(settings: { continuationToken?: string; maxPageSize: number }): AsyncIterableIterator<SdkListPage> }
+  listBlobsFlat(options: { prefix?: string; includeMetadata: boolean; abortSignal?: AbortSignal }): { byPage(settings: { continuationToken?: string; maxPageSize: number }): AsyncIterableIterator<SdkListPage> }
 }
 
 const hex = (md5: Uint8Array | undefined) => (md5 ? Buffer.from(md5).toString('hex') : undefined)
@@ -92,26 +95,26 @@ const stored = (answer: { etag?: string; lastModified?: Date }): Stored => ({ et
 export function sdkAzureApi(client: ContainerClientLike): AzureApi {
   const blob = (name: string) => client.getBlockBlobClient(name)
   return {
-    list: (prefix, marker) =>
+    list: (prefix, marker, signal) =>
       wrap(async () => {
-        const pages = client.listBlobsFlat({ prefix: prefix || undefined, includeMetadata: true }).byPage({ continuationToken: marker, maxPageSize: 5000 })
+        const pages = client.listBlobsFlat({ prefix: prefix || undefined, includeMetadata: true, abortSignal: signal }).byPage({ continuationToken: marker, maxPageSize: 5000 })
         const { value } = await pages.next()
         const page = value as SdkListPage | undefined
         return { blobs: (page?.segment.blobItems ?? []).map((item) => info(item.name, item.properties, item.metadata)), next: page?.continuationToken || undefined }
       }),
 
-    async head(name) {
+    async head(name, signal) {
       try {
-        return info(name, await blob(name).getProperties())
+        return info(name, await blob(name).getProperties({ abortSignal: signal }))
       } catch (error) {
         if ((error as { statusCode?: number }).statusCode === 404) return undefined
         throw asAzureError(error)
       }
     },
 
-    async get(name, maxBytes) {
+    async get(name, maxBytes, signal) {
       try {
-        const { readableStreamBody } = await blob(name).download()
+        const { readableStreamBody } = await blob(name).download(0, undefined, { abortSignal: signal })
         const chunks: Buffer[] = []
         let size = 0
         for await (const chunk of (readableStreamBody ?? []) as AsyncIterable<Buffer>) {
@@ -140,6 +143,15 @@ export function sdkAzureApi(client: ContainerClientLike): AzureApi {
       wrap(async () =>
         stored(await blob(name).commitBlockList(ids, { blobHTTPHeaders: { ...httpHeaders(headers), blobContentMD5: Buffer.from(md5, 'base64') }, metadata: headers.metadata, conditions: conditions(condition) })),
       ),
+
+    copy: (from, to, headers, md5) =>
+      wrap(async () => {
+        const copied = await (await blob(to).beginCopyFromURL(blob(from).url, { metadata: headers?.metadata })).pollUntilDone()
+        if (copied.copyStatus !== undefined && copied.copyStatus !== 'success') throw new AzureError(200, 'CopyFailed', `the copy ended ${copied.copyStatus}`)
+        if (!headers) return stored(copied)
+        // Set Blob Properties clears every property it is not given: the MD5 is given again.
+        return stored(await blob(to).setHTTPHeaders({ ...httpHeaders(headers), blobContentMD5: md5 ? Buffer.from(md5, 'base64') : undefined }))
+      }),
 
     delete: (name) => wrap(async () => (await blob(name).deleteIfExists({ deleteSnapshots: 'include' })).succeeded),
 

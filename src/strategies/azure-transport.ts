@@ -8,7 +8,7 @@ import { pause } from './utils.js'
  * The Azure strategy's own HTTP path: Blob service REST requests through undici's request API
  * (one pool, sized to the concurrency), authorised by Shared Key (an HMAC of the request with
  * the account key), a SAS token in the query, or a bearer token from an Azure credential.
- * @azure/storage-blob costs about three times the CPU per upload (bench/azure-cpu.mjs).
+ * @azure/storage-blob costs about twice the CPU per upload (bench/azure-cpu.mjs, bench/RESULTS.md).
  */
 
 /** The REST API version every request names (Blob service, 2021-12-02: block blobs up to 190.7 TiB). */
@@ -80,19 +80,16 @@ export function blobPath(container: string, blob?: string): string {
  * account, the encoded path, the query's parameters sorted, decoded).
  */
 export function sharedKey(account: string, key: Buffer | KeyObject, method: string, path: string, query: Record<string, string>, headers: Record<string, string>): string {
+  // One string built in place: this runs for every request (arrays, maps and joins cost more than the HMAC).
   const h = (name: string) => headers[name] ?? ''
   const length = h('content-length') === '0' ? '' : h('content-length')
-  const standard = [method, h('content-encoding'), h('content-language'), length, h('content-md5'), h('content-type'), '', h('if-modified-since'), h('if-match'), h('if-none-match'), h('if-unmodified-since'), h('range')]
-  const msHeaders = Object.keys(headers)
-    .filter((name) => name.startsWith('x-ms-'))
-    .sort()
-    .map((name) => `${name}:${(headers[name] as string).trim()}\n`)
-    .join('')
-  const params = Object.keys(query)
-    .sort()
-    .map((name) => `\n${name.toLowerCase()}:${query[name]}`)
-    .join('')
-  const text = `${standard.join('\n')}\n${msHeaders}/${account}${path}${params}`
+  let text = `${method}\n${h('content-encoding')}\n${h('content-language')}\n${length}\n${h('content-md5')}\n${h('content-type')}\n\n${h('if-modified-since')}\n${h('if-match')}\n${h('if-none-match')}\n${h('if-unmodified-since')}\n${h('range')}\n`
+  const msNames: string[] = []
+  for (const name in headers) if (name.startsWith('x-ms-')) msNames.push(name)
+  msNames.sort()
+  for (const name of msNames) text += `${name}:${(headers[name] as string).trim()}\n`
+  text += `/${account}${path}`
+  for (const name of Object.keys(query).sort()) text += `\n${name.toLowerCase()}:${query[name]}`
   return `SharedKey ${account}:${createHmac('sha256', key).update(text, 'utf8').digest('base64')}`
 }
 
@@ -109,6 +106,8 @@ function errorFrom(status: number, headers: AzureAnswer['headers'], body: Buffer
 
 export interface AzureTransport {
   send(request: AzureRequest): Promise<AzureAnswer>
+  /** A blob's URL as a copy's source (`x-ms-copy-source`): with the SAS token when that authorises the requests. */
+  sourceUrl(container: string, blob: string): string
   close(): Promise<void>
 }
 
@@ -165,6 +164,9 @@ export async function createAzureTransport(options: AzureTransportOptions): Prom
           await pause(retryDelay(attempt), request.signal)
         }
       }
+    },
+    sourceUrl(container, blob) {
+      return `${base.origin}${basePath}${blobPath(container, blob)}${auth.kind === 'sas' ? `?${auth.query}` : ''}`
     },
     async close() {
       const held = pool

@@ -31,7 +31,7 @@ const META = { md5: METADATA_MD5.replaceAll('-', '_'), xxh64: METADATA_XXH64.rep
  * Deploys to Azure Blob Storage (block blobs). Cold caches are answered by one listing (5,000
  * blobs a page) that carries our digests and header fingerprint in blob metadata.
  */
-export type AzureStrategy = StrategyWith<'list' | 'stat' | 'get' | 'delete' | 'dispose'>
+export type AzureStrategy = StrategyWith<'list' | 'stat' | 'get' | 'delete' | 'copy' | 'dispose'>
 
 export function azure(options: AzureOptions): AzureStrategy {
   validate(options)
@@ -86,6 +86,8 @@ export function azure(options: AzureOptions): AzureStrategy {
     if (status === 404 && e.code === 'ContainerNotFound') {
       return storageError(STRATEGY_NAME, `The container \`${container}\` does not exist in the account \`${account}\`${custom}: create it (az storage container create -n '${container}'), or enable the static website for \`$web\`.`, error)
     }
+    // The lean path's abandoned read, or the SDK's (AbortError).
+    if (status === 'ABORT_ERR' || e.name === 'AbortError') return storageError(STRATEGY_NAME, `${what}: the deploy was cancelled while waiting for the answer. Nothing more is sent; deploy again to finish.`, error)
     if (status === 503 || status === 429) return storageError(STRATEGY_NAME, `${what}: the service asks to slow down (${detail}).`, error, true)
     if (typeof status === 'string') return storageError(STRATEGY_NAME, `Could not reach ${resolved?.service ?? where} for ${what} (${detail}): check the network and \`url\`.`, error)
     return storageError(STRATEGY_NAME, `${what}: ${detail}.`, error)
@@ -135,7 +137,7 @@ export function azure(options: AzureOptions): AzureStrategy {
       do {
         let page: Awaited<ReturnType<AzureApi['list']>>
         try {
-          page = await azureApi.list(prefix, marker)
+          page = await azureApi.list(prefix, marker, ctx.signal)
         } catch (error) {
           throw fail(error)
         }
@@ -148,7 +150,7 @@ export function azure(options: AzureOptions): AzureStrategy {
 
     async stat(key, ctx) {
       try {
-        const blob = await (await connect(ctx)).head(key)
+        const blob = await (await connect(ctx)).head(key, ctx.signal)
         return blob && remote(blob)
       } catch (error) {
         throw fail(error, key)
@@ -207,13 +209,43 @@ export function azure(options: AzureOptions): AzureStrategy {
 
     async get(key, ctx) {
       try {
-        return await (await connect(ctx)).get(key, DEFAULTS.maxManifestBytes)
+        return await (await connect(ctx)).get(key, DEFAULTS.maxManifestBytes, ctx.signal)
       } catch (error) {
         if ((error as AzureError).code === 'TooLarge') {
           throw storageError(STRATEGY_NAME, `Refusing to read ${where}${key}: ${(error as Error).message} (${DEFAULTS.maxManifestBytes / MiB} MiB, the most a deploy manifest may be). Remove or replace that blob.`, error)
         }
         throw fail(error, key)
       }
+    },
+
+    async copy(from, to, ctx, copyOptions) {
+      const azureApi = await connect(ctx).catch((error: unknown) => Promise.reject(fail(error, to)))
+      // The source's properties: whether it exists, and our digests, which a copy with new headers must carry over.
+      let source: BlobInfo | undefined
+      try {
+        source = await azureApi.head(from)
+      } catch (error) {
+        throw fail(error, from)
+      }
+      ctx.count('stat')
+      if (!source) throw storageError(STRATEGY_NAME, `Cannot copy ${where}${from} to ${to}: there is no blob at ${from}.`)
+      const headers = copyOptions?.headers
+      const ours = { [META.md5]: source.metadata[META.md5], [META.xxh64]: source.metadata[META.xxh64], [META.headers]: copyOptions?.headersFingerprint }
+      const blobHeaders: BlobHeaders | undefined = headers && {
+        contentType: headers.contentType,
+        cacheControl: headers.cacheControl,
+        contentEncoding: headers.contentEncoding,
+        metadata: { ...headers.metadata, ...(Object.fromEntries(Object.entries(ours).filter(([, value]) => value !== undefined)) as Record<string, string>) },
+      }
+      let stored: Awaited<ReturnType<AzureApi['copy']>>
+      try {
+        stored = await azureApi.copy(from, to, blobHeaders, source.md5 && Buffer.from(source.md5, 'hex').toString('base64'), longTimeout)
+      } catch (error) {
+        throw fail(error, to)
+      }
+      ctx.count('copy', stored.requests ?? 1)
+      const copied = remote({ ...source, name: to, etag: stored.etag, modified: stored.modified })
+      return headers ? { ...copied, headersFingerprint: copyOptions.headersFingerprint, headers: undefined } : copied
     },
 
     async delete(keys, ctx) {

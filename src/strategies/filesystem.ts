@@ -32,7 +32,7 @@ function error(message: string): Error {
   return new Error(`[collectfasta] [${STRATEGY_NAME}] ${message}`)
 }
 
-export type FilesystemStrategy = StrategyWith<'list' | 'stat' | 'get' | 'delete' | 'bindRoot'>
+export type FilesystemStrategy = StrategyWith<'list' | 'stat' | 'get' | 'delete' | 'copy' | 'bindRoot'>
 
 /**
  * Deploys into a local or mounted directory. Writes are atomic (temporary file, then rename),
@@ -237,9 +237,38 @@ export function filesystem(options: FilesystemOptions): FilesystemStrategy {
         throw Object.assign(error(`Could not delete ${keys.length - deleted.length} file(s): ${(e as Error).message}`), { cause: e, deleted })
       }
     },
+
+    async copy(from, to, ctx) {
+      // Headers are the web server's to decide here: only the bytes are copied, atomically as an upload writes them.
+      const path = pathOf(from)
+      const opened = (await checkFolders(from, path))
+        ? await openFile(from, path).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)))
+        : undefined
+      if (!opened) throw error(`Cannot copy ${printable(JSON.stringify(from))} to ${printable(JSON.stringify(to))}: there is no such file in ${root}.`)
+      try {
+        const { handle, size } = opened
+        const read = async (start: number, end: number) => {
+          const bytes = Buffer.alloc(end - start)
+          for (let at = 0; at < bytes.length; ) {
+            const { bytesRead } = await handle.read(bytes, at, bytes.length - at, start + at)
+            if (bytesRead === 0) throw error(`${printable(JSON.stringify(from))} got shorter while it was copied. Copy it again.`)
+            at += bytesRead
+          }
+          return bytes
+        }
+        // A small file is written whole, a large one from `read` a chunk at a time (as an upload's).
+        const body = size < CHUNK_BYTES ? await read(0, size) : Buffer.alloc(0)
+        await write({ key: to, size, read, body, xxh64: '' })
+        ctx.count('copy')
+      } finally {
+        await opened.handle.close()
+      }
+      // What a listing will say of it (siblings are compared by MD5).
+      return describe(to, pathOf(to))
+    },
   })
 
-  async function write(file: UploadFile): Promise<RemoteObject> {
+  async function write(file: Pick<UploadFile, 'key' | 'size' | 'body' | 'read' | 'xxh64'>): Promise<RemoteObject> {
     const path = pathOf(file.key)
     await checkFolders(file.key, path)
     await mkdir(dirname(path), { recursive: true })

@@ -58,8 +58,8 @@ export interface ObjectMetadata {
   generation?: string | number
   updated?: string
   contentType?: string
-  cacheControl?: string
-  contentEncoding?: string
+  cacheControl?: string | null
+  contentEncoding?: string | null
   metadata?: Record<string, string | number | boolean | null>
 }
 
@@ -114,4 +114,14 @@ export async function sdkUpload(object: File, file: UploadFile, settings: SaveOp
   upload.on('error', () => {})
   await pipeline(Readable.from(chunks()), upload)
   return object.metadata as ObjectMetadata
+}
+
+/**
+ * A server-side copy (the JSON API's rewriteTo; the SDK follows its rewriteToken until done).
+ * With `resource`, the copy's metadata is that one; without, the source's. Resolves with what
+ * the storage answered for the copy.
+ */
+export async function sdkCopy(source: File, destination: File, resource: ObjectMetadata | undefined): Promise<ObjectMetadata> {
+  const [, answer] = await source.copy(destination, (resource ?? {}) as Parameters<File['copy']>[1])
+  return (answer as { resource?: ObjectMetadata } | undefined)?.resource ?? (destination.metadata as ObjectMetadata)
 }

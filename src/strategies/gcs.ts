@@ -2,7 +2,7 @@ import type { File, Storage, StorageOptions } from '@google-cloud/storage'
 import { DEFAULTS } from '../defaults.js'
 import { normalizePrefix } from '../paths.js'
 import { MAX_BUFFER_BYTES, type StrategyWith, defineStrategy, retryDelay, storageConflict, storageError } from '../strategy.js'
-import { type GcsError, type ObjectMetadata, explain, sdkUpload, toRemote, transient } from './gcs-sdk.js'
+import { type GcsError, type ObjectMetadata, explain, sdkCopy, sdkUpload, toRemote, transient } from './gcs-sdk.js'
 import type { GcsTransport } from './gcs-transport.js'
 import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, bodyTimeout, endlessListingGuard, importSdk, pause, readStream, validateBucketOptions, withDeadline } from './utils.js'
 
@@ -68,7 +68,7 @@ function validate(options: GcsOptions): void {
  * page) that carries MD5s and our own digests and header fingerprints in custom metadata, so
  * even changed header rules are seen without a request per object.
  */
-export type GcsStrategy = StrategyWith<'list' | 'stat' | 'get' | 'delete' | 'dispose'>
+export type GcsStrategy = StrategyWith<'list' | 'stat' | 'get' | 'delete' | 'copy' | 'dispose'>
 
 export function gcs(options: GcsOptions): GcsStrategy {
   validate(options)
@@ -237,6 +237,31 @@ export function gcs(options: GcsOptions): GcsStrategy {
       // The answer's generation is the version, its `updated` the time stored.
       const { version, modified } = toRemote(stored)
       return { key: file.key, size: file.size, md5: file.md5(), xxh64: file.xxh64, version, modified }
+    },
+
+    async copy(from, to, ctx, copyOptions) {
+      const b = await connect()
+      const headers = copyOptions?.headers
+      let resource: ObjectMetadata | undefined
+      if (headers) {
+        // The copy's own resource: the headers given (null clears one), and our digests of the source's bytes.
+        const source = await this.stat(from, ctx)
+        ctx.count('stat')
+        if (!source) throw storageError(STRATEGY_NAME, `Cannot copy gs://${bucket}/${from} to ${to}: there is no object at ${from}.`)
+        const ours = { [METADATA_MD5]: source.md5, [METADATA_XXH64]: source.xxh64, [METADATA_HEADERS]: copyOptions.headersFingerprint }
+        const metadata = { ...headers.metadata, ...Object.fromEntries(Object.entries(ours).filter(([, value]) => value !== undefined)) } as Record<string, string>
+        resource = { contentType: headers.contentType, cacheControl: headers.cacheControl ?? null, contentEncoding: headers.contentEncoding ?? null, metadata }
+      }
+      let stored: ObjectMetadata
+      try {
+        stored = await withDeadline(sdkCopy(b.file(from), b.file(to), resource), maxAttempts * (options.requestTimeout ?? DEFAULTS.gcs.requestTimeout), ctx.signal)
+      } catch (error) {
+        if ((error as GcsError).code === 404 && !/bucket/i.test((error as Error).message)) throw storageError(STRATEGY_NAME, `Cannot copy gs://${bucket}/${from} to ${to}: there is no object at ${from}.`, error)
+        throw explain(error, bucket, to)
+      }
+      ctx.count('copy')
+      remember(stored)
+      return toRemote(stored)
     },
 
     async get(key, ctx) {

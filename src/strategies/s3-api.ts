@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { MALFORMED, S3Error, type S3Response, type Transport } from './s3-transport.js'
+import { MALFORMED, S3Error, type S3Response, type Transport, encodeKey } from './s3-transport.js'
 
 /**
  * The S3 operations the strategy makes, in one shape for both paths: the lean transport (here)
@@ -56,6 +56,8 @@ export interface S3Api {
   uploadPart(key: string, uploadId: string, partNumber: number, body: Uint8Array, md5: string, timeout: number): Promise<string | undefined>
   complete(key: string, uploadId: string, parts: { PartNumber: number; ETag?: string }[], timeout: number, condition?: Condition): Promise<string | undefined>
   abort(key: string, uploadId: string): Promise<void>
+  /** CopyObject: `from`'s bytes at `input.Key`, with `input`'s headers (REPLACE) or `from`'s own (COPY); resolves the new ETag. */
+  copy(from: string, input: ObjectInput, directive: 'COPY' | 'REPLACE', timeout: number): Promise<string | undefined>
   close(): Promise<void>
 }
 
@@ -175,11 +177,13 @@ function readXml(Parser: typeof import('htmlparser2').Parser, body: Buffer, repe
 
 export interface LeanApiOptions {
   transport: Transport
+  /** The bucket, named by a copy's source. */
+  bucket: string
   /** Milliseconds for small requests (LIST, HEAD, DELETE, multipart create and abort). */
   timeout: number
 }
 
-export async function leanApi({ transport, timeout }: LeanApiOptions): Promise<S3Api> {
+export async function leanApi({ transport, bucket, timeout }: LeanApiOptions): Promise<S3Api> {
   // The parser is loaded on the first answer that needs one: a warm deploy's one HEAD does not.
   let parser: typeof import('htmlparser2').Parser | undefined
   /**
@@ -293,6 +297,13 @@ export async function leanApi({ transport, timeout }: LeanApiOptions): Promise<S
 
     async abort(key, uploadId) {
       await transport.send({ method: 'DELETE', key, query: { uploadId }, timeout })
+    },
+
+    async copy(from, input, directive, copyTimeout) {
+      const headers = { ...paramHeaders(input), 'x-amz-copy-source': `/${encodeKey(bucket)}/${encodeKey(from)}`, 'x-amz-metadata-directive': directive }
+      // A 200 may carry an <Error> once the copy ran (`xml` throws it, and it is retried as that error).
+      const doc = await transport.send({ method: 'PUT', key: input.Key, headers, timeout: copyTimeout }, (answer) => xml(answer, 'CopyObjectResult'))
+      return unquote(doc.fields.ETag?.trim())
     },
 
     close: () => transport.close(),

@@ -119,3 +119,14 @@ export function validate(options: S3Options): void {
     if (!URL.canParse(options.endpoint)) fail(`Expected \`endpoint\` to be ${example}, got ${shown()}, which is not a valid URL (a secret holding '/' or '@' must be percent-encoded).`)
   }
 }
+
+/** An endpoint without its userinfo, and that userinfo as S3 credentials. */
+export function splitEndpoint(endpoint: string | undefined) {
+  if (endpoint === undefined) return { endpoint }
+  const url = new URL(endpoint)
+  if (!url.username && !url.password) return { endpoint }
+  const userinfo = { accessKeyId: decodeURIComponent(url.username), secretAccessKey: decodeURIComponent(url.password) }
+  url.username = ''
+  url.password = ''
+  return { endpoint: url.href.replace(/\/$/, endpoint.endsWith('/') ? '/' : ''), userinfo }
+}

@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3'
 import type { S3Api } from './s3-api.js'
+import { encodeKey } from './s3-transport.js'
 import { bodyTimeout, importSdk } from './utils.js'
 
 /**
@@ -126,6 +127,10 @@ export async function sdkApi(client: S3Client, bucket: string, limits: { timeout
     },
     async abort(key, uploadId) {
       await client.send(new sdk.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+    },
+    async copy(from, input, directive, timeout) {
+      const copied = await client.send(new sdk.CopyObjectCommand({ ...input, Bucket: bucket, CopySource: `${bucket}/${encodeKey(from)}`, MetadataDirective: directive }), timed(timeout, false))
+      return unquote(copied.CopyObjectResult?.ETag)
     },
     // The client is the user's: they destroy it.
     async close() {},

@@ -6,7 +6,7 @@ import { MAX_BUFFER_BYTES, type RemoteObject, type StoredHeaders, type StrategyC
 import { type Condition, type HeadResult, type ObjectInput, type S3Api, checkParams } from './s3-api.js'
 import { explain } from './s3-errors.js'
 import { listAll } from './s3-list.js'
-import { type S3Options, validate } from './s3-options.js'
+import { type S3Options, splitEndpoint, validate } from './s3-options.js'
 import type { S3Error } from './s3-transport.js'
 import { METADATA_HEADERS, METADATA_MD5, METADATA_XXH64, assertUnderPrefix, isMd5Etag, rangeReader } from './utils.js'
 
@@ -17,6 +17,8 @@ const MiB = 1024 * 1024
 
 /** S3's limit of parts in one multipart upload. */
 const MAX_PARTS = 10_000
+/** The most one CopyObject copies; larger objects copy only in parts (UploadPartCopy). */
+const MAX_COPY_BYTES = 5 * 1024 ** 3
 
 /** The HEAD's headers, without those `params` sets (they are ours to compare only when the build decides them). */
 function storedHeaders(head: HeadResult, params: S3Options['params']): StoredHeaders | undefined {
@@ -28,17 +30,6 @@ function storedHeaders(head: HeadResult, params: S3Options['params']): StoredHea
   return headers
 }
 
-/** An endpoint without its userinfo, and that userinfo as S3 credentials. */
-function splitEndpoint(endpoint: string | undefined) {
-  if (endpoint === undefined) return { endpoint }
-  const url = new URL(endpoint)
-  if (!url.username && !url.password) return { endpoint }
-  const userinfo = { accessKeyId: decodeURIComponent(url.username), secretAccessKey: decodeURIComponent(url.password) }
-  url.username = ''
-  url.password = ''
-  return { endpoint: url.href.replace(/\/$/, endpoint.endsWith('/') ? '/' : ''), userinfo }
-}
-
 export { decodeListedKey } from './s3-list.js'
 
 /**
@@ -46,7 +37,7 @@ export { decodeListedKey } from './s3-list.js'
  * (1,000 keys a request), comparing ETags with local MD5s; objects whose ETag is not an MD5
  * (multipart, SSE-KMS) carry our digests in their metadata, read with one HEAD each.
  */
-export type S3Strategy = StrategyWith<'list' | 'stat' | 'get' | 'delete' | 'dispose'>
+export type S3Strategy = StrategyWith<'list' | 'stat' | 'get' | 'delete' | 'copy' | 'dispose'>
 
 export function s3(options: S3Options): S3Strategy {
   validate(options)
@@ -83,7 +74,7 @@ export function s3(options: S3Options): S3Strategy {
         connections: concurrency + 4,
         connectTimeout: DEFAULTS.s3.connectionTimeout,
       })
-      return leanApi({ transport, timeout: shortTimeout })
+      return leanApi({ transport, bucket, timeout: shortTimeout })
     })()
     api.catch(() => {
       api = undefined
@@ -106,13 +97,18 @@ export function s3(options: S3Options): S3Strategy {
     }
   }
 
+  /** How an object is kept (an upload's, a copy's own whatever its headers): the options, or `params` when it sets them. */
+  const placement = (extra: Record<string, unknown> | undefined) => ({
+    ACL: extra?.ACL ?? options.acl,
+    StorageClass: extra?.StorageClass ?? options.storageClass,
+    ServerSideEncryption: extra?.ServerSideEncryption ?? options.serverSideEncryption,
+    SSEKMSKeyId: extra?.SSEKMSKeyId ?? options.sseKmsKeyId,
+  })
+
   const objectParams = (file: UploadFile): ObjectInput => {
     const extra = typeof options.params === 'function' ? options.params(file) : options.params
     const input: ObjectInput = {
-      ACL: options.acl,
-      StorageClass: options.storageClass,
-      ServerSideEncryption: options.serverSideEncryption,
-      SSEKMSKeyId: options.sseKmsKeyId,
+      ...placement(undefined),
       ContentType: file.headers.contentType,
       CacheControl: file.headers.cacheControl,
       ContentEncoding: file.headers.contentEncoding,
@@ -216,6 +212,54 @@ export function s3(options: S3Options): S3Strategy {
         throw conflictOr(error, file.key, condition)
       }
       return { key: file.key, size: file.size, md5: file.md5(), xxh64: file.xxh64, version: etag }
+    },
+
+    async copy(from, to, ctx, copyOptions) {
+      const s3api = await connect(ctx).catch((error: unknown) => Promise.reject(fail(error, to)))
+      // The source's HEAD: whether it exists, its size, and our digests, which a copy with new headers must carry over.
+      let head: HeadResult | undefined
+      try {
+        head = await s3api.head(from, ctx.signal)
+      } catch (error) {
+        throw fail(error, from)
+      }
+      ctx.count('stat')
+      if (!head) throw storageError(STRATEGY_NAME, `Cannot copy s3://${bucket}/${from} to ${to}: there is no object at ${from}.`)
+      if ((head.size ?? 0) > MAX_COPY_BYTES) {
+        throw storageError(STRATEGY_NAME, `Cannot copy s3://${bucket}/${from} (${head.size} bytes) server-side: one CopyObject copies at most 5 GiB, and copying in parts (UploadPartCopy) is not supported. Deploy that file again instead.`)
+      }
+      const remote = fromHead(to, head)
+      const headers = copyOptions?.headers
+      let input: ObjectInput
+      if (headers) {
+        // REPLACE: the headers given, and our digests of the same bytes (a `params` function sees the copy as a file without a body here).
+        const copied = {
+          key: to,
+          size: head.size ?? 0,
+          headers,
+          headersFingerprint: copyOptions.headersFingerprint ?? '',
+          xxh64: remote.xxh64 ?? '',
+          md5: () => remote.md5 ?? '',
+          get body(): Uint8Array {
+            throw storageError(STRATEGY_NAME, `The bytes of a copy (${to}) are not on this machine: a \`params\` function cannot read them.`)
+          },
+        }
+        input = objectParams(copied)
+        input.Metadata = Object.fromEntries(Object.entries(input.Metadata ?? {}).filter(([, value]) => value !== ''))
+      } else {
+        // COPY keeps the source's headers and metadata. How it is kept (ACL, storage class,
+        // encryption) is the copy's own, and S3 does not copy a website redirect: both are sent.
+        const extra = typeof options.params === 'function' ? undefined : options.params
+        input = { ...placement(extra as Record<string, unknown> | undefined), Key: to, WebsiteRedirectLocation: head.headers.redirect ?? undefined }
+      }
+      let etag: string | undefined
+      try {
+        etag = await s3api.copy(from, input, headers ? 'REPLACE' : 'COPY', longTimeout)
+      } catch (error) {
+        throw fail(error, to)
+      }
+      ctx.count('copy')
+      return { ...remote, headersFingerprint: headers ? copyOptions.headersFingerprint : remote.headersFingerprint, headers: headers ? undefined : remote.headers, version: etag, modified: undefined }
     },
 
     async get(key, ctx) {

@@ -1,30 +1,62 @@
 import type { Dispatcher, Pool } from 'undici'
 import { bodyTimeout } from './utils.js'
 
-type RequestOptions = Dispatcher.RequestOptions
-type Request = (pool: Pool, options: RequestOptions) => Promise<Dispatcher.ResponseData>
-type Undici = { Pool: typeof Pool; request: Request }
+type RequestOptions = Omit<Dispatcher.DispatchOptions, 'origin'>
+type Headers = Record<string, string | string[] | undefined>
+
+/** What one request's answer is told as it arrives: undici's dispatch handler, its headers parsed. */
+interface Handler {
+  onConnect(abort: (reason?: Error) => void): void
+  onHeaders(status: number, headers: Headers): void
+  onData(chunk: Buffer): void
+  onComplete(): void
+  onError(error: Error): void
+}
+type Send = (pool: Pool, options: RequestOptions, handler: Handler) => void
+type Undici = { Pool: typeof Pool; request: Send }
+type ParseHeaders = (raw: Buffer[]) => Headers
 
 /**
- * undici's Pool and its request API, without the rest of the package (fetch, WebSocket, caches):
- * the index costs 70–150 ms more to load, paid by every warm deploy's one HEAD. undici 6 has no
- * exports map, so its files are reachable; if a release moves them, the index is loaded instead.
+ * undici's Pool and its dispatch (the request API without its per-request stream, abort listener
+ * and async resource: the CPU of a small upload), without the rest of the package (fetch,
+ * WebSocket, caches): the index costs 70–150 ms more to load, paid by every warm deploy's one
+ * HEAD. undici 6 has no exports map, so its files are reachable; if a release moves them, the
+ * index is loaded instead.
  */
 export async function loadUndici(): Promise<Undici> {
-  const paths = ['undici/lib/dispatcher/pool.js', 'undici/lib/api/api-request.js']
+  let Pool: typeof import('undici').Pool
+  let parseHeaders: ParseHeaders
   try {
-    const [pool, request] = (await Promise.all(paths.map((path) => import(path)))) as [{ default: typeof Pool }, { default: (this: Pool, options: RequestOptions) => Promise<Dispatcher.ResponseData> }]
-    if (typeof pool.default !== 'function' || typeof request.default !== 'function') throw new Error('undici moved')
-    return { Pool: pool.default, request: (target, options) => request.default.call(target, options) }
+    const [pool, util] = (await Promise.all(['undici/lib/dispatcher/pool.js', 'undici/lib/core/util.js'].map((path) => import(path)))) as [{ default: typeof Pool }, { default: { parseHeaders: ParseHeaders } }]
+    if (typeof pool.default !== 'function' || typeof util.default?.parseHeaders !== 'function') throw new Error('undici moved')
+    Pool = pool.default
+    parseHeaders = util.default.parseHeaders
   } catch {
     const undici = await import('undici')
-    return { Pool: undici.Pool, request: (target, options) => target.request(options) }
+    Pool = undici.Pool
+    parseHeaders = undici.util.parseHeaders as ParseHeaders
   }
+  const request: Send = (pool, options, handler) =>
+    void pool.dispatch(options as Dispatcher.DispatchOptions, {
+      onConnect: (abort) => handler.onConnect(abort),
+      onHeaders(status, raw) {
+        // 1xx (100 Continue) comes before the answer.
+        if (status >= 200) handler.onHeaders(status, parseHeaders(raw as unknown as Buffer[]))
+        return true
+      },
+      onData(chunk) {
+        handler.onData(chunk)
+        return true
+      },
+      onComplete: () => handler.onComplete(),
+      onError: (error) => handler.onError(error),
+    })
+  return { Pool, request }
 }
 
 export interface Answer {
   status: number
-  headers: Record<string, string | string[] | undefined>
+  headers: Headers
   body: Buffer
 }
 
@@ -45,56 +77,77 @@ const failure = (code: string, message: string) => Object.assign(new Error(messa
  * One request and its whole answer, under two deadlines: `timeout` without progress (undici's
  * head and body timeouts), and the whole exchange within `bodyTimeout` of the larger of the
  * body sent and the body announced. A body trickled a byte at a time is never idle, so only the
- * second one ends it (`code: 'ERR_DEADLINE'`).
+ * second one ends it (`code: 'ERR_DEADLINE'`). The first reason to stop (a deadline, the
+ * deploy's signal, an answer too large) is the error, and the connection is closed.
  */
-export async function timedRequest(send: Request, pool: Pool, request: RequestOptions, limits: Limits): Promise<Answer> {
-  const controller = new AbortController()
-  const started = performance.now()
-  let total = bodyTimeout(limits.sent, limits.timeout)
-  let timer: NodeJS.Timeout | undefined
-  let answered = false
-  const arm = (ms: number) => {
-    clearTimeout(timer)
-    const late = () => (answered ? `the answer was not whole within ${total} ms` : `no answer within ${total} ms`)
-    timer = setTimeout(() => controller.abort(failure('ERR_DEADLINE', late())), Math.max(0, ms))
-  }
-  const cancel = () => controller.abort(failure('ABORT_ERR', 'the deploy was cancelled while waiting for the answer'))
-  if (limits.signal?.aborted) cancel()
-  limits.signal?.addEventListener('abort', cancel, { once: true })
-  arm(total)
-  try {
-    const answer = await send(pool, { ...request, headersTimeout: limits.timeout, bodyTimeout: limits.timeout, signal: controller.signal })
-    answered = true
-    const header = answer.headers['content-length']
-    // A HEAD's Content-Length is the object's size, not a body that comes.
-    const length = request.method === 'HEAD' ? 0 : Number((Array.isArray(header) ? header[0] : header) ?? 0)
-    // A body left unread is closed (its 'error' on closing is expected, not a failure).
-    const drop = () => answer.body.on('error', () => {}).destroy()
-    if (length > limits.maxBody) {
-      drop()
-      throw failure('ERR_ANSWER_TOO_LARGE', `the answer is ${length} bytes, over the ${limits.maxBody} this request may read`)
-    }
-    if (length > limits.sent) {
-      total = bodyTimeout(length, limits.timeout)
-      arm(total - (performance.now() - started))
-    }
+export function timedRequest(send: Send, pool: Pool, request: RequestOptions, limits: Limits): Promise<Answer> {
+  return new Promise<Answer>((resolve, reject) => {
+    const started = performance.now()
+    const { signal, maxBody } = limits
+    let total = bodyTimeout(limits.sent, limits.timeout)
+    let timer: NodeJS.Timeout | undefined
+    let abort: ((reason?: Error) => void) | undefined
+    let stopped: Error | undefined
+    let settled = false
+    let answer: { status: number; headers: Headers } | undefined
     const chunks: Buffer[] = []
     let size = 0
-    for await (const chunk of answer.body as AsyncIterable<Buffer>) {
-      size += chunk.length
-      if (size > limits.maxBody) {
-        drop()
-        throw failure('ERR_ANSWER_TOO_LARGE', `the answer is over the ${limits.maxBody} bytes this request may read`)
+
+    const settle = (error: Error | undefined) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', cancel)
+      if (error) reject(error)
+      else {
+        const { status, headers } = answer as NonNullable<typeof answer>
+        resolve({ status, headers, body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size) })
       }
-      chunks.push(chunk)
     }
-    return { status: answer.statusCode, headers: answer.headers, body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks) }
-  } catch (error) {
-    throw controller.signal.aborted ? controller.signal.reason : error
-  } finally {
-    clearTimeout(timer)
-    limits.signal?.removeEventListener('abort', cancel)
-  }
+    // Ends the attempt: the connection is dropped now, or as soon as the request reaches one.
+    const stop = (error: Error) => {
+      if (settled) return
+      stopped = error
+      abort?.(error)
+      settle(error)
+    }
+    const arm = (ms: number) => {
+      clearTimeout(timer)
+      const late = () => (answer ? `the answer was not whole within ${total} ms` : `no answer within ${total} ms`)
+      timer = setTimeout(() => stop(failure('ERR_DEADLINE', late())), Math.max(0, ms))
+    }
+    function cancel() {
+      stop(failure('ABORT_ERR', 'the deploy was cancelled while waiting for the answer'))
+    }
+    if (signal?.aborted) return cancel()
+    signal?.addEventListener('abort', cancel, { once: true })
+    arm(total)
+    send(pool, { ...request, headersTimeout: limits.timeout, bodyTimeout: limits.timeout }, {
+      onConnect(abortRequest) {
+        abort = abortRequest
+        if (stopped) abortRequest(stopped)
+      },
+      onHeaders(status, headers) {
+        answer = { status, headers }
+        const header = headers['content-length']
+        // A HEAD's Content-Length is the object's size, not a body that comes.
+        const length = request.method === 'HEAD' ? 0 : Number((Array.isArray(header) ? header[0] : header) ?? 0)
+        if (length > maxBody) return stop(failure('ERR_ANSWER_TOO_LARGE', `the answer is ${length} bytes, over the ${maxBody} this request may read`))
+        if (length > limits.sent) {
+          total = bodyTimeout(length, limits.timeout)
+          arm(total - (performance.now() - started))
+        }
+      },
+      onData(chunk) {
+        if (settled) return
+        size += chunk.length
+        if (size > maxBody) return stop(failure('ERR_ANSWER_TOO_LARGE', `the answer is over the ${maxBody} bytes this request may read`))
+        chunks.push(chunk)
+      },
+      onComplete: () => settle(undefined),
+      onError: (error) => settle(stopped ?? error),
+    })
+  })
 }
 
 /** undici's names for failures (and the deadline's), as the Node codes the explanations and retries know. */

@@ -85,26 +85,39 @@ export function pause(ms: number, signal?: AbortSignal): Promise<void> {
 /**
  * Stops a listing that would never end, with a sentence, instead of listing until memory runs
  * out: a page token given before (or none while the page says there is more), a page starting
- * with a key of the page before, over `maxPages` pages of 1,000 keys (fewer where a page holds
- * more: `keysPerPage`), or 100 empty pages in a row that each say there is more. Call it once a
- * page, before its objects are used.
+ * with a key of the page before, a page holding the key that began an earlier page (a listing
+ * gives each key once: it went back, and would go round for ever with fresh tokens), over
+ * `maxPages` pages of 1,000 keys (fewer where a page holds more: `keysPerPage`), or 100 empty
+ * pages in a row that each say there is more. Call it once a page, before its objects are used.
+ * It holds the tokens and each page's first key: a string a page, whatever the page's size.
  */
 export function endlessListingGuard(strategy: string, where: string, maxPages: number, keysPerPage = 1000) {
   const limit = Math.ceil((maxPages * 1000) / keysPerPage)
   const tokens = new Set<string>()
+  /** The first key of each page so far, and its page's number. */
+  const starts = new Map<string, number>()
   let previous = new Set<string>()
   let pages = 0
   let emptyInARow = 0
   return (page: { keys: readonly string[]; more: boolean; next: string | undefined }) => {
     pages++
     emptyInARow = page.keys.length ? 0 : emptyInARow + 1
+    const back = () => {
+      for (const key of page.keys) {
+        const began = starts.get(key)
+        if (began !== undefined) return `page ${pages} gave again the key that began page ${began}`
+      }
+      return false
+    }
     const endless =
       (page.more && (!page.next || tokens.has(page.next)) && `page ${pages} answered a page token it had given before (or none) and said there is more`) ||
       (page.keys.length > 0 && previous.has(page.keys[0] as string) && 'a page started with a key of the page before') ||
+      back() ||
       (pages > limit && `it gave over ${limit} pages of ${keysPerPage.toLocaleString('en-US')} keys`) ||
       (page.more && emptyInARow > 100 && 'it gave 100 empty pages in a row, each saying there is more')
     if (endless) throw storageError(strategy, `The listing of ${where} does not end: ${endless}. The server does not page as the storage should; check the endpoint (or a proxy in front of it).`)
     previous = new Set(page.keys)
+    if (page.keys.length > 0) starts.set(page.keys[0] as string, pages)
     if (page.next) tokens.add(page.next)
   }
 }

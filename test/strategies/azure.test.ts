@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { type IncomingMessage, type ServerResponse, createServer } from 'node:http'
+import { type IncomingMessage, type ServerResponse, createServer, request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { describe, expect, inject, it } from 'vitest'
@@ -202,6 +202,40 @@ describe('azure strategy on Azurite', () => {
   })
 })
 
+describe('a cancelled deploy', () => {
+  // A read waits for Azure (the proxy never answers): the deploy's signal aborts it at once,
+  // where the request's own deadlines (10 s, three attempts) would keep the deploy waiting.
+  it.each([
+    ['the lean path', (endpoint: string, prefix: string) => azuriteStrategy(prefix, {}, endpoint)],
+    ["a user's own ContainerClient", async (endpoint: string, prefix: string) => azure({ client: await azuriteContainer(AZURE_CONTAINER, endpoint), container: AZURE_CONTAINER, prefix })],
+  ])('abandons the listing, a HEAD and the manifest GET waiting for an answer (%s)', async (_name, make) => {
+    const proxy = await recordingProxy(inject('azuriteEndpoint').replace(/\/devstoreaccount1$/, ''), { stallMs: 60_000, faultFor: () => 'stall' })
+    try {
+      const prefix = `cancel-${Date.now().toString(36)}/`
+      const strategy = await make(`${proxy.url}/devstoreaccount1`, prefix)
+      const reads = [
+        (ctx: ReturnType<typeof context>) => listAll(strategy, ctx),
+        (ctx: ReturnType<typeof context>) => strategy.stat(`${prefix}a.txt`, ctx),
+        (ctx: ReturnType<typeof context>) => strategy.get(`${prefix}.collectfasta/manifest.json`, ctx),
+      ]
+      for (const read of reads) {
+        const controller = new AbortController()
+        const ctx = { ...context(), signal: controller.signal }
+        const before = proxy.requests.length
+        setTimeout(() => controller.abort(), 200)
+        const started = performance.now()
+        const error = await read(ctx).then(() => undefined, (e: Error) => e)
+        expect(proxy.requests.length).toBeGreaterThan(before) // it was waiting for the service
+        expect(error?.message).toMatch(/^\[collectfasta\] \[azure\] azblob:\/\/devstoreaccount1\/collectfasta-test\/cancel-.*: the deploy was cancelled while waiting for the answer\./)
+        expect(performance.now() - started).toBeLessThan(1500)
+      }
+      await strategy.dispose()
+    } finally {
+      await proxy.close()
+    }
+  })
+})
+
 describe('azure options', () => {
   it.each([
     [{ container: 'site' }, /Missing required option `account` \(or `url`\)/],
@@ -277,7 +311,7 @@ describe('azure strategy against servers that misbehave', () => {
     }
   })
 
-  it('a listing that hands out new markers without end fails within a minute, with a sentence', async () => {
+  it('a listing that hands out new markers without end: 100 empty pages, or the page cap (lowered here), end it with a sentence', async () => {
     const started = Date.now()
     const fake = await fakeAzure((_req, res, n) => page(res, [], `m${n}`))
     try {
@@ -298,6 +332,60 @@ describe('azure strategy against servers that misbehave', () => {
       await fake.close()
     }
   })
+
+  it('a marker that never ends: a listing that goes round with a fresh marker each time fails at the default cap within a minute', async () => {
+    const prefix = `endless-${Date.now().toString(36)}/`
+    const names = Array.from({ length: 12 }, (_, i) => `${prefix}${String(i).padStart(2, '0')}.txt`)
+    const seeded = azuriteStrategy(prefix)
+    for (const name of names) await seeded.upload(await uploadFile(name, name), context())
+    // In front of Azurite: pages of 5 blobs (Azure may give fewer than asked for), and each marker
+    // wrapped in a fresh one, so none is ever given twice; where Azurite's listing ends, the
+    // proxy's marker starts it over. A SAS token authorises, since the query is rewritten.
+    const upstream = new URL(inject('azuriteEndpoint'))
+    let wrapped = 0
+    const proxy = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', upstream)
+      const listing = url.searchParams.get('comp') === 'list'
+      if (listing) {
+        url.searchParams.set('maxresults', '5')
+        const real = (url.searchParams.get('marker') ?? '').replace(/^\d+:/, '')
+        if (real) url.searchParams.set('marker', real)
+        else url.searchParams.delete('marker')
+      }
+      const forward = httpRequest(url, { method: req.method, headers: { ...req.headers, host: upstream.host } }, (answer) => {
+        const chunks: Buffer[] = []
+        answer.on('data', (chunk: Buffer) => chunks.push(chunk))
+        answer.on('end', () => {
+          let body = Buffer.concat(chunks).toString('utf8')
+          if (listing && answer.statusCode === 200) body = body.replace(/<NextMarker\s*\/>|<NextMarker>([^<]*)<\/NextMarker>/, (_m, next = '') => `<NextMarker>${++wrapped}:${next}</NextMarker>`)
+          const { 'content-length': _length, 'transfer-encoding': _chunked, ...headers } = answer.headers
+          res.writeHead(answer.statusCode ?? 502, { ...headers, 'content-length': Buffer.byteLength(body) })
+          res.end(body)
+        })
+      })
+      req.pipe(forward)
+    })
+    await new Promise<void>((done) => proxy.listen(0, '127.0.0.1', done))
+    try {
+      const { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } = await import('../servers/azurite/sdk.mjs')
+      const sas = generateBlobSASQueryParameters(
+        { containerName: AZURE_CONTAINER, permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 3_600_000) },
+        new StorageSharedKeyCredential('devstoreaccount1', AZURITE_KEY),
+      ).toString()
+      const { port } = proxy.address() as AddressInfo
+      const strategy = azure({ url: `http://127.0.0.1:${port}${upstream.pathname}?${sas}`, container: AZURE_CONTAINER, prefix })
+      const started = performance.now()
+      const ctx = context()
+      await expect(listAll(strategy, ctx)).rejects.toThrow(/\[azure\] The listing of azblob:\/\/devstoreaccount1\/collectfasta-test\/endless-.*\/ does not end: page 4 gave again the key that began page 1\./)
+      expect(ctx.counts.list).toBe(4)
+      expect(DEFAULTS.maxListPages).toBe(100_000) // the default cap, untouched
+      expect(performance.now() - started).toBeLessThan(60_000)
+      await strategy.dispose()
+    } finally {
+      proxy.closeAllConnections()
+      await new Promise((done) => proxy.close(done))
+    }
+  }, 120_000)
 
   it('the manifest read stops at maxManifestBytes: a body without end is refused, not held', async () => {
     const fake = await fakeAzure((_req, res) => bodyWithoutEnd(res))

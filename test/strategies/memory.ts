@@ -66,10 +66,11 @@ export function memory(options: MemoryOptions = {}): MemoryStrategy {
       objects.set(file.key, { bytes: Uint8Array.from(file.body), headers: structuredClone(file.headers), headersFingerprint: file.headersFingerprint, modified: Date.now() })
       return { key: file.key, size: file.size, version: file.md5() }
     },
-    async copy(from, to, _ctx, copyOptions) {
+    async copy(from, to, ctx, copyOptions) {
       calls.push(`copy:${from}>${to}`)
       const source = objects.get(from)
       if (!source) throw storageError('memory', `Cannot copy ${from} to ${to}: there is no object at ${from}.`)
+      ctx.count('copy')
       const headers = copyOptions?.headers
       const copied: StoredObject = {
         bytes: Uint8Array.from(source.bytes),

@@ -131,6 +131,29 @@ describe('the S3 transport', () => {
     await transport.close()
   })
 
+  it('copy: a 200 carrying an <Error> is a failure (retried as that error), never a copy; the source header is encoded', async () => {
+    const sources: string[] = []
+    let copies = 0
+    const base = await fakeS3((req, res) => {
+      if (req.method === 'HEAD') {
+        res.writeHead(200, { 'content-length': '3', etag: '"0123456789abcdef0123456789abcdef"', 'x-amz-meta-collectfasta-xxh64': 'abc' })
+        return res.end()
+      }
+      copies++
+      sources.push(String(req.headers['x-amz-copy-source']))
+      // S3 sends the 200 before the copy ends, and the error in the body when it fails.
+      if (copies <= 2) return xml(res, 200, '<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>')
+      xml(res, 200, '<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>')
+    })
+    const strategy = s3({ bucket: 'b', endpoint: base, forcePathStyle: true, region: 'us-east-1', credentials: EXAMPLE, maxAttempts: 3 })
+    const ctx = context()
+    const error = await strategy.copy('p/a b+ü.html', 'p/kept.html', ctx).catch((e: unknown) => e)
+    expect((error as Error).message).toMatch(/^\[collectfasta\] \[s3\] AccessDenied \(HTTP 200\) for s3:\/\/b\/p\/kept\.html/)
+    expect(copies).toBe(3)
+    expect(ctx.counts.copy).toBe(0)
+    expect(sources[0]).toBe('/b/p/a%20b%2B%C3%BC.html')
+  })
+
   it('retries 5xx, 429 and SlowDown with backoff, then reports a throttle as one (the core halves its concurrency)', async () => {
     let n = 0
     const answers: [number, string][] = [[500, 'InternalError'], [429, 'TooManyRequests'], [503, 'SlowDown']]
