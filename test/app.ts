@@ -30,6 +30,16 @@ export function snapshot(dir: string): Map<string, Buffer> {
   return files
 }
 
+/**
+ * What a deploy stored in a directory target, without our own folder `.collectfasta/` (the
+ * manifest, release records, kept copies of pages): the files that must equal the build.
+ */
+export function deployedSite(dir: string): Map<string, Buffer> {
+  const files = snapshot(dir)
+  for (const path of [...files.keys()]) if (path.startsWith('.collectfasta/')) files.delete(path)
+  return files
+}
+
 /** Paths that are new or whose bytes differ between two snapshots. */
 export function changedPaths(before: Map<string, Buffer>, after: Map<string, Buffer>): string[] {
   return [...after].filter(([path, bytes]) => !before.get(path)?.equals(bytes)).map(([path]) => path).sort()

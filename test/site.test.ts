@@ -11,7 +11,7 @@ import { deploy } from '../src/index.js'
 import { CLIENT_BUILD_RULES, COPY_RULE, type ClientBuildFacts, FINAL_RULES, type FinalFacts, decide } from '../src/site/decide.js'
 import { deployCommand, urlFiles } from '../src/site/layout.js'
 import { changedSince } from '../src/site/process-end.js'
-import { copyApp, removeApps, snapshot } from './app.js'
+import { copyApp, deployedSite, removeApps, snapshot } from './app.js'
 import { writeTree } from './helpers.js'
 import { memory } from './strategies/memory.js'
 
@@ -190,8 +190,7 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
     expect(code, output).toBe(0)
     const dist = snapshot(join(root, 'dist'))
     expect(dist.has('about/index.html')).toBe(true)
-    const deployed = snapshot(target)
-    deployed.delete('.collectfasta/manifest.json')
+    const deployed = deployedSite(target)
     expect([...deployed.keys()].sort()).toEqual([...dist.keys()].sort())
     for (const [path, bytes] of dist) expect(deployed.get(path)?.equals(bytes), path).toBe(true)
   })
@@ -214,8 +213,7 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
     expect(output.match(/DEPLOYED/g), output).toEqual(['DEPLOYED'])
     const dist = snapshot(join(root, 'dist'))
     expect(dist.has('about.html') && dist.has('index.html')).toBe(true)
-    const deployed = snapshot(target)
-    deployed.delete('.collectfasta/manifest.json')
+    const deployed = deployedSite(target)
     expect([...deployed.keys()].sort()).toEqual([...dist.keys()].sort())
   })
 
