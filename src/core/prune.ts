@@ -8,8 +8,6 @@ import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
 
 import type { ResolvedPrune } from '../resolve.js'
-import { releaseFolder } from './release.js'
-import { releaseGarbage } from './release-prune.js'
 
 export interface StaleObject {
   key: string
@@ -71,8 +69,6 @@ export interface PrunePlan {
   shrunk: boolean
   /** Let through by a lowered `minShare` although it shrank: the guard's reference restarts here. */
   accepted: boolean
-  /** Records and kept copies of releases leaving the kept window (core/release.ts), deleted after the commit. */
-  releases?: string[]
 }
 
 /**
@@ -126,9 +122,7 @@ export async function planPrune(input: PruneInput): Promise<PrunePlan> {
   if (stale.length > prune.maxDeletes && !input.strategy.list) return tooMany(stale.length)
   stale = await withoutNestedSites(stale, input)
   if (stale.length > prune.maxDeletes) return tooMany(stale.length)
-  // Our own objects (records, kept copies) of releases leaving the window: not the site's files, not capped by maxDeletes.
-  const releases = input.manifestPath ? await releaseGarbage(history, prune.keepDeploys, releaseFolder(input.prefix, input.manifestPath), input.strategy, input.counted, input.concurrency) : []
-  return { stale, shrunk: false, accepted: guard.accepted, releases }
+  return { stale, shrunk: false, accepted: guard.accepted }
 }
 
 /**
@@ -150,8 +144,7 @@ async function findStale({ history, prune, remote, manifestPath, prefix, strateg
     const recorded = new Set(history.flatMap((d) => d.paths))
     for (const key of (await remote.listing())?.keys() ?? []) {
       const path = key.slice(prefix.length)
-      // Our own folder (the manifest, release records, kept copies) is never a site's unknown file.
-      if (!key.startsWith(prefix) || kept.has(fold(path)) || (manifestPath !== false && (fold(path) === fold(manifestPath) || fold(path).startsWith(fold(releaseFolder('', manifestPath))))) || stale.has(key)) continue
+      if (!key.startsWith(prefix) || kept.has(fold(path)) || (manifestPath !== false && fold(path) === fold(manifestPath)) || stale.has(key)) continue
       stale.set(key, recorded.has(path) ? 'stale' : 'unknown')
     }
   }
