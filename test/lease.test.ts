@@ -83,7 +83,7 @@ describe.each(backends.filter((b) => b.snapshot !== undefined))('a prune that di
     let leased!: () => void
     const died = new Promise<void>((resolve) => (leased = resolve))
     p.version(4)
-    void p.run({ cacheDir: 'pruner', prune: { keepDeploys: 2 }, strategy: { ...pruner, delete: () => (leased(), new Promise<void>(() => {})) } })
+    void p.run({ cacheDir: 'pruner', prune: { keepDeploys: 2 }, strategy: { ...pruner, delete: () => new Promise<void>(() => leased()) } })
     await died
     // Another machine deploys v5, which uses none of the leased files: it does not wait, and commits.
     const next = project(backend)
