@@ -22,6 +22,8 @@ const FULL = process.env.COLLECTFASTA_EXPLORE === 'full'
 const LIMIT = Number(process.env.COLLECTFASTA_EXPLORE_LIMIT) || 5_000
 /** A file that a long sweep appends its progress to (vitest prints a test's output only at its end). */
 const PROGRESS = process.env.COLLECTFASTA_EXPLORE_PROGRESS
+/** A case's time limit: the full sweep of warm with cold runs for more than an hour on 2 cores. */
+const CASE_TIMEOUT = FULL ? 12 * 3_600_000 : 3_600_000
 
 /** Build `v` of the site: pages and hashed assets of its own, shared files. */
 function build(v: number): Record<string, string> {
@@ -235,7 +237,7 @@ describe.each(backends.filter((b) => b.conditional))('the deploy protocol under 
     const line = `[explorer] ${backend.name}, ${c.name}: ${schedules.length} schedule(s) (${distinct} distinct) ${exhaustive ? 'all' : 'sampled'}, ${Math.round(performance.now() - started)} ms`
     console.log(line)
     if (PROGRESS) appendFileSync(PROGRESS, `${line}\n`)
-  }, 3_600_000)
+  }, CASE_TIMEOUT)
 
   it.runIf(backend.snapshot !== undefined)('three runners, sampled: a prune, a rollback and a deploy', async () => {
     const run = runner(three)
@@ -243,7 +245,7 @@ describe.each(backends.filter((b) => b.conditional))('the deploy protocol under 
     expect(schedules.length).toBeGreaterThan(0)
     for (const s of schedules) expect(s.traces.every((t) => t.length > 0)).toBe(true)
     console.log(`[explorer] ${backend.name}, three runners: ${schedules.length} schedule(s) sampled`)
-  }, 3_600_000)
+  }, CASE_TIMEOUT)
 })
 
 describe('the deploy protocol, three runners in one order', () => {
