@@ -10,9 +10,12 @@ import { type RemoteManifest, manifestFiles } from './deploy-manifest.js'
 import type { Entry } from './entry.js'
 import { type Plan, carriedFiles } from './plan.js'
 import { type PruneOutcome, executePrune } from './prune.js'
+import { recordRelease, releaseFolder, releaseSource } from './release.js'
+import { pruneReleases } from './release-prune.js'
 import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
 import { KEEP, type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, historyToCommit, markStorage, otherPending, pruneThreat, vouchFor, waitForPrune, writeManifestConditionally } from './trust.js'
+import { createThrottle } from './throttle.js'
 import { upload } from './upload.js'
 
 /** Deploys kept in the history while prune refuses (it keeps them until their files are gone), at most. */
@@ -64,7 +67,9 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
     }
   }
 
+  const throttle = createThrottle(o.concurrency)
   await upload(plan.uploads, {
+    throttle,
     strategy: o.strategy,
     concurrency: o.concurrency,
     memory: ctx.memory,
@@ -81,6 +86,14 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
   let committed: { version: string | undefined; interleaved: boolean } | undefined
   if (succeeded && plan.prune?.refused) o.logger.warn(`[collectfasta] Prune refused: ${plan.prune.refused}`)
   if (succeeded && plan.manifest) {
+    // Before the commit that names it: the release's kept copies and record (core/release.ts).
+    if (id && o.manifestPath) {
+      const keep = { strategy: o.strategy, counted: ctx.counted, concurrency: o.concurrency, folder: releaseFolder(o.prefix, o.manifestPath), signal: ctx.signal, throttle, warn: o.logger.warn, info: o.logger.info }
+      const uploaded = new Set(report.uploaded.map((u) => u.key))
+      const carried = o.partial ? carriedFiles(plan.previous, plan.entries) : {}
+      const release = await recordRelease({ id, at: plan.deploy.at, entries: plan.entries, uploaded, previous: plan.previous, carried, source: releaseSource(o.root, o.release) }, keep)
+      if (release) plan.deploy.release = release
+    }
     let pruned: PruneOutcome = { whole: true }
     if (plan.prune && !plan.prune.refused && mark) {
       pruned = await executePrune(staleOf(plan), {
@@ -121,6 +134,11 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
       const stored = await writeManifestConditionally(writer, base, build)
       committed = { version: stored.version, interleaved: Boolean(mark?.interleaved) || stored.interleaved || contested }
       report.manifest = { key: remote.manifestKey ?? '', size: stored.size }
+      if (o.manifestPath && plan.prune?.releases?.length && !plan.prune.refused && mark) {
+        const since = (await remote.currentManifest()).modified
+        const keep = { strategy: o.strategy, counted: ctx.counted, concurrency: o.concurrency, folder: releaseFolder(o.prefix, o.manifestPath), warn: o.logger.warn }
+        await pruneReleases(plan.prune.releases, plan.entries, since, keep)
+      }
       if (committed.interleaved) o.logger.warn('[collectfasta] Another deploy ran at the same time as this one: both are recorded in the manifest, and the next deploy checks every file against the storage.')
     } catch (error) {
       o.logger.warn(
