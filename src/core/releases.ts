@@ -52,7 +52,7 @@ export async function listReleases(options: { strategy: Strategy; manifest?: str
       deploys,
       async (deploy, i) => {
         const { release } = deploy
-        const info: ReleaseInfo = { id: deploy.id ?? '', at: deploy.at, live: i === 0 && !read.manifest.pending, canRollBack: false }
+        const info: ReleaseInfo = { id: deploy.id ?? '', at: deploy.at, live: i === 0 && !read.manifest.pending && !deploy.open, canRollBack: false }
         if (release) {
           const { kept: _kept, ...summary } = release
           Object.assign(info, summary)

@@ -13,7 +13,7 @@ import { type ReleaseFile, type ReleaseRecord, hashedName, keptKey, readRecord, 
 import { publishReport, runOnDeployed, stoppedRun } from './publish.js'
 import { RemoteState } from './remote.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
-import { type ManifestWriter, historyToCommit, markStorage, writeManifestConditionally } from './trust.js'
+import { type ManifestWriter, historyToCommit, markStorage, settled, writeManifestConditionally } from './trust.js'
 
 /** `rollback()`: restore a kept release from the storage alone (no build, no cache). */
 export interface RollbackOptions {
@@ -204,12 +204,12 @@ function groupOf(record: ReleaseRecord, file: ReleaseFile): number {
 }
 
 /**
- * The difference between the live release (the manifest's files; none when a deploy was left
- * pending: then every file of the target is restored) and the target: what to copy from where,
+ * The difference between the live release (the manifest's files; none when it is not settled, a
+ * deploy pending or open may have written: then every file of the target is restored) and the target: what to copy from where,
  * the pages to delete, and the files the manifest will record.
  */
 function planRollback(record: ReleaseRecord, manifest: RemoteManifest, liveRecord: ReleaseRecord | undefined, prefix: string, folder: string) {
-  const live = manifest.pending ? pathRecord<ManifestFile>() : manifest.files
+  const live = settled(manifest) ? manifest.files : pathRecord<ManifestFile>()
   const copies: Copy[] = []
   const files = pathRecord<ManifestFile>()
   for (const file of record.files) {
