@@ -109,6 +109,49 @@ describe.each(ON)('releases and rollback on $name', (backend) => {
     await expectRelease(p, v3)
   })
 
+  it('a first deploy copies nothing; the next copies each page it replaces, before replacing it, after its record, and HTML stays its last page', async () => {
+    const p = project(backend)
+    const folder = `${p.prefix}.collectfasta/`
+    p.version(1, build(1))
+    const first = await p.run()
+    expect(first.requests.copy).toBe(0)
+    expect(await backend.keys(`${folder}kept/`)).toEqual([])
+
+    p.version(2, build(2))
+    const inner = backend.strategy(p.prefix)
+    const copy = inner.copy?.bind(inner)
+    if (!copy) throw new Error(`${backend.name} copies`)
+    const writes: string[] = []
+    const name = (key: string) => key.slice(p.prefix.length)
+    const watched: Strategy = {
+      ...inner,
+      upload: (file, ctx) => {
+        writes.push(name(file.key))
+        return inner.upload(file, ctx)
+      },
+      copy: (from, to, ctx, o) => {
+        writes.push(`${name(from)} > ${name(to)}`)
+        return copy(from, to, ctx, o)
+      },
+    }
+    const second = await p.run({ strategy: watched })
+    // v2 changes three pages (index.html, about.html, robots.txt): one copy each; its new hashed chunk needs none.
+    expect(second.requests.copy).toBe(3)
+    const kept = await backend.keys(`${folder}kept/`)
+    const keptTexts = await Promise.all(kept.map(async (k) => Buffer.from((await backend.read(k))?.bytes ?? []).toString('utf8')))
+    expect(keptTexts.sort()).toEqual([build(1)['about.html'], build(1)['robots.txt'], '<script src="/assets/app-v1.js"></script>'].sort())
+    // The order of the writes: copies, the record, the site's files (HTML last), the manifest.
+    const site = writes.filter((w) => !w.includes('.collectfasta/'))
+    const at = (w: string) => writes.indexOf(w)
+    expect(site.length).toBeGreaterThan(0)
+    const record = writes.findIndex((w) => w.startsWith('.collectfasta/releases/'))
+    expect(record).toBeGreaterThan(Math.max(...writes.filter((w) => w.includes(' > ')).map(at)))
+    expect(record).toBeLessThan(Math.min(...site.map(at)))
+    const pages = site.filter((w) => w.endsWith('.html'))
+    expect(Math.min(...pages.map(at))).toBeGreaterThan(Math.max(...site.filter((w) => !w.endsWith('.html')).map(at)))
+    expect(writes.at(-1)).toBe('.collectfasta/manifest.json')
+  })
+
   it('refuses, before any write, a release whose kept copies are gone, naming the files', async () => {
     const { p, states } = await threeReleases()
     const manifest = await readManifest(backend, p.manifest)
@@ -232,6 +275,22 @@ describe('rollback and the protocol (memory and a directory)', () => {
     ])
   })
 
+  it.each(local)('a page changed behind the tool\'s back on $name is not kept under the content its release recorded: that release is refused, naming it', async (backend) => {
+    const p = project(backend)
+    p.version(1, build(1))
+    await p.run()
+    await backend.put(`${p.prefix}about.html`, '<h1>edited by hand</h1>')
+    p.version(2, build(2))
+    await p.run()
+    expect(p.warnings.join('\n')).toMatch(/Could not keep a copy of 1 file\(s\) before replacing them \(.*about\.html\): the releases that hold their current content can no longer be rolled back to\./)
+    const folder = `${p.prefix}.collectfasta/`
+    const keptTexts = await Promise.all((await backend.keys(`${folder}kept/`)).map(async (k) => Buffer.from((await backend.read(k))?.bytes ?? []).toString('utf8')))
+    expect(keptTexts).toHaveLength(2) // index.html and robots.txt of v1
+    expect(keptTexts).not.toContain('<h1>edited by hand</h1>')
+    const error = await rollback({ strategy: backend.strategy(p.prefix), logger: { info() {}, warn() {} } }).catch((e: unknown) => e)
+    expect((error as Error).message).toMatch(/cannot be rolled back to: 1 of its file\(s\) are no longer kept \(about\.html\)\. Nothing was written\./)
+  })
+
   it('prune deletes the records and kept copies of releases leaving the window, and never those a kept release needs', async () => {
     const backend = local[0] as Backend
     const p = project(backend)
@@ -245,11 +304,16 @@ describe('rollback and the protocol (memory and a directory)', () => {
     const records = (await backend.keys(`${folder}releases/`)).sort()
     expect(records).toEqual(manifest.deploys.map((d) => `${folder}releases/${d.id}.json`).sort())
     const keptTexts = await Promise.all((await backend.keys(`${folder}kept/`)).map(async (k) => Buffer.from((await backend.read(k))?.bytes ?? []).toString('utf8')))
-    expect(keptTexts).toContain('unchanged page') // kept since v1, needed by v3 and v4
-    expect(keptTexts).toContain('<h1>about v3</h1>')
+    expect(keptTexts).not.toContain('unchanged page') // never replaced: still under its own key, never copied
+    expect(keptTexts).toContain('<h1>about v3</h1>') // copied before v4 replaced it, needed by v3
     expect(keptTexts).not.toContain('<h1>about v1</h1>')
     expect(keptTexts).not.toContain('<h1>about v2</h1>')
     expect(keptKey(folder, 'a', 'b')).toBe(`${folder}kept/a-b`)
+    // v3 is whole: its replaced pages from kept/, the unchanged one from its own key.
+    await rollback({ strategy: backend.strategy(p.prefix), logger: { info() {}, warn() {} } })
+    for (const [path, text] of Object.entries({ 'about.html': '<h1>about v3</h1>', 'same.html': 'unchanged page', 'new.html': '<p>only in v3</p>' })) {
+      expect(Buffer.from((await backend.read(p.prefix + path))?.bytes ?? []).toString('utf8'), path).toBe(text)
+    }
   })
 })
 

@@ -3,13 +3,12 @@ import { gunzipSync, gzipSync } from 'node:zlib'
 import * as v from 'valibot'
 import { validatePath } from '../paths.js'
 import { runPool } from '../pool.js'
-import type { ObjectHeaders, Strategy, StrategyContext, UploadFile } from '../strategy.js'
+import type { ObjectHeaders, RemoteObject, Strategy, StrategyContext, UploadFile } from '../strategy.js'
 import { md5Hex } from '../hash.js'
-import { MANIFEST_TOOL, type RemoteManifest, type ReleaseSummary, jsonUpload } from './deploy-manifest.js'
+import { MANIFEST_TOOL, type ManifestFile, type RemoteManifest, type ReleaseSummary, jsonUpload } from './deploy-manifest.js'
 import type { Entry } from './entry.js'
 import type { Counted } from './requests.js'
 import { type Throttle, createThrottle, underThrottle } from './throttle.js'
-import { toUploadFile } from './upload.js'
 
 /**
  * Releases: every committed deploy is one. Its summary (where it came from, its size) is a field
@@ -18,9 +17,11 @@ import { toUploadFile } from './upload.js'
  * written before the manifest commit that names it. A warm deploy reads neither: one HEAD.
  *
  * The bytes a rollback needs: a file with a content hash in its name never changes under its key,
- * and prune keeps it while a kept release uses it. Any other file (a page) is copied, right after
- * its upload, to `.collectfasta/kept/<xxh64>-<headers fingerprint>`: written once per distinct
- * content, with that content's headers, so a rollback copies it back server-side.
+ * and prune keeps it while a kept release uses it. Any other file (a page) stays under its key
+ * until a run replaces or deletes it; just before, that run copies it to
+ * `.collectfasta/kept/<xxh64>-<headers fingerprint>` (the content the live manifest records,
+ * checked): written once per distinct content, with its headers, so a rollback copies it back
+ * server-side. A first deploy copies nothing.
  */
 
 export const RELEASE_FORMAT = 1
@@ -146,62 +147,99 @@ export interface KeepContext {
   info?(message: string): void
 }
 
+/** A stored file a run is about to overwrite or delete: its key and its content as the live manifest records it. */
+export interface Overwrite {
+  key: string
+  recorded: ManifestFile
+}
+
 /**
- * Copies every file without a content hash in its name to its kept key, unless the live release
- * already kept that content (`previous` says so): server-side where the strategy can copy, else
- * by uploading the entry's bytes again. Resolves with the paths whose content is kept; a failed
- * copy is a warning (that release cannot be rolled back to), never the deploy's failure.
+ * Whether a copy holds the recorded content: by the stored MD5 where both sides know it, else by
+ * our xxh64; an unverified copy is never trusted into a rollback.
  */
-export async function keepCopies(entries: Entry[], uploaded: Set<string>, previous: RemoteManifest | undefined, ctx: KeepContext): Promise<Set<string>> {
+function holdsRecorded(stored: Pick<RemoteObject, 'md5' | 'xxh64'> | undefined, recorded: ManifestFile): boolean {
+  if (stored?.md5 && recorded.md5) return stored.md5 === recorded.md5
+  return Boolean(stored?.xxh64 && stored.xxh64 === recorded.xxh64)
+}
+
+/**
+ * Copy before overwrite: the current content of each file a run is about to overwrite or delete
+ * is copied to its kept key, unless that content is kept already (`known`, the kept keys a
+ * listing of this run saw; with `statFirst`, a stat of each says). Server-side where the strategy can copy, else read and written again.
+ * A copy that does not hold the recorded content (a deploy that stopped half-way wrote another)
+ * is deleted. Resolves with the keys whose content could not be kept: the releases holding it
+ * can no longer be rolled back to (a warning, never the run's failure).
+ */
+export async function keepBeforeOverwrite(overwrites: Overwrite[], known: ReadonlySet<string>, ctx: KeepContext & { statFirst?: boolean }): Promise<string[]> {
   const { strategy, folder } = ctx
-  const keptBefore = previous?.deploys[0]?.release?.kept === true && !previous.pending
-  const kept = new Set<string>()
-  const todo = new Map<string, Entry>()
-  for (const entry of entries) {
-    if (hashedName(entry.headers)) continue
-    const recorded = previous?.files[entry.path]
-    const known = keptBefore && !uploaded.has(entry.key) && recorded?.xxh64 === entry.xxh64 && recorded.headers === entry.headersFingerprint
-    if (known) kept.add(entry.path)
-    else todo.set(keptKey(folder, entry.xxh64, entry.headersFingerprint), entry)
+  const todo = new Map<string, Overwrite>()
+  for (const o of overwrites) {
+    const kept = keptKey(folder, o.recorded.xxh64, o.recorded.headers)
+    if (!known.has(kept) && !todo.has(kept)) todo.set(kept, o)
   }
   const failed: string[] = []
   const copy = strategy.copy?.bind(strategy)
+  const get = strategy.get?.bind(strategy)
+  const remove = strategy.delete?.bind(strategy)
   const throttle = ctx.throttle ?? createThrottle(ctx.concurrency)
   const signal = ctx.signal ?? new AbortController().signal
+  const stat = ctx.statFirst ? strategy.stat?.bind(strategy) : undefined
+  const once = async (kept: string, { key, recorded }: Overwrite) => {
+    // Where the live content is uncertain (a deploy left pending), a kept copy already stored is never overwritten by a copy that may be wrong.
+    if (stat && (await ctx.counted('stat', (c) => stat(kept, c)))) return
+    if (copy) {
+      const stored = await ctx.counted('copy', (c) => copy(key, kept, c))
+      if (holdsRecorded(stored, recorded)) return
+      if (remove) await ctx.counted('delete', (c) => remove([kept], c))
+      throw new Error(`${key} no longer holds the content its release recorded`)
+    }
+    const bytes = get && (await ctx.counted('get', (c) => get(key, c)))
+    if (!bytes) throw new Error(`${key} could not be read`)
+    const md5 = md5Hex(bytes)
+    if (!holdsRecorded({ md5 }, recorded)) throw new Error(`${key} no longer holds the content its release recorded`)
+    const file: UploadFile = { key: kept, body: bytes, size: bytes.byteLength, xxh64: recorded.xxh64, md5: () => md5, headers: { contentType: 'application/octet-stream', cacheControl: 'no-cache' }, headersFingerprint: recorded.headers }
+    await ctx.counted('upload', (c) => strategy.upload(file, c))
+  }
   await runPool(
     [...todo],
-    async ([key, entry]) => {
-      const once = async () => {
-        if (copy) {
-          const stored = await ctx.counted('copy', (c) => copy(entry.key, key, c))
-          // Another deploy wrote this key between the upload and the copy: the copy is not this content.
-          if (stored?.md5 && entry.md5Hex && stored.md5 !== entry.md5Hex) {
-            const remove = strategy.delete?.bind(strategy)
-            if (remove) await ctx.counted('delete', (c) => remove([key], c))
-            throw new Error(`${entry.key} changed before its copy was made`)
-          }
-          return
-        }
-        await entry.prepare(strategy.needsMd5 !== false)
-        await ctx.counted('upload', (c) => strategy.upload(toUploadFile(entry, key), c))
-        entry.release()
-      }
+    async ([kept, o]) => {
       try {
-        await underThrottle(throttle, signal, once, () => entry.release())
+        await underThrottle(throttle, signal, () => once(kept, o))
       } catch (error) {
         if (ctx.signal?.aborted) throw error
-        failed.push(entry.key)
+        failed.push(o.key)
       }
     },
     { limit: ctx.concurrency },
   )
-  const failedKeys = new Set(failed)
-  for (const [, entry] of todo) if (!failedKeys.has(entry.key)) kept.add(entry.path)
   if (failed.length > 0) {
-    ctx.warn(`[collectfasta] Could not keep a copy of ${failed.length} file(s) for rollback (${failed.slice(0, 5).join(', ')}): this release cannot be rolled back to once they change.`)
+    failed.sort()
+    ctx.warn(
+      `[collectfasta] Could not keep a copy of ${failed.length} file(s) before replacing them (${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ', …' : ''}): the releases that hold their current content can no longer be rolled back to.`,
+    )
   }
-  if (!copy && todo.size > 0) ctx.info?.(`[collectfasta] ${strategy.name} cannot copy server-side: ${todo.size} file(s) were uploaded a second time as kept copies for rollback.`)
-  return kept
+  if (!copy && todo.size > failed.length) ctx.info?.(`[collectfasta] ${strategy.name} cannot copy server-side: ${todo.size - failed.length} file(s) were read and written again as kept copies for rollback.`)
+  return failed
+}
+
+/** Whether the live files hold this file of a release (its content and headers): a rollback leaves it alone. */
+export function isLive(file: ReleaseFile, live: Record<string, ManifestFile>): boolean {
+  const now = live[file[0]]
+  return now?.xxh64 === file[1] && now.headers === file[2]
+}
+
+/**
+ * Where a rollback finds a file of a release that the live files do not hold: under its own key
+ * while that key still holds it (a file with a content hash in its name, which prune keeps; a page
+ * no deploy replaced since, as the storage's xxh64 and headers fingerprint say), else its kept
+ * copy (a page, copied before it was replaced); undefined when neither is stored.
+ */
+export async function locate(file: ReleaseFile, prefix: string, folder: string, lookUp: (key: string) => Promise<RemoteObject | undefined>): Promise<string | undefined> {
+  const [path, xxh64, fingerprint, , , kept] = file
+  const own = await lookUp(prefix + path)
+  if (own && (kept === 0 || (own.xxh64 === xxh64 && (own.headersFingerprint === undefined || own.headersFingerprint === fingerprint)))) return prefix + path
+  const copy = keptKey(folder, xxh64, fingerprint)
+  return kept === 1 && (await lookUp(copy)) ? copy : undefined
 }
 
 /** The record of a release: each distinct set of headers once. */
@@ -230,31 +268,25 @@ export interface ReleaseInput {
   id: string
   at: string
   entries: Entry[]
-  /** Keys uploaded by this deploy. */
-  uploaded: Set<string>
-  /** The manifest the plan read. */
-  previous: RemoteManifest | undefined
   /** The files a partial deploy did not look at, still stored. */
   carried: RemoteManifest['files']
   source: ReleaseSource
-  extra?: Pick<ReleaseSummary, 'rollbackOf'>
 }
 
 /**
- * Makes this deploy a release: keeps copies of its pages, writes its record, and returns the
- * summary for its line in the manifest. A failure is a warning and no release (the deploy stands).
+ * Makes this deploy a release: writes its record (before its first page goes out) and returns
+ * the summary for its line in the manifest. Every file without a content hash in its name is
+ * marked kept: a later run copies it before replacing it. A failure is a warning and no release
+ * (the deploy stands).
  */
 export async function recordRelease(input: ReleaseInput, ctx: KeepContext): Promise<ReleaseSummary | undefined> {
   try {
-    const kept = await keepCopies(input.entries, input.uploaded, input.previous, ctx)
-    const keptBefore = input.previous?.deploys[0]?.release?.kept === true && !input.previous.pending
     const files = [
-      ...Object.entries(input.carried).map(([path, f]) => ({ path, xxh64: f.xxh64, headersFingerprint: f.headers, size: f.size, kept: keptBefore })),
-      ...input.entries.map((e) => ({ path: e.path, xxh64: e.xxh64, headersFingerprint: e.headersFingerprint, size: e.size, headers: e.headers, kept: kept.has(e.path) })),
+      ...Object.entries(input.carried).map(([path, f]) => ({ path, xxh64: f.xxh64, headersFingerprint: f.headers, size: f.size, kept: true })),
+      ...input.entries.map((e) => ({ path: e.path, xxh64: e.xxh64, headersFingerprint: e.headersFingerprint, size: e.size, headers: e.headers, kept: !hashedName(e.headers) })),
     ]
     await writeRecord(ctx.strategy, ctx.counted, ctx.folder, makeRecord(input.id, input.at, files))
-    const unkept = input.entries.some((e) => !hashedName(e.headers) && !kept.has(e.path)) || (Object.keys(input.carried).length > 0 && !keptBefore)
-    return { ...input.source, ...input.extra, files: files.length, bytes: files.reduce((sum, f) => sum + f.size, 0), kept: !unkept }
+    return { ...input.source, files: files.length, bytes: files.reduce((sum, f) => sum + f.size, 0), kept: true }
   } catch (error) {
     if (ctx.signal?.aborted) throw error
     ctx.warn(`[collectfasta] This deploy is not recorded as a release one can roll back to: ${(error as Error).message}`)

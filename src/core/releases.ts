@@ -1,7 +1,7 @@
 import { DEFAULTS } from '../defaults.js'
 import { runPool } from '../pool.js'
 import type { Strategy } from '../strategy.js'
-import { keptKey, readRecord, recordKey, releaseFolder, usableId } from './release.js'
+import { isLive, locate, readRecord, recordKey, releaseFolder, usableId } from './release.js'
 import { RemoteState } from './remote.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
 
@@ -27,8 +27,8 @@ export interface ReleaseInfo {
 
 /**
  * The kept releases, newest first (the deploy manifest's history), with whether each can still
- * be rolled back to: its record is stored, and so is every file it needs (its kept copies, its
- * files with a content hash in their name). One manifest read, one record read per release, one listing.
+ * be rolled back to: its record is stored, and so is every file it needs that the live files do
+ * not hold (its kept copies, its files with a content hash in their name). One manifest read, one record read per release, one listing.
  */
 export async function listReleases(options: { strategy: Strategy; manifest?: string; concurrency?: number; signal?: AbortSignal }): Promise<ReleaseInfo[]> {
   const { strategy } = options
@@ -45,8 +45,13 @@ export async function listReleases(options: { strategy: Strategy; manifest?: str
     }
     const listing = await remote.listing()
     const stat = strategy.stat?.bind(strategy)
-    const there = async (key: string) => (listing ? listing.has(key) : stat ? (await counted('stat', (c) => stat(key, c))) !== undefined : false)
-    const { deploys } = read.manifest
+    // The listing says what is stored; a stat what an object holds where the listing does not say (S3 lists no metadata).
+    const lookUp = async (key: string) => {
+      const listed = listing?.get(key)
+      if (listing && (!listed || listed.xxh64 !== undefined || !stat)) return listed
+      return stat ? counted('stat', (c) => stat(key, c)) : undefined
+    }
+    const { deploys, files: liveFiles } = read.manifest
     const infos: ReleaseInfo[] = []
     await runPool(
       deploys,
@@ -73,10 +78,7 @@ export async function listReleases(options: { strategy: Strategy; manifest?: str
       const record = await readRecord(strategy, counted, recordKey(folder, deploy.id)).catch(() => undefined)
       if (!record) return 'its record is no longer stored'
       let missing = 0
-      for (const file of record.files) {
-        const key = file[5] === 1 ? keptKey(folder, file[1], file[2]) : prefix + file[0]
-        if (!(await there(key))) missing++
-      }
+      for (const file of record.files) if (!isLive(file, liveFiles) && (await locate(file, prefix, folder, lookUp)) === undefined) missing++
       return missing === 0 ? undefined : `${missing} of its files are no longer kept`
     }
   } finally {

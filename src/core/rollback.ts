@@ -9,7 +9,7 @@ import type { ManifestDeploy, ManifestFile, ReleaseSummary, RemoteManifest } fro
 import { GROUPS, GROUP_HASHED, GROUP_LAST, GROUP_OTHER } from './entry.js'
 import { deployId } from './plan.js'
 import { executePrune } from './prune.js'
-import { type ReleaseFile, type ReleaseRecord, hashedName, keptKey, readRecord, recordKey, releaseFolder, releaseSource, usableId, writeRecord } from './release.js'
+import { type ReleaseFile, type ReleaseRecord, hashedName, isLive, keepBeforeOverwrite, locate, readRecord, recordKey, releaseFolder, releaseSource, usableId, writeRecord } from './release.js'
 import { publishReport, runOnDeployed, stoppedRun } from './publish.js'
 import { RemoteState } from './remote.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
@@ -103,11 +103,12 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
       )
     }
     const liveRecord = live?.release && usableId(live.id) ? await readRecord(strategy, counted, recordKey(folder, live.id)).catch(() => undefined) : undefined
-    const { copies, deletes, files } = planRollback(record, manifest, liveRecord, prefix, folder)
-    await refuseMissing(copies, record, strategy, counted, concurrency)
+    const { copies, deletes, files } = planRollback(record, manifest, liveRecord, prefix)
+    await locateAll(copies, record, strategy, counted, concurrency, { prefix, folder })
 
-    // A file with a content hash in its name still under its own key needs no write: checked above, skipped.
+    // A file still under its own key (a hashed one, a page never replaced since) needs no write: found above, skipped.
     const writes = copies.filter((c) => c.from !== c.key)
+    const recordedFiles = new Map(record.files.map((f) => [f[0], f]))
     const written = new Set(writes.map((c) => c.key))
     for (const copy of writes) report.plan.push({ key: copy.key, action: 'upload', reason: copy.reason })
     report.skipped.push(...record.files.map((f) => prefix + f[0]).filter((key) => !written.has(key)))
@@ -133,6 +134,15 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
     const line: ManifestDeploy = { at, paths: record.files.map((f) => f[0]), id, ...(live?.site ? { site: live.site } : {}) }
     const mark = await markStorage(writer, { version, read }, line)
     if (mark.interleaved) throw conflict(remote.manifestKey)
+    // Copy before overwrite: the live content of what the rollback replaces or deletes is kept, so one can roll forward again.
+    const replaced = [...writes.map((c) => c.key), ...deletes].flatMap((key) => {
+      const recorded = manifest.files[key.slice(prefix.length)]
+      const target = recordedFiles.get(key.slice(prefix.length))
+      if (!recorded || (target && (hashedName(record.headers[target[4]]) || (target[1] === recorded.xxh64 && target[2] === recorded.headers)))) return []
+      return [{ key, recorded }]
+    })
+    const keep = { strategy, counted, concurrency, folder, signal, warn: logger.warn, info: logger.info, statFirst: !settled(manifest) }
+    await keepBeforeOverwrite(replaced, new Set(), keep)
     const stored = new Map<string, RemoteObject | undefined>()
     for (const g of GROUPS) {
       const batch = writes.filter((c) => c.group === g)
@@ -204,49 +214,53 @@ function groupOf(record: ReleaseRecord, file: ReleaseFile): number {
 }
 
 /**
- * The difference between the live release (the manifest's files; none when it is not settled, a
- * deploy pending or open may have written: then every file of the target is restored) and the target: what to copy from where,
- * the pages to delete, and the files the manifest will record.
+ * The difference between the live release and the target: the files to restore, the pages to
+ * delete, and the files the manifest will record. A file the live files hold is left alone. When
+ * the manifest is not settled (a deploy pending or open may have written), no file is taken as
+ * live: each is looked for in the storage.
  */
-function planRollback(record: ReleaseRecord, manifest: RemoteManifest, liveRecord: ReleaseRecord | undefined, prefix: string, folder: string) {
+function planRollback(record: ReleaseRecord, manifest: RemoteManifest, liveRecord: ReleaseRecord | undefined, prefix: string) {
   const live = settled(manifest) ? manifest.files : pathRecord<ManifestFile>()
   const copies: Copy[] = []
   const files = pathRecord<ManifestFile>()
   for (const file of record.files) {
     const [path, xxh64, fingerprint, size] = file
-    const now = live[path]
+    const now = manifest.files[path]
     files[path] = now?.xxh64 === xxh64 && now.headers === fingerprint ? now : { xxh64, headers: fingerprint, size, md5: '', version: '' }
-    if (now?.xxh64 === xxh64 && now.headers === fingerprint) continue
+    if (isLive(file, live)) continue
     const key = prefix + path
-    // A kept copy where one was made; a file with a content hash in its name is still under its own key.
-    const from = file[5] === 1 ? keptKey(folder, xxh64, fingerprint) : key
-    copies.push({ key, path, from, file, group: groupOf(record, file), reason: now ? 'changed' : 'missing' })
+    copies.push({ key, path, from: key, file, group: groupOf(record, file), reason: live[path] ? 'changed' : 'missing' })
   }
-  // Pages of the live release that the target does not have; their content is kept, so a later rollback can restore them.
+  // Pages of the live release that the target does not have: their content is kept before they go, so a later rollback can restore them.
   const wanted = new Set(record.files.map((f) => f[0]))
-  const deletes = (liveRecord?.files ?? []).filter((f) => !wanted.has(f[0]) && f[5] === 1 && !hashedName(liveRecord?.headers[f[4]])).map((f) => prefix + f[0])
+  const deletes = (liveRecord?.files ?? []).filter((f) => !wanted.has(f[0]) && !hashedName(liveRecord?.headers[f[4]])).map((f) => prefix + f[0])
   return { copies, deletes, files }
 }
 
-/** Refuses, before any write, a rollback whose kept copies (or hashed files) are no longer stored, naming them. */
-async function refuseMissing(copies: Copy[], record: ReleaseRecord, strategy: Strategy, counted: ReturnType<typeof createCounter>, concurrency: number): Promise<void> {
+/**
+ * Finds where each file to restore is stored (core/release.ts `locate`), and refuses, before any
+ * write, a rollback whose files are no longer stored, naming them.
+ */
+async function locateAll(copies: Copy[], record: ReleaseRecord, strategy: Strategy, counted: ReturnType<typeof createCounter>, concurrency: number, where: { prefix: string; folder: string }): Promise<void> {
   const missing: string[] = []
   const stat = strategy.stat?.bind(strategy)
-  let listed: Set<string> | undefined
+  let listed: Map<string, RemoteObject> | undefined
   if (!stat && strategy.list) {
     const list = strategy.list.bind(strategy)
     listed = await counted('list', async (c) => {
-      const keys = new Set<string>()
-      for await (const object of list(c)) keys.add(object.key)
-      return keys
+      const objects = new Map<string, RemoteObject>()
+      for await (const object of list(c)) objects.set(object.key, object)
+      return objects
     })
   }
+  const lookUp = async (key: string) => (listed ? listed.get(key) : stat ? await counted('stat', (ctx) => stat(key, ctx)) : undefined)
   await runPool(
     copies,
     async (c) => {
-      const there = listed ? listed.has(c.from) : stat ? (await counted('stat', (ctx) => stat(c.from, ctx))) !== undefined : false
-      if (!there) missing.push(c.path)
-      else if (c.from !== c.key && !strategy.copy && c.file[4] < 0) missing.push(`${c.path} (its headers are not recorded, and ${strategy.name} cannot copy)`)
+      const from = await locate(c.file, where.prefix, where.folder, lookUp)
+      if (from === undefined) missing.push(c.path)
+      else if (from !== c.key && !strategy.copy && c.file[4] < 0) missing.push(`${c.path} (its headers are not recorded, and ${strategy.name} cannot copy)`)
+      else c.from = from
     },
     { limit: concurrency },
   )
