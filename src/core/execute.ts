@@ -14,7 +14,7 @@ import { type Overwrite, hashedName, keepBeforeOverwrite, recordRelease, release
 import { pruneReleases } from './release-prune.js'
 import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
-import { KEEP, type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, historyToCommit, markStorage, otherPending, pruneThreat, vouchFor, waitForPrune, writeManifestConditionally } from './trust.js'
+import { KEEP, type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, historyToCommit, markStorage, otherPending, pruneThreat, settled, vouchFor, waitForPrune, writeManifestConditionally } from './trust.js'
 import { createThrottle } from './throttle.js'
 import { upload } from './upload.js'
 
@@ -74,7 +74,8 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
   if (plan.manifest && id && o.manifestPath) {
     const folder = releaseFolder(o.prefix, o.manifestPath)
     const keep = { strategy: o.strategy, counted: ctx.counted, concurrency: o.concurrency, folder, signal: ctx.signal, throttle, warn: o.logger.warn, info: o.logger.info }
-    if (mark) await keepBeforeOverwrite(overwrites(plan), await keptAlready(remote, folder), keep)
+    // Where a deploy left the manifest pending, what a page holds is less sure: a kept copy already stored is never copied over.
+    if (mark) await keepBeforeOverwrite(overwrites(plan), await keptAlready(remote, folder), { ...keep, statFirst: plan.previous !== undefined && !settled(plan.previous) })
     const carried = o.partial ? carriedFiles(plan.previous, plan.entries) : {}
     release = await recordRelease({ id, at: plan.deploy.at, entries: plan.entries, carried, source: releaseSource(o.root, o.release) }, keep)
   }
