@@ -96,7 +96,7 @@ describe('the GitHub Action', () => {
   it('is a JavaScript action on a Node that GitHub runs, with the inputs and outputs it documents', () => {
     expect(action.runs).toEqual({ using: 'node24', main: 'action/index.mjs' })
     expect(Object.keys(action.inputs).sort()).toEqual(
-      ['cache-dir', 'command', 'concurrency', 'config', 'dir', 'dry-run', 'endpoint', 'force', 'mode', 'prune', 'report', 'to', 'verify', 'working-directory'].sort(),
+      ['cache-dir', 'command', 'concurrency', 'config', 'dir', 'dry-run', 'endpoint', 'force', 'mode', 'prune', 'release', 'report', 'steps', 'to', 'verify', 'working-directory'].sort(),
     )
     expect(Object.keys(action.outputs).sort()).toEqual(['bytes', 'deleted', 'failed', 'report', 'skipped', 'uploaded'])
   })
@@ -187,12 +187,19 @@ describe('the GitHub Action', () => {
     expect(snapshot(target).size).toBe(0)
   })
 
+  it('command: rollback is passed through with its inputs and writes its report like a deploy', async () => {
+    const { project, runnerTemp, target } = workspace()
+    const to = pathToFileURL(target).href
+    const result = await step(project, runnerTemp, { command: 'rollback', to, steps: '2', 'dry-run': 'true' })
+    expect(result.stdout).toMatch(new RegExp(`^collectfasta rollback --to ${to} --steps 2 --dry-run --report ${runnerTemp}/collectfasta-report-[\\w-]+\\.json$`, 'm'))
+  })
+
   it('refuses an unknown command, and an input the command does not take, before running anything', async () => {
     const { project, runnerTemp, target } = workspace()
     const to = pathToFileURL(target).href
     const unknown = await step(project, runnerTemp, { command: 'publish', to })
     expect(unknown.code).toBe(2)
-    expect(unknown.stderr).toContain('[collectfasta] The input `command` must be one of deploy, check, remove, got "publish".')
+    expect(unknown.stderr).toContain('[collectfasta] The input `command` must be one of deploy, check, remove, rollback, got "publish".')
     const misplaced = await step(project, runnerTemp, { command: 'remove', to, prune: 'true' })
     expect(misplaced.code).toBe(2)
     expect(misplaced.stderr).toContain('[collectfasta] The input `prune` does not apply to the command `remove`: remove it from the step.')
