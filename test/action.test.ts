@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { snapshot } from './app.js'
+import { deployedSite, snapshot } from './app.js'
 import { writeTree } from './helpers.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -187,11 +187,26 @@ describe('the GitHub Action', () => {
     expect(snapshot(target).size).toBe(0)
   })
 
-  it('command: rollback is passed through with its inputs and writes its report like a deploy', async () => {
+  it('command: rollback restores the release before the live one, sets the outputs as a deploy does, and its summary names both releases', async () => {
     const { project, runnerTemp, target } = workspace()
     const to = pathToFileURL(target).href
-    const result = await step(project, runnerTemp, { command: 'rollback', to, steps: '2', 'dry-run': 'true' })
-    expect(result.stdout).toMatch(new RegExp(`^collectfasta rollback --to ${to} --steps 2 --dry-run --report ${runnerTemp}/collectfasta-report-[\\w-]+\\.json$`, 'm'))
+    expect((await step(project, runnerTemp, { to })).code).toBe(0)
+    const v1 = deployedSite(target)
+    writeFileSync(join(project, 'dist/index.html'), '<h1>home, v2</h1>')
+    expect((await step(project, runnerTemp, { to })).code).toBe(0)
+    const manifest = JSON.parse(readFileSync(join(target, '.collectfasta/manifest.json'), 'utf8')) as { deploys: { id: string }[] }
+    const [live, before] = manifest.deploys.map((d) => d.id)
+
+    const dry = await step(project, runnerTemp, { command: 'rollback', to, 'dry-run': 'true' })
+    expect(dry.stdout).toMatch(new RegExp(`^collectfasta rollback --to ${to} --dry-run --report ${runnerTemp}/collectfasta-report-[\\w-]+\\.json$`, 'm'))
+    expect(readFileSync(join(target, 'index.html'), 'utf8')).toBe('<h1>home, v2</h1>')
+
+    const back = await step(project, runnerTemp, { command: 'rollback', to, steps: '1' })
+    expect(back.code, back.stderr).toBe(0)
+    expect(back.stdout).toContain(`collectfasta rollback --to ${to} --steps 1 --report`)
+    expect(deployedSite(target)).toEqual(v1)
+    expect(back.outputs).toMatchObject({ uploaded: '1', deleted: '0', failed: '0' })
+    expect(back.summary).toContain(`release \`${before}\` is live again (was \`${live}\`)`)
   })
 
   it('refuses an unknown command, and an input the command does not take, before running anything', async () => {

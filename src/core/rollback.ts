@@ -44,7 +44,7 @@ export interface RollbackOptions {
 
 /** What a rollback did: a deploy's report, and which releases it went from and to. */
 export interface RollbackReport extends DeployReport {
-  rollback: { from?: string; to: string; id?: string }
+  rollback: NonNullable<DeployReport['rollback']>
 }
 
 /** A rollback that cannot be done as asked, refused before any write: the CLI exits 2. */
