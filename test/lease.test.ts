@@ -70,6 +70,37 @@ describe.each(backends.filter((b) => b.snapshot !== undefined))('a prune that di
     const third = await deploy1(rollback, p.prefix, backend.strategy(p.prefix))
     expect(third.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0, copy: 0 })
   })
+
+  it('a lease on files no later deploy uses costs nothing once a deploy has committed past it: the next deploy vouches, the one after asks one question', async () => {
+    const p = project(backend)
+    for (let v = 1; v <= 3; v++) {
+      p.version(v)
+      await p.run({ cacheDir: 'pruner' })
+    }
+    // The pruner deploys v4 keeping two deploys (v1's and v2's chunks are stale), records its lease
+    // and dies at its first delete.
+    const pruner = backend.strategy(p.prefix)
+    let leased!: () => void
+    const died = new Promise<void>((resolve) => (leased = resolve))
+    p.version(4)
+    void p.run({ cacheDir: 'pruner', prune: { keepDeploys: 2 }, strategy: { ...pruner, delete: () => new Promise<void>(() => leased()) } })
+    await died
+    // Another machine deploys v5, which uses none of the leased files: it does not wait, and commits.
+    const next = project(backend)
+    next.version(5)
+    const first = await deploy1(next, p.prefix, backend.strategy(p.prefix))
+    expect(first.failed).toEqual([])
+    expect(next.warnings.some((w) => w.includes('Another deploy is pruning'))).toBe(false)
+    const manifest = JSON.parse(Buffer.from((await backend.read(p.manifest))!.bytes).toString('utf8')) as { pruning?: { paths: string[] } }
+    expect(manifest.pruning?.paths).toContain('assets/app-v1.js')
+    // It met the pruner's mark, so the next deploy checks the storage once; the lease, on none of
+    // its files, does not keep it from vouching: the one after asks one question.
+    const again = await deploy1(next, p.prefix, backend.strategy(p.prefix))
+    expect(again.uploaded).toEqual([])
+    expect(again.vouched).toBe(true)
+    const third = await deploy1(next, p.prefix, backend.strategy(p.prefix))
+    expect(third.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0, copy: 0 })
+  })
 })
 
 /** Deploys `project`'s build to `prefix` (another project's site) from its own cache. */

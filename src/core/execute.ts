@@ -48,11 +48,13 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
   let mark: Written | undefined
   /** Other deploys' prunes this one waited out: not carried into its commit. */
   const waitedOut = new Set<string>()
+  /** Whether `manifest` records another deploy's prune that may delete one of this deploy's paths. */
+  const threatens = (manifest: RemoteManifest | undefined) => pruneThreat(manifest, id, plan.entries.map((e) => e.path), o.strategy.caseInsensitive) !== undefined
   if (plan.manifest && (plan.uploads.length > 0 || staleOf(plan).length > 0)) {
     const base = { version: plan.seen, read: plan.read ?? (await remote.read()) }
     mark = await markStorage(writer, base, plan.deploy)
     // Step 4 of the protocol: a prune recorded before this mark may be deleting what the plan saw listed.
-    const threat = pruneThreat(mark.manifest, id, plan.entries.map((e) => e.path), o.strategy.caseInsensitive)
+    const threat = threatens(mark.manifest) ? mark.manifest.pruning : undefined
     if (threat) {
       o.logger.warn(`[collectfasta] Another deploy is pruning files this one deploys: waiting for it to finish (${Math.round(PRUNE_LEASE_MS / 1000)} s at most).`)
       if ((await waitForPrune(remote, threat, ctx.signal)) === 'expired') waitedOut.add(threat.id)
@@ -128,7 +130,8 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
       const pending = otherPending(current, id ?? '')
       const prune = current?.pruning
       const pruning = prune && prune.id !== id && !waitedOut.has(prune.id) ? prune : undefined
-      contested = others.length > 0 || pruning !== undefined
+      // A prune recorded on none of this deploy's paths cannot delete what it stored: the commit may vouch.
+      contested = others.length > 0 || (pruning !== undefined && threatens(current))
       // A deploy running at the same time stays in the kept history: its pages may be the live ones.
       return { deploys: historyToCommit(plan.deploy, current, keep + others.length), files: mine, ...(pending ? { pending } : {}), ...(pruning ? { pruning } : {}) }
     }
@@ -158,7 +161,7 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
     forced: o.force,
     seen: plan.seen,
     read: plan.read?.state ?? 'not read',
-    pendingFound: plan.previous?.pending !== undefined || plan.previous?.pruning !== undefined,
+    pendingFound: plan.previous?.pending !== undefined || threatens(plan.previous),
     committed,
     marked: mark !== undefined,
   })

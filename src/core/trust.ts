@@ -55,7 +55,7 @@ export interface TrustOutcome {
   seen: string | undefined
   /** The manifest as read at the start (absent when it was not read). */
   read: ManifestRead['state'] | 'not read'
-  /** Whether the read manifest was marked pending by a deploy that never committed. */
+  /** Whether the read manifest was marked pending by a deploy that never committed, or holds another's prune lease on one of this deploy's paths. */
   pendingFound: boolean
   /** The manifest this deploy committed: its version, and whether anyone else wrote between the probe and the commit. */
   committed?: { version: string | undefined; interleaved: boolean }
