@@ -152,6 +152,23 @@ describe.each(ON)('releases and rollback on $name', (backend) => {
     expect(writes.at(-1)).toBe('.collectfasta/manifest.json')
   })
 
+  it('a page the next release dropped was never copied: it is found under its own key, and a rollback keeps it there', async () => {
+    const p = project(backend)
+    p.version(1, { ...build(1), 'old.html': '<p>only in v1</p>' })
+    await p.run()
+    p.version(2, build(2))
+    await p.run()
+    const folder = `${p.prefix}.collectfasta/`
+    const keptTexts = await Promise.all((await backend.keys(`${folder}kept/`)).map(async (k) => Buffer.from((await backend.read(k))?.bytes ?? []).toString('utf8')))
+    expect(keptTexts).not.toContain('<p>only in v1</p>')
+    const [live, v1] = await listReleases({ strategy: backend.strategy(p.prefix) })
+    expect([live?.live, v1?.canRollBack, v1?.why]).toEqual([true, true, undefined])
+    const back = await rollback({ strategy: backend.strategy(p.prefix), logger: { info() {}, warn() {} } })
+    expect(back.uploaded.map((u) => u.key)).not.toContain(`${p.prefix}old.html`)
+    expect(Buffer.from((await backend.read(`${p.prefix}old.html`))?.bytes ?? []).toString('utf8')).toBe('<p>only in v1</p>')
+    expect(Buffer.from((await backend.read(`${p.prefix}about.html`))?.bytes ?? []).toString('utf8')).toBe(build(1)['about.html'])
+  })
+
   it('refuses, before any write, a release whose kept copies are gone, naming the files', async () => {
     const { p, states } = await threeReleases()
     const manifest = await readManifest(backend, p.manifest)

@@ -45,10 +45,12 @@ export async function listReleases(options: { strategy: Strategy; manifest?: str
     }
     const listing = await remote.listing()
     const stat = strategy.stat?.bind(strategy)
-    // The listing says what is stored; a stat what an object holds where the listing does not say (S3 lists no metadata).
+    // The listing says what is stored; a stat what a site's object holds where the listing does
+    // not say (S3 lists no metadata). A kept copy's name is its content: being listed is enough.
+    const keptFolder = `${folder}kept/`
     const lookUp = async (key: string) => {
       const listed = listing?.get(key)
-      if (listing && (!listed || listed.xxh64 !== undefined || !stat)) return listed
+      if (listing && (!listed || listed.xxh64 !== undefined || key.startsWith(keptFolder) || !stat)) return listed
       return stat ? counted('stat', (c) => stat(key, c)) : undefined
     }
     const { deploys, files: liveFiles } = read.manifest
