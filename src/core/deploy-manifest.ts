@@ -33,7 +33,7 @@ const ReleaseSummarySchema = v.object({
   rollbackOf: v.optional(v.string()),
   files: v.pipe(v.number(), v.integer(), v.minValue(0)),
   bytes: v.pipe(v.number(), v.integer(), v.minValue(0)),
-  /** Every file without a content hash in its name was copied under `.collectfasta/kept/`. */
+  /** Its files without a content hash in their name are kept for rollback: copied under `.collectfasta/kept/` before a run replaces them. */
   kept: v.boolean(),
 })
 const DeploySchema = v.object({
