@@ -46,6 +46,7 @@ const COMMANDS = {
   check: { dir: true, values: ['concurrency'], flags: [] },
   // The step is its confirmation: a workflow cannot answer a question.
   remove: { dir: false, values: [], flags: ['dry-run'], extra: ['--yes'] },
+  rollback: { dir: false, values: ['release', 'steps'], flags: ['dry-run'] },
 }
 /** The target's inputs, which every command takes. */
 const SHARED = ['to', 'endpoint', 'config', 'mode']
@@ -57,8 +58,8 @@ function commandName() {
   return name
 }
 
-/** Whether the command writes its report with --report (deploy), or prints it with --json (check, remove). */
-const writesReport = (name) => name === 'deploy'
+/** Whether the command writes its report with --report (deploy, rollback), or prints it with --json (check, remove). */
+const writesReport = (name) => name === 'deploy' || name === 'rollback'
 
 /** The command-line arguments of `collectfasta <name>` for the step's inputs; an input the command does not take is refused. */
 function commandArgs(name, reportFile) {
@@ -169,7 +170,7 @@ async function main() {
 
   if (existsSync(reportFile)) {
     const report = JSON.parse(readFileSync(reportFile, 'utf8'))
-    // A deploy's counts; remove's deletions; check's report alone.
+    // A deploy's or rollback's counts; remove's deletions; check's report alone.
     if (writesReport(name)) {
       setOutput('uploaded', report.uploaded.length)
       setOutput('skipped', report.skipped.length)

@@ -47,6 +47,11 @@ export function stepSummary(report: DeployReport): string {
     '|---|---|---|---|---|---|---|---|',
     `| ${report.uploaded.length} | ${report.skipped.length} | ${report.deleted.length} | ${report.failed.length} | ${report.pending.length} | ${formatBytes(report.bytesUploaded)} | ${requests} | ${(report.durationMs / 1000).toFixed(2)} s |`,
   ]
+  const rollback = report.rollback
+  if (rollback) {
+    const live = `release ${code(rollback.to)} ${report.dryRun ? 'would be' : 'is'} live again (was ${rollback.from ? code(rollback.from) : 'none'})`
+    lines.push('', `**Rollback:** ${live}${rollback.id ? `, recorded as release ${code(rollback.id)}` : ''}.`)
+  }
   if (report.uploaded.length) {
     lines.push('', `**${report.dryRun ? 'Would change' : 'Changed'}** (first ${Math.min(LISTED, report.uploaded.length)} of ${report.uploaded.length}):`, '')
     for (const u of report.uploaded.slice(0, LISTED)) lines.push(`- ${code(u.key)} (${u.reason})`)

@@ -4,6 +4,10 @@ export { collectfasta }
 export default collectfasta
 export { deploy } from './core/deploy.js'
 export { DriftError, check } from './core/check.js'
+export { RollbackRefusal, rollback } from './core/rollback.js'
+export type { RollbackOptions, RollbackReport } from './core/rollback.js'
+export { listReleases } from './core/releases.js'
+export type { ReleaseInfo } from './core/releases.js'
 export type { CheckReport } from './core/check.js'
 export { RemoveRefused, remove } from './core/remove.js'
 export type { RemoveOptions, RemoveReport } from './core/remove.js'

@@ -161,6 +161,12 @@ export interface DeployCommonOptions {
    */
   site?: string
   /**
+   * A label recorded with this deploy's release (`collectfasta releases` shows it), e.g. a
+   * version number. The commit and CI run are found without it.
+   * @default the `COLLECTFASTA_RELEASE` environment variable, else none
+   */
+  release?: string
+  /**
    * Delete objects that the last `keepDeploys` deploys did not write, after every upload
    * succeeded. Off by default; `true` means `{}` (all defaults).
    * @default false

@@ -63,6 +63,8 @@ export interface DeployReport {
    * means the build is not deterministic.
    */
   unhashedChanged?: { changed: number; of: number }
+  /** A rollback's releases: the one live before it (`from`), the one restored (`to`), and the new release that records it (`id`). */
+  rollback?: { from?: string; to: string; id?: string }
 }
 
 /** Thrown when some uploads failed or the deploy was cancelled; `report` says which. */

@@ -92,6 +92,8 @@ export interface ResolvedDeploy {
   /** The manifest's path under the prefix, or false. */
   manifestPath: string | false
   site: string
+  /** The user's label for this deploy's release. */
+  release: string | undefined
   prune: ResolvedPrune | undefined
   compress: ResolvedCompress | undefined
   /** How the strategy stores compressed bytes: in place of the original (object storages), or beside it. */
@@ -135,6 +137,7 @@ export function resolveOptions(options: DeployOptions): ResolvedDeploy {
     verify: options.verify ?? DEFAULTS.verify,
     manifestPath: options.manifest === undefined ? DEFAULTS.manifest : options.manifest,
     site: resolveSite(options.site, root),
+    release: options.release,
     prune: resolvePrune(options.prune),
     compress: resolveCompress(options.compress, strategy.compression ?? 'in-place'),
     compressionMode: strategy.compression ?? 'in-place',

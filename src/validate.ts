@@ -59,7 +59,7 @@ export function validateOptions(options: unknown): asserts options is Collectfas
   if (o.concurrency !== undefined && !(Number.isInteger(o.concurrency) && (o.concurrency as number) >= 1)) {
     fail('concurrency', 'an integer ≥ 1', o.concurrency)
   }
-  for (const name of ['cacheDir', 'reportFile', 'defaultCacheControl', 'site']) {
+  for (const name of ['cacheDir', 'reportFile', 'defaultCacheControl', 'site', 'release']) {
     if (o[name] !== undefined && (typeof o[name] !== 'string' || o[name] === '')) fail(name, 'a non-empty string', o[name])
   }
   for (const name of ['include', 'exclude']) {

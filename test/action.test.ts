@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { snapshot } from './app.js'
+import { deployedSite, snapshot } from './app.js'
 import { writeTree } from './helpers.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -96,7 +96,7 @@ describe('the GitHub Action', () => {
   it('is a JavaScript action on a Node that GitHub runs, with the inputs and outputs it documents', () => {
     expect(action.runs).toEqual({ using: 'node24', main: 'action/index.mjs' })
     expect(Object.keys(action.inputs).sort()).toEqual(
-      ['cache-dir', 'command', 'concurrency', 'config', 'dir', 'dry-run', 'endpoint', 'force', 'mode', 'prune', 'report', 'to', 'verify', 'working-directory'].sort(),
+      ['cache-dir', 'command', 'concurrency', 'config', 'dir', 'dry-run', 'endpoint', 'force', 'mode', 'prune', 'release', 'report', 'steps', 'to', 'verify', 'working-directory'].sort(),
     )
     expect(Object.keys(action.outputs).sort()).toEqual(['bytes', 'deleted', 'failed', 'report', 'skipped', 'uploaded'])
   })
@@ -175,14 +175,38 @@ describe('the GitHub Action', () => {
 
     const dry = await step(project, runnerTemp, { command: 'remove', to, 'dry-run': 'true' })
     expect(dry.code).toBe(0)
-    expect(dry.outputs.deleted).toBe('5')
-    expect(snapshot(target).size).toBe(5)
+    // Everything stored is the site's: its 4 files, the manifest, the release's record and kept pages.
+    expect(snapshot(target).size).toBeGreaterThan(5)
+    const stored = snapshot(target).size
+    expect(dry.outputs.deleted).toBe(String(stored))
     const removed = await step(project, runnerTemp, { command: 'remove', to })
     expect(removed.code).toBe(0)
     expect(removed.stdout).toContain(`collectfasta remove --to ${to} --yes --json`)
-    expect(removed.outputs.deleted).toBe('5')
-    expect(JSON.parse(readFileSync(removed.outputs.report ?? '', 'utf8')).deleted).toHaveLength(5)
+    expect(removed.outputs.deleted).toBe(String(stored))
+    expect(JSON.parse(readFileSync(removed.outputs.report ?? '', 'utf8')).deleted).toHaveLength(stored)
     expect(snapshot(target).size).toBe(0)
+  })
+
+  it('command: rollback restores the release before the live one, sets the outputs as a deploy does, and its summary names both releases', async () => {
+    const { project, runnerTemp, target } = workspace()
+    const to = pathToFileURL(target).href
+    expect((await step(project, runnerTemp, { to })).code).toBe(0)
+    const v1 = deployedSite(target)
+    writeFileSync(join(project, 'dist/index.html'), '<h1>home, v2</h1>')
+    expect((await step(project, runnerTemp, { to })).code).toBe(0)
+    const manifest = JSON.parse(readFileSync(join(target, '.collectfasta/manifest.json'), 'utf8')) as { deploys: { id: string }[] }
+    const [live, before] = manifest.deploys.map((d) => d.id)
+
+    const dry = await step(project, runnerTemp, { command: 'rollback', to, 'dry-run': 'true' })
+    expect(dry.stdout).toMatch(new RegExp(`^collectfasta rollback --to ${to} --dry-run --report ${runnerTemp}/collectfasta-report-[\\w-]+\\.json$`, 'm'))
+    expect(readFileSync(join(target, 'index.html'), 'utf8')).toBe('<h1>home, v2</h1>')
+
+    const back = await step(project, runnerTemp, { command: 'rollback', to, steps: '1' })
+    expect(back.code, back.stderr).toBe(0)
+    expect(back.stdout).toContain(`collectfasta rollback --to ${to} --steps 1 --report`)
+    expect(deployedSite(target)).toEqual(v1)
+    expect(back.outputs).toMatchObject({ uploaded: '1', deleted: '0', failed: '0' })
+    expect(back.summary).toContain(`release \`${before}\` is live again (was \`${live}\`)`)
   })
 
   it('refuses an unknown command, and an input the command does not take, before running anything', async () => {
@@ -190,7 +214,7 @@ describe('the GitHub Action', () => {
     const to = pathToFileURL(target).href
     const unknown = await step(project, runnerTemp, { command: 'publish', to })
     expect(unknown.code).toBe(2)
-    expect(unknown.stderr).toContain('[collectfasta] The input `command` must be one of deploy, check, remove, got "publish".')
+    expect(unknown.stderr).toContain('[collectfasta] The input `command` must be one of deploy, check, remove, rollback, got "publish".')
     const misplaced = await step(project, runnerTemp, { command: 'remove', to, prune: 'true' })
     expect(misplaced.code).toBe(2)
     expect(misplaced.stderr).toContain('[collectfasta] The input `prune` does not apply to the command `remove`: remove it from the step.')

@@ -30,13 +30,15 @@ export function snapshot(dir: string): Map<string, Buffer> {
   return files
 }
 
-/**
- * What a deploy stored in a directory target, without our own folder `.collectfasta/` (the
- * manifest, release records, kept copies of pages): the files that must equal the build.
- */
+/** Whether a key (under any prefix) is in our own folder `.collectfasta/` (the manifest, release records, kept copies of pages), not the site's. */
+export function isOurs(key: string): boolean {
+  return /(^|\/)\.collectfasta\//.test(key)
+}
+
+/** What a deploy stored in a directory target, without our own folder: the files that must equal the build. */
 export function deployedSite(dir: string): Map<string, Buffer> {
   const files = snapshot(dir)
-  for (const path of [...files.keys()]) if (path.startsWith('.collectfasta/')) files.delete(path)
+  for (const path of [...files.keys()]) if (isOurs(path)) files.delete(path)
   return files
 }
 

@@ -195,10 +195,10 @@ export function project(backend: Backend) {
       ...options,
     })
   const manifest = `${prefix}.collectfasta/manifest.json`
-  /** The site's keys in the storage, relative to the prefix, without the manifest. */
+  /** The site's keys in the storage, relative to the prefix, without our own folder (the manifest, release records, kept copies). */
   const stored = async () =>
     (await backend.keys(prefix))
-      .filter((k) => k !== manifest)
+      .filter((k) => !k.startsWith(`${prefix}.collectfasta/`))
       .map((k) => k.slice(prefix.length))
       .sort()
   /** The strategy, with uploads of matching keys failing and deletes recorded. */

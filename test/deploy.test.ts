@@ -51,8 +51,9 @@ describe('deploy()', () => {
     expect(report.bytesUploaded).toBe(report.uploaded.reduce((n, u) => n + u.size, 0))
     // One stat of the deploy manifest (none yet, so no GET), one listing, the mark (the manifest
     // with this deploy pending, before the first file), four files, the manifest committed
-    // conditionally (no second stat: the condition is the check).
-    expect(report.requests).toEqual({ list: 1, stat: 1, get: 0, upload: 6, delete: 0, copy: 0 })
+    // conditionally (no second stat: the condition is the check), and the release's record. A
+    // first deploy replaces no page: it copies none under .collectfasta/kept/.
+    expect(report.requests).toEqual({ list: 1, stat: 1, get: 0, upload: 7, delete: 0, copy: 0 })
     expect(report.manifest?.key).toBe('.collectfasta/manifest.json')
     expect(JSON.parse(readFileSync(join(root, 'out/deploy.json'), 'utf8'))).toEqual(report)
   })

@@ -91,6 +91,9 @@ describe('the interleaving explorer', () => {
       ['write manifest', 'delete', true],
       ['upload', 'upload html', false],
       ['upload', 'delete', false],
+      ['copy', 'upload', false],
+      ['copy', 'read', false],
+      ['copy', 'write manifest', true],
     ]
     for (const [a, b, expected] of table) {
       expect(independent(a, b), `${a} with ${b}`).toBe(expected)

@@ -7,7 +7,7 @@ import type { Strategy, StrategyContext, UploadFile } from '../src/index.js'
 // sample of them.
 
 /** A protocol step, as a runner's requests show it. */
-export type Point = 'probe' | 'read manifest' | 'read' | 'write manifest' | 'upload' | 'upload html' | 'delete'
+export type Point = 'probe' | 'read manifest' | 'read' | 'write manifest' | 'upload' | 'upload html' | 'copy' | 'delete'
 
 /**
  * The step a request belongs to. A HEAD of the manifest (the probe, the checks before a prune
@@ -39,6 +39,8 @@ const footprints: Record<Point, { reads: 'manifest' | 'files' | 'none'; writes: 
   'write manifest': { reads: 'manifest', writes: 'manifest' },
   upload: { reads: 'none', writes: 'files' },
   'upload html': { reads: 'none', writes: 'files' },
+  // A server-side copy (a page kept before it is replaced, a rollback's copy back) reads a file and writes one.
+  copy: { reads: 'files', writes: 'files' },
   delete: { reads: 'none', writes: 'files' },
 }
 
@@ -135,6 +137,7 @@ export async function runSchedule(
     if (strategy.stat) wrapped.stat = (key, ctx) => gated(gate, pointOf('stat', key, manifestKey, fine), () => strategy.stat!(key, ctx))
     if (strategy.get) wrapped.get = (key, ctx) => gated(gate, pointOf('get', key, manifestKey, fine), () => strategy.get!(key, ctx))
     if (strategy.delete) wrapped.delete = (keys, ctx) => gated(gate, 'delete', () => strategy.delete!(keys, ctx))
+    if (strategy.copy) wrapped.copy = (from, to, ctx, options) => gated(gate, 'copy', () => strategy.copy!(from, to, ctx, options))
     if (strategy.list) {
       const list = strategy.list.bind(strategy)
       wrapped.list = (ctx) =>

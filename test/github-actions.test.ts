@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
-import { type DeployReport, deploy } from '../src/index.js'
+import { type DeployReport, deploy, rollback } from '../src/index.js'
 import { writeTree } from './helpers.js'
 import { type StoredObject, memory } from './strategies/memory.js'
 
@@ -64,6 +64,22 @@ describe('on GitHub Actions', () => {
     expect(out[start + 2]).toBe('[collectfasta] would write the deploy manifest .collectfasta/manifest.json (this deploy changes the storage)')
     expect(out[start + 3]).toBe('::endgroup::')
     expect(out.some((m) => m.startsWith('::warning title=collectfasta prune refused::3 stale objects exceed prune.maxDeletes (1)'))).toBe(true)
+  })
+
+  it("a rollback's step summary names the release restored, the one it replaced, and the release recording it", async () => {
+    const { root, summary, logger } = project()
+    const objects = new Map<string, StoredObject>()
+    await deploy({ outDir: 'dist', root, strategy: memory({ objects }), logger })
+    writeFileSync(join(root, 'dist/index.html'), '<h1>2</h1>')
+    await deploy({ outDir: 'dist', root, strategy: memory({ objects }), logger })
+    const deployed = readFileSync(summary, 'utf8')
+    expect(deployed).not.toContain('Rollback')
+    const dry = await rollback({ strategy: memory({ objects }), logger, dryRun: true })
+    const back = await rollback({ strategy: memory({ objects }), logger })
+    const [dryText, backText] = readFileSync(summary, 'utf8').slice(deployed.length).split('### collectfasta').slice(1)
+    expect(dryText).toContain(`**Rollback:** release \`${dry.rollback.to}\` would be live again (was \`${dry.rollback.from}\`).`)
+    expect(backText).toContain(`**Rollback:** release \`${back.rollback.to}\` is live again (was \`${back.rollback.from}\`), recorded as release \`${back.rollback.id}\`.`)
+    expect(backText).toContain('- `index.html` (changed)')
   })
 
   it('githubActions: false, or another CI, writes none of it', async () => {

@@ -265,7 +265,7 @@ describe('memory of parts in flight', () => {
     })
     expect(report.failed).toEqual([])
     expect(report.uploaded.length).toBe(48)
-    expect(report.requests.upload).toBe(48 * 4 + 2) // create, two parts, complete; and the deploy manifest (mark and commit)
+    expect(report.requests.upload).toBe(48 * 4 + 2 + 1) // create, two parts, complete; the deploy manifest (mark and commit); the release record
   }, 30_000)
 })
 

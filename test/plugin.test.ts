@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest'
 import { collectfasta } from '../src/index.js'
 import type { DeployReport } from '../src/index.js'
 import type { CollectfastaOptions } from '../src/options.js'
-import { changedPaths, copyApp, removeApps, snapshot } from './app.js'
+import { changedPaths, copyApp, isOurs, removeApps, snapshot } from './app.js'
 import { filesystem } from '../src/strategies/filesystem.js'
 import { type MemoryStrategy, memory } from './strategies/memory.js'
 
@@ -49,9 +49,9 @@ const builders: [string, Build, Vite][] = vites.map(([name, vite]) => [name, vit
 const keysOf = (report: DeployReport | undefined) => report?.uploaded.map((u) => u.key).sort() ?? []
 const MANIFEST = '.collectfasta/manifest.json'
 const allUploads = (strategy: MemoryStrategy) => strategy.calls.filter((c) => c.startsWith('upload:')).map((c) => c.slice(7))
-/** The site's uploads, in order, without the deploy manifest that follows them. */
-const uploadsIn = (strategy: MemoryStrategy) => allUploads(strategy).filter((key) => key !== MANIFEST)
-const siteObjects = (strategy: MemoryStrategy) => [...strategy.objects.keys()].filter((key) => key !== MANIFEST)
+/** The site's uploads, in order, without ours (the release record before them, the deploy manifest after them). */
+const uploadsIn = (strategy: MemoryStrategy) => allUploads(strategy).filter((key) => !isOurs(key))
+const siteObjects = (strategy: MemoryStrategy) => [...strategy.objects.keys()].filter((key) => !isOurs(key))
 
 describe.each(builders)('plugin in a real %s build', (_name, build, vite) => {
   it('uploads every file, exactly the bytes written to disk, HTML last', async () => {
@@ -68,6 +68,10 @@ describe.each(builders)('plugin in a real %s build', (_name, build, vite) => {
     const order = uploadsIn(strategy)
     expect(order.at(-1)).toBe('index.html')
     expect(allUploads(strategy).at(-1)).toBe(MANIFEST) // after HTML, reported apart
+    // The release record is the plan: written after the mark, before the first file of the site.
+    const record = allUploads(strategy).findIndex((key) => key.startsWith('.collectfasta/releases/'))
+    expect(record).toBeGreaterThan(0)
+    expect(record).toBeLessThan(allUploads(strategy).indexOf(order[0] ?? ''))
     expect(report?.manifest).toEqual({ key: MANIFEST, size: expect.any(Number) })
     expect(report?.uploaded.every((u) => u.reason === 'new')).toBe(true)
 

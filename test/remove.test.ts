@@ -25,6 +25,7 @@ describe('remove()', () => {
   it('stopped half-way by a failed delete, keeps the manifest; run again, it finishes', async () => {
     const objects = new Map<string, StoredObject>()
     await deployed(objects, 'site/')
+    const total = objects.size
     const failing = memory({ prefix: 'site/', objects })
     let failed = false
     const del = failing.delete
@@ -39,12 +40,12 @@ describe('remove()', () => {
     }
     const error = await remove({ strategy: failing, logger: quiet }).catch((e: unknown) => e as Error & { report?: { deleted: string[] } })
     expect(error).toBeInstanceOf(Error)
-    expect((error as Error).message).toMatch(/^\[collectfasta\] memory:\/\/test\/site\/: deleted 1 of 4 object\(s\), then: simulated storage failure \(503\)\. Run remove again to finish\.$/)
+    expect((error as Error).message).toBe(`[collectfasta] memory://test/site/: deleted 1 of ${total} object(s), then: simulated storage failure (503). Run remove again to finish.`)
     expect((error as { report?: { deleted: string[] } }).report?.deleted).toHaveLength(1)
     expect(objects.has('site/.collectfasta/manifest.json')).toBe(true)
 
     const again = await remove({ strategy: memory({ prefix: 'site/', objects }), logger: quiet })
-    expect(again.deleted).toHaveLength(3)
+    expect(again.deleted).toHaveLength(total - 1)
     expect(again.deleted.at(-1)).toBe('site/.collectfasta/manifest.json')
     expect([...objects.keys()]).toEqual([])
   })
@@ -60,9 +61,9 @@ describe('remove()', () => {
     const report = await remove({ strategy: memory({ prefix: 'p/', objects }), logger: quiet, confirm })
     expect(report).toMatchObject({ declined: true, deleted: [] })
     expect(asked).toHaveLength(1)
-    expect(asked[0]?.slice(0, -1).sort()).toEqual(['p/assets/app-1a2b.js', 'p/index.html', 'p/robots.txt'])
+    expect(asked[0]?.filter((key) => !key.startsWith('p/.collectfasta/')).sort()).toEqual(['p/assets/app-1a2b.js', 'p/index.html', 'p/robots.txt'])
     expect(asked[0]?.at(-1)).toBe('p/.collectfasta/manifest.json')
-    expect(objects.size).toBe(4)
+    expect(objects.size).toBe(asked[0]?.length)
     const { delete: _, ...noDelete } = memory({ prefix: 'p/', objects })
     await expect(remove({ strategy: noDelete, logger: quiet })).rejects.toThrow('[collectfasta] `remove` needs a strategy that can get, list and delete, and memory lacks delete.')
   })

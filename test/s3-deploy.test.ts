@@ -52,10 +52,15 @@ describe.each(LOCAL_SERVERS)('vite build deploying to S3 on $name', (server) => 
     const n = dist.size
     expect(n).toBeGreaterThan(MANY)
     expect(first.uploaded).toHaveLength(n)
-    expect(counts.PutObject).toBe(n - 1 + 2) // every single-part file, and the deploy manifest twice (the mark before them, the commit after)
+    // Every single-part file, the deploy manifest twice (the mark before them, the commit after),
+    // and the release record. A first deploy replaces nothing: no kept copy.
+    expect(first.requests.copy).toBe(0)
+    expect(counts.PutObject).toBe(n - 1 + 2 + 1)
     expect(first.manifest?.key).toBe(`${prefix}.collectfasta/manifest.json`)
     expect(counts.CreateMultipartUpload).toBe(1)
     expect(counts.UploadPart).toBe(2)
+    // A listing pages through our folder too (the release record, the manifest).
+    const pages = Math.ceil((n + 2) / 1000)
 
     // Every object, read back by a separate client: the bytes on disk, the headers we set.
     await runPool([...dist], async ([path, bytes]) => {
@@ -84,8 +89,8 @@ describe.each(LOCAL_SERVERS)('vite build deploying to S3 on $name', (server) => 
     rmSync(cacheDir, { recursive: true })
     const cold = await run()
     expect(cold.uploaded).toEqual([])
-    expect(counts).toEqual({ HeadObject: 1, GetObject: 1, ListObjectsV2: Math.ceil(n / 1000) })
-    expect(cold.requests).toEqual({ list: Math.ceil(n / 1000), stat: 1, get: 1, upload: 0, delete: 0, copy: 0 })
+    expect(counts).toEqual({ HeadObject: 1, GetObject: 1, ListObjectsV2: pages })
+    expect(cold.requests).toEqual({ list: pages, stat: 1, get: 1, upload: 0, delete: 0, copy: 0 })
 
     // Without the manifest, the listing alone: real S3 (and fauxqs) give the multipart object an
     // `md5-N` ETag, so one HEAD reads our digest; s3rver gives it a plain MD5 ETag.
@@ -93,22 +98,24 @@ describe.each(LOCAL_SERVERS)('vite build deploying to S3 on $name', (server) => 
     const bare = await run({ manifest: false })
     const heads = server.name === 's3rver' ? 0 : 1
     expect(bare.uploaded).toEqual([])
-    expect(counts.ListObjectsV2).toBe(Math.ceil(n / 1000))
+    expect(counts.ListObjectsV2).toBe(pages)
     expect(counts.HeadObject ?? 0).toBe(heads)
     expect(counts.PutObject ?? 0).toBe(0)
-    expect(bare.requests).toEqual({ list: Math.ceil(n / 1000), stat: heads, get: 0, upload: 0, delete: 0, copy: 0 })
+    expect(bare.requests).toEqual({ list: pages, stat: heads, get: 0, upload: 0, delete: 0, copy: 0 })
 
     // A deploy without the manifest cannot vouch for the storage: the next one checks it, and
     // having found everything stored, vouches again.
     const checked = await run()
     expect(checked.uploaded).toEqual([])
-    expect(counts.ListObjectsV2).toBe(Math.ceil(n / 1000))
+    expect(counts.ListObjectsV2).toBe(pages)
 
     writeFileSync(join(root, 'public/many/0042.txt'), 'changed\n')
     const one = await run()
     expect(one.uploaded.map((u) => u.key)).toEqual([`${prefix}many/0042.txt`])
-    // The manifest's HEAD; the manifest read for its history and marked (this deploy pending); the file; the manifest committed (If-Match the mark).
-    expect(counts).toEqual({ HeadObject: 1, PutObject: 3, GetObject: 1 })
+    // The manifest's HEAD; the manifest read for its history and marked (this deploy pending); the
+    // file's live content kept before it is replaced (CopyObject, after a HEAD of its source); the
+    // release record; the file; the manifest committed (If-Match the mark).
+    expect(counts).toEqual({ HeadObject: 2, PutObject: 5, GetObject: 1 })
 
     const before = snapshot(join(root, 'dist'))
     writeFileSync(join(root, 'src/lazy-b.js'), "export function run() {\n  console.log('lazy B, version 2')\n}\n")
@@ -116,7 +123,9 @@ describe.each(LOCAL_SERVERS)('vite build deploying to S3 on $name', (server) => 
     const changed = changedPaths(before, snapshot(join(root, 'dist')))
     expect(chunk.uploaded.map((u) => u.key).sort()).toEqual(changed.map((p) => prefix + p))
     expect(chunk.uploaded.at(-1)?.key).toBe(`${prefix}index.html`)
-    expect(counts.PutObject).toBe(changed.length + 2) // and the manifest: the mark and the commit
+    // And the manifest (the mark and the commit), the kept copies of the replaced files without a
+    // content hash in their name (each was stored before), the release record.
+    expect(counts.PutObject).toBe(changed.length + 2 + chunk.uploaded.filter((u) => !u.immutable).length + 1)
 
     await counter.close()
   })

@@ -71,6 +71,22 @@ targetOptions(cli.command('remove', 'Take a site down: delete what this tool dep
   .example('collectfasta remove --to s3://my-site/pr-42 --yes')
   .action(runRemove)
 
+targetOptions(cli.command('rollback', 'Make a kept release live again, from the storage alone (no build, no cache)'))
+  .option('--release <id>', 'The release to restore (`collectfasta releases` lists them)')
+  .option('--steps <n>', 'How many releases back from the live one (default: 1)')
+  .option('--dry-run', 'Print what would be copied and deleted; change nothing')
+  .option('--report <file>', 'Write the JSON report to this file')
+  .option('--json', 'Print the JSON report on stdout, and nothing else there')
+  .option('--quiet', 'Print only warnings and errors')
+  .example('collectfasta rollback --to s3://my-site/www')
+  .example('collectfasta rollback --to s3://my-site/www --release 3f9c2a1b7d4e5f60')
+  .action(runRollback)
+
+targetOptions(cli.command('releases', 'List the kept releases, newest first, and whether each can be rolled back to'))
+  .option('--json', 'Print the list as JSON')
+  .example('collectfasta releases --to s3://my-site/www')
+  .action(runReleases)
+
 cli.help()
 cli.version(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
 
@@ -86,6 +102,50 @@ async function runCheck(dir: string | undefined, flags: Flags): Promise<void> {
   const [{ check }, options] = await Promise.all([import('../core/check.js'), commandOptions(dir, flags)])
   const report = await check(options)
   if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+}
+
+interface ReleaseFlags extends Flags {
+  release?: string | number
+  steps?: string | number
+}
+
+/** A flag's value as typed (cac reads `0123` as the number 123: an id of digits keeps its zeros). */
+function typed(flag: string, parsed: string | number): string {
+  const argv = cli.rawArgs
+  const at = argv.lastIndexOf(flag)
+  const inline = argv.findLast((arg) => arg.startsWith(`${flag}=`))
+  return inline?.slice(flag.length + 1) ?? (at >= 0 ? argv[at + 1] : undefined) ?? String(parsed)
+}
+
+async function runRollback(flags: ReleaseFlags): Promise<void> {
+  if (flags.release !== undefined && flags.steps !== undefined) throw new UsageError('[collectfasta] Give --release or --steps, not both.')
+  const [{ rollback }, { strategy, config, logger }] = await Promise.all([import('../core/rollback.js'), commandTarget(flags)])
+  const manifest = typeof config.manifest === 'string' ? config.manifest : undefined
+  const report = await rollback({
+    strategy,
+    logger,
+    ...(flags.release !== undefined && { release: typed('--release', flags.release) }),
+    ...(flags.steps !== undefined && { steps: wholeNumber('--steps', flags.steps) }),
+    ...(flags.dryRun && { dryRun: true }),
+    ...(flags.report && { reportFile: resolve(process.cwd(), flags.report) }),
+    ...(manifest && { manifest }),
+    ...(config.onDeployed && { onDeployed: config.onDeployed }),
+    ...(config.githubActions !== undefined && { githubActions: config.githubActions }),
+  })
+  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+}
+
+async function runReleases(flags: Flags): Promise<void> {
+  const [{ listReleases }, { strategy, config }] = await Promise.all([import('../core/releases.js'), commandTarget(flags)])
+  const manifest = typeof config.manifest === 'string' ? config.manifest : undefined
+  const releases = await listReleases({ strategy, ...(manifest && { manifest }) })
+  if (flags.json) return void process.stdout.write(`${JSON.stringify(releases, null, 2)}\n`)
+  for (const r of releases) {
+    const from = [r.label, r.commit?.slice(0, 12), r.rollbackOf && `rollback to ${r.rollbackOf}`].filter(Boolean).join(' ')
+    const size = r.files === undefined ? '' : ` ${r.files} files, ${r.bytes} bytes`
+    const state = r.live ? 'live' : r.canRollBack ? 'can roll back' : `cannot roll back: ${r.why}`
+    process.stdout.write(`${r.id || '(no id)'}  ${r.at}  ${from || '-'}${size}  ${state}\n`)
+  }
 }
 
 async function runRemove(flags: Flags): Promise<void> {

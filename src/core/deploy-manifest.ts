@@ -17,6 +17,25 @@ export const MANIFEST_FORMAT = 1
 export const MANIFEST_TOOL = 'vite-plugin-collectfasta'
 
 const FileSchema = v.object({ xxh64: v.string(), headers: v.string(), size: v.pipe(v.number(), v.integer(), v.minValue(0)), md5: v.string(), version: v.string() })
+/**
+ * A committed deploy as a release: where it came from, its size, and whether every file without
+ * a content hash in its name has a kept copy. Its files are in its own record
+ * (`.collectfasta/releases/<id>.json`), so the manifest a warm deploy reads stays small.
+ */
+const ReleaseSummarySchema = v.object({
+  /** The commit it was built from (a CI's variables, else `git rev-parse HEAD`). */
+  commit: v.optional(v.string()),
+  /** The CI run that deployed it (a URL where the CI gives one). */
+  run: v.optional(v.string()),
+  /** The `release` label the user gave. */
+  label: v.optional(v.string()),
+  /** A rollback: the id of the release whose files it restored. */
+  rollbackOf: v.optional(v.string()),
+  files: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  bytes: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /** Its files without a content hash in their name are kept for rollback: copied under `.collectfasta/kept/` before a run replaces them. */
+  kept: v.boolean(),
+})
 const DeploySchema = v.object({
   at: v.string(),
   paths: v.array(v.string()),
@@ -33,6 +52,8 @@ const DeploySchema = v.object({
   accepted: v.optional(v.boolean()),
   /** A random id per deploy: tells this deploy's pending mark from another's. */
   id: v.optional(v.string()),
+  /** What makes it a release one can roll back to (core/release.ts); absent in manifests of older versions. */
+  release: v.optional(ReleaseSummarySchema),
   /**
    * Moved into the history by another deploy's mark before it committed: it may still be writing
    * (or was killed). Its own commit records it again without this. A manifest whose history holds
@@ -67,6 +88,7 @@ const ManifestSchema = v.object({
 export type ManifestFile = v.InferOutput<typeof FileSchema>
 export type ManifestDeploy = v.InferOutput<typeof DeploySchema>
 export type ManifestPruning = v.InferOutput<typeof PruningSchema>
+export type ReleaseSummary = v.InferOutput<typeof ReleaseSummarySchema>
 
 export interface RemoteManifest {
   format: number
@@ -173,8 +195,13 @@ export function historyOf(deploys: ManifestDeploy[]): ManifestDeploy[] {
 }
 
 /** The manifest as the object to store, written only through a conditional upload (see core/trust). */
-export async function manifestUpload(manifest: Omit<RemoteManifest, 'format' | 'tool'>, key: string, ifVersion?: string | null): Promise<UploadFile> {
-  const body = Buffer.from(`${JSON.stringify({ format: MANIFEST_FORMAT, tool: MANIFEST_TOOL, ...manifest })}\n`)
+export function manifestUpload(manifest: Omit<RemoteManifest, 'format' | 'tool'>, key: string, ifVersion?: string | null): Promise<UploadFile> {
+  return jsonUpload(key, { format: MANIFEST_FORMAT, tool: MANIFEST_TOOL, ...manifest }, ifVersion)
+}
+
+/** A JSON document of ours (the manifest, a release record) as the object to store: never cached by a CDN. */
+export async function jsonUpload(key: string, value: unknown, ifVersion?: string | null): Promise<UploadFile> {
+  const body = Buffer.from(`${JSON.stringify(value)}\n`)
   const hash = await loadHasher()
   const headers = { contentType: 'application/json; charset=utf-8', cacheControl: 'no-cache' }
   let md5: string | undefined

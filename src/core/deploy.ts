@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, realpathSync, statSync } from 'node:fs'
 import { basename, dirname, join, sep } from 'node:path'
 import { DEFAULTS, type DeployOptions } from '../options.js'
 import { type ResolvedDeploy, resolveOptions } from '../resolve.js'
 import { DeployError, type DeployReport, REASONS, errorText, failureMessage, summarize } from '../report.js'
-import { githubActionsEnabled, group, reportToGithubActions } from '../github-actions.js'
+import { githubActionsEnabled, group } from '../github-actions.js'
 import { createBudget, runPool } from '../pool.js'
 import type { RemoteObject } from '../strategy.js'
 import { ChecksumCache } from './cache.js'
@@ -11,6 +11,7 @@ import { createCheckpoint } from './checkpoint.js'
 import type { Upload } from './diff.js'
 import type { Entry } from './entry.js'
 import { execute } from './execute.js'
+import { publishReport, runOnDeployed, stoppedRun } from './publish.js'
 import { type Plan, deployId, makePlan, reportPlan } from './plan.js'
 import { RemoteState } from './remote.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
@@ -37,30 +38,11 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
   const counted = createCounter(requests, stop.signal, o.concurrency, memory)
   const report: DeployReport = { target: strategy.target, dryRun, uploaded: [], skipped: [], failed: [], pending: [], deleted: [], bytesUploaded: 0, durationMs: 0, requests, plan: [] }
   const github = githubActionsEnabled(o.githubActions)
-  /** The report file and the CI summary; a failure to write them is a warning, never the deploy's outcome. */
-  const publish = () => {
-    report.durationMs = Math.round(performance.now() - started)
-    if (o.reportFile) {
-      try {
-        mkdirSync(dirname(o.reportFile), { recursive: true })
-        writeFileSync(o.reportFile, `${JSON.stringify(report, null, 2)}\n`)
-      } catch (error) {
-        logger.warn(`[collectfasta] Could not write the report file ${o.reportFile}: ${errorText(error)}.`)
-      }
-    }
-    if (github) reportToGithubActions(report, logger)
-  }
+  const publish = () => publishReport(report, started, { reportFile: o.reportFile, github, logger })
   try {
     await steps()
   } catch (error) {
-    // Stopped before its end (bad input, refused credentials, a missing bucket): the report
-    // still says why, in `failed` with the key '' (the deploy as a whole), and goes with the error.
-    if (!(error instanceof DeployError)) {
-      report.failed.push({ key: '', error: errorText(error) })
-      publish()
-      Object.assign(error as object, { report })
-    }
-    throw error
+    throw stoppedRun(error, report, publish)
   } finally {
     // Whatever stopped the deploy (the first request goes out before the scan): release the client.
     await strategy.dispose?.()
@@ -70,13 +52,7 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
   logger.info(summarize(report))
   const failure = failureMessage(report, stop.signal, stop.caught)
   if (failure) throw new DeployError(failure, report)
-  if (!dryRun && o.onDeployed) {
-    try {
-      await o.onDeployed(report)
-    } catch (error) {
-      throw new Error(`[collectfasta] The deploy succeeded, but \`onDeployed\` failed: ${errorText(error)}`, { cause: error })
-    }
-  }
+  if (!dryRun) await runOnDeployed(o.onDeployed, report, 'deploy')
   if (report.pruneFailed) throw new DeployError(`[collectfasta] The site is deployed, but prune failed: ${report.pruneFailed}`, report)
   return report
 

@@ -6,13 +6,16 @@ import type { RemoteObject } from '../strategy.js'
 import type { ChecksumCache } from './cache.js'
 import type { createCheckpoint } from './checkpoint.js'
 import { pathRecord } from '../paths.js'
-import { type RemoteManifest, manifestFiles } from './deploy-manifest.js'
+import { type ReleaseSummary, type RemoteManifest, manifestFiles } from './deploy-manifest.js'
 import type { Entry } from './entry.js'
 import { type Plan, carriedFiles } from './plan.js'
 import { type PruneOutcome, executePrune } from './prune.js'
+import { type Overwrite, hashedName, keepBeforeOverwrite, recordRelease, releaseFolder, releaseSource } from './release.js'
+import { pruneReleases } from './release-prune.js'
 import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
-import { KEEP, type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, historyToCommit, markStorage, otherPending, pruneThreat, vouchFor, waitForPrune, writeManifestConditionally } from './trust.js'
+import { KEEP, type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, historyToCommit, markStorage, otherPending, pruneThreat, settled, vouchFor, waitForPrune, writeManifestConditionally } from './trust.js'
+import { createThrottle } from './throttle.js'
 import { upload } from './upload.js'
 
 /** Deploys kept in the history while prune refuses (it keeps them until their files are gone), at most. */
@@ -66,7 +69,20 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
     }
   }
 
+  const throttle = createThrottle(o.concurrency)
+  // The release, before the first page goes out (core/release.ts): the live content of the pages
+  // this deploy replaces is copied first, then its record is written. The commit names it.
+  let release: ReleaseSummary | undefined
+  if (plan.manifest && id && o.manifestPath) {
+    const folder = releaseFolder(o.prefix, o.manifestPath)
+    const keep = { strategy: o.strategy, counted: ctx.counted, concurrency: o.concurrency, folder, signal: ctx.signal, throttle, warn: o.logger.warn, info: o.logger.info }
+    // Where a deploy left the manifest pending, what a page holds is less sure: a kept copy already stored is never copied over.
+    if (mark) await keepBeforeOverwrite(overwrites(plan), await keptAlready(remote, folder), { ...keep, statFirst: plan.previous !== undefined && !settled(plan.previous) })
+    const carried = o.partial ? carriedFiles(plan.previous, plan.entries) : {}
+    release = await recordRelease({ id, at: plan.deploy.at, entries: plan.entries, carried, source: releaseSource(o.root, o.release) }, keep)
+  }
   await upload(plan.uploads, {
+    throttle,
     strategy: o.strategy,
     concurrency: o.concurrency,
     memory: ctx.memory,
@@ -83,6 +99,7 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
   let committed: { version: string | undefined; interleaved: boolean } | undefined
   if (succeeded && plan.prune?.refused) o.logger.warn(`[collectfasta] Prune refused: ${plan.prune.refused}`)
   if (succeeded && plan.manifest) {
+    if (release) plan.deploy.release = release
     let pruned: PruneOutcome = { whole: true }
     if (plan.prune && !plan.prune.refused && mark) {
       pruned = await executePrune(staleOf(plan), {
@@ -124,6 +141,11 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
       const stored = await writeManifestConditionally(writer, base, build)
       committed = { version: stored.version, interleaved: Boolean(mark?.interleaved) || stored.interleaved || contested }
       report.manifest = { key: remote.manifestKey ?? '', size: stored.size }
+      if (o.manifestPath && plan.prune?.releases?.length && !plan.prune.refused && mark) {
+        const since = (await remote.currentManifest()).modified
+        const keep = { strategy: o.strategy, counted: ctx.counted, concurrency: o.concurrency, folder: releaseFolder(o.prefix, o.manifestPath), warn: o.logger.warn }
+        await pruneReleases(plan.prune.releases, plan.entries, since, keep)
+      }
       if (committed.interleaved) o.logger.warn('[collectfasta] Another deploy ran at the same time as this one: both are recorded in the manifest, and the next deploy checks every file against the storage.')
     } catch (error) {
       o.logger.warn(
@@ -148,6 +170,23 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
   // knows the pending mark it finds is no deploy still writing.
   if (mark && !committed && id) cache.ended = id
   report.vouched = vouch === KEEP ? plan.cacheTrusted : vouch !== undefined
+}
+
+/** The files this deploy replaces with other content, as the live manifest records them: their content is kept first. */
+function overwrites(plan: Plan): Overwrite[] {
+  const live = plan.previous?.files
+  if (!live) return []
+  return plan.uploads.flatMap(({ entry, reason }) => {
+    const recorded = live[entry.path]
+    if (!recorded || reason === 'missing' || hashedName(entry.headers)) return []
+    return recorded.xxh64 !== entry.xxh64 || recorded.headers !== entry.headersFingerprint ? [{ key: entry.key, recorded }] : []
+  })
+}
+
+/** The kept copies a listing of this run saw already: not copied again. */
+async function keptAlready(remote: RemoteState, folder: string): Promise<Set<string>> {
+  const listing = await remote.listingIfRead()
+  return new Set([...(listing?.keys() ?? [])].filter((key) => key.startsWith(`${folder}kept/`)))
 }
 
 /** `files` without `paths`. */

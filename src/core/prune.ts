@@ -8,6 +8,8 @@ import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
 
 import type { ResolvedPrune } from '../resolve.js'
+import { releaseFolder } from './release.js'
+import { releaseGarbage } from './release-prune.js'
 
 export interface StaleObject {
   key: string
@@ -69,6 +71,8 @@ export interface PrunePlan {
   shrunk: boolean
   /** Let through by a lowered `minShare` although it shrank: the guard's reference restarts here. */
   accepted: boolean
+  /** Records and kept copies of releases leaving the kept window (core/release.ts), deleted after the commit. */
+  releases?: string[]
 }
 
 /**
@@ -122,7 +126,9 @@ export async function planPrune(input: PruneInput): Promise<PrunePlan> {
   if (stale.length > prune.maxDeletes && !input.strategy.list) return tooMany(stale.length)
   stale = await withoutNestedSites(stale, input)
   if (stale.length > prune.maxDeletes) return tooMany(stale.length)
-  return { stale, shrunk: false, accepted: guard.accepted }
+  // Our own objects (records, kept copies) of releases leaving the window: not the site's files, not capped by maxDeletes.
+  const releases = input.manifestPath ? await releaseGarbage(history, prune.keepDeploys, releaseFolder(input.prefix, input.manifestPath), input.strategy, input.counted, input.concurrency) : []
+  return { stale, shrunk: false, accepted: guard.accepted, releases }
 }
 
 /**
@@ -144,7 +150,8 @@ async function findStale({ history, prune, remote, manifestPath, prefix, strateg
     const recorded = new Set(history.flatMap((d) => d.paths))
     for (const key of (await remote.listing())?.keys() ?? []) {
       const path = key.slice(prefix.length)
-      if (!key.startsWith(prefix) || kept.has(fold(path)) || (manifestPath !== false && fold(path) === fold(manifestPath)) || stale.has(key)) continue
+      // Our own folder (the manifest, release records, kept copies) is never a site's unknown file.
+      if (!key.startsWith(prefix) || kept.has(fold(path)) || (manifestPath !== false && (fold(path) === fold(manifestPath) || fold(path).startsWith(fold(releaseFolder('', manifestPath))))) || stale.has(key)) continue
       stale.set(key, recorded.has(path) ? 'stale' : 'unknown')
     }
   }

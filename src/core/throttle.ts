@@ -1,4 +1,4 @@
-import { retryDelay } from '../strategy.js'
+import { isThrottle, retryDelay } from '../strategy.js'
 
 /**
  * Backing off when the storage says "slow down": the number of uploads in flight halves on
@@ -62,4 +62,29 @@ export function createThrottle(max: number): Throttle {
 /** Pause before a throttled upload's retry `attempt` (1, 2, …): the one backoff rule, after a throttling answer. */
 export function backoff(attempt: number, random = Math.random): number {
   return retryDelay(attempt, true, random)
+}
+
+/** Retries of one request after a throttling answer, on top of the SDK's own retries. */
+const THROTTLE_RETRIES = 5
+
+/**
+ * Runs `task` in a slot of `throttle`: a throttling answer halves the limit and retries it after
+ * the backoff pause (`beforeRetry` lets go of what it held), up to THROTTLE_RETRIES times.
+ */
+export async function underThrottle<T>(throttle: Throttle, signal: AbortSignal, task: () => Promise<T>, beforeRetry?: () => void): Promise<T> {
+  for (let retry = 1; ; retry++) {
+    await throttle.acquire()
+    try {
+      const result = await task()
+      throttle.succeeded()
+      return result
+    } catch (error) {
+      if (!isThrottle(error) || retry > THROTTLE_RETRIES || signal.aborted) throw error
+      throttle.slowDown()
+      beforeRetry?.()
+    } finally {
+      throttle.release()
+    }
+    await new Promise((resolve) => setTimeout(resolve, backoff(retry)))
+  }
 }

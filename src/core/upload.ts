@@ -1,11 +1,11 @@
 import { statSync } from 'node:fs'
 import { type Budget, runPool } from '../pool.js'
 import { type DeployReport, type UploadReason, createProgress, errorText } from '../report.js'
-import { type RemoteObject, type Strategy, type UploadFile, isThrottle } from '../strategy.js'
+import type { RemoteObject, Strategy, UploadFile } from '../strategy.js'
 import type { Upload } from './diff.js'
 import { type Entry, GROUPS } from './entry.js'
 import type { Counted } from './requests.js'
-import { backoff, createThrottle } from './throttle.js'
+import { type Throttle, createThrottle, underThrottle } from './throttle.js'
 
 export interface UploadContext {
   strategy: Strategy
@@ -18,14 +18,16 @@ export interface UploadContext {
   progress: boolean
   /** Records an object the storage confirmed: called at once, so a crash loses nothing confirmed. */
   record(entry: Entry, stored?: RemoteObject): void
+  /** Shared with the requests that follow the uploads (the release's kept copies): what a "slow down" taught them holds. */
+  throttle?: Throttle
 }
 
 const heldAlready = <T>(_bytes: number, task: () => Promise<T>): Promise<T> => task()
 
-/** What the strategy sees of an entry; call after `entry.prepare()`. A large file's body is read only in ranges, or whole if asked. */
-function toUploadFile(entry: Entry): UploadFile {
+/** What the strategy sees of an entry (under `key`: its own, or a kept copy's); call after `entry.prepare()`. A large file's body is read only in ranges, or whole if asked. */
+export function toUploadFile(entry: Entry, key = entry.key): UploadFile {
   return {
-    key: entry.key,
+    key,
     get body() {
       return entry.body()
     },
@@ -44,9 +46,6 @@ export function uploadedItem(entry: Entry, reason: UploadReason): DeployReport['
   if (entry.headers.cacheControl?.includes('immutable')) item.immutable = true
   return item
 }
-
-/** Retries of one upload after a throttling answer, on top of the SDK's own retries. */
-const THROTTLE_RETRIES = 5
 
 /** A file read from disk must still be what was hashed: never upload bytes under a stale hash. */
 function ensureUnchanged(entry: Entry): void {
@@ -76,7 +75,7 @@ export async function upload(uploads: Upload[], ctx: UploadContext): Promise<voi
     uploads.reduce((sum, u) => sum + u.entry.size, 0),
     ctx.progress,
   )
-  const throttle = createThrottle(ctx.concurrency)
+  const throttle = ctx.throttle ?? createThrottle(ctx.concurrency)
   const send = async (entry: Entry) => {
     ensureUnchanged(entry)
     await entry.prepare(strategy.needsMd5 !== false)
@@ -84,26 +83,11 @@ export async function upload(uploads: Upload[], ctx: UploadContext): Promise<voi
     // default, but a user may set it lower) take nothing more, and cannot wait on themselves.
     return ctx.counted('upload', (c) => strategy.upload(toUploadFile(entry), entry.large ? c : { ...c, hold: heldAlready }))
   }
-  const attempt = async (entry: Entry): Promise<RemoteObject | undefined> => {
-    for (let retry = 1; ; retry++) {
-      await throttle.acquire()
-      try {
-        // Memory is taken inside a throttle slot, never while waiting for one: whoever waits
-        // for memory waits on uploads that are already sending, so all of them finish. A large
-        // file's parts hold their own (`ctx.hold`).
-        const stored = await (ctx.memory && !entry.large ? ctx.memory.use(entry.size, () => send(entry)) : send(entry))
-        throttle.succeeded()
-        return stored
-      } catch (error) {
-        if (!isThrottle(error) || retry > THROTTLE_RETRIES || ctx.signal.aborted) throw error
-        throttle.slowDown()
-        entry.release() // not held through the pause: read again for the next attempt
-      } finally {
-        throttle.release()
-      }
-      await new Promise((resolve) => setTimeout(resolve, backoff(retry)))
-    }
-  }
+  // Memory is taken inside a throttle slot, never while waiting for one: whoever waits for
+  // memory waits on uploads that are already sending, so all of them finish. A large file's
+  // parts hold their own (`ctx.hold`). Not held through a throttling pause: read again after it.
+  const attempt = (entry: Entry): Promise<RemoteObject | undefined> =>
+    underThrottle(throttle, ctx.signal, () => (ctx.memory && !entry.large ? ctx.memory.use(entry.size, () => send(entry)) : send(entry)), () => entry.release())
   for (const group of GROUPS) {
     const items = uploads.filter((u) => u.entry.group === group)
     if (report.failed.length > 0 || ctx.signal.aborted) {

@@ -6,6 +6,8 @@ export interface StoredObject {
   headers: ObjectHeaders
   /** The fingerprint of `headers` it was stored with, as object storages keep it in metadata. */
   headersFingerprint?: string
+  /** Our xxh64 of the bytes, as object storages keep it in metadata. */
+  xxh64?: string
   /** When it was written (ms), as a storage's clock says. */
   modified?: number
 }
@@ -49,7 +51,7 @@ export function memory(options: MemoryOptions = {}): MemoryStrategy {
     async stat(key) {
       calls.push(`stat:${key}`)
       const object = objects.get(key)
-      return object && { key, size: object.bytes.byteLength, md5: md5Hex(object.bytes), version: md5Hex(object.bytes), modified: object.modified }
+      return object && { key, size: object.bytes.byteLength, md5: md5Hex(object.bytes), version: md5Hex(object.bytes), xxh64: object.xxh64, modified: object.modified }
     },
     async get(key) {
       calls.push(`get:${key}`)
@@ -63,7 +65,7 @@ export function memory(options: MemoryOptions = {}): MemoryStrategy {
         const current = objects.get(file.key)
         if ((current ? md5Hex(current.bytes) : null) !== file.ifVersion) throw storageConflict('memory', `${file.key}: precondition failed`)
       }
-      objects.set(file.key, { bytes: Uint8Array.from(file.body), headers: structuredClone(file.headers), headersFingerprint: file.headersFingerprint, modified: Date.now() })
+      objects.set(file.key, { bytes: Uint8Array.from(file.body), headers: structuredClone(file.headers), headersFingerprint: file.headersFingerprint, xxh64: file.xxh64 || undefined, modified: Date.now() })
       return { key: file.key, size: file.size, version: file.md5() }
     },
     async copy(from, to, ctx, copyOptions) {
@@ -76,11 +78,12 @@ export function memory(options: MemoryOptions = {}): MemoryStrategy {
         bytes: Uint8Array.from(source.bytes),
         headers: structuredClone(headers ?? source.headers),
         headersFingerprint: headers ? copyOptions?.headersFingerprint : source.headersFingerprint,
+        xxh64: source.xxh64,
         modified: Date.now(),
       }
       objects.set(to, copied)
       const md5 = md5Hex(copied.bytes)
-      return { key: to, size: copied.bytes.byteLength, md5, version: md5, headersFingerprint: copied.headersFingerprint, modified: copied.modified }
+      return { key: to, size: copied.bytes.byteLength, md5, version: md5, xxh64: copied.xxh64, headersFingerprint: copied.headersFingerprint, modified: copied.modified }
     },
     async delete(keys) {
       calls.push(`delete:${keys.join(',')}`)
