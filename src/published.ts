@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import { inspect } from 'node:util'
 import type { ResolvedConfig } from 'vite'
 import type { Decision } from './site/decide.js'
-import { SOME_DIR, deployCommand, isServerEnvironment, shown } from './site/layout.js'
+import { CLIENT, SOME_DIR, deployCommand, isServerEnvironment, shown } from './site/layout.js'
 import type { ClientOutput } from './site/tracker.js'
 
 /** Frameworks with an integration of their own, refused as soon as their config is seen. */
@@ -111,13 +111,19 @@ interface BuildInputs {
   rolldownOptions?: { input?: unknown }
 }
 
+/** A build's entries, as Rollup (Vite 5-7) or Rolldown (Vite 8) options say them. */
+const inputOf = (build: BuildInputs | undefined) => build?.rollupOptions?.input ?? build?.rolldownOptions?.input
+
 /** Vite 6+: the name of an environment other than the browser's that this app builds, if any. */
 export function serverEnvironment(environments: Record<string, { consumer?: string; build?: BuildInputs }> | undefined): string | undefined {
+  const clientInput = JSON.stringify(inputOf(environments?.[CLIENT]?.build))
   for (const [name, environment] of Object.entries(environments ?? {})) {
     if (!isServerEnvironment(name, environment.consumer)) continue
     const build = environment.build ?? {}
-    // Every Vite 6+ config has an `ssr` environment; it is built only when it has entries.
-    if (typeof build.ssr === 'string' || build.lib || build.rollupOptions?.input || build.rolldownOptions?.input) return name
+    // Every Vite 6+ config has an `ssr` environment; it is built only when it has entries of its
+    // own: the top-level `build.rollupOptions.input` it inherits is the client's (vite-ssg sets it).
+    const input = inputOf(build)
+    if (typeof build.ssr === 'string' || build.lib || (input && JSON.stringify(input) !== clientInput)) return name
   }
   return undefined
 }

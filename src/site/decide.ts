@@ -41,6 +41,8 @@ export interface FinalFacts {
   missing?: { page: string; link: string }
   /** A library build, or plain Rollup: no page expected. */
   library: boolean
+  /** The client build wrote an SSR manifest, for a server build that renders its pages (`server` is set when one ran in this process). */
+  ssrManifest?: boolean
 }
 
 export type Decision =
@@ -77,7 +79,10 @@ export const CLIENT_BUILD_RULES: readonly Rule<ClientBuildFacts>[] = [
     name: 'server environment',
     test: (f) => (f.serverEnvironment ? { action: 'refuse', rule: 'server environment', why: `the app has a \`${f.serverEnvironment}\` environment that renders its pages` } : undefined),
   },
-  { name: 'SSR manifest', test: (f) => (f.ssrManifest ? { action: 'refuse', rule: 'SSR manifest', why: 'it writes an SSR manifest, for a server that renders the pages' } : undefined) },
+  // A render pass that follows (vite-ssg: the client build, then a server build of the same root
+  // that renders every page into its directory) is only known once it ran: wait for the end of the
+  // process's builds, where FINAL_RULES' 'SSR manifest' refuses it if no server build followed.
+  { name: 'render after', test: (f) => (f.ssrManifest ? { action: 'defer', until: 'process', why: 'it writes an SSR manifest, for a server build that may render its pages after it' } : undefined) },
 ]
 
 /**
@@ -94,6 +99,11 @@ export const COPY_RULE: Rule<Pick<FinalFacts, 'dir' | 'copy'>> = {
 /** The rules once the output is final (at once, or at the deferred point), in order. */
 export const FINAL_RULES: readonly Rule<FinalFacts>[] = [
   COPY_RULE,
+  {
+    name: 'SSR manifest',
+    test: (f) =>
+      f.ssrManifest && !f.server ? { action: 'refuse', rule: 'SSR manifest', why: 'it writes an SSR manifest, for a server that renders the pages, and no server build of the app followed it in this process' } : undefined,
+  },
   {
     name: 'no page',
     test: (f) =>
