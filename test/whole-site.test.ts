@@ -113,7 +113,8 @@ describe('Qwik City 1.20 with the static adapter (pages rendered by a second bui
     const refused = await buildFixture('qwik-city', [vite, 'build'], pathToFileURL(refusedTarget).href)
     expect(refused.code).not.toBe(0)
     expect(refused.stderr).toContain(
-      '[collectfasta] Nothing deployed: this Qwik City build is not the whole site, as the app has a `ssr` environment that renders its pages; ' +
+      // Its `ssr` environment only inherits the client's input: no entries of its own, so the sign is the missing page.
+      '[collectfasta] Nothing deployed: this Qwik City build is not the whole site, as it has no HTML page (a server, or a later build step, renders the pages); ' +
         'run `npx collectfasta deploy dist` (the directory the app publishes) after the build instead',
     )
     expect(existsSync(refusedTarget)).toBe(false)
