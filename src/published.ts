@@ -55,10 +55,10 @@ export function otherSite(resolved: Pick<ResolvedConfig, 'root' | 'inlineConfig'
   const dir = found?.dir ?? shown(resolve(resolved.root, resolved.build.outDir))
   const publish = `run ${deployCommand(dir, '<target>')} after the build`
   if (found) return `[collectfasta] Not deployed: this is a ${found.name} build of the app's Vite config, not the app's site; to publish it, ${publish}.`
-  // The same signs as a script of the user's own that builds the app: both are told what is true.
+  // The same signs as a script of the user's own that builds the app: one sentence true of both.
   return (
-    `[collectfasta] Not deployed: this build passes \`configFile: false\` beside ${configFile.name}, as tools building their own site from the app's config do (Storybook, Histoire, Ladle). ` +
-    `From a build script of your own, call \`deploy()\` from 'vite-plugin-collectfasta' after \`build()\` or let Vite load ${configFile.name}; to publish this output, ${publish}.`
+    `[collectfasta] Not deployed: this build passes \`configFile: false\` beside ${configFile.name}, as Storybook, Histoire and Ladle do to build their own site from the app's config; ` +
+    `to publish its output, ${publish}, or, from a build script of your own, let Vite load ${configFile.name} or call \`deploy()\` from 'vite-plugin-collectfasta' after \`build()\`.`
   )
 }
 

@@ -487,11 +487,14 @@ describe.each(builders)("the build's true end, in a real %s build", (_name, _bui
     expect(strategy.calls).toEqual([])
     // True of a tool's build and of a build script of the user's own, which it tells how to deploy.
     expect(warnings.join('\n')).toContain(
-      "[collectfasta] Not deployed: this build passes `configFile: false` beside vite.config.js, as tools building their own site from the app's config do (Storybook, Histoire, Ladle). " +
-        "From a build script of your own, call `deploy()` from 'vite-plugin-collectfasta' after `build()` or let Vite load vite.config.js;",
+      "[collectfasta] Not deployed: this build passes `configFile: false` beside vite.config.js, as Storybook, Histoire and Ladle do to build their own site from the app's config; to publish its output, run `npx collectfasta deploy ",
     )
     expect(warnings.join('\n')).not.toContain('loaded vite.config.js itself')
-    expect(warnings.join('\n')).toMatch(/run `npx collectfasta deploy .*tool-static --to <target>` after the build/)
+    // One sentence: what happened, then how to deploy.
+    expect(warnings.join('\n')).toMatch(
+      /tool-static --to <target>` after the build, or, from a build script of your own, let Vite load vite\.config\.js or call `deploy\(\)` from 'vite-plugin-collectfasta' after `build\(\)`\.$/m,
+    )
+    expect(warnings.join('\n').match(/\. [A-Z]/g)).toBeNull()
 
     // The same build where Vite loads the config file itself (`vite build`) is the app's: deployed.
     rmSync(join(root, 'vite.config.js'))
