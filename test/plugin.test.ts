@@ -1,5 +1,5 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
 import { inspect } from 'node:util'
 import { rollup } from 'rollup'
 import * as vite8 from 'vite'
@@ -416,25 +416,9 @@ describe.each(builders)("the build's true end, in a real %s build", (_name, _bui
     expect(strategy.objects.get('sw.js')?.headers.cacheControl).toBe('public, max-age=0, must-revalidate')
   })
 
-  it('refuses, before any request, a client build without any page (a server or a later step renders them)', async () => {
-    const root = copyApp()
-    const strategy = memory()
-    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
-    const error = await vite
-      .build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist', manifest: true, rollupOptions: { input: join(root, 'src/main.js') } }, plugins: [plugin as never] })
-      .then(() => undefined, (e: Error) => e)
-    expect(error?.message).toBe(
-      '[collectfasta] Nothing deployed: this build is not the whole site, as it has no HTML page (a server, or a later build step, renders the pages); ' +
-        `run \`npx collectfasta deploy ${relative(process.cwd(), join(root, 'dist'))}\` (the directory the app publishes) after the build instead, with collectfasta() removed from the Vite plugins.`,
-    )
-    // What Vite prints (Vite 5-7: the stack; Vite 8: util.inspect): the sentence, no stack trace.
-    expect(error?.stack?.trim()).toBe(error?.message)
-    expect(inspect(error)).toBe(error?.message)
-    expect(strategy.calls).toEqual([])
-  })
-
-  // A client build inside another build of the app, or after a server build, deploys at the end of
-  // the process: test/site.test.ts runs it in a child process.
+  // A client build inside another build of the app, after a server build, or one that a later build
+  // may render pages into (no page yet, an SSR manifest) deploys or is refused at the end of the
+  // process: test/site.test.ts runs those in a child process.
 
   it('refuses a client build copied into another folder with pages written there after it, naming that folder', async () => {
     const root = copyApp()
@@ -447,6 +431,9 @@ describe.each(builders)("the build's true end, in a real %s build", (_name, _bui
     // Paths are shown from the current directory: the app is in a temporary one.
     expect(error?.message).toMatch(/client build \(\S*dist\) is copied into \S*site\/public, where the app writes its pages after it/)
     expect(error?.message).toMatch(/npx collectfasta deploy \S*site\/public`/)
+    // What Vite prints (Vite 5-7: the stack; Vite 8: util.inspect): the sentence, no stack trace.
+    expect(error?.stack?.trim()).toBe(error?.message)
+    expect(inspect(error)).toBe(error?.message)
     expect(strategy.calls).toEqual([])
   })
 

@@ -21,7 +21,7 @@ afterAll(removeApps)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 describe('the decision table (pure, no build)', () => {
-  const client: ClientBuildFacts = { watchMode: false, deployInWatch: false, sameRootRunning: false, serverBuiltBefore: false, sameRootWaiting: false, ssrManifest: false, library: false }
+  const client: ClientBuildFacts = { watchMode: false, deployInWatch: false, sameRootRunning: false, serverBuiltBefore: false, sameRootWaiting: false, ssrManifest: false, hasPage: true, library: false }
   const cases: [string, Partial<ClientBuildFacts>, string][] = [
     ['a plain client build', {}, 'deploy'],
     ["another tool's build of the app's config", { otherSite: 'warning', sameRootRunning: true }, 'skip:another tool'],
@@ -34,6 +34,9 @@ describe('the decision table (pure, no build)', () => {
     ['a build of the same root that ran inside it waits for the end', { sameRootWaiting: true }, 'defer:process'],
     ['a server environment', { serverEnvironment: 'ssr', ssrManifest: true }, 'refuse:server environment'],
     ['an SSR manifest: a server build may render its pages after it (vite-ssg)', { ssrManifest: true }, 'defer:process'],
+    ['no page yet: a later build may render them', { hasPage: false }, 'defer:process'],
+    ['no page in a library build', { hasPage: false, library: true }, 'deploy'],
+    ['no page in watch mode (no end to wait for: the final rules answer)', { hasPage: false, watchMode: true, deployInWatch: true }, 'deploy'],
   ]
   const label = (d: ReturnType<typeof decide>) => (d.action === 'deploy' ? 'deploy' : d.action === 'defer' ? `defer:${d.until}` : `${d.action}:${d.rule}`)
   it.each(cases)('%s', (_name, facts, expected) => {
@@ -139,10 +142,10 @@ describe('server code is refused by deploy() itself, before any request (every d
   })
 })
 
-/** Runs `script` (an ES module: `vite`, `collectfasta`, `filesystem`, `root` and `target` in scope) in a child Node in `root`. */
-function runScript(root: string, target: string, script: string): Promise<{ code: number | null; output: string }> {
+/** Runs `script` (an ES module: `vite` (the module `viteModule`), `collectfasta`, `filesystem`, `root` and `target` in scope) in a child Node in `root`. */
+function runScript(root: string, target: string, script: string, viteModule = 'vite'): Promise<{ code: number | null; output: string }> {
   const file = join(root, 'build.mjs')
-  const vite = import.meta.resolve('vite')
+  const vite = import.meta.resolve(viteModule)
   writeFileSync(
     file,
     `import * as vite from ${JSON.stringify(vite)}\n` +
@@ -231,7 +234,11 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
     expect(dist.has('about.html') && dist.has('index.html')).toBe(true)
   })
 
-  it('a client build, then a server build of the same root that renders the pages into its directory (vite-ssg), deploys once, after the render', async () => {
+  const renderAfter: [string, string][] = [
+    ['with an SSR manifest (vite-ssg)', "ssrManifest: true"],
+    ['without a page (a static-generation step writes them all)', "rollupOptions: { input: root + '/src/main.js' }"],
+  ]
+  it.each(renderAfter)('a client build %s, then a server build of the same root and a render into its directory, deploys once, after the render', async (_name, client) => {
     const root = copyApp()
     const target = join(root, '..', `${root.split('/').at(-1)}-target`)
     // Each build loads the config anew (a new plugin instance), as vite-ssg does; the render runs after the server build.
@@ -239,10 +246,10 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
       root,
       target,
       `
-      await vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist', ssrManifest: true }, plugins: [${counted}] })
+      await vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist', ${client} }, plugins: [${counted}] })
       await vite.build({ root, configFile: false, logLevel: 'silent', build: { ssr: 'src/greet.js', outDir: 'dist-ssr' }, plugins: [${counted}] })
       const fs = await import('node:fs')
-      fs.writeFileSync(root + '/dist/index.html', fs.readFileSync(root + '/dist/index.html', 'utf8').replace('<body>', '<body><h1>Rendered</h1>'))
+      fs.writeFileSync(root + '/dist/index.html', '<!doctype html><h1>Rendered</h1>')
       fs.mkdirSync(root + '/dist/about', { recursive: true })
       fs.writeFileSync(root + '/dist/about/index.html', '<h1>About</h1>')`,
     )
@@ -318,15 +325,21 @@ describe("another tool's build of the app's config stays green, deploying nothin
 })
 
 describe('a refused build fails the process', () => {
-  it('a client build without a page (a later step renders them) names its directory, not a placeholder', async () => {
+  // Refused at the end of the process (a later build might have rendered the pages), in each Vite.
+  it.each(['vite5', 'vite6', 'vite7', 'vite'])('a client build without a page and nothing after it names its directory, not a placeholder (%s)', async (vite) => {
     const root = copyApp()
     const target = join(root, '..', `${root.split('/').at(-1)}-target`)
     const { code, output } = await runScript(
       root,
       target,
-      `await vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist', rollupOptions: { input: root + '/src/main.js' } }, plugins: [${plugin}] })`,
+      `await vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist', manifest: true, rollupOptions: { input: root + '/src/main.js' } }, plugins: [${plugin}] })`,
+      vite,
     )
-    expect(output).toMatch(/run `npx collectfasta deploy dist` \(the directory the app publishes\)/)
-    expect(code).not.toBe(0)
+    expect(output.trim()).toBe(
+      '[collectfasta] Nothing deployed: this build is not the whole site, as it has no HTML page (a server, or a later build step, renders the pages); ' +
+        'run `npx collectfasta deploy dist` (the directory the app publishes) after the build instead, with collectfasta() removed from the Vite plugins.',
+    )
+    expect(code).toBe(1)
+    expect(existsSync(target)).toBe(false)
   })
 })

@@ -24,6 +24,8 @@ export interface ClientBuildFacts {
   serverEnvironment?: string
   /** The build writes an SSR manifest (for a server that renders the pages). */
   ssrManifest: boolean
+  /** Its directory holds an HTML page. */
+  hasPage: boolean
   /** A library build (`build.lib`), or a plain Rollup build: no page expected. */
   library: boolean
 }
@@ -79,10 +81,18 @@ export const CLIENT_BUILD_RULES: readonly Rule<ClientBuildFacts>[] = [
     name: 'server environment',
     test: (f) => (f.serverEnvironment ? { action: 'refuse', rule: 'server environment', why: `the app has a \`${f.serverEnvironment}\` environment that renders its pages` } : undefined),
   },
-  // A render pass that follows (vite-ssg: the client build, then a server build of the same root
-  // that renders every page into its directory) is only known once it ran: wait for the end of the
-  // process's builds, where FINAL_RULES' 'SSR manifest' refuses it if no server build followed.
-  { name: 'render after', test: (f) => (f.ssrManifest ? { action: 'defer', until: 'process', why: 'it writes an SSR manifest, for a server build that may render its pages after it' } : undefined) },
+  // A render pass that follows is only known once it ran (vite-ssg: a client build with an SSR
+  // manifest, then a server build of the same root that renders every page into its directory; a
+  // static-generation step after a client build without pages): wait for the end of the process's
+  // builds, where FINAL_RULES refuse a directory still without its pages ('SSR manifest', 'no
+  // page'). Watch mode has no such end: the final rules answer at once.
+  {
+    name: 'render after',
+    test: (f) =>
+      !f.watchMode && (f.ssrManifest || (!f.hasPage && !f.library))
+        ? { action: 'defer', until: 'process', why: f.ssrManifest ? 'it writes an SSR manifest, for a server build that may render its pages after it' : 'it has no page yet, which a later build of this app may render' }
+        : undefined,
+  },
 ]
 
 /**
