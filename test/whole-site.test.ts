@@ -18,16 +18,17 @@ const VITE_BUILD = ['node_modules/vite/bin/vite.js', 'build']
 
 /**
  * Builds fixture `name` (`args` under `node`) deploying to a new folder: it exits 0, deploys
- * once, `published` byte-identical with `pages` in it, and no deploy was left undone.
+ * once, `published` byte-identical with `pages` in it, and no deploy was left undone. `quiet`:
+ * the framework silences Vite's info lines, the deploy's summary among them.
  */
-async function deploysOnce(name: string, args: string[], published: string, pages: string[], node?: string): Promise<Map<string, Buffer>> {
+async function deploysOnce(name: string, args: string[], published: string, pages: string[], node?: string, quiet = false): Promise<Map<string, Buffer>> {
   const dir = tempDir(name)
   const { code, stdout, stderr } = await buildFixture(name, args, pathToFileURL(dir).href, node)
   const output = stdout + stderr
   expect(code, output).toBe(0)
   const site = expectSameTree(join(FRAMEWORKS_DIR, name, published), dir, output)
   for (const page of pages) expect(site.has(page), page).toBe(true)
-  expect(output.split('\n').filter((line) => line.startsWith('[collectfasta] file://'))).toHaveLength(1)
+  expect(output.split('\n').filter((line) => line.startsWith('[collectfasta] file://'))).toHaveLength(quiet ? 0 : 1)
   expect(output).not.toContain('NOT deployed') // a deploy waiting for a later point did run
   return site
 }
@@ -81,6 +82,36 @@ describe.skipIf(!startNode)('TanStack Start 1.169 (prerender; skipped without No
   it('deploys dist/client after the prerender in buildApp, byte-identical, never dist/server', async () => {
     await deploysOnce('tanstack-start', VITE_BUILD, 'dist/client', ['index.html', 'about/index.html', 'robots.txt'], startNode)
     expect(existsSync(join(FRAMEWORKS_DIR, 'tanstack-start/dist/server/server.js'))).toBe(true)
+  })
+})
+
+describe('VuePress 2 (bundler-vite): client and server builds of the same root, then every page rendered', () => {
+  it('deploys docs/.vuepress/dist once, after the render, byte-identical, and exits 0', async () => {
+    const site = await deploysOnce('vuepress', ['node_modules/vuepress/bin/vuepress.js', 'build', 'docs'], 'docs/.vuepress/dist', ['index.html', 'guide/index.html', '404.html'], undefined, true)
+    expect(site.get('guide/index.html')?.toString()).toContain('Hello.') // rendered by VuePress, after both builds
+  })
+})
+
+describe('Waku 0.27 (static pages): a Vite 7 app build, then static generation', () => {
+  it('deploys dist/public once, byte-identical, never dist/server', async () => {
+    await deploysOnce('waku', ['node_modules/waku/cli.js', 'build'], 'dist/public', ['index.html', 'about/index.html'])
+    expect(existsSync(join(FRAMEWORKS_DIR, 'waku/dist/server/index.js'))).toBe(true)
+  })
+})
+
+describe('React Router 7 (framework mode, prerender), which ends the process inside its app build', () => {
+  it('the plain plugin makes the build exit 1, naming the command; that command deploys build/client byte-identical', async () => {
+    const refusedTarget = join(tempDir('react-router-refused'), 'www')
+    const refused = await buildFixture('react-router', ['node_modules/@react-router/dev/bin.js', 'build'], pathToFileURL(refusedTarget).href)
+    expect(refused.code, refused.stdout + refused.stderr).toBe(1)
+    expect(refused.stderr).toContain("[collectfasta] The build ended the process before Vite's end of the app build: build/client was NOT deployed: run `npx collectfasta deploy build/client`.")
+    expect(existsSync(refusedTarget)).toBe(false)
+
+    const dir = tempDir('react-router')
+    const deployed = await buildFixture('react-router', [join(FRAMEWORKS_DIR, '../../dist/cli.js'), 'deploy'], pathToFileURL(dir).href)
+    expect(deployed.code, deployed.stderr).toBe(0)
+    const site = expectSameTree(join(FRAMEWORKS_DIR, 'react-router/build/client'), dir, deployed.stdout + deployed.stderr)
+    for (const page of ['index.html', 'about/index.html']) expect(site.has(page), page).toBe(true)
   })
 })
 
