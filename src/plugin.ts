@@ -196,13 +196,13 @@ class Door {
   }
 
   /** The final checks on a directory once nothing more writes it, then the deploy (or the refusal). */
-  async final(outDir: string, resolved: ResolvedConfig | undefined, server: string | undefined, logger: Logger, written?: ClientOutput): Promise<void> {
+  async final(outDir: string, resolved: ResolvedConfig | undefined, server: string | undefined, logger: Logger, written?: ClientOutput, ssrManifest = false): Promise<void> {
     const dir = shown(outDir)
     const library = !resolved || Boolean(resolved.build.lib)
     const copy = publishedCopy(outDir, projectRoot(resolved?.root ?? process.cwd()), written?.files.keys(), logger.warn)
     const page = hasPage(outDir)
     const missing = server && page && !copy ? await missingPage(outDir, resolved?.base ?? '/', deployedRedirects(this.options, outDir)) : undefined
-    const decision = decide(FINAL_RULES, { dir, copy: copy && shown(copy), hasPage: page, server, missing, library })
+    const decision = decide(FINAL_RULES, { dir, copy: copy && shown(copy), hasPage: page, server, missing, library, ssrManifest })
     if (decision.action === 'refuse') return this.refuse(refusalSentence(decision, pluginNames(resolved), dir), logger.warn)
     const files = written && this.o.source === 'bundle' ? stillOnDisk(written) : undefined
     await this.run(outDir, files, resolved, logger)
@@ -221,6 +221,7 @@ class Door {
       sameRootWaiting: this.end.waitsForEnd(root),
       serverEnvironment: serverEnvironment(resolved?.environments as never),
       ssrManifest: Boolean(resolved?.build.ssrManifest),
+      hasPage: hasPage(written.outDir),
       library: !resolved || Boolean(resolved.build.lib),
     }
     const decision = decide(CLIENT_BUILD_RULES, facts)
@@ -231,6 +232,7 @@ class Door {
   async act(decision: Decision, written: ClientOutput, resolved: ResolvedConfig | undefined, logger: Logger, watchMode: boolean): Promise<void> {
     const { outDir } = written
     const root = rootOf(resolved)
+    const ssrManifest = Boolean(resolved?.build.ssrManifest)
     if (decision.action === 'skip') {
       if (decision.warning) logger.warn(decision.warning)
       else if (!this.toldWatch) logger.warn('[collectfasta] Not deploying in watch mode: `watch: true` deploys after each rebuild.')
@@ -241,11 +243,11 @@ class Door {
     if (decision.action === 'defer') {
       // Vite 7+ app builds: the end of buildApp deploys (see appBuilt); the process's end otherwise.
       const server = () => (decision.until === 'process' && this.tracker.serverBuilt(root) ? 'server (SSR) build' : undefined)
-      this.end.wait(root, { dir: outDir, until: decision.until, warnOnly: this.warnOnly, run: () => this.final(outDir, resolved, server(), loggerOf(resolved)) })
+      this.end.wait(root, { dir: outDir, until: decision.until, warnOnly: this.warnOnly, run: () => this.final(outDir, resolved, server(), loggerOf(resolved), undefined, ssrManifest) })
       if (decision.until === 'process') logger.info(`[collectfasta] ${shown(outDir)}: deployed once this process's builds are over (${decision.why}).`)
       return
     }
-    const done = this.final(outDir, resolved, undefined, logger, written)
+    const done = this.final(outDir, resolved, undefined, logger, written, ssrManifest)
     this.deploying = done.then(
       () => {},
       () => {},

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import { inspect } from 'node:util'
 import type { ResolvedConfig } from 'vite'
 import type { Decision } from './site/decide.js'
-import { SOME_DIR, deployCommand, isServerEnvironment, shown } from './site/layout.js'
+import { CLIENT, SOME_DIR, deployCommand, isServerEnvironment, shown } from './site/layout.js'
 import type { ClientOutput } from './site/tracker.js'
 
 /** Frameworks with an integration of their own, refused as soon as their config is seen. */
@@ -55,10 +55,10 @@ export function otherSite(resolved: Pick<ResolvedConfig, 'root' | 'inlineConfig'
   const dir = found?.dir ?? shown(resolve(resolved.root, resolved.build.outDir))
   const publish = `run ${deployCommand(dir, '<target>')} after the build`
   if (found) return `[collectfasta] Not deployed: this is a ${found.name} build of the app's Vite config, not the app's site; to publish it, ${publish}.`
-  // The same signs as a script of the user's own that builds the app: both are told what is true.
+  // The same signs as a script of the user's own that builds the app: one sentence true of both.
   return (
-    `[collectfasta] Not deployed: this build passes \`configFile: false\` beside ${configFile.name}, as tools building their own site from the app's config do (Storybook, Histoire, Ladle). ` +
-    `From a build script of your own, call \`deploy()\` from 'vite-plugin-collectfasta' after \`build()\` or let Vite load ${configFile.name}; to publish this output, ${publish}.`
+    `[collectfasta] Not deployed: this build passes \`configFile: false\` beside ${configFile.name}, as Storybook, Histoire and Ladle do to build their own site from the app's config; ` +
+    `to publish its output, ${publish}, or, from a build script of your own, let Vite load ${configFile.name} or call \`deploy()\` from 'vite-plugin-collectfasta' after \`build()\`.`
   )
 }
 
@@ -111,13 +111,19 @@ interface BuildInputs {
   rolldownOptions?: { input?: unknown }
 }
 
+/** A build's entries, as Rollup (Vite 5-7) or Rolldown (Vite 8) options say them. */
+const inputOf = (build: BuildInputs | undefined) => build?.rollupOptions?.input ?? build?.rolldownOptions?.input
+
 /** Vite 6+: the name of an environment other than the browser's that this app builds, if any. */
 export function serverEnvironment(environments: Record<string, { consumer?: string; build?: BuildInputs }> | undefined): string | undefined {
+  const clientInput = JSON.stringify(inputOf(environments?.[CLIENT]?.build))
   for (const [name, environment] of Object.entries(environments ?? {})) {
     if (!isServerEnvironment(name, environment.consumer)) continue
     const build = environment.build ?? {}
-    // Every Vite 6+ config has an `ssr` environment; it is built only when it has entries.
-    if (typeof build.ssr === 'string' || build.lib || build.rollupOptions?.input || build.rolldownOptions?.input) return name
+    // Every Vite 6+ config has an `ssr` environment; it is built only when it has entries of its
+    // own: the top-level `build.rollupOptions.input` it inherits is the client's (vite-ssg sets it).
+    const input = inputOf(build)
+    if (typeof build.ssr === 'string' || build.lib || (input && JSON.stringify(input) !== clientInput)) return name
   }
   return undefined
 }

@@ -1,5 +1,5 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
 import { inspect } from 'node:util'
 import { rollup } from 'rollup'
 import * as vite8 from 'vite'
@@ -420,25 +420,9 @@ describe.each(builders)("the build's true end, in a real %s build", (_name, _bui
     expect(strategy.objects.get('sw.js')?.headers.cacheControl).toBe('public, max-age=0, must-revalidate')
   })
 
-  it('refuses, before any request, a client build without any page (a server or a later step renders them)', async () => {
-    const root = copyApp()
-    const strategy = memory()
-    const plugin = collectfasta({ strategy, cacheDir: join(root, '.cache') })
-    const error = await vite
-      .build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist', manifest: true, rollupOptions: { input: join(root, 'src/main.js') } }, plugins: [plugin as never] })
-      .then(() => undefined, (e: Error) => e)
-    expect(error?.message).toBe(
-      '[collectfasta] Nothing deployed: this build is not the whole site, as it has no HTML page (a server, or a later build step, renders the pages); ' +
-        `run \`npx collectfasta deploy ${relative(process.cwd(), join(root, 'dist'))}\` (the directory the app publishes) after the build instead, with collectfasta() removed from the Vite plugins.`,
-    )
-    // What Vite prints (Vite 5-7: the stack; Vite 8: util.inspect): the sentence, no stack trace.
-    expect(error?.stack?.trim()).toBe(error?.message)
-    expect(inspect(error)).toBe(error?.message)
-    expect(strategy.calls).toEqual([])
-  })
-
-  // A client build inside another build of the app, or after a server build, deploys at the end of
-  // the process: test/site.test.ts runs it in a child process.
+  // A client build inside another build of the app, after a server build, or one that a later build
+  // may render pages into (no page yet, an SSR manifest) deploys or is refused at the end of the
+  // process: test/site.test.ts runs those in a child process.
 
   it('refuses a client build copied into another folder with pages written there after it, naming that folder', async () => {
     const root = copyApp()
@@ -451,6 +435,9 @@ describe.each(builders)("the build's true end, in a real %s build", (_name, _bui
     // Paths are shown from the current directory: the app is in a temporary one.
     expect(error?.message).toMatch(/client build \(\S*dist\) is copied into \S*site\/public, where the app writes its pages after it/)
     expect(error?.message).toMatch(/npx collectfasta deploy \S*site\/public`/)
+    // What Vite prints (Vite 5-7: the stack; Vite 8: util.inspect): the sentence, no stack trace.
+    expect(error?.stack?.trim()).toBe(error?.message)
+    expect(inspect(error)).toBe(error?.message)
     expect(strategy.calls).toEqual([])
   })
 
@@ -491,11 +478,14 @@ describe.each(builders)("the build's true end, in a real %s build", (_name, _bui
     expect(strategy.calls).toEqual([])
     // True of a tool's build and of a build script of the user's own, which it tells how to deploy.
     expect(warnings.join('\n')).toContain(
-      "[collectfasta] Not deployed: this build passes `configFile: false` beside vite.config.js, as tools building their own site from the app's config do (Storybook, Histoire, Ladle). " +
-        "From a build script of your own, call `deploy()` from 'vite-plugin-collectfasta' after `build()` or let Vite load vite.config.js;",
+      "[collectfasta] Not deployed: this build passes `configFile: false` beside vite.config.js, as Storybook, Histoire and Ladle do to build their own site from the app's config; to publish its output, run `npx collectfasta deploy ",
     )
     expect(warnings.join('\n')).not.toContain('loaded vite.config.js itself')
-    expect(warnings.join('\n')).toMatch(/run `npx collectfasta deploy .*tool-static --to <target>` after the build/)
+    // One sentence: what happened, then how to deploy.
+    expect(warnings.join('\n')).toMatch(
+      /tool-static --to <target>` after the build, or, from a build script of your own, let Vite load vite\.config\.js or call `deploy\(\)` from 'vite-plugin-collectfasta' after `build\(\)`\.$/m,
+    )
+    expect(warnings.join('\n').match(/\. [A-Z]/g)).toBeNull()
 
     // The same build where Vite loads the config file itself (`vite build`) is the app's: deployed.
     rmSync(join(root, 'vite.config.js'))

@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { deploy } from '../src/index.js'
 import { CLIENT_BUILD_RULES, COPY_RULE, type ClientBuildFacts, FINAL_RULES, type FinalFacts, decide } from '../src/site/decide.js'
+import { serverEnvironment } from '../src/published.js'
 import { deployCommand, urlFiles } from '../src/site/layout.js'
 import { changedSince } from '../src/site/process-end.js'
 import { copyApp, deployedSite, removeApps, snapshot } from './app.js'
@@ -20,7 +21,7 @@ afterAll(removeApps)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 describe('the decision table (pure, no build)', () => {
-  const client: ClientBuildFacts = { watchMode: false, deployInWatch: false, sameRootRunning: false, serverBuiltBefore: false, sameRootWaiting: false, ssrManifest: false, library: false }
+  const client: ClientBuildFacts = { watchMode: false, deployInWatch: false, sameRootRunning: false, serverBuiltBefore: false, sameRootWaiting: false, ssrManifest: false, hasPage: true, library: false }
   const cases: [string, Partial<ClientBuildFacts>, string][] = [
     ['a plain client build', {}, 'deploy'],
     ["another tool's build of the app's config", { otherSite: 'warning', sameRootRunning: true }, 'skip:another tool'],
@@ -32,7 +33,10 @@ describe('the decision table (pure, no build)', () => {
     ['a server build of the same root before it', { serverBuiltBefore: true }, 'defer:process'],
     ['a build of the same root that ran inside it waits for the end', { sameRootWaiting: true }, 'defer:process'],
     ['a server environment', { serverEnvironment: 'ssr', ssrManifest: true }, 'refuse:server environment'],
-    ['an SSR manifest', { ssrManifest: true }, 'refuse:SSR manifest'],
+    ['an SSR manifest: a server build may render its pages after it (vite-ssg)', { ssrManifest: true }, 'defer:process'],
+    ['no page yet: a later build may render them', { hasPage: false }, 'defer:process'],
+    ['no page in a library build', { hasPage: false, library: true }, 'deploy'],
+    ['no page in watch mode (no end to wait for: the final rules answer)', { hasPage: false, watchMode: true, deployInWatch: true }, 'deploy'],
   ]
   const label = (d: ReturnType<typeof decide>) => (d.action === 'deploy' ? 'deploy' : d.action === 'defer' ? `defer:${d.until}` : `${d.action}:${d.rule}`)
   it.each(cases)('%s', (_name, facts, expected) => {
@@ -48,6 +52,8 @@ describe('the decision table (pure, no build)', () => {
     ['no page, a server', { hasPage: false, server: '`ssr` environment' }, 'refuse:no page'],
     ['a link to a page a server renders', { server: '`ssr` environment', missing: { page: 'index.html', link: '/docs' } }, 'refuse:missing page'],
     ['a missing page without a server (a broken link, not ours)', { missing: { page: 'index.html', link: '/docs' } }, 'deploy'],
+    ['an SSR manifest, no server build after it', { ssrManifest: true }, 'refuse:SSR manifest'],
+    ['an SSR manifest, a server build rendered its pages after it', { ssrManifest: true, server: 'server (SSR) build' }, 'deploy'],
   ]
   it.each(finals)('final: %s', (_name, facts, expected) => {
     expect(label(decide(FINAL_RULES, { ...final, ...facts }))).toBe(expected)
@@ -57,6 +63,13 @@ describe('the decision table (pure, no build)', () => {
     expect(label(decide([COPY_RULE], { dir: 'dist/client', copy: 'dist/analog/public' }))).toBe('refuse:copy')
     expect(decide([COPY_RULE], { dir: 'dist/client', copy: 'dist/analog/public' })).toMatchObject({ copy: 'dist/analog/public' })
     expect(label(decide([COPY_RULE], { dir: 'dist/client' }))).toBe('deploy')
+  })
+
+  it("a server environment's entries count only when they are its own, not the client's it inherits (vite-ssg sets build.rollupOptions.input)", () => {
+    const input = { app: '/app/index.html' }
+    const client = { consumer: 'client', build: { rollupOptions: { input } } }
+    expect(serverEnvironment({ client, ssr: { consumer: 'server', build: { rollupOptions: { input } } } })).toBeUndefined()
+    expect(serverEnvironment({ client, ssr: { consumer: 'server', build: { rollupOptions: { input: '/app/src/entry-server.js' } } } })).toBe('ssr')
   })
 
   it('names the real directory in its sentences, never a placeholder', () => {
@@ -129,10 +142,10 @@ describe('server code is refused by deploy() itself, before any request (every d
   })
 })
 
-/** Runs `script` (an ES module: `vite`, `collectfasta`, `filesystem`, `root` and `target` in scope) in a child Node in `root`. */
-function runScript(root: string, target: string, script: string): Promise<{ code: number | null; output: string }> {
+/** Runs `script` (an ES module: `vite` (the module `viteModule`), `collectfasta`, `filesystem`, `root` and `target` in scope) in a child Node in `root`. */
+function runScript(root: string, target: string, script: string, viteModule = 'vite'): Promise<{ code: number | null; output: string }> {
   const file = join(root, 'build.mjs')
-  const vite = import.meta.resolve('vite')
+  const vite = import.meta.resolve(viteModule)
   writeFileSync(
     file,
     `import * as vite from ${JSON.stringify(vite)}\n` +
@@ -148,6 +161,17 @@ function runScript(root: string, target: string, script: string): Promise<{ code
 }
 
 const plugin = "collectfasta({ strategy: filesystem({ dir: target }), cacheDir: root + '/.cache' })"
+/** The same, printing DEPLOYED after each deploy: a test counts them. */
+const counted = "collectfasta({ strategy: filesystem({ dir: target }), cacheDir: root + '/.cache', onDeployed: () => console.log('DEPLOYED') })"
+
+/** `target` holds exactly `root`'s dist, byte for byte; returns dist. */
+function expectDeployedDist(root: string, target: string): Map<string, Buffer> {
+  const dist = snapshot(join(root, 'dist'))
+  const deployed = deployedSite(target)
+  expect([...deployed.keys()].sort()).toEqual([...dist.keys()].sort())
+  for (const [path, bytes] of dist) expect(deployed.get(path)?.equals(bytes), path).toBe(true)
+  return dist
+}
 
 describe('never exit 0 without deploying (child processes, real Vite 8 builds)', () => {
   // As React Router 7 (framework mode, prerender) does: the process ends inside the app build.
@@ -188,11 +212,7 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
       await vite.build({ root, configFile: false, logLevel: 'silent', build: { ssr: 'src/greet.js', outDir: 'dist-ssr' }, plugins: [p, renders] })`,
     )
     expect(code, output).toBe(0)
-    const dist = snapshot(join(root, 'dist'))
-    expect(dist.has('about/index.html')).toBe(true)
-    const deployed = deployedSite(target)
-    expect([...deployed.keys()].sort()).toEqual([...dist.keys()].sort())
-    for (const [path, bytes] of dist) expect(deployed.get(path)?.equals(bytes), path).toBe(true)
+    expect(expectDeployedDist(root, target).has('about/index.html')).toBe(true)
   })
 
   it('a client build that runs a second client build of the same root deploys once, after the last, the directory both leave', async () => {
@@ -200,7 +220,6 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
     const target = join(root, '..', `${root.split('/').at(-1)}-target`)
     writeFileSync(join(root, 'about.html'), '<!doctype html><h1>About</h1>')
     // The outer build's closeBundle (before ours) builds another page of the app into the same folder.
-    const counted = "collectfasta({ strategy: filesystem({ dir: target }), cacheDir: root + '/.cache', onDeployed: () => console.log('DEPLOYED') })"
     const { code, output } = await runScript(
       root,
       target,
@@ -211,10 +230,60 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
     )
     expect(code, output).toBe(0)
     expect(output.match(/DEPLOYED/g), output).toEqual(['DEPLOYED'])
-    const dist = snapshot(join(root, 'dist'))
+    const dist = expectDeployedDist(root, target)
     expect(dist.has('about.html') && dist.has('index.html')).toBe(true)
-    const deployed = deployedSite(target)
-    expect([...deployed.keys()].sort()).toEqual([...dist.keys()].sort())
+  })
+
+  const renderAfter: [string, string][] = [
+    ['with an SSR manifest (vite-ssg)', "ssrManifest: true"],
+    ['without a page (a static-generation step writes them all)', "rollupOptions: { input: root + '/src/main.js' }"],
+  ]
+  it.each(renderAfter)('a client build %s, then a server build of the same root and a render into its directory, deploys once, after the render', async (_name, client) => {
+    const root = copyApp()
+    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    // Each build loads the config anew (a new plugin instance), as vite-ssg does; the render runs after the server build.
+    const { code, output } = await runScript(
+      root,
+      target,
+      `
+      await vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist', ${client} }, plugins: [${counted}] })
+      await vite.build({ root, configFile: false, logLevel: 'silent', build: { ssr: 'src/greet.js', outDir: 'dist-ssr' }, plugins: [${counted}] })
+      const fs = await import('node:fs')
+      fs.writeFileSync(root + '/dist/index.html', '<!doctype html><h1>Rendered</h1>')
+      fs.mkdirSync(root + '/dist/about', { recursive: true })
+      fs.writeFileSync(root + '/dist/about/index.html', '<h1>About</h1>')`,
+    )
+    expect(code, output).toBe(0)
+    expect(output.match(/DEPLOYED/g), output).toEqual(['DEPLOYED'])
+    const dist = expectDeployedDist(root, target)
+    expect(dist.get('index.html')?.toString()).toContain('<h1>Rendered</h1>')
+    expect(dist.has('about/index.html')).toBe(true)
+  })
+
+  it('a client build with an SSR manifest and no server build after it is refused at the end of the process, exit non-zero', async () => {
+    const root = copyApp()
+    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    const { code, output } = await runScript(root, target, `await vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist', ssrManifest: true }, plugins: [${plugin}] })`)
+    expect(output).toMatch(/Nothing deployed: this build is not the whole site, as it writes an SSR manifest, for a server that renders the pages, and no server build of the app followed it in this process; run `npx collectfasta deploy \S*dist`/)
+    expect(code).toBe(1)
+    expect(existsSync(target)).toBe(false)
+  })
+
+  it('a process that ends during a deploy that waited for its end (vite-ssg exits 15 s after its build) exits non-zero, naming the directory', async () => {
+    const root = copyApp()
+    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    const { code, output } = await runScript(
+      root,
+      target,
+      `
+      const strategy = filesystem({ dir: target })
+      strategy.upload = () => process.exit(0)
+      const p = () => collectfasta({ strategy, cacheDir: root + '/.cache' })
+      await vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist', ssrManifest: true }, plugins: [p()] })
+      await vite.build({ root, configFile: false, logLevel: 'silent', build: { ssr: 'src/greet.js', outDir: 'dist-ssr' }, plugins: [p()] })`,
+    )
+    expect(output).toMatch(/The process ended during the deploy of \S*dist, which did NOT finish: run `npx collectfasta deploy \S*dist`/)
+    expect(code).toBe(1)
   })
 
   it('files written into the deployed directory later in the process are deployed at its end, or named in a failure', async () => {
@@ -256,15 +325,21 @@ describe("another tool's build of the app's config stays green, deploying nothin
 })
 
 describe('a refused build fails the process', () => {
-  it('a client build without a page (a later step renders them) names its directory, not a placeholder', async () => {
+  // Refused at the end of the process (a later build might have rendered the pages), in each Vite.
+  it.each(['vite5', 'vite6', 'vite7', 'vite'])('a client build without a page and nothing after it names its directory, not a placeholder (%s)', async (vite) => {
     const root = copyApp()
     const target = join(root, '..', `${root.split('/').at(-1)}-target`)
     const { code, output } = await runScript(
       root,
       target,
-      `await vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist', rollupOptions: { input: root + '/src/main.js' } }, plugins: [${plugin}] })`,
+      `await vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist', manifest: true, rollupOptions: { input: root + '/src/main.js' } }, plugins: [${plugin}] })`,
+      vite,
     )
-    expect(output).toMatch(/run `npx collectfasta deploy dist` \(the directory the app publishes\)/)
-    expect(code).not.toBe(0)
+    expect(output.trim()).toBe(
+      '[collectfasta] Nothing deployed: this build is not the whole site, as it has no HTML page (a server, or a later build step, renders the pages); ' +
+        'run `npx collectfasta deploy dist` (the directory the app publishes) after the build instead, with collectfasta() removed from the Vite plugins.',
+    )
+    expect(code).toBe(1)
+    expect(existsSync(target)).toBe(false)
   })
 })

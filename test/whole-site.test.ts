@@ -14,10 +14,29 @@ const IMMUTABLE = 'public, max-age=31536000, immutable'
 
 const tempDir = tempDirs()
 
+const VITE_BUILD = ['node_modules/vite/bin/vite.js', 'build']
+
+/**
+ * Builds fixture `name` (`args` under `node`) deploying to a new folder: it exits 0, deploys
+ * once, `published` byte-identical with `pages` in it, and no deploy was left undone. `quiet`:
+ * the framework silences Vite's info lines, the deploy's summary among them.
+ */
+async function deploysOnce(name: string, args: string[], published: string, pages: string[], node?: string, quiet = false): Promise<Map<string, Buffer>> {
+  const dir = tempDir(name)
+  const { code, stdout, stderr } = await buildFixture(name, args, pathToFileURL(dir).href, node)
+  const output = stdout + stderr
+  expect(code, output).toBe(0)
+  const site = expectSameTree(join(FRAMEWORKS_DIR, name, published), dir, output)
+  for (const page of pages) expect(site.has(page), page).toBe(true)
+  expect(output.split('\n').filter((line) => line.startsWith('[collectfasta] file://'))).toHaveLength(quiet ? 0 : 1)
+  expect(output).not.toContain('NOT deployed') // a deploy waiting for a later point did run
+  return site
+}
+
 describe('vite-plugin-pwa 2.0 (generateSW), which writes the service worker in closeBundle', () => {
   it('the service worker and workbox are deployed with the rest, never cached for good; the web manifest has its type', async () => {
     const prefix = `pwa-${Date.now()}/`
-    const { code, stdout, stderr } = await buildFixture('pwa', ['node_modules/vite/bin/vite.js', 'build'], `s3://${S3_BUCKET}/${prefix}`)
+    const { code, stdout, stderr } = await buildFixture('pwa', VITE_BUILD, `s3://${S3_BUCKET}/${prefix}`)
     const output = stdout + stderr
     expect(code, output).toBe(0)
     const dist = snapshot(join(FRAMEWORKS_DIR, 'pwa/dist'))
@@ -42,15 +61,15 @@ describe('vite-plugin-pwa 2.0 (generateSW), which writes the service worker in c
 
 describe('Vike 0.4 (vike-react, prerender): pages written by the server build', () => {
   it('deploys dist/client once every page is prerendered, byte-identical, and no server file', async () => {
-    const dir = tempDir('vike')
-    const { code, stdout, stderr } = await buildFixture('vike', ['node_modules/vite/bin/vite.js', 'build'], pathToFileURL(dir).href)
-    const output = stdout + stderr
-    expect(code, output).toBe(0)
-    const site = expectSameTree(join(FRAMEWORKS_DIR, 'vike/dist/client'), dir, output)
-    for (const page of ['index.html', 'about/index.html', 'robots.txt']) expect(site.has(page), page).toBe(true)
+    const site = await deploysOnce('vike', VITE_BUILD, 'dist/client', ['index.html', 'about/index.html', 'robots.txt'])
     expect([...site.keys()].filter((path) => path.startsWith('.vite/') || path.includes('server'))).toEqual([])
-    expect(output.split('\n').filter((line) => line.startsWith('[collectfasta] file://'))).toHaveLength(1)
-    expect(output).not.toContain('NOT deployed') // the deploy waiting for the end of the app build did run
+  })
+})
+
+describe('vite-ssg 28 (Vue): a client build, then a server build of the same root that renders every page into dist', () => {
+  it('deploys dist once, after the render, byte-identical, and exits 0', async () => {
+    const site = await deploysOnce('vite-ssg', ['node_modules/vite-ssg/bin/vite-ssg.js', 'build'], 'dist', ['index.html', 'about.html', 'robots.txt'])
+    expect(site.get('about.html')?.toString()).toContain('About, rendered by vite-ssg') // written by the render, after both builds
   })
 })
 
@@ -61,15 +80,38 @@ const startNode = modern ? process.execPath : existsSync(NODE_24) ? NODE_24 : un
 
 describe.skipIf(!startNode)('TanStack Start 1.169 (prerender; skipped without Node 22.12+ or the Node 24 binary of linux x64)', () => {
   it('deploys dist/client after the prerender in buildApp, byte-identical, never dist/server', async () => {
-    const dir = tempDir('tanstack-start')
-    const { code, stdout, stderr } = await buildFixture('tanstack-start', ['node_modules/vite/bin/vite.js', 'build'], pathToFileURL(dir).href, startNode)
-    const output = stdout + stderr
-    expect(code, output).toBe(0)
+    await deploysOnce('tanstack-start', VITE_BUILD, 'dist/client', ['index.html', 'about/index.html', 'robots.txt'], startNode)
     expect(existsSync(join(FRAMEWORKS_DIR, 'tanstack-start/dist/server/server.js'))).toBe(true)
-    const site = expectSameTree(join(FRAMEWORKS_DIR, 'tanstack-start/dist/client'), dir, output)
-    for (const page of ['index.html', 'about/index.html', 'robots.txt']) expect(site.has(page), page).toBe(true)
-    expect(output.split('\n').filter((line) => line.startsWith('[collectfasta] file://'))).toHaveLength(1)
-    expect(output).not.toContain('NOT deployed') // the deploy waiting for the end of the app build did run
+  })
+})
+
+describe('VuePress 2 (bundler-vite): client and server builds of the same root, then every page rendered', () => {
+  it('deploys docs/.vuepress/dist once, after the render, byte-identical, and exits 0', async () => {
+    const site = await deploysOnce('vuepress', ['node_modules/vuepress/bin/vuepress.js', 'build', 'docs'], 'docs/.vuepress/dist', ['index.html', 'guide/index.html', '404.html'], undefined, true)
+    expect(site.get('guide/index.html')?.toString()).toContain('Hello.') // rendered by VuePress, after both builds
+  })
+})
+
+describe('Waku 0.27 (static pages): a Vite 7 app build, then static generation', () => {
+  it('deploys dist/public once, byte-identical, never dist/server', async () => {
+    await deploysOnce('waku', ['node_modules/waku/cli.js', 'build'], 'dist/public', ['index.html', 'about/index.html'])
+    expect(existsSync(join(FRAMEWORKS_DIR, 'waku/dist/server/index.js'))).toBe(true)
+  })
+})
+
+describe('React Router 7 (framework mode, prerender), which ends the process inside its app build', () => {
+  it('the plain plugin makes the build exit 1, naming the command; that command deploys build/client byte-identical', async () => {
+    const refusedTarget = join(tempDir('react-router-refused'), 'www')
+    const refused = await buildFixture('react-router', ['node_modules/@react-router/dev/bin.js', 'build'], pathToFileURL(refusedTarget).href)
+    expect(refused.code, refused.stdout + refused.stderr).toBe(1)
+    expect(refused.stderr).toContain("[collectfasta] The build ended the process before Vite's end of the app build: build/client was NOT deployed: run `npx collectfasta deploy build/client`.")
+    expect(existsSync(refusedTarget)).toBe(false)
+
+    const dir = tempDir('react-router')
+    const deployed = await buildFixture('react-router', [join(FRAMEWORKS_DIR, '../../dist/cli.js'), 'deploy'], pathToFileURL(dir).href)
+    expect(deployed.code, deployed.stderr).toBe(0)
+    const site = expectSameTree(join(FRAMEWORKS_DIR, 'react-router/build/client'), dir, deployed.stdout + deployed.stderr)
+    for (const page of ['index.html', 'about/index.html']) expect(site.has(page), page).toBe(true)
   })
 })
 
@@ -102,7 +144,8 @@ describe('Qwik City 1.20 with the static adapter (pages rendered by a second bui
     const refused = await buildFixture('qwik-city', [vite, 'build'], pathToFileURL(refusedTarget).href)
     expect(refused.code).not.toBe(0)
     expect(refused.stderr).toContain(
-      '[collectfasta] Nothing deployed: this Qwik City build is not the whole site, as the app has a `ssr` environment that renders its pages; ' +
+      // Its `ssr` environment only inherits the client's input: no entries of its own, so the sign is the missing page.
+      '[collectfasta] Nothing deployed: this Qwik City build is not the whole site, as it has no HTML page (a server, or a later build step, renders the pages); ' +
         'run `npx collectfasta deploy dist` (the directory the app publishes) after the build instead',
     )
     expect(existsSync(refusedTarget)).toBe(false)

@@ -24,6 +24,8 @@ export interface ClientBuildFacts {
   serverEnvironment?: string
   /** The build writes an SSR manifest (for a server that renders the pages). */
   ssrManifest: boolean
+  /** Its directory holds an HTML page. */
+  hasPage: boolean
   /** A library build (`build.lib`), or a plain Rollup build: no page expected. */
   library: boolean
 }
@@ -41,6 +43,8 @@ export interface FinalFacts {
   missing?: { page: string; link: string }
   /** A library build, or plain Rollup: no page expected. */
   library: boolean
+  /** The client build wrote an SSR manifest, for a server build that renders its pages (`server` is set when one ran in this process). */
+  ssrManifest?: boolean
 }
 
 export type Decision =
@@ -77,7 +81,18 @@ export const CLIENT_BUILD_RULES: readonly Rule<ClientBuildFacts>[] = [
     name: 'server environment',
     test: (f) => (f.serverEnvironment ? { action: 'refuse', rule: 'server environment', why: `the app has a \`${f.serverEnvironment}\` environment that renders its pages` } : undefined),
   },
-  { name: 'SSR manifest', test: (f) => (f.ssrManifest ? { action: 'refuse', rule: 'SSR manifest', why: 'it writes an SSR manifest, for a server that renders the pages' } : undefined) },
+  // A render pass that follows is only known once it ran (vite-ssg: a client build with an SSR
+  // manifest, then a server build of the same root that renders every page into its directory; a
+  // static-generation step after a client build without pages): wait for the end of the process's
+  // builds, where FINAL_RULES refuse a directory still without its pages ('SSR manifest', 'no
+  // page'). Watch mode has no such end: the final rules answer at once.
+  {
+    name: 'render after',
+    test: (f) =>
+      !f.watchMode && (f.ssrManifest || (!f.hasPage && !f.library))
+        ? { action: 'defer', until: 'process', why: f.ssrManifest ? 'it writes an SSR manifest, for a server build that may render its pages after it' : 'it has no page yet, which a later build of this app may render' }
+        : undefined,
+  },
 ]
 
 /**
@@ -94,6 +109,11 @@ export const COPY_RULE: Rule<Pick<FinalFacts, 'dir' | 'copy'>> = {
 /** The rules once the output is final (at once, or at the deferred point), in order. */
 export const FINAL_RULES: readonly Rule<FinalFacts>[] = [
   COPY_RULE,
+  {
+    name: 'SSR manifest',
+    test: (f) =>
+      f.ssrManifest && !f.server ? { action: 'refuse', rule: 'SSR manifest', why: 'it writes an SSR manifest, for a server that renders the pages, and no server build of the app followed it in this process' } : undefined,
+  },
   {
     name: 'no page',
     test: (f) =>

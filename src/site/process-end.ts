@@ -80,6 +80,8 @@ function fail(message: string, warnOnly: boolean): void {
 
 function createProcessEnd(): ProcessEnd {
   const waiting = new Map<string, Waiting>()
+  /** Deploys that waited for the end and are running: a process ended during one (vite-ssg exits 15 s after its build) fails. */
+  const running = new Set<Waiting>()
   const deployed = new Map<string, Deployed>()
 
   /** The process has nothing left to do: run what waited for it, then deploy what was written since a deploy. */
@@ -87,7 +89,9 @@ function createProcessEnd(): ProcessEnd {
     const due = [...waiting].filter(([, w]) => w.until === 'process')
     for (const [key, w] of due) {
       waiting.delete(key)
+      running.add(w)
       await w.run().catch((error: Error) => fail(error.message, w.warnOnly))
+      running.delete(w)
     }
     for (const d of [...deployed.values()]) {
       const changed = changedSince(d.files, statWalk(d.dir))
@@ -119,6 +123,9 @@ function createProcessEnd(): ProcessEnd {
     for (const w of waiting.values()) {
       const point = w.until === 'app' ? "Vite's end of the app build" : "the end of the app's builds"
       fail(`[collectfasta] The build ended the process before ${point}: ${shown(w.dir)} was NOT deployed: run ${deployCommand(shown(w.dir))}.`, w.warnOnly)
+    }
+    for (const w of running) {
+      fail(`[collectfasta] The process ended during the deploy of ${shown(w.dir)}, which did NOT finish: run ${deployCommand(shown(w.dir))}.`, w.warnOnly)
     }
     for (const d of deployed.values()) {
       const changed = changedSince(d.files, statWalk(d.dir))

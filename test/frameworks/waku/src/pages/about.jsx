@@ -1,0 +1,2 @@
+export default function About() { return <h1>About</h1> }
+export const getConfig = async () => ({ render: 'static' })
