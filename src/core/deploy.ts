@@ -106,9 +106,16 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
       }, () => {})
     }
 
-    // 1. Scan: every file of the output, hashed, with its headers and upload group.
-    // A file the cache knows no object of its size for is likely uploaded: kept from the scan.
-    const entries = await scanSite(o, (key, size) => cache.get(key)?.[2] !== size)
+    // 1. Scan: every file of the output, hashed, with its headers and upload group. A file is
+    // likely uploaded, and kept from the scan, unless the cache or (a cold cache) the deploy
+    // manifest, if it has arrived, records these bytes at its key.
+    const entries = await scanSite(o, (key, path, size, xxh64) => {
+      const cached = cache.get(key)
+      if (cached) return cached[2] !== size || cached[0] !== xxh64
+      const read = remote.readSoFar()
+      const recorded = read?.state === 'ok' ? read.manifest.files[path] : undefined
+      return recorded?.size !== size || recorded.xxh64 !== xxh64
+    })
     const record = (entry: Entry, stored?: RemoteObject) =>
       cache.set(entry.key, [entry.xxh64, entry.headersFingerprint, entry.size, entry.md5Hex ?? '', stored?.version ?? ''])
     if (!dryRun && o.handleSignals) stop.listen()

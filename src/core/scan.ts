@@ -24,10 +24,11 @@ export interface ScanInput extends HeaderDefaults {
   /** Precompression, and whether it replaces the file (object storages) or adds siblings (filesystem). */
   compression?: { plan: CompressionPlan; mode: 'in-place' | 'siblings' }
   /**
-   * Whether a file of this key and size is likely uploaded (the cache knows no object of that
-   * size there): only such files are kept from the scan for their upload. @default every file
+   * Whether a file of this key, size and xxh64 is likely uploaded (neither the cache nor the
+   * deploy manifest, when it has arrived, knows those bytes there): only such files are kept from
+   * the scan for their upload. @default every file
    */
-  likelyUploaded?(key: string, size: number): boolean
+  likelyUploaded?(key: string, path: string, size: number, xxh64: string): boolean
   warn(message: string): void
 }
 
@@ -47,7 +48,7 @@ function listOutDir(outDir: string, warn: (message: string) => void): string[] {
   const root = realpathSync(outDir)
   const paths: string[] = []
   for (const dirent of readdirSync(root, { recursive: true, withFileTypes: true })) {
-    const full = join(dirent.parentPath, dirent.name)
+    const full = sep === '/' ? `${dirent.parentPath}/${dirent.name}` : join(dirent.parentPath, dirent.name)
     let isFile = dirent.isFile()
     if (dirent.isSymbolicLink()) {
       let target: string
@@ -99,11 +100,11 @@ interface Inspected {
 }
 
 /**
- * A file hashed as it is now: a small one read whole in one read (kept for its upload while
- * `hold` allows, else read into `scratch` and let go), a large one a chunk at a time. The size
- * and mtime are taken on the same open file; errors name the file.
+ * A file hashed as it is now: a small one read whole in one read into `scratch`, hashed, and
+ * copied out to be kept for its upload when `hold` says so (else let go), a large one a chunk at
+ * a time. The size and mtime are taken on the same open file; errors name the file.
  */
-function inspectOutDirFile(file: string, path: string, hash: (bytes: Uint8Array) => string, streamHasher: () => StreamHasher, hold: (path: string, size: number) => boolean, scratch: () => Buffer): Inspected {
+function inspectOutDirFile(file: string, path: string, hash: (bytes: Uint8Array) => string, streamHasher: () => StreamHasher, hold: (path: string, size: number, xxh64: string) => boolean, scratch: () => Buffer): Inspected {
   let fd: number
   try {
     fd = openSync(file, 'r')
@@ -119,14 +120,15 @@ function inspectOutDirFile(file: string, path: string, hash: (bytes: Uint8Array)
     const before = fstatSync(fd)
     const source = { file, size: before.size, mtimeMs: before.mtimeMs }
     if (before.size < LARGE_FILE_BYTES) {
-      const held = hold(path, before.size)
       let bytes: Uint8Array
       try {
-        bytes = readOpenFile(fd, held ? Buffer.allocUnsafe(before.size) : scratch(), before.size)
+        bytes = readOpenFile(fd, scratch(), before.size)
       } catch (error) {
         throw new Error(`[collectfasta] Cannot deploy \`${path}\`: it ${(error as Error).message}`)
       }
-      return { xxh64: hash(bytes), source, held: held ? bytes : undefined }
+      const xxh64 = hash(bytes)
+      // Most files of a site that was deployed before are not uploaded: only the others are copied out.
+      return { xxh64, source, held: hold(path, before.size, xxh64) ? Buffer.from(bytes) : undefined }
     }
     const hasher = streamHasher()
     hashOpenFile(fd, hasher)
@@ -164,6 +166,8 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
   const fingerprints = new Map<string, string>()
   const fingerprintOf = new WeakMap<ObjectHeaders, string>()
 
+  // The files' full names: outDir and a clean relative path joined once, as path.join would.
+  const outDir = join(input.outDir, '/')
   const paths = new Set(input.inMemory?.keys())
   for (const path of listOutDir(input.outDir, input.warn)) paths.add(path)
 
@@ -172,8 +176,8 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
   // Small files likely uploaded are kept from the scan to their upload up to SCAN_HOLD_BYTES
   // (the first ones scanned); the others are read into one reused buffer, hashed and let go.
   let holdLeft = SCAN_HOLD_BYTES
-  const hold = (path: string, size: number) => {
-    if (size > holdLeft || (input.likelyUploaded && !input.likelyUploaded(input.prefix + path, size))) return false
+  const hold = (path: string, size: number, xxh64: string) => {
+    if (size > holdLeft || (input.likelyUploaded && !input.likelyUploaded(input.prefix + path, path, size, xxh64))) return false
     holdLeft -= size
     return true
   }
@@ -198,7 +202,7 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
       // Hashed, and kept for its upload within SCAN_HOLD_BYTES, else let go: such a file is read
       // again only if it is uploaded (or compared by MD5), and a large one only ever in chunks,
       // so memory does not grow with the site.
-      const inspected = inspectOutDirFile(join(input.outDir, path), path, hash, streamHasher, hold, scratch)
+      const inspected = inspectOutDirFile(sep === '/' ? outDir + path : join(outDir, path), path, hash, streamHasher, hold, scratch)
       const { source } = inspected
       size = source.size
       xxh64 = inspected.xxh64
