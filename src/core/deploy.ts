@@ -111,10 +111,9 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
     // manifest, if it has arrived, records these bytes at its key.
     const entries = await scanSite(o, (key, path, size, xxh64) => {
       const cached = cache.get(key)
-      if (cached) return cached[2] !== size || cached[0] !== xxh64
-      const read = remote.readSoFar()
-      const recorded = read?.state === 'ok' ? read.manifest.files[path] : undefined
-      return recorded?.size !== size || recorded.xxh64 !== xxh64
+      const read = cached ? undefined : remote.readSoFar()
+      const recorded = cached ? { size: cached[2], xxh64: cached[0] } : read?.state === 'ok' ? read.manifest.files[path] : undefined
+      return recorded?.size !== size || (xxh64 !== undefined && recorded.xxh64 !== xxh64)
     })
     const record = (entry: Entry, stored?: RemoteObject) =>
       cache.set(entry.key, [entry.xxh64, entry.headersFingerprint, entry.size, entry.md5Hex ?? '', stored?.version ?? ''])
