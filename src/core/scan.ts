@@ -178,9 +178,15 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
   const encodedOf = new WeakMap<ObjectHeaders, Map<Encoding, ObjectHeaders>>()
   const encoded = (headers: ObjectHeaders, encoding: Encoding): ObjectHeaders => {
     let byEncoding = encodedOf.get(headers)
-    if (!byEncoding) encodedOf.set(headers, (byEncoding = new Map()))
+    if (!byEncoding) {
+      byEncoding = new Map()
+      encodedOf.set(headers, byEncoding)
+    }
     let found = byEncoding.get(encoding)
-    if (!found) byEncoding.set(encoding, (found = { ...headers, contentEncoding: encoding }))
+    if (!found) {
+      found = { ...headers, contentEncoding: encoding }
+      byEncoding.set(encoding, found)
+    }
     return found
   }
 
