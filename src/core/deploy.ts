@@ -180,9 +180,13 @@ async function describe(plan: Plan, o: ResolvedDeploy, report: DeployReport, git
     for (const item of plan.prune.stale) report.plan.push({ key: item.key, action: 'delete', reason: item.reason })
     report.deleted.push(...plan.prune.stale.map((item) => item.key))
   }
-  const lines = report.plan.map((item) => `[collectfasta] would ${item.action} ${item.key} (${REASONS[item.reason]})`)
-  if (plan.manifest) lines.push(`[collectfasta] would write the deploy manifest ${o.prefix}${o.manifestPath} (${plan.manifest === 'changed' ? 'this deploy changes the storage' : 'the stored one is missing, unreadable or left pending'})`)
-  group(`collectfasta dry run: ${lines.length} decision(s) for ${o.strategy.target}`, lines, o.logger, github)
+  // Made as they are printed: a million lines are not held at once.
+  function* lines() {
+    for (const item of report.plan) yield `[collectfasta] would ${item.action} ${item.key} (${REASONS[item.reason]})`
+    if (plan.manifest) yield `[collectfasta] would write the deploy manifest ${o.prefix}${o.manifestPath} (${plan.manifest === 'changed' ? 'this deploy changes the storage' : 'the stored one is missing, unreadable or left pending'})`
+  }
+  const count = report.plan.length + (plan.manifest ? 1 : 0)
+  group(`collectfasta dry run: ${count} decision(s) for ${o.strategy.target}`, lines(), o.logger, github)
 }
 
 /**
