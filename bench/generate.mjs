@@ -19,6 +19,8 @@ export const PROFILES = {
   media: { files: 1003, chunks: 300, images: 100, big: 3, bigSize: 400_000_000, html: 20 },
   // 100,000 files of a few hundred bytes to a few KB, ≈ 110 MB
   huge: { files: 100000, chunks: 6000, images: 200, big: 0, html: 100 },
+  // 1,000,000 files of a few hundred bytes to a few KB, ≈ 0.8 GB, 1,000 per folder (issue #35: memory per file)
+  million: { files: 1_000_000, chunks: 6000, images: 200, big: 0, html: 1000, perDir: 1000 },
   // One 5 GB file: deploys in parts read from disk, past any buffer
   film: { files: 1, chunks: 0, images: 0, big: 1, bigSize: 5_000_000_000, html: 0 },
 }
@@ -88,8 +90,20 @@ export function generate(dir, profileName, seed = 42) {
     const css = i % 5 === 0
     add(`assets/chunk-${i}-${hash8(rand)}.${css ? 'css' : 'js'}`, text(rand, 1_000 + Math.floor(rand() ** 15 * 79_000)))
   }
-  for (let i = 0; files.size < profile.files; i++) add(`static/file-${i}.txt`, text(rand, 200 + Math.floor(rand() * 1_000)))
   let bytes = 0
+  // With `perDir`, the small public files go in folders of that many, written as they are made (a million would not fit in memory).
+  const written = []
+  for (let i = 0; files.size + written.length < profile.files; i++) {
+    const path = profile.perDir ? `static/${Math.floor(i / profile.perDir)}/file-${i}.txt` : `static/file-${i}.txt`
+    const content = text(rand, 200 + Math.floor(rand() * 1_000))
+    if (!profile.perDir) add(path, content)
+    else {
+      if (i % profile.perDir === 0) mkdirSync(dirname(join(dir, path)), { recursive: true })
+      writeFileSync(join(dir, path), content)
+      written.push(path)
+      bytes += content.length
+    }
+  }
   for (const [path, size] of bigFiles) {
     writeBulk(join(dir, path), rand, size)
     files.set(path, undefined)
@@ -101,7 +115,7 @@ export function generate(dir, profileName, seed = 42) {
     writeFileSync(join(dir, path), content)
     bytes += content.length
   }
-  return { paths: [...files.keys()].sort(), bytes }
+  return { paths: [...files.keys(), ...written].sort(), bytes }
 }
 
 /** Changes `fraction` of the files (not the multi-MB ones) in place; returns how to undo it. */

@@ -89,7 +89,7 @@ export function reportToGithubActions(report: DeployReport, logger: Logger): voi
  * Wraps the dry run's one-line-per-file output in a collapsible group. Each line is printed
  * through `printable`: a key can neither break it in two nor start a workflow command.
  */
-export function group(title: string, lines: string[], logger: Logger, enabled: boolean): void {
+export function group(title: string, lines: Iterable<string>, logger: Logger, enabled: boolean): void {
   if (enabled) logger.info(`::group::${escapeData(title)}`)
   for (const line of lines) logger.info(printable(line))
   if (enabled) logger.info('::endgroup::')

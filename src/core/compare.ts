@@ -29,16 +29,43 @@ export interface CompareOptions {
  * body as stored: a compressed body is then computed, off the main thread, only here).
  */
 export async function sameContent(object: RemoteObject, entry: Entry): Promise<boolean> {
+  const known = knownSameContent(object, entry)
+  if (known !== undefined) return known
+  await entry.prepare() // off the main thread
+  return object.md5 === entry.md5()
+}
+
+/** `sameContent` when it needs no work off the main thread (no compressed or large body to digest), else undefined. */
+export function knownSameContent(object: RemoteObject, entry: Entry): boolean | undefined {
   if (object.xxh64) return object.xxh64 === entry.xxh64
   if (!object.md5) return false
-  if ((entry.encoding || entry.large) && !entry.md5Hex) await entry.prepare() // off the main thread
+  if ((entry.encoding || entry.large) && !entry.md5Hex) return undefined
   return object.md5 === entry.md5()
 }
 
 /** Whether `object` (undefined: not stored) holds `entry`, and if not, why. */
 export async function compareStored(object: RemoteObject | undefined, entry: Entry, options: CompareOptions): Promise<Difference | undefined> {
+  const known = compareKnown(object, entry, options)
+  if (known !== UNKNOWN) return known
+  return (await sameContent(object as RemoteObject, entry)) ? headerDifference(object as RemoteObject, entry, options) : { reason: 'changed' }
+}
+
+/** What `compareKnown` answers when the comparison needs work off the main thread. */
+export const UNKNOWN = Symbol('unknown')
+
+/**
+ * `compareStored` without waiting: the same answer, or `UNKNOWN` when a compressed or large body
+ * must be digested first (then `compareStored`). A listing of thousands of unchanged objects is
+ * compared in one loop.
+ */
+export function compareKnown(object: RemoteObject | undefined, entry: Entry, options: CompareOptions): Difference | undefined | typeof UNKNOWN {
   if (!object) return { reason: 'missing' }
-  if (!(await sameContent(object, entry))) return { reason: 'changed' }
+  const same = knownSameContent(object, entry)
+  if (same === undefined) return UNKNOWN
+  return same ? headerDifference(object, entry, options) : { reason: 'changed' }
+}
+
+function headerDifference(object: RemoteObject, entry: Entry, options: CompareOptions): Difference | undefined {
   // A directory keeps no headers to compare; a fingerprint of ours (the deploy manifest's) still tells a rule changed.
   const strict = options.strict && options.storesHeaders
   const why = strict ? strictHeaders(object, entry) : object.headersFingerprint && object.headersFingerprint !== entry.headersFingerprint ? 'stored for other header rules' : undefined

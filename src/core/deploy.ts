@@ -82,9 +82,15 @@ export async function deploy(options: DeployOptions): Promise<DeployReport> {
       }, () => {})
     }
 
-    // 1. Scan: every file of the output, hashed, with its headers and upload group.
-    // A file the cache knows no object of its size for is likely uploaded: kept from the scan.
-    const entries = await scanSite(o, (key, size) => cache.get(key)?.[2] !== size)
+    // 1. Scan: every file of the output, hashed, with its headers and upload group. A file is
+    // likely uploaded, and kept from the scan, unless the cache or (a cold cache) the deploy
+    // manifest, if it has arrived, records these bytes at its key.
+    const entries = await scanSite(o, (key, path, size, xxh64) => {
+      const cached = cache.get(key)
+      const read = cached ? undefined : remote.readSoFar()
+      const recorded = cached ? { size: cached[2], xxh64: cached[0] } : read?.state === 'ok' ? read.manifest.files[path] : undefined
+      return recorded?.size !== size || (xxh64 !== undefined && recorded.xxh64 !== xxh64)
+    })
     const record = (entry: Entry, stored?: RemoteObject) =>
       cache.set(entry.key, [entry.xxh64, entry.headersFingerprint, entry.size, entry.md5Hex ?? '', stored?.version ?? ''])
     if (!dryRun && o.handleSignals) stop.listen()
@@ -150,9 +156,13 @@ async function describe(plan: Plan, o: ResolvedDeploy, report: DeployReport, git
     for (const item of plan.prune.stale) report.plan.push({ key: item.key, action: 'delete', reason: item.reason })
     report.deleted.push(...plan.prune.stale.map((item) => item.key))
   }
-  const lines = report.plan.map((item) => `[collectfasta] would ${item.action} ${item.key} (${REASONS[item.reason]})`)
-  if (plan.manifest) lines.push(`[collectfasta] would write the deploy manifest ${o.prefix}${o.manifestPath} (${plan.manifest === 'changed' ? 'this deploy changes the storage' : 'the stored one is missing, unreadable or left pending'})`)
-  group(`collectfasta dry run: ${lines.length} decision(s) for ${o.strategy.target}`, lines, o.logger, github)
+  // Made as they are printed: a million lines are not held at once.
+  function* lines() {
+    for (const item of report.plan) yield `[collectfasta] would ${item.action} ${item.key} (${REASONS[item.reason]})`
+    if (plan.manifest) yield `[collectfasta] would write the deploy manifest ${o.prefix}${o.manifestPath} (${plan.manifest === 'changed' ? 'this deploy changes the storage' : 'the stored one is missing, unreadable or left pending'})`
+  }
+  const count = report.plan.length + (plan.manifest ? 1 : 0)
+  group(`collectfasta dry run: ${count} decision(s) for ${o.strategy.target}`, lines(), o.logger, github)
 }
 
 /**

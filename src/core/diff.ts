@@ -2,7 +2,7 @@ import { runPool } from '../pool.js'
 import type { UploadReason } from '../report.js'
 import type { RemoteObject, Strategy } from '../strategy.js'
 import type { ChecksumCache } from './cache.js'
-import { compareStored, sameContent } from './compare.js'
+import { type Difference, UNKNOWN, compareKnown, compareStored, knownSameContent, sameContent } from './compare.js'
 import type { ManifestFile } from './deploy-manifest.js'
 import type { Entry } from './entry.js'
 import type { Counted } from './requests.js'
@@ -97,25 +97,46 @@ export async function diff(entries: Entry[], ctx: DiffContext): Promise<Upload[]
   }
   const stat = strategy.stat?.bind(strategy)
   const compare = { strict: ctx.compareHeaders === true, storesHeaders: strategy.storesHeaders !== false }
+  /** The stored object as the listing and the manifest describe it. */
+  const described = (entry: Entry): RemoteObject | undefined => {
+    const recorded = manifest?.files[entry.path]
+    const object = listing?.get(entry.key)
+    if (object && recorded && object.version && object.version === recorded.version) {
+      // The stored bytes are the ones the manifest describes: their digests are known. Its
+      // fingerprint too, unless the listing shows the stored metadata (a header patch keeps the version).
+      const headersFingerprint = object.headers ? object.headersFingerprint : recorded.headers
+      return { ...object, xxh64: recorded.xxh64, md5: recorded.md5 || undefined, headersFingerprint, needsStat: false, statOnMismatch: false }
+    }
+    return object
+  }
+  // Comparing headers strictly, the stored ones are needed: a header changed by hand can keep the version and our fingerprint.
+  const headersUnseen = (object: RemoteObject | undefined) => compare.strict && compare.storesHeaders && stat !== undefined && object !== undefined && !object.headers
+  const decided = (entry: Entry, object: RemoteObject | undefined, difference: Difference | undefined) => {
+    if (!difference) ctx.record(entry, object)
+    else uploads.push({ entry, reason: difference.reason === 'missing' && !manifest?.files[entry.path] ? 'new' : difference.reason, why: difference.why })
+  }
+  // What the listing and the manifest decide without a request or a digest off the main thread
+  // (a cold deploy of an unchanged site: all of it) is decided in one loop; the rest goes to the pool.
+  const rest: Entry[] = []
+  for (const entry of listing ? unknown : []) {
+    const object = described(entry)
+    // A digest that differs is asked again (statOnMismatch): only the pool makes requests.
+    const asks = object?.needsStat || headersUnseen(object) || (object?.statOnMismatch && knownSameContent(object, entry) !== true)
+    const known = asks ? UNKNOWN : compareKnown(object, entry, compare)
+    if (known === UNKNOWN) rest.push(entry)
+    else {
+      decided(entry, object, known)
+      entry.release() // an MD5 comparison read the file: its digest is kept, its bytes are not
+    }
+  }
   await runPool(
-    unknown,
+    listing ? rest : unknown,
     async (entry) => {
-      const recorded = manifest?.files[entry.path]
-      let object = listing?.get(entry.key)
-      if (object && recorded && object.version && object.version === recorded.version) {
-        // The stored bytes are the ones the manifest describes: their digests are known. Its
-        // fingerprint too, unless the listing shows the stored metadata (a header patch keeps the version).
-        const headersFingerprint = object.headers ? object.headersFingerprint : recorded.headers
-        object = { ...object, xxh64: recorded.xxh64, md5: recorded.md5 || undefined, headersFingerprint, needsStat: false, statOnMismatch: false }
-      }
+      let object = described(entry)
       const askStat = async () => (stat ? ctx.counted('stat', (c) => stat(entry.key, c)) : object)
-      // Comparing headers strictly, the stored ones are needed: a header changed by hand can keep the version and our fingerprint.
-      const headersUnseen = compare.strict && compare.storesHeaders && stat !== undefined && object !== undefined && !object.headers
-      if (!listing || object?.needsStat || headersUnseen) object = await askStat()
+      if (!listing || object?.needsStat || headersUnseen(object)) object = await askStat()
       else if (object?.statOnMismatch && !(await sameContent(object, entry))) object = await askStat()
-      const difference = await compareStored(object, entry, compare)
-      if (!difference) ctx.record(entry, object)
-      else uploads.push({ entry, reason: difference.reason === 'missing' && !recorded ? 'new' : difference.reason, why: difference.why })
+      decided(entry, object, await compareStored(object, entry, compare))
       entry.release() // an MD5 comparison read the file: its digest is kept, its bytes are not
     },
     { limit: ctx.concurrency, stopOnError: true },

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, readSync, rmSync } from 'node:fs'
 import { lstat, mkdtemp, open, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, sep } from 'node:path'
 import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createBrotliCompress, createGzip } from 'node:zlib'
@@ -24,6 +24,25 @@ export interface FileSource {
   file: string
   size: number
   mtimeMs: number
+}
+
+/**
+ * A file of the output as the scan found it. Its full name is made when it is read again (an
+ * upload, an MD5): a site of a million files keeps no second copy of each path.
+ */
+export class OutDirFile implements FileSource {
+  constructor(
+    /** outDir, ending in a separator. */
+    private readonly dir: string,
+    /** The file's clean relative path under it. */
+    private readonly path: string,
+    readonly size: number,
+    readonly mtimeMs: number,
+  ) {}
+
+  get file(): string {
+    return sep === '/' ? this.dir + this.path : join(this.dir, this.path)
+  }
 }
 
 export const CHANGED_ON_DISK =

@@ -11,6 +11,8 @@ import type { Counted } from './requests.js'
  */
 export class RemoteState {
   private manifestRead?: Promise<ManifestRead>
+  /** The manifest once `manifestRead` has settled: what the scan may already use. */
+  private manifestKnown?: ManifestRead
   private listingRead?: Promise<Map<string, RemoteObject> | undefined>
   private versionRead?: Promise<string | undefined>
 
@@ -77,8 +79,19 @@ export class RemoteState {
     const get = strategy.get.bind(strategy)
     // When the first question found no manifest, there is nothing to GET.
     const absent = this.versionRead?.then((version) => version === undefined, () => false) ?? Promise.resolve(false)
-    this.manifestRead ??= absent.then((none) => (none ? { state: 'absent' } : this.counted('get', (c) => get(manifestKey, c)).then((bytes) => this.parse(bytes))))
+    if (!this.manifestRead) {
+      const read: Promise<ManifestRead> = absent.then((none) => (none ? { state: 'absent' } : this.counted('get', (c) => get(manifestKey, c)).then((bytes) => this.parse(bytes))))
+      this.manifestRead = read
+      read.then((known) => {
+        if (this.manifestRead === read) this.manifestKnown = known
+      }, () => {})
+    }
     return this.manifestRead
+  }
+
+  /** The manifest if `read()` has been answered already, else `undefined` (nothing is asked). */
+  readSoFar(): ManifestRead | undefined {
+    return this.manifestKnown
   }
 
   /** The manifest when it is usable; `undefined` when absent or unreadable. */
@@ -105,6 +118,7 @@ export class RemoteState {
   /** Forgets every answer: the next questions go to the storage again (another deploy wrote meanwhile). */
   forget(): void {
     this.manifestRead = undefined
+    this.manifestKnown = undefined
     this.listingRead = undefined
     this.versionRead = undefined
   }

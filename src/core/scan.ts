@@ -5,7 +5,7 @@ import picomatch from 'picomatch'
 import { type CompressionPlan, type Encoding, siblingPath } from './compress.js'
 import { type StreamHasher, loadHasher, loadStreamHasher } from '../hash.js'
 import { type Content, withContent } from './content.js'
-import { CHANGED_ON_DISK, type FileSource, LARGE_FILE_BYTES, hashOpenFile } from './large-file.js'
+import { CHANGED_ON_DISK, type FileSource, LARGE_FILE_BYTES, OutDirFile, hashOpenFile } from './large-file.js'
 import { type HeaderDefaults, createHeaderResolver, fingerprintHeaders, isHtml } from './headers.js'
 import { printable } from '../paths.js'
 import type { ObjectHeaders } from '../strategy.js'
@@ -24,10 +24,12 @@ export interface ScanInput extends HeaderDefaults {
   /** Precompression, and whether it replaces the file (object storages) or adds siblings (filesystem). */
   compression?: { plan: CompressionPlan; mode: 'in-place' | 'siblings' }
   /**
-   * Whether a file of this key and size is likely uploaded (the cache knows no object of that
-   * size there): only such files are kept from the scan for their upload. @default every file
+   * Whether a file of this key, size and xxh64 is likely uploaded (neither the cache nor the
+   * deploy manifest, when it has arrived, knows those bytes there): only such files are kept from
+   * the scan for their upload. Asked first without the xxh64 (before the file is read; true: no
+   * record of that size), then with it. @default every file
    */
-  likelyUploaded?(key: string, size: number): boolean
+  likelyUploaded?(key: string, path: string, size: number, xxh64?: string): boolean
   warn(message: string): void
 }
 
@@ -47,7 +49,7 @@ function listOutDir(outDir: string, warn: (message: string) => void): string[] {
   const root = realpathSync(outDir)
   const paths: string[] = []
   for (const dirent of readdirSync(root, { recursive: true, withFileTypes: true })) {
-    const full = join(dirent.parentPath, dirent.name)
+    const full = sep === '/' ? `${dirent.parentPath}/${dirent.name}` : join(dirent.parentPath, dirent.name)
     let isFile = dirent.isFile()
     if (dirent.isSymbolicLink()) {
       let target: string
@@ -99,11 +101,13 @@ interface Inspected {
 }
 
 /**
- * A file hashed as it is now: a small one read whole in one read (kept for its upload while
- * `hold` allows, else read into `scratch` and let go), a large one a chunk at a time. The size
- * and mtime are taken on the same open file; errors name the file.
+ * A file hashed as it is now: a small one read whole in one read (into its own buffer, kept for
+ * its upload, when `hold` says so by its size; else into `scratch`, copied out only when `hold`
+ * says so by its xxh64), a large one a chunk at a time. The size and mtime are taken on the same
+ * open file; errors name the file.
  */
-function inspectOutDirFile(file: string, path: string, hash: (bytes: Uint8Array) => string, streamHasher: () => StreamHasher, hold: (path: string, size: number) => boolean, scratch: () => Buffer): Inspected {
+function inspectOutDirFile(outDir: string, path: string, hash: (bytes: Uint8Array) => string, streamHasher: () => StreamHasher, hold: (path: string, size: number, xxh64?: string) => boolean, scratch: () => Buffer): Inspected {
+  const file = sep === '/' ? outDir + path : join(outDir, path)
   let fd: number
   try {
     fd = openSync(file, 'r')
@@ -117,7 +121,7 @@ function inspectOutDirFile(file: string, path: string, hash: (bytes: Uint8Array)
   }
   try {
     const before = fstatSync(fd)
-    const source = { file, size: before.size, mtimeMs: before.mtimeMs }
+    const source = new OutDirFile(outDir, path, before.size, before.mtimeMs)
     if (before.size < LARGE_FILE_BYTES) {
       const held = hold(path, before.size)
       let bytes: Uint8Array
@@ -126,7 +130,13 @@ function inspectOutDirFile(file: string, path: string, hash: (bytes: Uint8Array)
       } catch (error) {
         throw new Error(`[collectfasta] Cannot deploy \`${path}\`: it ${(error as Error).message}`)
       }
-      return { xxh64: hash(bytes), source, held: held ? bytes : undefined }
+      const xxh64 = hash(bytes)
+      if (held) return { xxh64, source, held: bytes }
+      // A file recorded at its size (most of a site deployed before) is kept only if its bytes differ.
+      if (!hold(path, before.size, xxh64)) return { xxh64, source }
+      const copy = Buffer.allocUnsafe(before.size)
+      copy.set(bytes)
+      return { xxh64, source, held: copy }
     }
     const hasher = streamHasher()
     hashOpenFile(fd, hasher)
@@ -163,7 +173,25 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
   const assetsPrefix = input.assetsDir ? `${input.assetsDir.replace(/^\.?\/+|\/+$/g, '')}/` : ''
   const fingerprints = new Map<string, string>()
   const fingerprintOf = new WeakMap<ObjectHeaders, string>()
+  // A compressed file's headers are its own plus the encoding: shared too, one object per
+  // headers object and encoding (so they are fingerprinted once, and not kept once per file).
+  const encodedOf = new WeakMap<ObjectHeaders, Map<Encoding, ObjectHeaders>>()
+  const encoded = (headers: ObjectHeaders, encoding: Encoding): ObjectHeaders => {
+    let byEncoding = encodedOf.get(headers)
+    if (!byEncoding) {
+      byEncoding = new Map()
+      encodedOf.set(headers, byEncoding)
+    }
+    let found = byEncoding.get(encoding)
+    if (!found) {
+      found = { ...headers, contentEncoding: encoding }
+      byEncoding.set(encoding, found)
+    }
+    return found
+  }
 
+  // The files' full names: outDir and a clean relative path joined once, as path.join would.
+  const outDir = join(input.outDir, '/')
   const paths = new Set(input.inMemory?.keys())
   for (const path of listOutDir(input.outDir, input.warn)) paths.add(path)
 
@@ -172,8 +200,8 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
   // Small files likely uploaded are kept from the scan to their upload up to SCAN_HOLD_BYTES
   // (the first ones scanned); the others are read into one reused buffer, hashed and let go.
   let holdLeft = SCAN_HOLD_BYTES
-  const hold = (path: string, size: number) => {
-    if (size > holdLeft || (input.likelyUploaded && !input.likelyUploaded(input.prefix + path, size))) return false
+  const hold = (path: string, size: number, xxh64?: string) => {
+    if (size > holdLeft || (input.likelyUploaded && !input.likelyUploaded(input.prefix + path, path, size, xxh64))) return false
     holdLeft -= size
     return true
   }
@@ -198,7 +226,7 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
       // Hashed, and kept for its upload within SCAN_HOLD_BYTES, else let go: such a file is read
       // again only if it is uploaded (or compared by MD5), and a large one only ever in chunks,
       // so memory does not grow with the site.
-      const inspected = inspectOutDirFile(join(input.outDir, path), path, hash, streamHasher, hold, scratch)
+      const inspected = inspectOutDirFile(outDir, path, hash, streamHasher, hold, scratch)
       const { source } = inspected
       size = source.size
       xxh64 = inspected.xxh64
@@ -228,9 +256,9 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
     }
     if (encodings.length && input.compression?.mode === 'in-place') {
       const encoding = encodings[0] as Encoding
-      add(path, { ...headers, contentEncoding: encoding }, xxh64, encoding)
+      add(path, encoded(headers, encoding), xxh64, encoding)
       // Clean URLs: the same object again under the URL a link uses (about/ for about/index.html).
-      for (const alias of cleanUrls(path, input.directoryIndex)) add(alias, { ...headers, contentEncoding: encoding }, xxh64, encoding, `the clean URL ${alias} of ${path}`)
+      for (const alias of cleanUrls(path, input.directoryIndex)) add(alias, encoded(headers, encoding), xxh64, encoding, `the clean URL ${alias} of ${path}`)
     } else {
       add(path, headers, xxh64)
       for (const alias of cleanUrls(path, input.directoryIndex)) add(alias, headers, xxh64, undefined, `the clean URL ${alias} of ${path}`)
@@ -238,7 +266,7 @@ export async function scan(input: ScanInput): Promise<Entry[]> {
       // the original's hash, so an unchanged file is not even compressed again.
       for (const encoding of encodings) {
         if (paths.has(siblingPath(path, encoding))) continue // the build made its own: it wins
-        add(siblingPath(path, encoding), { ...headers, contentEncoding: encoding }, `${encoding}:${xxh64}`, encoding, `the ${encoding} copy ${siblingPath(path, encoding)} of ${path}`)
+        add(siblingPath(path, encoding), encoded(headers, encoding), `${encoding}:${xxh64}`, encoding, `the ${encoding} copy ${siblingPath(path, encoding)} of ${path}`)
       }
     }
   }
