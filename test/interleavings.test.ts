@@ -2,7 +2,7 @@ import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { DeployOptions } from '../src/index.js'
+import { type DeployOptions, rollback } from '../src/index.js'
 import { loadHasher } from '../src/hash.js'
 import { type Backend, backends, dirs, project } from './backends.js'
 import { type Choose, type Schedule, explore, runSchedule } from './explorer.js'
@@ -55,6 +55,8 @@ interface Runner {
   options: Partial<DeployOptions>
   /** Its cache is warm: it deployed the set-up builds. */
   warm: boolean
+  /** It runs `rollback()` to the release before the live one (its version is that release's build), not a deploy. */
+  rollback?: true
 }
 
 /** One case: what the set-up deployed, then the runners that race. */
@@ -70,6 +72,9 @@ const cases: Case[] = [
   { name: 'rollback with prune', runners: [{ version: 5, options: { prune }, warm: true }, { version: 2, options: { prune }, warm: false }] },
   { name: 'include with full', runners: [{ version: 5, options: { prune }, warm: true }, { version: 6, options: { include: ['assets/**'] }, warm: false }] },
   { name: 'warm with cold', runners: [{ version: 5, options: { prune }, warm: true }, { version: 5, options: { prune }, warm: false }] },
+  // The rollback command (#33): copies inside the storage, from the storage alone, racing a deploy.
+  { name: 'rollback command with prune', runners: [{ version: 5, options: { prune }, warm: true }, { version: 3, options: {}, warm: false, rollback: true }] },
+  { name: 'rollback command with deploy', runners: [{ version: 5, options: {}, warm: true }, { version: 3, options: {}, warm: false, rollback: true }] },
 ]
 
 /** Every key's bytes under the prefix, by path, read without the strategy. */
@@ -174,6 +179,7 @@ async function race(
 ): Promise<Schedule> {
   const runs = c.runners.map((runner, i) => async (gate: (s: ReturnType<Backend['strategy']>) => ReturnType<Backend['strategy']>) => {
     const p = runner.warm ? first : others[i]!
+    if (runner.rollback) return rollback({ strategy: gate(backend.strategy(first.prefix)), logger: { info() {}, warn() {} } })
     writeBuild(p.root, runner.version)
     return p.run({ ...runner.options, cacheDir: runner.warm ? 'warm' : `cold-${i}`, strategy: gate(backend.strategy(first.prefix)) })
   })
@@ -191,7 +197,7 @@ async function race(
   )
   // A deploy may lose to others that keep writing the manifest: it fails with the storage-conflict
   // sentence, having changed nothing that the invariant covers. Any other failure is a finding.
-  const conflict = /kept changing under this deploy/
+  const conflict = /kept changing under this (deploy|rollback)/
   const failed = schedule.outcomes.flatMap((o, i) => (o.status === 'rejected' && !conflict.test((o.reason as Error).message) ? [`runner ${i}: ${(o.reason as Error).message}`] : []))
   expect(failed, `schedule ${schedule.choices.join('')}`).toEqual([])
   found.push(...(await violations(backend, first.prefix)))
@@ -233,6 +239,8 @@ describe.each(backends.filter((b) => b.conditional))('the deploy protocol under 
     if (exhaustive) expect(schedules.length, 'the bound on schedules was reached: the exploration is not whole').toBeLessThan(LIMIT)
     // Every schedule ran both runners to their end through at least one held step each.
     for (const s of schedules) expect(s.traces.every((t) => t.length > 0)).toBe(true)
+    // A rollback that always lost, or never had a release to restore, would check nothing of its own.
+    for (const [i, r] of c.runners.entries()) if (r.rollback) expect(schedules.some((s) => s.outcomes[i]?.status === 'fulfilled'), `runner ${i} never committed`).toBe(true)
     const distinct = new Set(schedules.map((s) => s.choices.join(''))).size
     const line = `[explorer] ${backend.name}, ${c.name}: ${schedules.length} schedule(s) (${distinct} distinct) ${exhaustive ? 'all' : 'sampled'}, ${Math.round(performance.now() - started)} ms`
     console.log(line)
