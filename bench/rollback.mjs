@@ -1,10 +1,12 @@
 // Rollback against a redeploy of the old build (issue #33): a site of 2,000 files where the
 // live release changed 50 pages and 10 assets, on fauxqs behind a proxy that adds a round trip.
-//   node bench/rollback.mjs [--runs 3] [--rtt 20]
+//   node bench/rollback.mjs [--runs 3] [--rtt 20] [--node PATH] [--profile DIR]
+// --node runs the command with another Node binary (e.g. test/servers/node24/…/bin/node);
+// --profile writes a V8 CPU profile of each timed rollback into DIR.
 // Each cell is a whole process of the command, as a user runs it. Prints a Markdown table: wall
 // time, requests by kind, and the bytes of file content the client sent (a server-side copy sends
 // none; our own folder's record and manifest are counted apart).
-import { execFile, spawn } from 'node:child_process'
+import { execFile, execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -21,6 +23,8 @@ const option = (name, fallback) => {
 const RUNS = Number(option('runs', 3))
 const RTT = Number(option('rtt', 20))
 const BUCKET = 'collectfasta-bench'
+const NODE = option('node', process.execPath)
+const PROFILE = option('profile', undefined)
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
 const PAGES = 100
 const ASSETS = 1900
@@ -48,11 +52,12 @@ async function startServer() {
   return { endpoint, stop: () => child.kill('SIGTERM') }
 }
 
-function command(argv, cwd) {
+function command(argv, cwd, profile = false) {
   const env = { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', CI: '1' }
   return new Promise((resolve, reject) => {
     const started = performance.now()
-    execFile(process.execPath, [CLI, ...argv], { cwd, env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    const flags = profile && PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []
+    execFile(NODE, [...flags, CLI, ...argv], { cwd, env, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${argv[0]} failed: ${stderr.slice(-2000)}`))
       else resolve({ ms: performance.now() - started, report: JSON.parse(stdout) })
     })
@@ -101,7 +106,7 @@ async function main() {
       await deploy(1, warm)
       await deploy(2, warm)
       proxy.reset()
-      const back = await command(['rollback', ...to], work)
+      const back = await command(['rollback', ...to], work, true)
       cells.rollback.push({ ms: back.ms, ...counted(proxy, prefix), copied: back.report.uploaded?.length ?? 0 })
       // Release 2 live again, then the alternative users have today: deploy the old build again.
       await deploy(2, warm)
@@ -120,7 +125,8 @@ async function main() {
     server.stop()
     rmSync(work, { recursive: true, force: true })
   }
-  console.log(`${PAGES + ASSETS} files, ${CHANGED_PAGES} pages and ${CHANGED_ASSETS} assets changed; RTT ${RTT} ms; fauxqs; median of ${RUNS}, whole process\n`)
+  const version = execFileSync(NODE, ['--version'], { encoding: 'utf8' }).trim()
+  console.log(`${PAGES + ASSETS} files, ${CHANGED_PAGES} pages and ${CHANGED_ASSETS} assets changed; RTT ${RTT} ms; fauxqs; Node ${version}; median of ${RUNS}, whole process\n`)
   console.log('| | wall (range) | requests | file bytes sent | our folder bytes |')
   console.log('|---|---|---|---|---|')
   for (const [name, samples] of Object.entries(cells)) {
