@@ -2,17 +2,14 @@ import { execFile, execFileSync } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, inject, it } from 'vitest'
-import { writeTree } from './helpers.js'
+import { collectfasta, writeTree } from './helpers.js'
 import { S3_BUCKET } from './setup/servers.js'
 
 // #33: a rollback as a visitor sees it. Chromium loads the page from the bucket (s3rver answers
 // anonymous GETs, as a public bucket or a CDN in front of it does), runs its module script, and
 // shows the release rolled back to.
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
-const ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' }
 
 /** The Chromium binary, when installed (.ci/run installs Debian's `chromium`). */
 const CHROMIUM = ['chromium', 'chromium-browser', 'google-chrome'].find((name) => {
@@ -30,14 +27,6 @@ function build(v: number): Record<string, string> {
     'index.html': `<!doctype html><html><head><script type="module" src="./assets/app-v${v}.js"></script></head><body><h1>release v${v}</h1></body></html>`,
     [`assets/app-v${v}.js`]: `document.body.insertAdjacentHTML('beforeend', '<p id="app">app v${v} ran</p>')`,
   }
-}
-
-function cli(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, CI: '1', ...ENV } }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr })
-    })
-  })
 }
 
 /** The page's DOM after its scripts ran, as Chromium renders it. */
@@ -58,7 +47,7 @@ describe('a rollback, seen in a browser', () => {
     for (const v of [1, 2]) {
       const dir = mkdtempSync(join(tmpdir(), 'collectfasta-browser-'))
       writeTree(join(dir, 'dist'), build(v))
-      const deployed = await cli(dir, ['deploy', 'dist', ...to])
+      const deployed = await collectfasta(dir, ['deploy', 'dist', ...to])
       expect(deployed.code, deployed.stderr).toBe(0)
     }
     const page = `${endpoint}/${S3_BUCKET}/${prefix}index.html`
@@ -66,7 +55,7 @@ describe('a rollback, seen in a browser', () => {
     expect(live).toContain('release v2')
     expect(live).toContain('app v2 ran')
 
-    const back = await cli(tmpdir(), ['rollback', ...to])
+    const back = await collectfasta(tmpdir(), ['rollback', ...to])
     expect(back.code, back.stderr).toBe(0)
     const rolled = await render(page)
     expect(rolled).toContain('release v1')

@@ -1,11 +1,11 @@
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
 import { afterAll, describe, expect, inject, it } from 'vitest'
-import { writeTree } from './helpers.js'
+import { collectfasta, writeTree } from './helpers.js'
 import { S3_BUCKET } from './setup/servers.js'
 import { countingClient } from './strategies/s3-servers.js'
 
@@ -17,15 +17,6 @@ const temp: string[] = []
 afterAll(() => {
   for (const dir of temp) rmSync(dir, { recursive: true, force: true })
 })
-
-function cli(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const env = { ...process.env, CI: '1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' }
-    execFile(process.execPath, [CLI, ...args], { cwd, env }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr })
-    })
-  })
-}
 
 function project(name: string, trees: Record<string, Record<string, string>>): string {
   const dir = mkdtempSync(join(tmpdir(), `collectfasta-${name}-`))
@@ -65,10 +56,10 @@ describe('collectfasta remove', () => {
       other: { 'index.html': '<h1>other</h1>', 'assets/app-3333.js': 'other()' },
     })
     const target = (name: string) => ['--to', `s3://${S3_BUCKET}/${run}/${name}/`, '--endpoint', endpoint()]
-    expect((await cli(dir, ['deploy', 'v1', ...target('pr-1')])).code).toBe(0)
-    expect((await cli(dir, ['deploy', 'v2', ...target('pr-1')])).code).toBe(0)
+    expect((await collectfasta(dir, ['deploy', 'v1', ...target('pr-1')])).code).toBe(0)
+    expect((await collectfasta(dir, ['deploy', 'v2', ...target('pr-1')])).code).toBe(0)
     // Beside it: a prefix that starts with the same characters.
-    expect((await cli(dir, ['deploy', 'other', ...target('pr-10')])).code).toBe(0)
+    expect((await collectfasta(dir, ['deploy', 'other', ...target('pr-10')])).code).toBe(0)
     await put(`${run}/pr-1/uploads/user.txt`, 'not deployed by this tool')
     await put(`${run}/pr-1/.collectfasta/kept/0123abcd`, 'a kept copy')
     const before = await keysUnder(`${run}/`)
@@ -77,13 +68,13 @@ describe('collectfasta remove', () => {
     expect(others.filter((key) => !key.includes('/.collectfasta/'))).toHaveLength(2)
     expect(others).toContain(`${run}/pr-10/.collectfasta/manifest.json`)
 
-    const refused = await cli(dir, ['remove', ...target('pr-1')])
+    const refused = await collectfasta(dir, ['remove', ...target('pr-1')])
     expect(refused.code).toBe(2)
     expect(refused.stderr).toMatch(/^\[collectfasta\] remove deletes the site .* add --yes/)
     expect(await keysUnder(`${run}/`)).toEqual(before)
 
     const mine = ['assets/app-1111.js', 'assets/app-2222.js', 'index.html', 'new.html', 'old.html'].map((path) => `${run}/pr-1/${path}`)
-    const dry = await cli(dir, ['remove', '--dry-run', ...target('pr-1')])
+    const dry = await collectfasta(dir, ['remove', '--dry-run', ...target('pr-1')])
     expect(dry.code).toBe(0)
     const listed = [...dry.stdout.matchAll(/^ {2}delete {2}(.*)$/gm)].map((m) => m[1])
     expect(listed.slice(0, 5).sort()).toEqual(mine)
@@ -93,7 +84,7 @@ describe('collectfasta remove', () => {
     expect(ours.at(-1)).toBe(`${run}/pr-1/.collectfasta/manifest.json`)
     expect(await keysUnder(`${run}/`)).toEqual(before)
 
-    const removed = await cli(dir, ['remove', '--yes', '--json', ...target('pr-1')])
+    const removed = await collectfasta(dir, ['remove', '--yes', '--json', ...target('pr-1')])
     expect(removed.code, removed.stderr).toBe(0)
     const report = JSON.parse(removed.stdout)
     expect(report.deleted).toEqual(listed)
@@ -102,7 +93,7 @@ describe('collectfasta remove', () => {
     expect(await keysUnder(`${run}/`)).toEqual([...others, `${run}/pr-1/uploads/user.txt`].sort())
 
     // Nothing of ours is left: run again, it says so and deletes nothing.
-    const again = await cli(dir, ['remove', '--yes', ...target('pr-1')])
+    const again = await collectfasta(dir, ['remove', '--yes', ...target('pr-1')])
     expect(again.code).toBe(2)
     expect(again.stderr).toMatch(/^\[collectfasta\] Nothing this tool deployed is at s3:\/\/.*there is no deploy manifest/)
     expect(await keysUnder(`${run}/`)).toEqual([...others, `${run}/pr-1/uploads/user.txt`].sort())
@@ -115,24 +106,24 @@ describe('collectfasta remove', () => {
       blog: { 'index.html': '<h1>blog</h1>', 'post.html': 'post' },
     })
     const to = (path: string) => ['--to', `s3://${S3_BUCKET}/${run}/${path}`, '--endpoint', endpoint()]
-    expect((await cli(dir, ['deploy', 'site', ...to('www/')])).code).toBe(0)
-    expect((await cli(dir, ['deploy', 'blog', ...to('www/blog/')])).code).toBe(0)
+    expect((await collectfasta(dir, ['deploy', 'site', ...to('www/')])).code).toBe(0)
+    expect((await collectfasta(dir, ['deploy', 'blog', ...to('www/blog/')])).code).toBe(0)
     const before = await keysUnder(`${run}/`)
     // Three files and two manifests (and each site's release records and kept pages).
     const site = (keys: string[]) => keys.filter((key) => !key.includes('/.collectfasta/') || key.endsWith('/.collectfasta/manifest.json'))
     expect(site(before)).toHaveLength(5)
 
     for (const flags of [['--yes'], ['--dry-run']]) {
-      const refused = await cli(dir, ['remove', ...flags, ...to('www/')])
+      const refused = await collectfasta(dir, ['remove', ...flags, ...to('www/')])
       expect(refused.code).toBe(2)
       expect(refused.stderr).toMatch(new RegExp(`^\\[collectfasta\\] s3://.* holds another site's deploy manifest below it \\(${run}/www/blog/\\.collectfasta/manifest\\.json\\), so nothing was deleted`))
       expect(await keysUnder(`${run}/`)).toEqual(before)
     }
-    expect((await cli(dir, ['remove', '--yes', ...to('www/blog/')])).code).toBe(0)
+    expect((await collectfasta(dir, ['remove', '--yes', ...to('www/blog/')])).code).toBe(0)
     const left = await keysUnder(`${run}/`)
     expect(site(left)).toEqual([`${run}/www/.collectfasta/manifest.json`, `${run}/www/index.html`])
     expect(left.some((key) => key.startsWith(`${run}/www/blog/`))).toBe(false)
-    expect((await cli(dir, ['remove', '--yes', ...to('www/')])).code).toBe(0)
+    expect((await collectfasta(dir, ['remove', '--yes', ...to('www/')])).code).toBe(0)
     expect(await keysUnder(`${run}/`)).toEqual([])
   })
 
@@ -140,10 +131,10 @@ describe('collectfasta remove', () => {
     const dir = project('remove-dir', { dist: { 'index.html': '<h1>home</h1>', 'assets/app-1a2b.js': 'app()' } })
     const www = join(dir, 'www')
     const to = `file://${www}`
-    expect((await cli(dir, ['deploy', 'dist', '--to', to])).code).toBe(0)
+    expect((await collectfasta(dir, ['deploy', 'dist', '--to', to])).code).toBe(0)
     mkdirSync(join(www, 'uploads'), { recursive: true })
     writeFileSync(join(www, 'uploads/user.txt'), 'theirs')
-    const removed = await cli(dir, ['remove', '--yes', '--to', to])
+    const removed = await collectfasta(dir, ['remove', '--yes', '--to', to])
     expect(removed.code, removed.stderr).toBe(0)
     expect(removed.stdout).toMatch(/removed \d+ object\(s\) \(2 of the site\)/)
     const files = readdirSync(www, { recursive: true, withFileTypes: true }).filter((d) => d.isFile())
@@ -156,7 +147,7 @@ describe('collectfasta remove', () => {
   it.skipIf(!script)('on a terminal, lists the keys and asks: anything but y deletes nothing (exit 1), y deletes', async () => {
     const dir = project('remove-ask', { dist: { 'index.html': '<h1>home</h1>' } })
     const to = `file://${join(dir, 'www')}`
-    expect((await cli(dir, ['deploy', 'dist', '--to', to])).code).toBe(0)
+    expect((await collectfasta(dir, ['deploy', 'dist', '--to', to])).code).toBe(0)
     const answer = (reply: string) =>
       new Promise<{ code: number; output: string }>((resolve) => {
         const child = spawn('/usr/bin/script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} remove --to ${JSON.stringify(to)}`, '/dev/null'], { cwd: dir })
@@ -186,7 +177,7 @@ describe('collectfasta remove', () => {
 
   it('refuses a target where nothing was deployed', async () => {
     const dir = project('remove-empty', {})
-    const refused = await cli(dir, ['remove', '--yes', '--to', `file://${join(dir, 'nothing')}`])
+    const refused = await collectfasta(dir, ['remove', '--yes', '--to', `file://${join(dir, 'nothing')}`])
     expect(refused.code).toBe(2)
     expect(refused.stderr).toMatch(/^\[collectfasta\] Nothing this tool deployed is at file:\/\//)
   })
