@@ -46,6 +46,8 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
   const staleOf = (p: Plan) => (p.prune && !p.prune.refused ? p.prune.stale : [])
   const id = plan.deploy.id
   let mark: Written | undefined
+  // Where this deploy comes from, for its release record: git runs beside the first requests.
+  const source = plan.manifest && id && o.manifestPath ? releaseSource(o.root, o.release) : undefined
   /** Other deploys' prunes this one waited out: not carried into its commit. */
   const waitedOut = new Set<string>()
   /** Whether `manifest` records another deploy's prune that may delete one of this deploy's paths. */
@@ -79,7 +81,7 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
     // Where a deploy left the manifest pending, what a page holds is less sure: a kept copy already stored is never copied over.
     if (mark) await keepBeforeOverwrite(overwrites(plan), await keptAlready(remote, folder), { ...keep, statFirst: plan.previous !== undefined && !settled(plan.previous) })
     const carried = o.partial ? carriedFiles(plan.previous, plan.entries) : {}
-    release = await recordRelease({ id, at: plan.deploy.at, entries: plan.entries, carried, source: releaseSource(o.root, o.release) }, keep)
+    release = await recordRelease({ id, at: plan.deploy.at, entries: plan.entries, carried, source: (await source) ?? {} }, keep)
   }
   await upload(plan.uploads, {
     throttle,

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import * as v from 'valibot'
 import { validatePath } from '../paths.js'
@@ -66,8 +66,12 @@ const CI: { commit: string; run?: (env: NodeJS.ProcessEnv) => string | undefined
   { commit: 'GIT_COMMIT', run: (e) => e.BUILD_URL },
 ]
 
-/** Where this deploy comes from: a CI's variables, else the repository at `root`, and the user's label. */
-export function releaseSource(root: string, label: string | undefined, env: NodeJS.ProcessEnv = process.env): ReleaseSource {
+/**
+ * Where this deploy comes from: a CI's variables, else the repository at `root`, and the user's
+ * label. Asynchronous, so that `git` runs beside the deploy's first requests (a spawn costs tens of
+ * milliseconds); it never fails: without git or a repository, the release has no commit.
+ */
+export async function releaseSource(root: string, label: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<ReleaseSource> {
   const source: ReleaseSource = {}
   const given = label ?? env.COLLECTFASTA_RELEASE
   if (given) source.label = given
@@ -79,12 +83,14 @@ export function releaseSource(root: string, label: string | undefined, env: Node
     if (run) source.run = run
     return source
   }
-  try {
-    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).trim()
-    if (/^[0-9a-f]{40,64}$/.test(head)) source.commit = head
-  } catch {
-    // No git, or no repository here: the release has no commit.
-  }
+  const head = await new Promise<string>((resolve) => {
+    try {
+      execFile('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8', timeout: 5_000 }, (error, stdout) => resolve(error ? '' : stdout.trim()))
+    } catch {
+      resolve('') // a root that does not exist: no repository here
+    }
+  })
+  if (/^[0-9a-f]{40,64}$/.test(head)) source.commit = head
   return source
 }
 

@@ -88,6 +88,8 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
     if (!strategy.get || (!strategy.stat && !strategy.list)) {
       throw new TypeError(`[collectfasta] \`rollback\` needs a strategy that can read objects and stat or list them, and ${strategy.name} cannot.`)
     }
+    // Where this rollback comes from, for its release record: git runs beside the first requests (a dry run never waits for it).
+    const sourceOf = dryRun ? undefined : releaseSource(process.cwd(), undefined)
     const remote = new RemoteState(strategy, counted, prefix + manifestPath, logger.warn)
     const version = await remote.manifestVersion()
     const read = await remote.read()
@@ -129,7 +131,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
     const writer: ManifestWriter = { strategy, counted, remote }
     const id = deployId()
     report.rollback.id = id
-    const source = releaseSource(process.cwd(), undefined)
+    const source = (await sourceOf) ?? {}
     const at = new Date().toISOString()
     const line: ManifestDeploy = { at, paths: record.files.map((f) => f[0]), id, ...(live?.site ? { site: live.site } : {}) }
     const mark = await markStorage(writer, { version, read }, line)
