@@ -1,7 +1,7 @@
 import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { type DeployOptions, rollback } from '../src/index.js'
 import { loadHasher } from '../src/hash.js'
 import { type Backend, backends, dirs, project } from './backends.js'
@@ -24,6 +24,11 @@ const LIMIT = Number(process.env.COLLECTFASTA_EXPLORE_LIMIT) || 5_000
 const PROGRESS = process.env.COLLECTFASTA_EXPLORE_PROGRESS
 /** A case's time limit: the full sweep of warm with cold runs for more than an hour on 2 cores. */
 const CASE_TIMEOUT = FULL ? 12 * 3_600_000 : 3_600_000
+
+// The explorer's deploys take their release's commit from a CI's variable: a git process for each
+// of its thousands of deploys was a third of a sweep's time (profiled). test/release-source.test.ts covers git.
+vi.stubEnv('GIT_COMMIT', '0'.repeat(40))
+afterAll(() => vi.unstubAllEnvs())
 
 /** Build `v` of the site: pages and hashed assets of its own, shared files. */
 function build(v: number): Record<string, string> {
