@@ -2,7 +2,7 @@
 // and the reproductions of issue #32 as real builds in a child process (the end of a process is
 // only seen from outside it).
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -258,6 +258,24 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
     const dist = expectDeployedDist(root, target)
     expect(dist.get('index.html')?.toString()).toContain('<h1>Rendered</h1>')
     expect(dist.has('about/index.html')).toBe(true)
+  })
+
+  it('a client build with a page and no SSR manifest, then a server build and a render, deploys twice (the limit docs/plugin.md states)', async () => {
+    const root = copyApp()
+    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    // Nothing at the client build's end says a render follows: it deploys there; the render's pages go out at the end of the process.
+    const { code, output } = await runScript(
+      root,
+      target,
+      `
+      await vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist' }, plugins: [${counted}] })
+      await vite.build({ root, configFile: false, logLevel: 'silent', build: { ssr: 'src/greet.js', outDir: 'dist-ssr' }, plugins: [${counted}] })
+      const fs = await import('node:fs')
+      fs.writeFileSync(root + '/dist/index.html', '<!doctype html><h1>Rendered</h1>')`,
+    )
+    expect(code, output).toBe(0)
+    expect(output.match(/DEPLOYED/g), output).toEqual(['DEPLOYED', 'DEPLOYED'])
+    expect(readFileSync(join(target, 'index.html'), 'utf8')).toContain('<h1>Rendered</h1>')
   })
 
   it('a client build with an SSR manifest and no server build after it is refused at the end of the process, exit non-zero', async () => {
