@@ -22,6 +22,8 @@ const FULL = process.env.COLLECTFASTA_EXPLORE === 'full'
 const LIMIT = Number(process.env.COLLECTFASTA_EXPLORE_LIMIT) || 5_000
 /** A file that a long sweep appends its progress to (vitest prints a test's output only at its end). */
 const PROGRESS = process.env.COLLECTFASTA_EXPLORE_PROGRESS
+/** A schedule to run alone, as a failure prints it (`schedule 0011…`): each digit is the runner released at that decision. */
+const REPLAY = process.env.COLLECTFASTA_EXPLORE_REPLAY
 /** A case's time limit: the full sweep of warm with cold runs for more than an hour on 2 cores. */
 const CASE_TIMEOUT = FULL ? 12 * 3_600_000 : 3_600_000
 
@@ -166,11 +168,11 @@ function fromSnapshot(backend: Backend, c: Case) {
     }
     return { first, others, restore }
   }
-  return async (choose: Choose, checkEachStep: boolean) => {
+  return async (choose: Choose, checkEachStep: boolean, fine = FULL) => {
     ready ??= setUp()
     const { first, others, restore } = await ready
     restore()
-    return race(backend, c, first, others, choose, checkEachStep)
+    return race(backend, c, first, others, choose, checkEachStep, fine)
   }
 }
 
@@ -181,6 +183,8 @@ async function race(
   others: ReturnType<typeof project>[],
   choose: Choose,
   checkEachStep: boolean,
+  /** The HTML upload group as a step of its own (the full sweep's granularity). */
+  fine = FULL,
 ): Promise<Schedule> {
   const runs = c.runners.map((runner, i) => async (gate: (s: ReturnType<Backend['strategy']>) => ReturnType<Backend['strategy']>) => {
     const p = runner.warm ? first : others[i]!
@@ -198,7 +202,7 @@ async function race(
     async () => {
       if (checkEachStep) found.push(...(await violations(backend, first.prefix)))
     },
-    FULL,
+    fine,
   )
   // A deploy may lose to others that keep writing the manifest: it fails with the storage-conflict
   // sentence, having changed nothing that the invariant covers. Any other failure is a finding.
@@ -238,6 +242,11 @@ describe.each(backends.filter((b) => b.conditional))('the deploy protocol under 
     const exhaustive = (FULL && backend.snapshot !== undefined) || WHOLE_BY_DEFAULT.has(`${backend.name}: ${c.name}`)
     const started = performance.now()
     const run = runner(c)
+    if (REPLAY) {
+      const replayed = await run((held, step) => (held.includes(Number(REPLAY[step])) ? Number(REPLAY[step]) : held[0]!), true)
+      expect(replayed.choices.join('').startsWith(REPLAY), `the replay went another way: ${replayed.choices.join('')}`).toBe(true)
+      return
+    }
     const progress = PROGRESS ? (done: number, waiting: number) => done % 100 === 0 && appendFileSync(PROGRESS, `${backend.name}, ${c.name}: ${done} run, ${waiting} branches waiting\n`) : undefined
     const schedules = exhaustive ? await explore((choose) => run(choose, true), { limit: LIMIT, progress }) : await explore((choose) => run(choose, true), { sample: FULL ? 20 : (SAMPLES[backend.name] ?? 3), random: seeded(31) })
     expect(schedules.length).toBeGreaterThan(0)
@@ -278,5 +287,24 @@ describe('the deploy protocol, three runners in one order', () => {
     expect(aMarked).toBe(true)
     // A uploaded its pages after both others had ended.
     expect(schedule.choices.slice(-3)).not.toContain(1)
+  })
+})
+
+describe('orders the full sweep found', () => {
+  // Found by COLLECTFASTA_EXPLORE=full (after 5,000 green schedules): a pruning deploy committed
+  // while a rollback was between its mark and its copies, and its prune deleted the kept copies of
+  // the release the rollback restores (the rollback's open line pushed that release out of
+  // keepDeploys). The rollback could no longer commit anyway; it said "copies failed, run the
+  // rollback again". It now finds the manifest changed since its mark and says it lost the race.
+  it('a rollback whose kept copies a concurrent pruning deploy deleted stops with the conflict sentence', async () => {
+    const memory = backends.find((b) => b.name === 'memory')!
+    const order = '000011110000000000000000000111'
+    const c = cases.find((k) => k.name === 'rollback command with prune')!
+    const schedule = await fromSnapshot(memory, c)((held, step) => (held.includes(Number(order[step])) ? Number(order[step]) : held[0]!), true, true)
+    expect(schedule.choices.join('').startsWith(order)).toBe(true)
+    expect(schedule.outcomes[0]?.status).toBe('fulfilled')
+    const lost = schedule.outcomes[1]
+    expect(lost?.status).toBe('rejected')
+    expect(((lost as PromiseRejectedResult).reason as Error).message).toMatch(/kept changing under this rollback/)
   })
 })

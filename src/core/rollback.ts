@@ -162,6 +162,9 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
       )
       if (report.failed.length > 0 || signal.aborted) {
         report.pending.push(...writes.filter((c) => c.group > g).map((c) => c.key))
+        // A deploy that committed after this mark may have pruned the release's kept copies: this
+        // rollback lost the race (it could not commit anyway), and says so rather than "run again".
+        if (report.failed.length > 0 && !signal.aborted && (await remote.currentManifestVersion()) !== mark.version) throw conflict(remote.manifestKey)
         throw new DeployError(`[collectfasta] The rollback stopped: ${report.failed.length} copy(ies) failed (${report.failed.map((f) => `${f.key}: ${f.error}`).join('; ')}). The storage is marked pending; run the rollback again.`, report)
       }
     }
