@@ -2,7 +2,7 @@ import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import { type DeployOptions, rollback } from '../src/index.js'
+import { type DeployOptions, type Strategy, rollback } from '../src/index.js'
 import { loadHasher } from '../src/hash.js'
 import { type Backend, backends, dirs, project } from './backends.js'
 import { type Choose, type Schedule, explore, runSchedule } from './explorer.js'
@@ -290,7 +290,7 @@ describe('the deploy protocol, three runners in one order', () => {
   })
 })
 
-describe('orders the full sweep found', () => {
+describe('orders the sweeps found', () => {
   // Found by COLLECTFASTA_EXPLORE=full (after 5,000 green schedules): a pruning deploy committed
   // while a rollback was between its mark and its copies, and its prune deleted the kept copies of
   // the release the rollback restores (the rollback's open line pushed that release out of
@@ -306,5 +306,61 @@ describe('orders the full sweep found', () => {
     const lost = schedule.outcomes[1]
     expect(lost?.status).toBe('rejected')
     expect(((lost as PromiseRejectedResult).reason as Error).message).toMatch(/kept changing under this rollback/)
+  })
+
+  // Found by a directed attack: a pruning deploy (keepDeploys 1) wrote its lease over v2 to v4's
+  // files and was held before its deletes; the rollback command to v3 then ran whole. It found v3's
+  // assets under their own keys (nothing to copy), copied v3's pages back and committed; then the
+  // prune deleted v3's assets under the live pages. A rollback now makes a deploy's step 4: it waits
+  // for a prune recorded on its paths, and fails before any copy once that prune has committed.
+  it('the rollback command waits for a prune lease on the files it restores, then stops before any copy', async () => {
+    const memory = backends.find((b) => b.name === 'memory')!
+    const c: Case = { name: 'rollback command with a keepDeploys 1 prune', runners: [{ version: 5, options: { prune: { keepDeploys: 1 } }, warm: true }, { version: 3, options: {}, warm: false, rollback: true }] }
+    // The prune runs until it is held at its deletes; then the rollback goes first whenever it can.
+    const order: Choose = (held, _step, points) => (held.includes(0) && points[0] !== 'delete' ? 0 : held.includes(1) ? 1 : held[0]!)
+    const schedule = await fromSnapshot(memory, c)(order, true, true)
+    expect(schedule.traces[0]).toContain('delete')
+    expect(schedule.outcomes[0]?.status).toBe('fulfilled')
+    expect(((schedule.outcomes[1] as PromiseRejectedResult).reason as Error).message).toMatch(/kept changing under this rollback/)
+  })
+
+  // Found by a directed attack, no race: a deploy of v6 killed after its pages went out (pending),
+  // then two `include: ['assets/**']` deploys with keepDeploys 1. The first committed v6 into the
+  // history as open; the second carried only the last line's paths, which never named v6's assets,
+  // and deleted them under v6's live pages. A partial deploy now keeps every path that may be live
+  // (plan.ts, livePaths).
+  it("include deploys that prune keep a killed deploy's assets while its pages are live", async () => {
+    const memory = backends.find((b) => b.name === 'memory')!
+    const first = project(memory)
+    const other = project(memory)
+    for (let v = 1; v <= 4; v++) {
+      writeBuild(first.root, v)
+      await first.run({ prune, cacheDir: 'warm' })
+    }
+    // v6, killed at its commit: the first manifest write after a page's upload never answers.
+    let pageSent = false
+    let died: () => void = () => {}
+    const dead = new Promise<void>((resolve) => (died = resolve))
+    const base = memory.strategy(first.prefix)
+    const killed: Strategy = {
+      ...base,
+      upload: (file, ctx) => {
+        if (file.key.endsWith('.html')) pageSent = true
+        if (pageSent && file.key === first.manifest) {
+          died()
+          return new Promise(() => {})
+        }
+        return base.upload(file, ctx)
+      },
+    }
+    writeBuild(other.root, 6)
+    void other.run({ cacheDir: 'dead', strategy: killed }).catch(() => {})
+    await dead
+    expect((await storedFiles(memory, first.prefix)).get('index.html')?.toString('utf8')).toContain('v6')
+    for (const v of [7, 8]) {
+      writeBuild(first.root, v)
+      await first.run({ include: ['assets/**'], prune: { keepDeploys: 1 }, cacheDir: 'warm' })
+      expect(await violations(memory, first.prefix), `after the include deploy of v${v}`).toEqual([])
+    }
   })
 })

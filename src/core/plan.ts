@@ -131,13 +131,27 @@ export async function makePlan(o: ResolvedDeploy, entries: Entry[], ctx: PlanCon
   return { entries, uploads, skipped, cacheTrusted, seen, read, previous, manifest, deploy, history, prune }
 }
 
-/** This deploy's line in the history; a partial one also keeps the last deploy's paths. */
+/**
+ * The paths whose pages may be live before this deploy: every deploy recorded since the last full
+ * deploy that committed (a pending or open one may have written its pages, a partial one replaced
+ * none), and that one's. A partial deploy keeps them all, so that its prune deletes none of them.
+ */
+export function livePaths(previous: RemoteManifest | undefined, self: string | undefined): string[] {
+  const paths = new Set<string>()
+  for (const d of previous ? withPending(previous, self) : []) {
+    for (const path of d.paths) paths.add(path)
+    if (!d.open && !d.partial) break
+  }
+  return [...paths]
+}
+
+/** This deploy's line in the history; a partial one also keeps the paths whose pages may be live. */
 function thisDeploy(entries: Entry[], previous: RemoteManifest | undefined, o: ResolvedDeploy, id: string | undefined): ManifestDeploy {
   const at = new Date().toISOString()
   const paths = entries.map((e) => e.path)
   const deploy: ManifestDeploy = { at, site: o.site, paths }
   if (o.partial) {
-    deploy.paths = [...new Set([...(previous?.deploys[0]?.paths ?? []), ...paths])]
+    deploy.paths = [...new Set([...livePaths(previous, id), ...paths])]
     deploy.partial = true
   }
   if (id) deploy.id = id

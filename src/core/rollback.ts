@@ -13,7 +13,7 @@ import { type ReleaseFile, type ReleaseRecord, hashedName, isLive, keepBeforeOve
 import { publishReport, runOnDeployed, stoppedRun } from './publish.js'
 import { RemoteState } from './remote.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
-import { type ManifestWriter, historyToCommit, markStorage, settled, writeManifestConditionally } from './trust.js'
+import { type ManifestWriter, PRUNE_LEASE_MS, historyToCommit, markStorage, pruneThreat, settled, waitForPrune, writeManifestConditionally } from './trust.js'
 
 /** `rollback()`: restore a kept release from the storage alone (no build, no cache). */
 export interface RollbackOptions {
@@ -136,6 +136,18 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
     const line: ManifestDeploy = { at, paths: record.files.map((f) => f[0]), id, ...(live?.site ? { site: live.site } : {}) }
     const mark = await markStorage(writer, { version, read }, line)
     if (mark.interleaved) throw conflict(remote.manifestKey)
+    // Step 4 of the protocol, as a deploy's: a prune recorded before this mark may be deleting files
+    // this rollback leaves in place (they are the release's already). Wait for it; it then either
+    // committed (the manifest changed: this rollback cannot commit, and fails before any copy) or
+    // died part-way (what it deleted is unknown: a deploy repairs the storage first).
+    const threat = pruneThreat(mark.manifest, id, line.paths, strategy.caseInsensitive)
+    if (threat) {
+      logger.warn(`[collectfasta] Another deploy is pruning files this rollback restores: waiting for it to finish (${Math.round(PRUNE_LEASE_MS / 1000)} s at most).`)
+      if ((await waitForPrune(remote, threat, signal)) === 'ended') throw conflict(remote.manifestKey)
+      throw new Error(
+        `[collectfasta] A prune of ${remote.manifestKey} stopped before its end, holding files this rollback restores, and may have deleted some of them: nothing was copied. Deploy once (the deploy repairs the storage), then run the rollback again.`,
+      )
+    }
     // Copy before overwrite: the live content of what the rollback replaces or deletes is kept, so one can roll forward again.
     const replaced = [...writes.map((c) => c.key), ...deletes].flatMap((key) => {
       const recorded = manifest.files[key.slice(prefix.length)]
