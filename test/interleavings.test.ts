@@ -82,6 +82,9 @@ const cases: Case[] = [
   // The rollback command (#33): copies inside the storage, from the storage alone, racing a deploy.
   { name: 'rollback command with prune', runners: [{ version: 5, options: { prune }, warm: true }, { version: 3, options: {}, warm: false, rollback: true }] },
   { name: 'rollback command with deploy', runners: [{ version: 5, options: {}, warm: true }, { version: 3, options: {}, warm: false, rollback: true }] },
+  // The prune deletes the files of v2 to v4 (keepDeploys 1) while the rollback restores v3; an include deploy that prunes.
+  { name: 'rollback command with a keepDeploys 1 prune', runners: [{ version: 5, options: { prune: { keepDeploys: 1 } }, warm: true }, { version: 3, options: {}, warm: false, rollback: true }] },
+  { name: 'rollback command with an include prune', runners: [{ version: 6, options: { include: ['assets/**'], prune: { keepDeploys: 1 } }, warm: true }, { version: 3, options: {}, warm: false, rollback: true }] },
 ]
 
 /** Every key's bytes under the prefix, by path, read without the strategy. */
@@ -205,8 +208,9 @@ async function race(
     fine,
   )
   // A deploy may lose to others that keep writing the manifest: it fails with the storage-conflict
-  // sentence, having changed nothing that the invariant covers. Any other failure is a finding.
-  const conflict = /kept changing under this (deploy|rollback)/
+  // sentence, having changed nothing that the invariant covers. A rollback may also refuse, before
+  // any write, a release whose files a prune already deleted. Any other failure is a finding.
+  const conflict = /kept changing under this (deploy|rollback)|cannot be rolled back to: .* Nothing was written\./
   const failed = schedule.outcomes.flatMap((o, i) => (o.status === 'rejected' && !conflict.test((o.reason as Error).message) ? [`runner ${i}: ${(o.reason as Error).message}`] : []))
   expect(failed, `schedule ${schedule.choices.join('')}`).toEqual([])
   found.push(...(await violations(backend, first.prefix)))
