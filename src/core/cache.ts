@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { lock } from 'proper-lockfile'
 import { pathRecord } from '../paths.js'
+import { writeJson } from './json-bytes.js'
 
 /** Bumped when the stored shape changes; another format is treated as empty, with a warning. */
 const CACHE_FORMAT = 2
@@ -64,7 +65,7 @@ function writeStore(dir: string, file: string, store: Store): void {
   try {
     const fd = openSync(tmp, 'wx')
     try {
-      writeSync(fd, JSON.stringify(Array.from(store, ([key, value]) => ({ key, value }))))
+      writeJson(fd, Array.from(store, ([key, value]) => ({ key, value })))
       fsyncSync(fd)
     } finally {
       closeSync(fd)
