@@ -119,6 +119,19 @@ describe('the checksum cache file, written by hand', () => {
     expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([])
   })
 
+  it('a large cache, written a piece at a time, is the text JSON.stringify makes of the arrays', async () => {
+    const dir = cacheDir()
+    const cache = ChecksumCache.load(dir, 't', warn)
+    const entries: Record<string, CacheRecord> = {}
+    for (let i = 0; i < 5000; i++) {
+      entries[`assets/fïle-${i}.js`] = record(i)
+      cache.set(`assets/fïle-${i}.js`, record(i))
+    }
+    await cache.save()
+    expect(readFileSync(join(dir, 'checksums.json'), 'utf8')).toBe(JSON.stringify([{ key: 't', value: { format: 2, revision: 1, entries } }]))
+    expect(ChecksumCache.load(dir, 't', warn).get('assets/fïle-4999.js')).toEqual(record(4999))
+  })
+
   it('flat-cache is no longer a dependency', () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
     expect(Object.keys(pkg.dependencies)).not.toContain('flat-cache')

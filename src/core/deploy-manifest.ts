@@ -6,6 +6,7 @@ import type { ChecksumCache } from './cache.js'
 import type { Entry } from './entry.js'
 import { loadHasher, md5Hex } from '../hash.js'
 import { fingerprintHeaders } from './headers.js'
+import { jsonBytes } from './json-bytes.js'
 
 /**
  * The deploy manifest stored with the site (`.collectfasta/manifest.json` under the prefix):
@@ -201,7 +202,7 @@ export function manifestUpload(manifest: Omit<RemoteManifest, 'format' | 'tool'>
 
 /** A JSON document of ours (the manifest, a release record) as the object to store: never cached by a CDN. */
 export async function jsonUpload(key: string, value: unknown, ifVersion?: string | null): Promise<UploadFile> {
-  const body = Buffer.from(`${JSON.stringify(value)}\n`)
+  const body = jsonBytes(value, '\n')
   const hash = await loadHasher()
   const headers = { contentType: 'application/json; charset=utf-8', cacheControl: 'no-cache' }
   let md5: string | undefined
