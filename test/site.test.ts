@@ -164,6 +164,12 @@ const plugin = "collectfasta({ strategy: filesystem({ dir: target }), cacheDir: 
 /** The same, printing DEPLOYED after each deploy: a test counts them. */
 const counted = "collectfasta({ strategy: filesystem({ dir: target }), cacheDir: root + '/.cache', onDeployed: () => console.log('DEPLOYED') })"
 
+/** A copy of the test app, and the directory beside it that its scripts deploy to. */
+function appWithTarget(): { root: string; target: string } {
+  const root = copyApp()
+  return { root, target: join(root, '..', `${root.split('/').at(-1)}-target`) }
+}
+
 /** `target` holds exactly `root`'s dist, byte for byte; returns dist. */
 function expectDeployedDist(root: string, target: string): Map<string, Buffer> {
   const dist = snapshot(join(root, 'dist'))
@@ -182,8 +188,7 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
     await builder.buildApp()`
 
   it('a process that ends before the deploy exits non-zero, naming the directory', async () => {
-    const root = copyApp()
-    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    const { root, target } = appWithTarget()
     const { code, output } = await runScript(root, target, exitsInsideAppBuild(''))
     expect(output).toMatch(/The build ended the process before Vite's end of the app build: \S*dist was NOT deployed: run `npx collectfasta deploy \S*dist`/)
     expect(code).toBe(1)
@@ -191,16 +196,14 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
   })
 
   it("with notDeployed: 'warn', the same sentence is a warning and the exit code is left alone", async () => {
-    const root = copyApp()
-    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    const { root, target } = appWithTarget()
     const { code, output } = await runScript(root, target, exitsInsideAppBuild(", notDeployed: 'warn'"))
     expect(output).toContain('was NOT deployed')
     expect(code).toBe(0)
   })
 
   it('a process that builds the same root again deploys once, after its last build, the directory it leaves', async () => {
-    const root = copyApp()
-    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    const { root, target } = appWithTarget()
     // A server build whose writeBundle runs the client build, then renders a page into its directory.
     const { code, output } = await runScript(
       root,
@@ -216,8 +219,7 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
   })
 
   it('a client build that runs a second client build of the same root deploys once, after the last, the directory both leave', async () => {
-    const root = copyApp()
-    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    const { root, target } = appWithTarget()
     writeFileSync(join(root, 'about.html'), '<!doctype html><h1>About</h1>')
     // The outer build's closeBundle (before ours) builds another page of the app into the same folder.
     const { code, output } = await runScript(
@@ -239,8 +241,7 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
     ['without a page (a static-generation step writes them all)', "rollupOptions: { input: root + '/src/main.js' }"],
   ]
   it.each(renderAfter)('a client build %s, then a server build of the same root and a render into its directory, deploys once, after the render', async (_name, client) => {
-    const root = copyApp()
-    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    const { root, target } = appWithTarget()
     // Each build loads the config anew (a new plugin instance), as vite-ssg does; the render runs after the server build.
     const { code, output } = await runScript(
       root,
@@ -261,8 +262,7 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
   })
 
   it('a client build with a page and no SSR manifest, then a server build and a render, deploys twice (the limit docs/plugin.md states)', async () => {
-    const root = copyApp()
-    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    const { root, target } = appWithTarget()
     // Nothing at the client build's end says a render follows: it deploys there; the render's pages go out at the end of the process.
     const { code, output } = await runScript(
       root,
@@ -279,8 +279,7 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
   })
 
   it('a client build with an SSR manifest and no server build after it is refused at the end of the process, exit non-zero', async () => {
-    const root = copyApp()
-    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    const { root, target } = appWithTarget()
     const { code, output } = await runScript(root, target, `await vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist', ssrManifest: true }, plugins: [${plugin}] })`)
     expect(output).toMatch(/Nothing deployed: this build is not the whole site, as it writes an SSR manifest, for a server that renders the pages, and no server build of the app followed it in this process; run `npx collectfasta deploy \S*dist`/)
     expect(code).toBe(1)
@@ -288,8 +287,7 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
   })
 
   it('a process that ends during a deploy that waited for its end (vite-ssg exits 15 s after its build) exits non-zero, naming the directory', async () => {
-    const root = copyApp()
-    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    const { root, target } = appWithTarget()
     const { code, output } = await runScript(
       root,
       target,
@@ -305,8 +303,7 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
   })
 
   it('files written into the deployed directory later in the process are deployed at its end, or named in a failure', async () => {
-    const root = copyApp()
-    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    const { root, target } = appWithTarget()
     const late = (exit: string) => `
       await vite.build({ root, configFile: false, logLevel: 'silent', build: { outDir: 'dist' }, plugins: [${plugin}] })
       const fs = await import('node:fs')
@@ -326,8 +323,7 @@ describe('never exit 0 without deploying (child processes, real Vite 8 builds)',
 
 describe("another tool's build of the app's config stays green, deploying nothing", () => {
   it('a tool whose Vite root is its own app elsewhere (Ladle: inside node_modules), run from the project holding vite.config', async () => {
-    const root = copyApp()
-    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    const { root, target } = appWithTarget()
     writeFileSync(join(root, 'vite.config.js'), 'export default {}')
     mkdirSync(join(root, 'node_modules/tool/app'), { recursive: true })
     writeFileSync(join(root, 'node_modules/tool/app/index.html'), '<!doctype html><h1>The tool</h1>')
@@ -345,8 +341,7 @@ describe("another tool's build of the app's config stays green, deploying nothin
 describe('a refused build fails the process', () => {
   // Refused at the end of the process (a later build might have rendered the pages), in each Vite.
   it.each(['vite5', 'vite6', 'vite7', 'vite'])('a client build without a page and nothing after it names its directory, not a placeholder (%s)', async (vite) => {
-    const root = copyApp()
-    const target = join(root, '..', `${root.split('/').at(-1)}-target`)
+    const { root, target } = appWithTarget()
     const { code, output } = await runScript(
       root,
       target,
