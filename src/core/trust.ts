@@ -220,6 +220,8 @@ export function pruneThreat(manifest: RemoteManifest | undefined, self: string |
 
 /** How long a prune may send deletes after it recorded itself, and so how long a deploy waits for one at most. */
 export const PRUNE_LEASE_MS = Number(process.env.COLLECTFASTA_PRUNE_LEASE_MS) || 120_000
+/** The first pause of a deploy waiting for a prune between two looks at the manifest; it doubles up to 2 s (the explorer sets 0: its schedule, not the clock, orders the looks). */
+const PRUNE_POLL_MS = /^\d+$/.test(process.env.COLLECTFASTA_PRUNE_POLL_MS ?? '') ? Number(process.env.COLLECTFASTA_PRUNE_POLL_MS) : 100
 
 /**
  * Waits until the prune `pruning` has committed (the stored manifest no longer records it), or
@@ -228,7 +230,7 @@ export const PRUNE_LEASE_MS = Number(process.env.COLLECTFASTA_PRUNE_LEASE_MS) ||
  */
 export async function waitForPrune(remote: RemoteState, pruning: ManifestPruning, signal: AbortSignal): Promise<'ended' | 'expired'> {
   const until = performance.now() + PRUNE_LEASE_MS
-  let pause = 100
+  let pause = PRUNE_POLL_MS
   let version: string | undefined
   while (performance.now() < until) {
     const now = await remote.currentManifestVersion()
