@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import type { Strategy } from '../src/index.js'
+import { RollbackRefusal, type Strategy, listReleases, rollback } from '../src/index.js'
 import { backends, project } from './backends.js'
 
 // #31: a prune that died holding its lease (killed after it recorded itself and sent part of its
@@ -100,6 +100,80 @@ describe.each(backends.filter((b) => b.snapshot !== undefined))('a prune that di
     expect(again.vouched).toBe(true)
     const third = await deploy1(next, p.prefix, backend.strategy(p.prefix))
     expect(third.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0, copy: 0 })
+  })
+
+  // The rollback command to v3 while a pruner (keepDeploys 1: v1 to v3 are stale) records its lease
+  // and is held at its deletes. The rollback plans (it finds v3's chunk in place) and is held before
+  // its mark; the pruner deletes `deleted` and dies; the rollback goes on.
+  const rollbackPastDeadPrune = async (deleted: string[]) => {
+    const p = project(backend)
+    for (let v = 1; v <= 3; v++) {
+      p.version(v)
+      await p.run({ cacheDir: 'pruner' })
+    }
+    const v3 = (await listReleases({ strategy: backend.strategy(p.prefix) }))[0]!
+    expect(v3.live).toBe(true)
+    let leased!: () => void
+    const leaseRecorded = new Promise<void>((resolve) => (leased = resolve))
+    let planned!: () => void
+    const rollbackPlanned = new Promise<void>((resolve) => (planned = resolve))
+    let dead!: () => void
+    const prunerDied = new Promise<void>((resolve) => (dead = resolve))
+    const pruner = backend.strategy(p.prefix)
+    const dying: Strategy = {
+      ...pruner,
+      delete: async (keys, ctx) => {
+        leased()
+        await rollbackPlanned
+        const first = keys.filter((k) => deleted.some((d) => k.endsWith(d)))
+        expect(first).toHaveLength(deleted.length)
+        if (first.length > 0) await pruner.delete!(first, ctx)
+        dead()
+        return new Promise<void>(() => {})
+      },
+    }
+    p.version(4)
+    void p.run({ cacheDir: 'pruner', prune: { keepDeploys: 1 }, strategy: dying })
+    await leaseRecorded
+    const manifest = JSON.parse(Buffer.from((await backend.read(p.manifest))!.bytes).toString('utf8')) as { pruning?: { paths: string[] } }
+    expect(manifest.pruning?.paths).toContain('assets/app-v3.js')
+    const base = backend.strategy(p.prefix)
+    const held: Strategy = {
+      ...base,
+      upload: async (file, ctx) => {
+        if (file.key === p.manifest) {
+          planned()
+          await prunerDied
+        }
+        return base.upload(file, ctx)
+      },
+    }
+    const warnings: string[] = []
+    const waited = performance.now()
+    const outcome = await rollback({ strategy: held, release: v3.id, logger: { info() {}, warn: (m) => void warnings.push(m) } }).catch((e: Error) => e)
+    // It waited the lease out (1.5 s here) before any copy.
+    expect(performance.now() - waited).toBeGreaterThanOrEqual(1_400)
+    expect(warnings.some((w) => w.includes('Another deploy is pruning files this rollback restores'))).toBe(true)
+    expect(warnings.some((w) => w.includes('That prune stopped before its end'))).toBe(true)
+    const page = async () => Buffer.from((await backend.read(`${p.prefix}index.html`))!.bytes).toString('utf8')
+    return { p, outcome, page }
+  }
+
+  it('the rollback command waits a dead lease on the files it restores out, looks for them again, and restores the release without the lease', async () => {
+    const { p, outcome, page } = await rollbackPastDeadPrune([])
+    expect(outcome).not.toBeInstanceOf(Error)
+    expect(await page()).toContain('app-v3.js')
+    expect(Buffer.from((await backend.read(`${p.prefix}assets/app-v3.js`))!.bytes).toString('utf8')).toBe('app(3)')
+    const manifest = JSON.parse(Buffer.from((await backend.read(p.manifest))!.bytes).toString('utf8')) as { pruning?: unknown; pending?: unknown }
+    expect(manifest.pruning).toBeUndefined()
+    expect(manifest.pending).toBeUndefined()
+  })
+
+  it('the rollback command past a dead lease whose prune deleted a file of the release refuses, naming it, before any copy', async () => {
+    const { outcome, page } = await rollbackPastDeadPrune(['assets/app-v3.js'])
+    expect(outcome).toBeInstanceOf(RollbackRefusal)
+    expect((outcome as Error).message).toMatch(/cannot be rolled back to: 1 of its file\(s\) are no longer kept \(assets\/app-v3\.js\)\. Nothing was written\./)
+    expect(await page()).toContain('app-v4.js')
   })
 })
 

@@ -106,14 +106,17 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
     }
     const liveRecord = live?.release && usableId(live.id) ? await readRecord(strategy, counted, recordKey(folder, live.id)).catch(() => undefined) : undefined
     const { copies, deletes, files } = planRollback(record, manifest, liveRecord, prefix)
-    await locateAll(copies, record, strategy, counted, concurrency, { prefix, folder })
-
-    // A file still under its own key (a hashed one, a page never replaced since) needs no write: found above, skipped.
-    const writes = copies.filter((c) => c.from !== c.key)
+    // A file still under its own key (a hashed one, a page never replaced since) needs no write: found here, skipped.
+    const locateWrites = async (toLocate: Copy[]) => {
+      await locateAll(toLocate, record, strategy, counted, concurrency, { prefix, folder })
+      const found = toLocate.filter((c) => c.from !== c.key)
+      const written = new Set(found.map((c) => c.key))
+      report.plan.splice(0, Infinity, ...found.map((copy) => ({ key: copy.key, action: 'upload' as const, reason: copy.reason })))
+      report.skipped.splice(0, Infinity, ...record.files.map((f) => prefix + f[0]).filter((key) => !written.has(key)))
+      return found
+    }
+    let writes = await locateWrites(copies)
     const recordedFiles = new Map(record.files.map((f) => [f[0], f]))
-    const written = new Set(writes.map((c) => c.key))
-    for (const copy of writes) report.plan.push({ key: copy.key, action: 'upload', reason: copy.reason })
-    report.skipped.push(...record.files.map((f) => prefix + f[0]).filter((key) => !written.has(key)))
     if (dryRun) {
       for (const copy of writes) report.uploaded.push({ key: copy.key, size: copy.file[3], reason: copy.reason })
       report.deleted.push(...deletes)
@@ -139,14 +142,15 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
     // Step 4 of the protocol, as a deploy's: a prune recorded before this mark may be deleting files
     // this rollback leaves in place (they are the release's already). Wait for it; it then either
     // committed (the manifest changed: this rollback cannot commit, and fails before any copy) or
-    // died part-way (what it deleted is unknown: a deploy repairs the storage first).
+    // died part-way: its lease is out, so it deletes no more, but what it deleted is unknown. Then
+    // every file of the release is looked for again (a deploy plans again from the storage), and the
+    // commit leaves the dead lease out.
     const threat = pruneThreat(mark.manifest, id, line.paths, strategy.caseInsensitive)
     if (threat) {
       logger.warn(`[collectfasta] Another deploy is pruning files this rollback restores: waiting for it to finish (${Math.round(PRUNE_LEASE_MS / 1000)} s at most).`)
       if ((await waitForPrune(remote, threat, signal)) === 'ended') throw conflict(remote.manifestKey)
-      throw new Error(
-        `[collectfasta] A prune of ${remote.manifestKey} stopped before its end, holding files this rollback restores, and may have deleted some of them: nothing was copied. Deploy once (the deploy repairs the storage), then run the rollback again.`,
-      )
+      logger.warn(`[collectfasta] That prune stopped before its end (its lease ran out): looking for every file of release ${record.id} again, since it may have deleted some.`)
+      writes = await locateWrites(planRollback(record, manifest, liveRecord, prefix, true).copies)
     }
     // Copy before overwrite: the live content of what the rollback replaces or deletes is kept, so one can roll forward again.
     const replaced = [...writes.map((c) => c.key), ...deletes].flatMap((key) => {
@@ -233,11 +237,12 @@ function groupOf(record: ReleaseRecord, file: ReleaseFile): number {
 /**
  * The difference between the live release and the target: the files to restore, the pages to
  * delete, and the files the manifest will record. A file the live files hold is left alone. When
- * the manifest is not settled (a deploy pending or open may have written), no file is taken as
- * live: each is looked for in the storage.
+ * the manifest is not settled (a deploy pending or open may have written), or when a prune that
+ * died may have deleted any (`lookEverywhere`), no file is taken as live: each is looked for in
+ * the storage.
  */
-function planRollback(record: ReleaseRecord, manifest: RemoteManifest, liveRecord: ReleaseRecord | undefined, prefix: string) {
-  const live = settled(manifest) ? manifest.files : pathRecord<ManifestFile>()
+function planRollback(record: ReleaseRecord, manifest: RemoteManifest, liveRecord: ReleaseRecord | undefined, prefix: string, lookEverywhere = false) {
+  const live = settled(manifest) && !lookEverywhere ? manifest.files : pathRecord<ManifestFile>()
   const copies: Copy[] = []
   const files = pathRecord<ManifestFile>()
   for (const file of record.files) {
