@@ -38,7 +38,7 @@ function runner(name: string, early: boolean) {
 }
 
 /** Every state (all keys) seen at a decision or at the end, over the schedules `choose` makes. */
-async function statesOf(mode: { sample: number } | 'all') {
+async function statesOf(mode: { sample: number } | { preemptions: number } | 'all') {
   const states = new Set<string>()
   const schedules = await explore(
     async (choose) => {
@@ -48,7 +48,7 @@ async function statesOf(mode: { sample: number } | 'all') {
       look()
       return schedule
     },
-    mode === 'all' ? {} : { ...mode, random: seeded() },
+    mode === 'all' ? {} : 'sample' in mode ? { ...mode, random: seeded() } : mode,
   )
   return { states, schedules }
 }
@@ -73,6 +73,20 @@ describe('the interleaving explorer', () => {
     // Each runner has three steps: every order of them is C(6, 3) = 20 schedules.
     expect(all.schedules.length).toBeLessThan(20)
     expect(new Set(all.schedules.map((s) => s.choices.join(''))).size).toBe(all.schedules.length)
+  })
+
+  it('with a bound on preemptions, runs every order that preempts a runner at most that often, once', async () => {
+    // Every order of the two runners' three steps each (C(6, 3) = 20), by brute force, and how often each preempts.
+    const orders = (a: number, b: number): string[] => (a === 0 ? ['1'.repeat(b)] : b === 0 ? ['0'.repeat(a)] : [...orders(a - 1, b).map((o) => `0${o}`), ...orders(a, b - 1).map((o) => `1${o}`)])
+    const preemptions = (order: string) => [...order].filter((r, i) => i > 0 && r !== order[i - 1] && order.slice(i).includes(order[i - 1]!)).length
+    const every = orders(3, 3)
+    expect(every).toHaveLength(20)
+    for (const bound of [0, 1, 2, 5]) {
+      const { schedules } = await statesOf({ preemptions: bound })
+      const ran = schedules.map((s) => s.choices.join(''))
+      expect(new Set(ran).size, `bound ${bound}: each order once`).toBe(ran.length)
+      expect(ran.sort(), `bound ${bound}`).toEqual(every.filter((o) => preemptions(o) <= bound).sort())
+    }
   })
 
   it('steps commute when neither writes what the other reads or writes', () => {

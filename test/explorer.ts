@@ -207,7 +207,7 @@ export async function runSchedule(
  */
 export async function explore(
   run: (choose: Choose) => Promise<Schedule>,
-  options: { sample?: number; random?: () => number; limit?: number; progress?: (done: number, waiting: number) => void } = {},
+  options: { sample?: number; random?: () => number; limit?: number; preemptions?: number; progress?: (done: number, waiting: number) => void } = {},
 ): Promise<Schedule[]> {
   const done: Schedule[] = []
   if (options.sample !== undefined) {
@@ -215,6 +215,7 @@ export async function explore(
     for (let i = 0; i < options.sample; i++) done.push(await run((held) => held[Math.floor(random() * held.length)]!))
     return done
   }
+  if (options.preemptions !== undefined) return bounded(run, options.preemptions, options)
   /** A branch to explore: the choices to replay, and the runners asleep once they are replayed. */
   const todo: { prefix: number[]; asleep: number[] }[] = [{ prefix: [], asleep: [] }]
   while (todo.length > 0) {
@@ -250,4 +251,76 @@ export async function explore(
     if (options.limit !== undefined && done.length >= options.limit) break
   }
   return done
+}
+
+/**
+ * Every schedule in which a runner that could go on is set aside for another at most `bound`
+ * times (preemption bounding, as in Musuvathi and Qadeer's CHESS): a runner goes on until it ends
+ * or is preempted; a switch from a runner that ended is free. Polynomial in the steps for a fixed
+ * bound, so it runs whole where every order cannot, and the faults of real programs seldom need
+ * more than two or three preemptions. No sleep sets here: they would leave out orders that this
+ * bound alone reaches.
+ */
+async function bounded(
+  run: (choose: Choose) => Promise<Schedule>,
+  bound: number,
+  options: { limit?: number; progress?: (done: number, waiting: number) => void },
+): Promise<Schedule[]> {
+  const done: Schedule[] = []
+  const todo: number[][] = [[]]
+  while (todo.length > 0) {
+    const prefix = todo.pop()!
+    const made: number[] = []
+    let used = 0
+    let last: number | undefined
+    const schedule = await run((held, step) => {
+      const canGoOn = last !== undefined && held.includes(last)
+      let choice: number
+      if (step < prefix.length) {
+        choice = prefix[step]!
+        if (!held.includes(choice)) throw new Error(`a replayed schedule went another way at decision ${step}: the runs are not deterministic`)
+      } else {
+        choice = canGoOn ? last! : held[0]!
+        if (!canGoOn || used < bound) for (const other of held) if (other !== choice) todo.push([...made, other])
+      }
+      if (canGoOn && choice !== last) used++
+      last = choice
+      made.push(choice)
+      return choice
+    })
+    done.push(schedule)
+    options.progress?.(done.length, todo.length)
+    if (options.limit !== undefined && done.length >= options.limit) break
+  }
+  return done
+}
+
+/**
+ * How many schedules `explore` would run, estimated from `probes` random walks down its search
+ * tree (Knuth's estimator): each walk picks one of the awake runners at random at each decision,
+ * with the sleep set the depth-first search gives that branch, and multiplies the counts of awake
+ * runners. The mean of the products is an unbiased estimate of the count of leaves.
+ */
+export async function estimate(run: (choose: Choose) => Promise<Schedule>, probes: number, random: () => number): Promise<{ mean: number; min: number; max: number }> {
+  const products: number[] = []
+  for (let p = 0; p < probes; p++) {
+    let sleep = new Set<number>()
+    let product = 1
+    let redundant = false
+    await run((held, _step, points) => {
+      const at = (i: number) => points[i]!
+      const awake = held.filter((i) => !sleep.has(i))
+      if (awake.length === 0) redundant = true
+      if (redundant) return held[0]!
+      const j = Math.floor(random() * awake.length)
+      const choice = awake[j]!
+      product *= awake.length
+      // The branch of the j-th awake runner sleeps the earlier ones that commute with it, as in explore().
+      const before = [...sleep, ...awake.slice(0, j)]
+      sleep = new Set(before.filter((u) => u !== choice && independent(at(u), at(choice))))
+      return choice
+    })
+    products.push(product)
+  }
+  return { mean: products.reduce((a, b) => a + b, 0) / products.length, min: Math.min(...products), max: Math.max(...products) }
 }

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest'
 import { type DeployOptions, RollbackRefusal, type Strategy, rollback } from '../src/index.js'
 import { loadHasher } from '../src/hash.js'
 import { type Backend, backends, dirs, project } from './backends.js'
-import { type Choose, type Schedule, explore, runSchedule } from './explorer.js'
+import { type Choose, type Schedule, estimate, explore, runSchedule } from './explorer.js'
 import { writeTree } from './helpers.js'
 import { seeded } from './servers/random.mjs'
 
@@ -24,6 +24,10 @@ const LIMIT = Number(process.env.COLLECTFASTA_EXPLORE_LIMIT) || 5_000
 const PROGRESS = process.env.COLLECTFASTA_EXPLORE_PROGRESS
 /** A schedule to run alone, as a failure prints it (`schedule 0011…`): each digit is the runner released at that decision. */
 const REPLAY = process.env.COLLECTFASTA_EXPLORE_REPLAY
+/** Random walks to estimate how many schedules a whole sweep of the case runs, instead of running it (with COLLECTFASTA_EXPLORE=full for its steps). */
+const ESTIMATE = Number(process.env.COLLECTFASTA_EXPLORE_ESTIMATE) || 0
+/** With COLLECTFASTA_EXPLORE=full: every schedule that preempts a runner at most this often, instead of every schedule (for the cases with millions). */
+const PREEMPTIONS = process.env.COLLECTFASTA_EXPLORE_PREEMPTIONS ? Number(process.env.COLLECTFASTA_EXPLORE_PREEMPTIONS) : undefined
 /** A case's time limit: the full sweep of warm with cold runs for more than an hour on 2 cores. */
 const CASE_TIMEOUT = FULL ? 12 * 3_600_000 : 3_600_000
 
@@ -259,8 +263,16 @@ describe.each(backends.filter((b) => b.conditional))('the deploy protocol under 
       expect(replayed.choices.join('').startsWith(REPLAY), `the replay went another way: ${replayed.choices.join('')}`).toBe(true)
       return
     }
+    if (ESTIMATE > 0) {
+      const { mean, min, max } = await estimate((choose) => run(choose, false), ESTIMATE, seeded(ESTIMATE))
+      expect(max).toBeGreaterThan(0)
+      const line = `[explorer] ${backend.name}, ${c.name}: about ${Math.round(mean)} schedules (${ESTIMATE} walks, ${min} to ${max} a walk), ${Math.round(performance.now() - started)} ms`
+      console.log(line)
+      if (PROGRESS) appendFileSync(PROGRESS, `${line}\n`)
+      return
+    }
     const progress = PROGRESS ? (done: number, waiting: number) => done % 100 === 0 && appendFileSync(PROGRESS, `${backend.name}, ${c.name}: ${done} run, ${waiting} branches waiting\n`) : undefined
-    const schedules = exhaustive ? await explore((choose) => run(choose, true), { limit: LIMIT, progress }) : await explore((choose) => run(choose, true), { sample: FULL ? 20 : (SAMPLES[backend.name] ?? 3), random: seeded(31) })
+    const schedules = exhaustive ? await explore((choose) => run(choose, true), { limit: LIMIT, progress, preemptions: FULL ? PREEMPTIONS : undefined }) : await explore((choose) => run(choose, true), { sample: FULL ? 20 : (SAMPLES[backend.name] ?? 3), random: seeded(31) })
     expect(schedules.length).toBeGreaterThan(0)
     if (exhaustive) expect(schedules.length, 'the bound on schedules was reached: the exploration is not whole').toBeLessThan(LIMIT)
     // Every schedule ran both runners to their end through at least one held step each.
@@ -269,7 +281,8 @@ describe.each(backends.filter((b) => b.conditional))('the deploy protocol under 
     // (a sample of one or two on a server may hold only orders where it loses: checked from ten).
     if (schedules.length >= 10) for (const [i, r] of c.runners.entries()) if (r.rollback) expect(schedules.some((s) => s.outcomes[i]?.status === 'fulfilled'), `runner ${i} never committed`).toBe(true)
     const distinct = new Set(schedules.map((s) => s.choices.join(''))).size
-    const line = `[explorer] ${backend.name}, ${c.name}: ${schedules.length} schedule(s) (${distinct} distinct) ${exhaustive ? 'all' : 'sampled'}, ${Math.round(performance.now() - started)} ms`
+    const how = !exhaustive ? 'sampled' : FULL && PREEMPTIONS !== undefined ? `all with at most ${PREEMPTIONS} preemption(s)` : 'all'
+    const line = `[explorer] ${backend.name}, ${c.name}: ${schedules.length} schedule(s) (${distinct} distinct) ${how}, ${Math.round(performance.now() - started)} ms`
     console.log(line)
     if (PROGRESS) appendFileSync(PROGRESS, `${line}\n`)
   }, CASE_TIMEOUT)
