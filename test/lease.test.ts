@@ -174,6 +174,12 @@ describe.each(backends.filter((b) => b.snapshot !== undefined))('a prune that di
     expect(outcome).toBeInstanceOf(RollbackRefusal)
     expect((outcome as Error).message).toMatch(/cannot be rolled back to: 1 of its file\(s\) are no longer kept \(assets\/app-v3\.js\)\. Nothing was written\./)
     expect(await page()).toContain('app-v4.js')
+    // Its mark stays pending; the next deploy goes on from it, stores v4 whole and commits.
+    const next = await p.run({ cacheDir: 'pruner' })
+    expect(next.failed).toEqual([])
+    expect(Buffer.from((await backend.read(`${p.prefix}assets/app-v4.js`))!.bytes).toString('utf8')).toBe('app(4)')
+    const manifest = JSON.parse(Buffer.from((await backend.read(p.manifest))!.bytes).toString('utf8')) as { pending?: unknown }
+    expect(manifest.pending).toBeUndefined()
   })
 })
 
