@@ -170,16 +170,17 @@ describe.each(backends.filter((b) => b.snapshot !== undefined))('a prune that di
   })
 
   it('the rollback command past a dead lease whose prune deleted a file of the release refuses, naming it, before any copy', async () => {
-    const { outcome, page } = await rollbackPastDeadPrune(['assets/app-v3.js'])
+    const { p, outcome, page } = await rollbackPastDeadPrune(['assets/app-v3.js'])
     expect(outcome).toBeInstanceOf(RollbackRefusal)
     expect((outcome as Error).message).toMatch(/cannot be rolled back to: 1 of its file\(s\) are no longer kept \(assets\/app-v3\.js\)\. Nothing was written\./)
     expect(await page()).toContain('app-v4.js')
-    // Its mark stays pending; the next deploy goes on from it, stores v4 whole and commits.
+    // Its mark stays pending, as a killed deploy's: the next deploy checks the storage, stores v4
+    // whole and commits; the one after vouches; the one after that asks one question.
     const next = await p.run({ cacheDir: 'pruner' })
     expect(next.failed).toEqual([])
     expect(Buffer.from((await backend.read(`${p.prefix}assets/app-v4.js`))!.bytes).toString('utf8')).toBe('app(4)')
-    const manifest = JSON.parse(Buffer.from((await backend.read(p.manifest))!.bytes).toString('utf8')) as { pending?: unknown }
-    expect(manifest.pending).toBeUndefined()
+    expect((await p.run({ cacheDir: 'pruner' })).vouched).toBe(true)
+    expect((await p.run({ cacheDir: 'pruner' })).requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0, copy: 0 })
   })
 })
 
