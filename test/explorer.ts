@@ -64,7 +64,8 @@ export type Choose = (held: number[], step: number, points: readonly (Point | un
 
 interface Gate {
   name: string
-  state: 'running' | 'held' | 'done'
+  /** `dead`: killed at a step (a process stopped there); its requests from then on are never answered. */
+  state: 'running' | 'held' | 'done' | 'dead'
   point?: Point
   /** Points this runner passed, in order. */
   trace: Point[]
@@ -85,8 +86,17 @@ export interface Schedule {
   options: number[][]
   /** Each runner's points, in order. */
   traces: Point[][]
-  /** Each runner's outcome. */
+  /** Each runner's outcome; a killed runner's is fulfilled with `KILLED`. */
   outcomes: PromiseSettledResult<unknown>[]
+}
+
+/** The outcome of a runner killed by the schedule. */
+export const KILLED = Symbol('killed')
+
+/** A runner killed as it reaches its `step`-th step (counted from 1): that step and every later request of it are never answered. */
+export interface Kill {
+  runner: number
+  step: number
 }
 
 /** At most this many decisions in one schedule: more means the runners wait on each other forever. */
@@ -103,14 +113,29 @@ export async function runSchedule(
   choose: Choose,
   quiescent?: () => Promise<void>,
   fine = false,
+  kill?: Kill,
 ): Promise<Schedule> {
   const gates: Gate[] = runners.map((_, i) => ({ name: `runner ${i}`, state: 'running', trace: [], reads: 0, waiters: [], inflight: 0 }))
   let wake: () => void = () => {}
   const changed = () => wake()
+  const killed = runners.map(() => {
+    let die: () => void = () => {}
+    const dead = new Promise<typeof KILLED>((resolve) => (die = () => resolve(KILLED)))
+    return { die, dead }
+  })
+  const never = () => new Promise<never>(() => {})
   const hold = async (gate: Gate, point: Point): Promise<void> => {
     // Held already: this request waits with the rest of the step, or begins the next one.
     while (gate.state === 'held') await new Promise<void>((resolve) => gate.waiters.push(resolve))
+    if (gate.state === 'dead') return never()
     if (!beginsStep(point, gate.last)) return
+    const index = gates.indexOf(gate)
+    if (kill && kill.runner === index && gate.trace.length + 1 >= kill.step) {
+      gate.state = 'dead'
+      killed[index]!.die()
+      changed()
+      return never()
+    }
     gate.last = point
     gate.point = point
     gate.trace.push(point)
@@ -156,10 +181,12 @@ export async function runSchedule(
   }
   const outcomes = runners.map((run, i) => {
     const gate = gates[i]!
-    return run(wrap(gate)).finally(() => {
-      gate.state = 'done'
+    const ran = run(wrap(gate)).finally(() => {
+      if (gate.state !== 'dead') gate.state = 'done'
       changed()
     })
+    // A killed runner never ends (its requests are never answered): its outcome is its death.
+    return Promise.race([ran, killed[i]!.dead])
   })
   const settled = Promise.allSettled(outcomes)
   const choices: number[] = []
@@ -167,7 +194,8 @@ export async function runSchedule(
   let decisions = 0
   for (let step = 0; ; step++) {
     // Wait until nothing is in flight: every runner held or done.
-    while (gates.some((g) => g.state === 'running' || (g.state === 'held' && g.inflight > 0))) await new Promise<void>((resolve) => (wake = resolve))
+    // A killed runner's requests already in flight are answered first (a stopped process's last requests may arrive).
+    while (gates.some((g) => g.state === 'running' || (g.state !== 'done' && g.inflight > 0))) await new Promise<void>((resolve) => (wake = resolve))
     const held = gates.flatMap((g, i) => (g.state === 'held' ? [i] : []))
     if (held.length === 0) break
     if (step >= MAX_DECISIONS) throw new Error(`no end after ${MAX_DECISIONS} decisions: ${gates.map((g) => `${g.name} at ${g.point}`).join(', ')}`)

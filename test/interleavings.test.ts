@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest'
 import { type DeployOptions, RollbackRefusal, type Strategy, rollback } from '../src/index.js'
 import { loadHasher } from '../src/hash.js'
 import { type Backend, backends, dirs, project } from './backends.js'
-import { type Choose, type Schedule, estimate, explore, runSchedule } from './explorer.js'
+import { type Choose, KILLED, type Kill, type Schedule, estimate, explore, runSchedule } from './explorer.js'
 import { writeTree } from './helpers.js'
 import { seeded } from './servers/random.mjs'
 
@@ -73,6 +73,8 @@ interface Runner {
   warm: boolean
   /** It runs `rollback()` to the release before the live one (its version is that release's build), not a deploy. */
   rollback?: true
+  /** It is killed at one of its steps (every step in turn): a process stopped there. */
+  killed?: true
 }
 
 /** One case: what the set-up deployed, then the runners that race. */
@@ -142,6 +144,8 @@ async function violations(backend: Backend, prefix: string): Promise<string[]> {
   return wrong
 }
 
+let deaths = 0
+
 /** Runs `c` on `backend` through one schedule, and checks the storage after each step and at the end. */
 async function raced(backend: Backend, c: Case, choose: Choose, checkEachStep: boolean): Promise<Schedule> {
   const first = project(backend)
@@ -180,11 +184,11 @@ function fromSnapshot(backend: Backend, c: Case) {
     }
     return { first, others, restore }
   }
-  return async (choose: Choose, checkEachStep: boolean, fine = FULL) => {
+  return async (choose: Choose, checkEachStep: boolean, fine = FULL, kill?: Kill) => {
     ready ??= setUp()
     const { first, others, restore } = await ready
     restore()
-    return race(backend, c, first, others, choose, checkEachStep, fine)
+    return race(backend, c, first, others, choose, checkEachStep, fine, kill)
   }
 }
 
@@ -197,12 +201,15 @@ async function race(
   checkEachStep: boolean,
   /** The HTML upload group as a step of its own (the full sweep's granularity). */
   fine = FULL,
+  kill?: Kill,
 ): Promise<Schedule> {
   const runs = c.runners.map((runner, i) => async (gate: (s: ReturnType<Backend['strategy']>) => ReturnType<Backend['strategy']>) => {
     const p = runner.warm ? first : others[i]!
     if (runner.rollback) return rollback({ strategy: gate(backend.strategy(first.prefix)), logger: { info() {}, warn() {} } })
     writeBuild(p.root, runner.version)
-    return p.run({ ...runner.options, cacheDir: runner.warm ? 'warm' : `cold-${i}`, strategy: gate(backend.strategy(first.prefix)) })
+    // A killed runner's cache is its own for good: a zombie's late write touches no later schedule.
+    const cacheDir = runner.killed ? `dead-${deaths++}` : runner.warm ? 'warm' : `cold-${i}`
+    return p.run({ ...runner.options, cacheDir, strategy: gate(backend.strategy(first.prefix)) })
   })
   // Each warm runner needs its own root for its build: only one warm runner per case.
   expect(c.runners.filter((r) => r.warm).length).toBeLessThanOrEqual(1)
@@ -215,6 +222,7 @@ async function race(
       if (checkEachStep) found.push(...(await violations(backend, first.prefix)))
     },
     fine,
+    kill,
   )
   // A deploy may lose to others that keep writing the manifest: it fails with the storage-conflict
   // sentence, having changed nothing that the invariant covers. A rollback may also refuse, before
@@ -236,6 +244,19 @@ async function race(
   return schedule
 }
 
+/**
+ * Runner 1 is killed as it reaches its step n, for n = 1, 2, … until it ends first: at every step
+ * of the protocol, in every order with runner 0 (the kill suite kills processes at random points;
+ * this kills at each step, under each interleaving). Runner 0 ends, and the invariant holds.
+ */
+const killCases: Case[] = [
+  { name: 'a deploy with a killed deploy', runners: [{ version: 5, options: {}, warm: true }, { version: 6, options: {}, warm: false, killed: true }] },
+  // Build 2 again (a rollback by deploy): its assets are the prune's stale files.
+  { name: 'a prune with a killed deploy of build 2', runners: [{ version: 5, options: { prune }, warm: true }, { version: 2, options: {}, warm: false, killed: true }] },
+  { name: 'a deploy with a killed prune', runners: [{ version: 5, options: {}, warm: true }, { version: 6, options: { prune: { keepDeploys: 1 } }, warm: false, killed: true }] },
+  { name: 'a prune with a killed rollback command', runners: [{ version: 5, options: { prune }, warm: true }, { version: 3, options: {}, warm: false, rollback: true, killed: true }] },
+]
+
 const three: Case = {
   name: 'a prune, a rollback and a deploy',
   runners: [{ version: 5, options: { prune }, warm: true }, { version: 2, options: { prune }, warm: false }, { version: 6, options: {}, warm: false }],
@@ -249,6 +270,8 @@ const three: Case = {
  */
 const SAMPLES: Record<string, number> = { memory: 60, filesystem: 10, 's3 (fauxqs)': 2, 'gcs (emulator)': 2, 'azure (Azurite)': 1 }
 const WHOLE_BY_DEFAULT = new Set(['memory: deploy with deploy'])
+/** Schedules sampled for each step a runner is killed at, by default. */
+const KILL_SAMPLES: Record<string, number> = { memory: 4, filesystem: 1 }
 
 describe.each(backends.filter((b) => b.conditional))('the deploy protocol under every interleaving, on $name', (backend) => {
   const runner = (c: Case) => (backend.snapshot ? fromSnapshot(backend, c) : (choose: Choose, each: boolean) => raced(backend, c, choose, each))
@@ -286,6 +309,39 @@ describe.each(backends.filter((b) => b.conditional))('the deploy protocol under 
     console.log(line)
     if (PROGRESS) appendFileSync(PROGRESS, `${line}\n`)
   }, CASE_TIMEOUT)
+
+  for (const c of killCases) {
+    it.runIf(backend.snapshot !== undefined)(`two runners, one killed at each step: '${c.name}'`, async () => {
+      const exhaustive = FULL
+      const started = performance.now()
+      const run = fromSnapshot(backend, c)
+      let total = 0
+      let kills = 0
+      let missed = 0
+      let step = 1
+      for (; ; step++) {
+        const kill: Kill = { runner: 1, step }
+        const schedules = exhaustive
+          ? await explore((choose) => run(choose, true, FULL, kill), { limit: LIMIT, preemptions: PREEMPTIONS })
+          : await explore((choose) => run(choose, true, FULL, kill), { sample: KILL_SAMPLES[backend.name] ?? 1, random: seeded(step) })
+        expect(schedules.length).toBeGreaterThan(0)
+        if (exhaustive) expect(schedules.length, 'the bound on schedules was reached: the exploration is not whole').toBeLessThan(LIMIT)
+        total += schedules.length
+        const died = schedules.filter((s) => s.outcomes[1]?.status === 'fulfilled' && s.outcomes[1].value === KILLED).length
+        kills += died
+        // Past its last step, it ends before it is killed: every step has been a kill (whole: the
+        // first step no schedule reaches; sampled: two in a row that no sample reached).
+        missed = died === 0 ? missed + 1 : 0
+        if (missed === (exhaustive ? 1 : 2)) break
+        expect(step, 'a runner of more than 100 steps').toBeLessThan(100)
+      }
+      expect(kills).toBeGreaterThan(0)
+      const how = !exhaustive ? 'sampled' : PREEMPTIONS !== undefined ? `all with at most ${PREEMPTIONS} preemption(s)` : 'all'
+      const line = `[explorer] ${backend.name}, ${c.name}: killed at each of ${step - missed} steps, ${total} schedule(s) ${how} (${kills} with the kill), ${Math.round(performance.now() - started)} ms`
+      console.log(line)
+      if (PROGRESS) appendFileSync(PROGRESS, `${line}\n`)
+    }, CASE_TIMEOUT)
+  }
 
   it.runIf(backend.snapshot !== undefined)('three runners, sampled: a prune, a rollback and a deploy', async () => {
     const run = runner(three)
