@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Strategy, StrategyContext, UploadFile } from '../src/index.js'
-import { type Point, explore, independent, runSchedule } from './explorer.js'
+import { KILLED, type Kill, type Point, explore, independent, runSchedule } from './explorer.js'
 
 // The explorer itself (#31): its reduction (sleep sets over steps that commute) must still visit
 // every state that some order of the steps reaches. Checked on a model small enough to know: two
@@ -38,13 +38,13 @@ function runner(name: string, early: boolean) {
 }
 
 /** Every state (all keys) seen at a decision or at the end, over the schedules `choose` makes. */
-async function statesOf(mode: { sample: number } | { preemptions: number } | 'all') {
+async function statesOf(mode: { sample: number } | { preemptions: number } | 'all', kill?: Kill) {
   const states = new Set<string>()
   const schedules = await explore(
     async (choose) => {
       const { stored, strategy } = model()
       const look = () => void states.add(JSON.stringify([...stored].sort()))
-      const schedule = await runSchedule([runner('A', false), runner('B', true)].map((run) => (gate) => run(gate, strategy)), MANIFEST, choose, async () => look())
+      const schedule = await runSchedule([runner('A', false), runner('B', true)].map((run) => (gate) => run(gate, strategy)), MANIFEST, choose, async () => look(), false, kill)
       look()
       return schedule
     },
@@ -87,6 +87,20 @@ describe('the interleaving explorer', () => {
       expect(new Set(ran).size, `bound ${bound}: each order once`).toBe(ran.length)
       expect(ran.sort(), `bound ${bound}`).toEqual(every.filter((o) => preemptions(o) <= bound).sort())
     }
+  })
+
+  it('a runner killed at a step sends nothing from that step on, and the other runs to its end in every order', async () => {
+    // B uploads B.js (step 1), then is killed at its read of the manifest (step 2).
+    const { states, schedules } = await statesOf('all', { runner: 1, step: 2 })
+    expect(schedules.length).toBeGreaterThan(0)
+    for (const s of schedules) {
+      expect(s.outcomes[1]).toEqual({ status: 'fulfilled', value: KILLED })
+      expect(s.outcomes[0]?.status).toBe('fulfilled')
+      expect(s.traces[1]).toEqual(['upload'])
+    }
+    const finals = [...states].map((state) => new Map(JSON.parse(state) as [string, string][]))
+    expect(finals.some((f) => f.get(MANIFEST) === 'A' && f.get('B.js') === 'B')).toBe(true)
+    expect(finals.every((f) => !f.get(MANIFEST)?.includes('B'))).toBe(true)
   })
 
   it('steps commute when neither writes what the other reads or writes', () => {
