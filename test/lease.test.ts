@@ -102,6 +102,65 @@ describe.each(backends.filter((b) => b.snapshot !== undefined))('a prune that di
     expect(third.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0, copy: 0 })
   })
 
+  // Found by review: a rollback's commit wrote no lease, so it erased a prune's that was still
+  // deleting; a deploy of build 1 then trusted a listing of the files that prune was deleting.
+  it("a rollback's commit keeps the lease of a prune still under way: a deploy of the leased files waits for it and stores them", async () => {
+    const p = project(backend)
+    for (let v = 1; v <= 3; v++) {
+      p.version(v)
+      await p.run({ cacheDir: 'pruner' })
+    }
+    const v3 = (await listReleases({ strategy: backend.strategy(p.prefix) }))[0]!
+    // The pruner deploys v4 keeping three deploys (v1's files are stale) and is held at its deletes.
+    const { held, leaseRecorded, goOn } = heldPruner(backend.strategy(p.prefix))
+    p.version(4)
+    const pruning = p.run({ cacheDir: 'pruner', prune: { keepDeploys: 3 }, strategy: held })
+    await leaseRecorded
+    const lease = (await manifestOf(backend, p.manifest)).pruning
+    expect(lease?.paths).toContain('assets/app-v1.js')
+    // The rollback to v3 uses none of the leased paths: it does not wait, and commits with the lease.
+    await rollback({ strategy: backend.strategy(p.prefix), release: v3.id, logger: { info() {}, warn() {} } })
+    expect((await manifestOf(backend, p.manifest)).pruning).toEqual(lease)
+    // Another machine deploys build 1: it waits for the prune, which goes on meanwhile, then plans again.
+    const other = project(backend)
+    other.version(1)
+    setTimeout(goOn, 200)
+    const deployed = await other.run({ cacheDir: 'other', strategy: backend.strategy(p.prefix) })
+    await pruning
+    expect(other.warnings.some((w) => w.includes('Another deploy is pruning files this one deploys'))).toBe(true)
+    expect(deployed.failed).toEqual([])
+    expect(Buffer.from((await backend.read(`${p.prefix}index.html`))!.bytes).toString('utf8')).toContain('app-v1.js')
+    expect(Buffer.from((await backend.read(`${p.prefix}assets/app-v1.js`))!.bytes).toString('utf8')).toBe('app(1)')
+  })
+
+  it("a prune waits for another prune's lease before it writes its own: one prune at a time", async () => {
+    const p = project(backend)
+    for (let v = 1; v <= 3; v++) {
+      p.version(v)
+      await p.run({ cacheDir: 'pruner' })
+    }
+    const { held, leaseRecorded, goOn } = heldPruner(backend.strategy(p.prefix))
+    p.version(4)
+    const first = p.run({ cacheDir: 'pruner', prune: { keepDeploys: 3 }, strategy: held })
+    await leaseRecorded
+    const lease = (await manifestOf(backend, p.manifest)).pruning
+    expect(lease?.paths).toEqual(expect.arrayContaining(['assets/app-v1.js']))
+    // A second pruning deploy (keepDeploys 1) reaches its lease while the first still deletes: it waits.
+    const second = project(backend)
+    second.version(5)
+    const secondRun = second.run({ cacheDir: 'second', prune: { keepDeploys: 1 }, strategy: backend.strategy(p.prefix) })
+    await vi.waitFor(() => expect(second.warnings.some((w) => w.includes('Another deploy is pruning: this prune waits'))).toBe(true))
+    expect((await manifestOf(backend, p.manifest)).pruning).toEqual(lease)
+    goOn()
+    await first
+    const report = await secondRun
+    expect(report.failed).toEqual([])
+    // Then it pruned under its own lease, and committed: no lease is left, and build 5 is whole.
+    expect((await manifestOf(backend, p.manifest)).pruning).toBeUndefined()
+    expect(report.deleted.length).toBeGreaterThan(0)
+    expect(Buffer.from((await backend.read(`${p.prefix}assets/app-v5.js`))!.bytes).toString('utf8')).toBe('app(5)')
+  })
+
   // The rollback command to v3 while a pruner (keepDeploys 1: v1 to v3 are stale) records its lease
   // and is held at its deletes. The rollback plans (it finds v3's chunk in place) and is held before
   // its mark; the pruner deletes `deleted` and dies; the rollback goes on.
@@ -188,4 +247,25 @@ describe.each(backends.filter((b) => b.snapshot !== undefined))('a prune that di
 function deploy1(site: ReturnType<typeof project>, prefix: string, strategy: Strategy) {
   expect(strategy.prefix ?? prefix).toBe(prefix)
   return site.run({ cacheDir: 'rollback', strategy })
+}
+
+/** A pruner's strategy held at its deletes: `leaseRecorded` once it is there, `goOn` lets it delete. */
+function heldPruner(base: Strategy) {
+  let leased!: () => void
+  const leaseRecorded = new Promise<void>((resolve) => (leased = resolve))
+  let goOn!: () => void
+  const released = new Promise<void>((resolve) => (goOn = resolve))
+  const held: Strategy = {
+    ...base,
+    delete: async (keys, ctx) => {
+      leased()
+      await released
+      return base.delete!(keys, ctx)
+    },
+  }
+  return { held, leaseRecorded, goOn }
+}
+
+async function manifestOf(backend: (typeof backends)[number], key: string): Promise<{ pruning?: { id: string; paths: string[] }; pending?: unknown }> {
+  return JSON.parse(Buffer.from((await backend.read(key))!.bytes).toString('utf8'))
 }

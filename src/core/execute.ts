@@ -115,6 +115,8 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
         self: id,
         before: first.previous,
         recorded: plan.previous?.files,
+        waitedOut,
+        signal: ctx.signal,
         warn: o.logger.warn,
       })
     }

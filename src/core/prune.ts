@@ -2,8 +2,8 @@ import { foldPath, validatePath } from '../paths.js'
 import { runPool } from '../pool.js'
 import { type DeleteReason, type DeployReport, errorText } from '../report.js'
 import type { RemoteObject, Strategy } from '../strategy.js'
-import type { ManifestDeploy, ManifestRead, RemoteManifest } from './deploy-manifest.js'
-import { type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, writeManifestConditionally } from './trust.js'
+import type { ManifestDeploy, ManifestPruning, ManifestRead, RemoteManifest } from './deploy-manifest.js'
+import { type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, waitForPrune, writeManifestConditionally } from './trust.js'
 import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
 
@@ -224,7 +224,17 @@ export interface PruneRun {
   before: RemoteManifest | undefined
   /** The files the manifest recorded when the plan read it. */
   recorded?: RemoteManifest['files']
+  /** Other prunes' leases this run already waited out (they died): replaced, not waited for again. */
+  waitedOut?: Set<string>
+  signal?: AbortSignal
   warn(message: string): void
+}
+
+/** The lease write met another prune's lease: this one waits for it first. */
+class OtherPrune extends Error {
+  constructor(readonly pruning: ManifestPruning) {
+    super('another prune holds the lease')
+  }
 }
 
 /** What a prune did: whether it ran whole, and the lease it wrote (the commit is written on it). */
@@ -249,13 +259,31 @@ export async function executePrune(stale: StaleObject[], run: PruneRun): Promise
   const prefix = strategy.prefix ?? ''
   const fold = strategy.caseInsensitive ? foldPath : (path: string) => path
   let candidates = stale
-  const began = performance.now()
-  const lease = await writeManifestConditionally(run.writer, { version: run.mark.version, read: { state: 'ok', manifest: run.mark.manifest } }, (current) => {
-    const spared = new Set(deploysSince(current, run.before, run.self).flatMap((d) => d.paths.map(fold)))
-    candidates = stale.filter(({ key }) => !spared.has(fold(key.slice(prefix.length))))
-    const pruning = { id: run.self ?? '', at: new Date().toISOString(), paths: candidates.map(({ key }) => key.slice(prefix.length)) }
-    return { deploys: current?.deploys ?? [], files: current?.files ?? {}, ...(current?.pending ? { pending: current.pending } : {}), pruning }
-  })
+  let began = performance.now()
+  const waitedOut = run.waitedOut ?? new Set<string>()
+  let base: { version: string | undefined; read: ManifestRead } = { version: run.mark.version, read: { state: 'ok', manifest: run.mark.manifest } }
+  let lease: Written | undefined
+  while (!lease) {
+    began = performance.now()
+    try {
+      lease = await writeManifestConditionally(run.writer, base, (current) => {
+        // One prune at a time. Another's lease stays until that prune commits or its lease runs
+        // out: replaced while its prune still deletes, a deploy planning then would trust a listing
+        // of what it is deleting.
+        const other = current?.pruning
+        if (other && other.id !== run.self && !waitedOut.has(other.id)) throw new OtherPrune(other)
+        const spared = new Set(deploysSince(current, run.before, run.self).flatMap((d) => d.paths.map(fold)))
+        candidates = stale.filter(({ key }) => !spared.has(fold(key.slice(prefix.length))))
+        const pruning = { id: run.self ?? '', at: new Date().toISOString(), paths: candidates.map(({ key }) => key.slice(prefix.length)) }
+        return { deploys: current?.deploys ?? [], files: current?.files ?? {}, ...(current?.pending ? { pending: current.pending } : {}), pruning }
+      })
+    } catch (error) {
+      if (!(error instanceof OtherPrune)) throw error
+      run.warn(`[collectfasta] Another deploy is pruning: this prune waits for it to finish (${Math.round(PRUNE_LEASE_MS / 1000)} s at most).`)
+      if ((await waitForPrune(run.remote, error.pruning, run.signal ?? new AbortController().signal)) === 'expired') waitedOut.add(error.pruning.id)
+      base = await run.remote.reread()
+    }
+  }
   const spared = stale.length - candidates.length
   if (spared > 0) run.warn(`[collectfasta] Prune kept ${spared} object(s) that a deploy running at the same time deploys.`)
   let doomed = candidates

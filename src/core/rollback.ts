@@ -146,9 +146,11 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
     // every file of the release is looked for again (a deploy plans again from the storage), and the
     // commit leaves the dead lease out.
     const threat = pruneThreat(mark.manifest, id, line.paths, strategy.caseInsensitive)
+    const waitedOut = new Set<string>()
     if (threat) {
       logger.warn(`[collectfasta] Another deploy is pruning files this rollback restores: waiting for it to finish (${Math.round(PRUNE_LEASE_MS / 1000)} s at most).`)
       if ((await waitForPrune(remote, threat, signal)) === 'ended') throw conflict(remote.manifestKey)
+      waitedOut.add(threat.id)
       logger.warn(`[collectfasta] That prune stopped before its end (its lease ran out): looking for every file of release ${record.id} again, since it may have deleted some.`)
       writes = await locateWrites(planRollback(record, manifest, liveRecord, prefix, true).copies)
     }
@@ -184,7 +186,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
         throw new DeployError(`[collectfasta] The rollback stopped: ${report.failed.length} copy(ies) failed (${report.failed.map((f) => `${f.key}: ${f.error}`).join('; ')}). The storage is marked pending; run the rollback again.`, report)
       }
     }
-    const lease = deletes.length > 0 ? (await executePrune(deletes.map((key) => ({ key, reason: 'stale' as const })), { strategy, counted, report, remote, concurrency, writer, mark, self: id, before: manifest, recorded: manifest.files, warn: logger.warn })).lease : undefined
+    const lease = deletes.length > 0 ? (await executePrune(deletes.map((key) => ({ key, reason: 'stale' as const })), { strategy, counted, report, remote, concurrency, writer, mark, self: id, before: manifest, recorded: manifest.files, waitedOut, signal, warn: logger.warn })).lease : undefined
     line.release = { ...(target.release as ReleaseSummary), ...(source.run ? { run: source.run } : {}), rollbackOf: record.id, files: record.files.length, bytes: record.files.reduce((s, f) => s + f[3], 0) }
     await writeRecord(strategy, counted, folder, { ...record, id, at })
     for (const [path, object] of stored) files[path] = { ...(files[path] as ManifestFile), md5: object?.md5 ?? '', version: object?.version ?? '' }
@@ -192,8 +194,10 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
     let builds = 0
     const committed = await writeManifestConditionally(writer, { version: base.version, read: { state: 'ok', manifest: base.manifest } }, (current) => {
       if (++builds > 1 || current?.pending?.id !== id) throw conflict(remote.manifestKey)
+      // Another prune's lease stays, as in a deploy's commit (step 8), unless this rollback waited it out.
+      const pruning = current.pruning && current.pruning.id !== id && !waitedOut.has(current.pruning.id) ? current.pruning : undefined
       // A rollback keeps every release it found: the next pruning deploy trims the history.
-      return { deploys: historyToCommit(line, current, current.deploys.length + 1), files }
+      return { deploys: historyToCommit(line, current, current.deploys.length + 1), files, ...(pruning ? { pruning } : {}) }
     })
     report.manifest = { key: remote.manifestKey ?? '', size: committed.size }
     report.bytesUploaded = report.uploaded.reduce((sum, u) => sum + u.size, 0)
