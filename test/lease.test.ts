@@ -233,8 +233,11 @@ describe.each(backends.filter((b) => b.snapshot !== undefined))('a prune that di
     expect(outcome).toBeInstanceOf(RollbackRefusal)
     expect((outcome as Error).message).toMatch(/cannot be rolled back to: 1 of its file\(s\) are no longer kept \(assets\/app-v3\.js\)\. Nothing was written\./)
     expect(await page()).toContain('app-v4.js')
-    // Its mark stays pending, as a killed deploy's: the next deploy checks the storage, stores v4
-    // whole and commits; the one after vouches; the one after that asks one question.
+    // Refused before any copy, it took its mark back, and the dead lease with it.
+    const manifest = await manifestOf(backend, p.manifest)
+    expect(manifest.pending).toBeUndefined()
+    expect(manifest.pruning).toBeUndefined()
+    // The next deploy checks the storage, stores v4 whole and commits; the one after vouches; the one after that asks one question.
     const next = await p.run({ cacheDir: 'pruner' })
     expect(next.failed).toEqual([])
     expect(Buffer.from((await backend.read(`${p.prefix}assets/app-v4.js`))!.bytes).toString('utf8')).toBe('app(4)')

@@ -13,7 +13,7 @@ import { type ReleaseFile, type ReleaseRecord, hashedName, isLive, keepBeforeOve
 import { publishReport, runOnDeployed, stoppedRun } from './publish.js'
 import { RemoteState } from './remote.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
-import { type ManifestWriter, PRUNE_LEASE_MS, historyToCommit, markStorage, pruneThreat, settled, waitForPrune, writeManifestConditionally } from './trust.js'
+import { type ManifestWriter, PRUNE_LEASE_MS, type Written, historyToCommit, markStorage, pruneThreat, settled, waitForPrune, writeManifestConditionally } from './trust.js'
 
 /** `rollback()`: restore a kept release from the storage alone (no build, no cache). */
 export interface RollbackOptions {
@@ -150,9 +150,17 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
     if (threat) {
       logger.warn(`[collectfasta] Another deploy is pruning files this rollback restores: waiting for it to finish (${Math.round(PRUNE_LEASE_MS / 1000)} s at most).`)
       if ((await waitForPrune(remote, threat, signal)) === 'ended') throw conflict(remote.manifestKey)
-      waitedOut.add(threat.id)
       logger.warn(`[collectfasta] That prune stopped before its end (its lease ran out): looking for every file of release ${record.id} again, since it may have deleted some.`)
-      writes = await locateWrites(planRollback(record, manifest, liveRecord, prefix, true).copies)
+      waitedOut.add(threat.id)
+      try {
+        // The plan took no file as live already (a lease makes the manifest unsettled): each is looked for again.
+        writes = await locateWrites(copies)
+      } catch (error) {
+        // A file the dead prune deleted: the refusal leaves the manifest as it found it, without
+        // this rollback's mark and the dead lease (unless another deploy wrote meanwhile).
+        if (error instanceof RollbackRefusal) await unmark(writer, mark, id, waitedOut).catch(() => {})
+        throw error
+      }
     }
     // Copy before overwrite: the live content of what the rollback replaces or deletes is kept, so one can roll forward again.
     const replaced = [...writes.map((c) => c.key), ...deletes].flatMap((key) => {
@@ -231,6 +239,15 @@ function chooseTarget(deploys: ManifestDeploy[], options: RollbackOptions): Mani
   return target
 }
 
+/** Takes this rollback's mark back (and the leases it waited out), conditionally on the mark: it wrote nothing else. */
+async function unmark(writer: ManifestWriter, mark: Written, id: string, waitedOut: ReadonlySet<string>): Promise<void> {
+  await writeManifestConditionally(writer, { version: mark.version, read: { state: 'ok', manifest: mark.manifest } }, (current) => {
+    if (!current || current.pending?.id !== id) throw new Error('another deploy wrote the manifest since the mark')
+    const pruning = current.pruning && !waitedOut.has(current.pruning.id) ? current.pruning : undefined
+    return { deploys: current.deploys, files: current.files, ...(pruning ? { pruning } : {}) }
+  })
+}
+
 /** The upload group of a release file: hashed assets, other files, then HTML. */
 function groupOf(record: ReleaseRecord, file: ReleaseFile): number {
   const headers = record.headers[file[4]]
@@ -241,12 +258,11 @@ function groupOf(record: ReleaseRecord, file: ReleaseFile): number {
 /**
  * The difference between the live release and the target: the files to restore, the pages to
  * delete, and the files the manifest will record. A file the live files hold is left alone. When
- * the manifest is not settled (a deploy pending or open may have written), or when a prune that
- * died may have deleted any (`lookEverywhere`), no file is taken as live: each is looked for in
- * the storage.
+ * the manifest is not settled (a deploy pending or open may have written, a prune may be
+ * deleting), no file is taken as live: each is looked for in the storage.
  */
-function planRollback(record: ReleaseRecord, manifest: RemoteManifest, liveRecord: ReleaseRecord | undefined, prefix: string, lookEverywhere = false) {
-  const live = settled(manifest) && !lookEverywhere ? manifest.files : pathRecord<ManifestFile>()
+function planRollback(record: ReleaseRecord, manifest: RemoteManifest, liveRecord: ReleaseRecord | undefined, prefix: string) {
+  const live = settled(manifest) ? manifest.files : pathRecord<ManifestFile>()
   const copies: Copy[] = []
   const files = pathRecord<ManifestFile>()
   for (const file of record.files) {
