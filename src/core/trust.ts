@@ -202,8 +202,15 @@ export function historyToCommit(deploy: ManifestDeploy, current: RemoteManifest 
 export function deploysSince(manifest: RemoteManifest | undefined, before: RemoteManifest | undefined, self: string | undefined, ended?: string): ManifestDeploy[] {
   if (!manifest) return []
   const finished = [...(before?.deploys ?? []), ...(before?.pending && ended !== undefined && before.pending.id === ended ? [before.pending] : [])]
-  const known = new Set(finished.map(deployIdentity))
-  return withPending(manifest).filter((d) => (self === undefined || d.id !== self) && !known.has(deployIdentity(d)))
+  // Each known deploy, and whether it was open then (moved into the history by another's mark
+  // before its commit: it may still have been writing). One that was open and has committed since
+  // wrote since, as a pending one does; one still open is taken as known (it may be dead).
+  const known = new Map(finished.map((d) => [deployIdentity(d), d.open === true]))
+  return withPending(manifest).filter((d) => {
+    if (self !== undefined && d.id === self) return false
+    const wasOpen = known.get(deployIdentity(d))
+    return wasOpen === undefined || (wasOpen && !d.open)
+  })
 }
 
 /**
