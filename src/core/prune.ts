@@ -10,34 +10,11 @@ import type { Counted } from './requests.js'
 import type { ResolvedPrune } from '../resolve.js'
 import { releaseFolder } from './release.js'
 import { releaseGarbage } from './release-prune.js'
+import { shrinkGuard } from './shrink-guard.js'
 
 export interface StaleObject {
   key: string
   reason: DeleteReason
-}
-
-/**
- * The shrink guard. The reference is the largest full deploy kept in the history that the guard
- * did not refuse, back to the newest deploy the user let through with a lowered `minShare`
- * (where the reference restarts). A deploy far smaller than it looks broken: `shrunk`, and it
- * never becomes a reference, so a broken build deployed again and again keeps being refused.
- */
-export function shrinkGuard(
-  current: ManifestDeploy,
-  previous: ManifestDeploy[],
-  minShare: number,
-  defaultMinShare: number,
-): { shrunk: boolean; accepted: boolean; reference?: ManifestDeploy } {
-  if (current.partial) return { shrunk: false, accepted: false }
-  let reference: ManifestDeploy | undefined
-  for (const deploy of previous) {
-    if (!deploy.partial && !deploy.shrunk && deploy.paths.length > (reference?.paths.length ?? -1)) reference = deploy
-    if (deploy.accepted) break
-  }
-  if (!reference) return { shrunk: false, accepted: false }
-  const size = current.paths.length
-  if (size < reference.paths.length * minShare) return { shrunk: true, accepted: false, reference }
-  return { shrunk: false, accepted: size < reference.paths.length * defaultMinShare, reference }
 }
 
 /** The folder of `path` and each folder above it, with a trailing slash: `a/b/c.js` → `a/b/`, `a/`. */

@@ -6,7 +6,7 @@ import { runPool } from '../pool.js'
 import type { ObjectHeaders, RemoteObject, Strategy, StrategyContext, UploadFile } from '../strategy.js'
 import { md5Hex } from '../hash.js'
 import { MANIFEST_TOOL, type ManifestFile, type RemoteManifest, type ReleaseSummary, jsonUpload } from './deploy-manifest.js'
-import type { Entry } from './entry.js'
+import { type Entry, GROUP_HASHED, GROUP_LAST, GROUP_OTHER } from './entry.js'
 import type { Counted } from './requests.js'
 import { type Throttle, createThrottle, underThrottle } from './throttle.js'
 
@@ -298,4 +298,11 @@ export async function recordRelease(input: ReleaseInput, ctx: KeepContext): Prom
     ctx.warn(`[collectfasta] This deploy is not recorded as a release one can roll back to: ${(error as Error).message}`)
     return undefined
   }
+}
+
+/** The upload group of a release file: hashed assets, other files, then HTML. */
+export function groupOf(record: ReleaseRecord, file: ReleaseFile): number {
+  const headers = record.headers[file[4]]
+  if (hashedName(headers)) return GROUP_HASHED
+  return headers?.contentType.startsWith('text/html') || /\.html?$/.test(file[0]) ? GROUP_LAST : GROUP_OTHER
 }

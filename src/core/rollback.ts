@@ -6,14 +6,14 @@ import { runPool } from '../pool.js'
 import { DeployError, type DeployReport, type Logger, type UploadReason, errorText, summarize } from '../report.js'
 import type { RemoteObject, Strategy } from '../strategy.js'
 import type { ManifestDeploy, ManifestFile, ReleaseSummary, RemoteManifest } from './deploy-manifest.js'
-import { GROUPS, GROUP_HASHED, GROUP_LAST, GROUP_OTHER } from './entry.js'
+import { GROUPS } from './entry.js'
 import { deployId } from './plan.js'
 import { executePrune } from './prune.js'
-import { type ReleaseFile, type ReleaseRecord, hashedName, isLive, keepBeforeOverwrite, locate, readRecord, recordKey, releaseFolder, releaseSource, usableId, writeRecord } from './release.js'
+import { type ReleaseFile, type ReleaseRecord, groupOf, hashedName, isLive, keepBeforeOverwrite, locate, readRecord, recordKey, releaseFolder, releaseSource, usableId, writeRecord } from './release.js'
 import { publishReport, runOnDeployed, stoppedRun } from './publish.js'
 import { RemoteState } from './remote.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
-import { type ManifestWriter, PRUNE_LEASE_MS, type Written, historyToCommit, markStorage, pruneThreat, settled, waitForPrune, writeManifestConditionally } from './trust.js'
+import { type ManifestWriter, PRUNE_LEASE_MS, historyToCommit, markStorage, unmarkStorage, pruneThreat, settled, waitForPrune, writeManifestConditionally } from './trust.js'
 
 /** `rollback()`: restore a kept release from the storage alone (no build, no cache). */
 export interface RollbackOptions {
@@ -139,12 +139,9 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
     const line: ManifestDeploy = { at, paths: record.files.map((f) => f[0]), id, ...(live?.site ? { site: live.site } : {}) }
     const mark = await markStorage(writer, { version, read }, line)
     if (mark.interleaved) throw conflict(remote.manifestKey)
-    // Step 4 of the protocol, as a deploy's: a prune recorded before this mark may be deleting files
-    // this rollback leaves in place (they are the release's already). Wait for it; it then either
-    // committed (the manifest changed: this rollback cannot commit, and fails before any copy) or
-    // died part-way: its lease is out, so it deletes no more, but what it deleted is unknown. Then
-    // every file of the release is looked for again (a deploy plans again from the storage), and the
-    // commit leaves the dead lease out.
+    // Step 4, as a deploy's: a prune recorded before this mark may be deleting files this rollback
+    // leaves in place. Wait for it. It committed: the manifest changed, fail before any copy. It
+    // died (lease out, deletes no more): look for every file again; the commit leaves its lease out.
     const threat = pruneThreat(mark.manifest, id, line.paths, strategy.caseInsensitive)
     const waitedOut = new Set<string>()
     if (threat) {
@@ -158,7 +155,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
       } catch (error) {
         // A file the dead prune deleted: the refusal leaves the manifest as it found it, without
         // this rollback's mark and the dead lease (unless another deploy wrote meanwhile).
-        if (error instanceof RollbackRefusal) await unmark(writer, mark, id, waitedOut).catch(() => {})
+        if (error instanceof RollbackRefusal) await unmarkStorage(writer, mark, id, waitedOut).catch(() => {})
         throw error
       }
     }
@@ -237,22 +234,6 @@ function chooseTarget(deploys: ManifestDeploy[], options: RollbackOptions): Mani
   const target = deploys[steps]
   if (!target) throw new RollbackRefusal(`[collectfasta] There is no release ${steps} step(s) before the live one: ${deploys.length} release(s) are kept (${kept}).`)
   return target
-}
-
-/** Takes this rollback's mark back (and the leases it waited out), conditionally on the mark: it wrote nothing else. */
-async function unmark(writer: ManifestWriter, mark: Written, id: string, waitedOut: ReadonlySet<string>): Promise<void> {
-  await writeManifestConditionally(writer, { version: mark.version, read: { state: 'ok', manifest: mark.manifest } }, (current) => {
-    if (!current || current.pending?.id !== id) throw new Error('another deploy wrote the manifest since the mark')
-    const pruning = current.pruning && !waitedOut.has(current.pruning.id) ? current.pruning : undefined
-    return { deploys: current.deploys, files: current.files, ...(pruning ? { pruning } : {}) }
-  })
-}
-
-/** The upload group of a release file: hashed assets, other files, then HTML. */
-function groupOf(record: ReleaseRecord, file: ReleaseFile): number {
-  const headers = record.headers[file[4]]
-  if (hashedName(headers)) return GROUP_HASHED
-  return headers?.contentType.startsWith('text/html') || /\.html?$/.test(file[0]) ? GROUP_LAST : GROUP_OTHER
 }
 
 /**

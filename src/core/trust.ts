@@ -184,6 +184,15 @@ export async function markStorage(
   }
 }
 
+/** Takes the mark of deploy `id` back (and the leases it waited out), conditionally on the mark: for a run that wrote nothing else. */
+export async function unmarkStorage(writer: ManifestWriter, mark: Written, id: string, waitedOut: ReadonlySet<string>): Promise<void> {
+  await writeManifestConditionally(writer, { version: mark.version, read: { state: 'ok', manifest: mark.manifest } }, (current) => {
+    if (!current || current.pending?.id !== id) throw new Error('another deploy wrote the manifest since the mark')
+    const pruning = current.pruning && !waitedOut.has(current.pruning.id) ? current.pruning : undefined
+    return { deploys: current.deploys, files: current.files, ...(pruning ? { pruning } : {}) }
+  })
+}
+
 /**
  * The history to commit: `deploy` first, then the stored history (a pending deploy of another run
  * kept as a deploy), each deploy once (a merge after a conflict must not record one twice and push
