@@ -221,6 +221,22 @@ export async function runSchedule(
   return { choices, options: offered, traces: gates.map((g) => g.trace), outcomes: await settled }
 }
 
+/** The choice a replayed prefix makes at `step`: a run that goes another way is not deterministic. */
+function replayed(prefix: readonly number[], step: number, held: readonly number[]): number {
+  const choice = prefix[step]!
+  if (!held.includes(choice)) throw new Error(`a replayed schedule went another way at decision ${step}: the runs are not deterministic`)
+  return choice
+}
+
+/**
+ * The sleep set of the branch that releases `awake[j]`: the runners asleep before, and the awake
+ * ones explored before it, that commute with it (Godefroid's rule, for explore and estimate alike).
+ */
+function asleepAfter(sleep: Iterable<number>, awake: readonly number[], j: number, at: (i: number) => Point): number[] {
+  const chosen = awake[j]!
+  return [...sleep, ...awake.slice(0, j)].filter((u) => u !== chosen && independent(at(u), at(chosen)))
+}
+
 /**
  * Every schedule of `run` up to the order of independent steps, or `sample` random ones when
  * given. `run` gets the choices to replay; past them it takes the first runner held that is not
@@ -254,8 +270,7 @@ export async function explore(
     const schedule = await run((held, step, points) => {
       const at = (i: number) => points[i]!
       if (step < prefix.length) {
-        const replay = prefix[step]!
-        if (!held.includes(replay)) throw new Error(`a replayed schedule went another way at decision ${step}: the runs are not deterministic`)
+        const replay = replayed(prefix, step, held)
         made.push(replay)
         return replay
       }
@@ -264,13 +279,9 @@ export async function explore(
       if (awake.length === 0) redundant = true
       const choice = redundant ? held[0]! : awake[0]!
       if (!redundant) {
-        for (let j = 1; j < awake.length; j++) {
-          const other = awake[j]!
-          const before = [...sleep, ...awake.slice(0, j)].filter((u) => independent(at(u), at(other)))
-          todo.push({ prefix: [...made, other], asleep: before })
-        }
+        for (let j = 1; j < awake.length; j++) todo.push({ prefix: [...made, awake[j]!], asleep: asleepAfter(sleep, awake, j, at) })
       }
-      sleep = new Set([...sleep].filter((u) => u !== choice && independent(at(u), at(choice))))
+      sleep = new Set(redundant ? [...sleep].filter((u) => u !== choice && independent(at(u), at(choice))) : asleepAfter(sleep, awake, 0, at))
       made.push(choice)
       return choice
     })
@@ -305,8 +316,7 @@ async function bounded(
       const canGoOn = last !== undefined && held.includes(last)
       let choice: number
       if (step < prefix.length) {
-        choice = prefix[step]!
-        if (!held.includes(choice)) throw new Error(`a replayed schedule went another way at decision ${step}: the runs are not deterministic`)
+        choice = replayed(prefix, step, held)
       } else {
         choice = canGoOn ? last! : held[0]!
         if (!canGoOn || used < bound) for (const other of held) if (other !== choice) todo.push([...made, other])
@@ -343,9 +353,7 @@ export async function estimate(run: (choose: Choose) => Promise<Schedule>, probe
       const j = Math.floor(random() * awake.length)
       const choice = awake[j]!
       product *= awake.length
-      // The branch of the j-th awake runner sleeps the earlier ones that commute with it, as in explore().
-      const before = [...sleep, ...awake.slice(0, j)]
-      sleep = new Set(before.filter((u) => u !== choice && independent(at(u), at(choice))))
+      sleep = new Set(asleepAfter(sleep, awake, j, at))
       return choice
     })
     products.push(product)
