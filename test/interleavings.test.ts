@@ -403,15 +403,17 @@ describe('orders the sweeps found', () => {
     expect(schedule.choices.join('').startsWith(order)).toBe(true)
   })
 
-  // Found by the same sweep, and not fixed (docs/guarantees.md, "What is not proven"): a rollback
-  // whose mark C's mark moved into the history copies v3's pages back after A's plan, then loses
-  // its commit; A's commit vouches for a manifest that records v5's pages, and the next deploy from
-  // A's cache trusts it and leaves v3's pages live. It stays open until a cache vouches only for a
-  // settled manifest (issue #31).
-  it.fails('a rollback displaced into the history that copies pages, then loses its commit, leaves no vouched cache trusting its overwritten records (open)', async () => {
+  // Found by the same sweep: a rollback whose mark C's mark moved into the history copied v3's
+  // pages back after A's plan, then lost its commit and wrote nothing; A's commit vouched for a
+  // manifest that records v5's pages, and the next deploy from A's cache trusted it and left v3's
+  // pages live. A run that wrote and stops without committing now marks its entry `ended` (trust.ts,
+  // endUncommitted): A's commit conflicts with that write and vouches for nothing.
+  it('a rollback displaced into the history that copies pages, then loses its commit, says it ended: no cache vouches over its pages', async () => {
     const memory = backends.find((b) => b.name === 'memory')!
     const order = '11112222222220000000111111111100000000000'
-    await fromSnapshot(memory, threeWithRollback)(replaying(order), true, true)
+    const schedule = await fromSnapshot(memory, threeWithRollback)(replaying(order), true, true)
+    expect(schedule.choices.join('').startsWith(order.slice(0, 30))).toBe(true)
+    expect(schedule.outcomes[1]?.status).toBe('rejected')
   })
 
   // Found by COLLECTFASTA_EXPLORE=full (after 5,000 green schedules): a pruning deploy committed

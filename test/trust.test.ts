@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { KEEP, type TrustOutcome, type TrustStart, cacheMayDecide, vouchFor } from '../src/core/trust.js'
+import { MANIFEST_FORMAT, MANIFEST_TOOL, type ManifestDeploy, type RemoteManifest } from '../src/core/deploy-manifest.js'
+import { KEEP, type TrustOutcome, type TrustStart, cacheMayDecide, deploysSince, vouchFor } from '../src/core/trust.js'
 
 // Every rule about when the cache may vouch lives in src/core/trust.ts: these tables are the
 // rules, case by case (the end-to-end cases are in plan-commit.test.ts and safe-deploy.test.ts).
@@ -61,5 +62,25 @@ describe('vouchFor: what the cache vouches for after a deploy', () => {
   it('has cases', () => expect(cases.length).toBeGreaterThan(10))
   it.each(cases)('%s', (_name, change, expected) => {
     expect(vouchFor({ ...outcome, ...change })).toBe(expected)
+  })
+})
+
+describe('deploysSince: the deploys that may have written since a plan read the manifest', () => {
+  const d = (id: string, state: 'done' | 'open' | 'ended' = 'done'): ManifestDeploy => ({ id, at: '2026-01-01T00:00:00Z', paths: [`${id}.html`], ...(state !== 'done' ? { open: true } : {}), ...(state === 'ended' ? { ended: true } : {}) })
+  const m = (deploys: ManifestDeploy[], pending?: ManifestDeploy): RemoteManifest => ({ format: MANIFEST_FORMAT, tool: MANIFEST_TOOL, deploys, files: {}, ...(pending ? { pending } : {}) })
+  const cases: [string, RemoteManifest | undefined, RemoteManifest | undefined, string[]][] = [
+    ['nothing changed', m([d('a')]), m([d('a')]), []],
+    ['a deploy committed since', m([d('b'), d('a')]), m([d('a')]), ['b']],
+    ['a deploy pending now (it may still be writing)', m([d('a')], d('b')), m([d('a')]), ['b']],
+    ['one pending at the plan and open now: it may have written since', m([d('b', 'open'), d('a')]), m([d('a')], d('b')), ['b']],
+    ['one open at the plan and still open: taken as known (it may be dead)', m([d('b', 'open'), d('a')]), m([d('b', 'open'), d('a')]), []],
+    ['one open at the plan that has committed since', m([d('b'), d('a')]), m([d('b', 'open'), d('a')]), ['b']],
+    ['one open at the plan that has ended since (it stopped and said so)', m([d('b', 'ended'), d('a')]), m([d('b', 'open'), d('a')]), ['b']],
+    ['one ended at the plan and still ended', m([d('b', 'ended'), d('a')]), m([d('b', 'ended'), d('a')]), []],
+    ['no manifest now', undefined, m([d('a')]), []],
+  ]
+  it('has cases', () => expect(cases.length).toBeGreaterThan(5))
+  it.each(cases)('%s', (_name, now, before, expected) => {
+    expect(deploysSince(now, before, 'self').map((x) => x.id)).toEqual(expected)
   })
 })

@@ -61,6 +61,12 @@ const DeploySchema = v.object({
    * one does not describe the storage for sure (see docs/guarantees.md).
    */
   open: v.optional(v.boolean()),
+  /**
+   * Set (with `open`) by the run itself when it stopped without committing, after another's mark
+   * had moved it here: it writes no more. A deploy that saw it open at its plan and sees it ended
+   * at its commit counts it as one that wrote since (trust.ts, `endUncommitted`).
+   */
+  ended: v.optional(v.boolean()),
 })
 /**
  * A prune under way: its deploy's id, when it began (its own clock) and the paths it may delete.

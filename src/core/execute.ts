@@ -14,7 +14,7 @@ import { type Overwrite, hashedName, keepBeforeOverwrite, recordRelease, release
 import { pruneReleases } from './release-prune.js'
 import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
-import { KEEP, type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, historyToCommit, markStorage, otherPending, pruneThreat, settled, vouchFor, waitForPrune, writeManifestConditionally } from './trust.js'
+import { KEEP, type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, endUncommitted, historyToCommit, markStorage, otherPending, pruneThreat, settled, vouchFor, waitForPrune, writeManifestConditionally } from './trust.js'
 import { createThrottle } from './throttle.js'
 import { upload } from './upload.js'
 
@@ -157,6 +157,9 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
       )
     }
   }
+
+  // Marked, wrote, and not committed: say so where another's mark moved this deploy into the history.
+  if (mark && !committed && id && report.uploaded.length + report.deleted.length > 0) await endUncommitted(writer, id).catch(() => {})
 
   const vouch = vouchFor({
     succeeded,

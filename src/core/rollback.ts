@@ -13,7 +13,7 @@ import { type ReleaseFile, type ReleaseRecord, groupOf, hashedName, isLive, keep
 import { publishReport, runOnDeployed, stoppedRun } from './publish.js'
 import { RemoteState } from './remote.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
-import { type ManifestWriter, PRUNE_LEASE_MS, historyToCommit, markStorage, unmarkStorage, pruneThreat, settled, waitForPrune, writeManifestConditionally } from './trust.js'
+import { type ManifestWriter, PRUNE_LEASE_MS, endUncommitted, historyToCommit, markStorage, unmarkStorage, pruneThreat, settled, waitForPrune, writeManifestConditionally } from './trust.js'
 
 /** `rollback()`: restore a kept release from the storage alone (no build, no cache). */
 export interface RollbackOptions {
@@ -84,6 +84,8 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
   const report: RollbackReport = { target: strategy.target, dryRun, uploaded: [], skipped: [], failed: [], pending: [], deleted: [], bytesUploaded: 0, durationMs: 0, requests, plan: [], rollback: { to: '' } }
   const github = githubActionsEnabled(options.githubActions)
   const publish = () => publishReport(report, started, { reportFile: options.reportFile, github, logger })
+  // Between the mark and the commit: how this run, stopping, says it wrote and ended (trust.ts).
+  let ending: (() => Promise<void>) | undefined
   try {
     if (!strategy.get || (!strategy.stat && !strategy.list)) {
       throw new TypeError(`[collectfasta] \`rollback\` needs a strategy that can read objects and stat or list them, and ${strategy.name} cannot.`)
@@ -139,6 +141,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
     const line: ManifestDeploy = { at, paths: record.files.map((f) => f[0]), id, ...(live?.site ? { site: live.site } : {}) }
     const mark = await markStorage(writer, { version, read }, line)
     if (mark.interleaved) throw conflict(remote.manifestKey)
+    ending = () => endUncommitted(writer, id)
     // Step 4, as a deploy's: a prune recorded before this mark may be deleting files this rollback
     // leaves in place. Wait for it. It committed: the manifest changed, fail before any copy. It
     // died (lease out, deletes no more): look for every file again; the commit leaves its lease out.
@@ -204,9 +207,11 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
       // A rollback keeps every release it found: the next pruning deploy trims the history.
       return { deploys: historyToCommit(line, current, current.deploys.length + 1), files, ...(pruning ? { pruning } : {}) }
     })
+    ending = undefined
     report.manifest = { key: remote.manifestKey ?? '', size: committed.size }
     report.bytesUploaded = report.uploaded.reduce((sum, u) => sum + u.size, 0)
   } catch (error) {
+    if (ending && report.uploaded.length + report.deleted.length > 0) await ending().catch(() => {})
     // A failed copy (a DeployError) has its report already: published here, as the run ends.
     if (error instanceof DeployError) publish()
     throw stoppedRun(error, report, publish)

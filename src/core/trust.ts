@@ -214,11 +214,34 @@ export function deploysSince(manifest: RemoteManifest | undefined, before: Remot
   // Each known deploy, and whether it was open then (moved into the history by another's mark
   // before its commit: it may still have been writing). One that was open and has committed since
   // wrote since, as a pending one does; one still open is taken as known (it may be dead).
-  const known = new Map(finished.map((d) => [deployIdentity(d), d.open === true]))
+  // An open one that has ended since (it stopped and said so) wrote since too.
+  const state = (d: ManifestDeploy) => (!d.open ? 'done' : d.ended ? 'ended' : 'open')
+  const known = new Map(finished.map((d) => [deployIdentity(d), state(d)]))
   return withPending(manifest).filter((d) => {
     if (self !== undefined && d.id === self) return false
-    const wasOpen = known.get(deployIdentity(d))
-    return wasOpen === undefined || (wasOpen && !d.open)
+    const was = known.get(deployIdentity(d))
+    return was === undefined || (was === 'open' && state(d) !== 'open')
+  })
+}
+
+/**
+ * The last write of a run that marked the storage, wrote files and stops without committing
+ * (failed, lost the race, cancelled), once another's mark has moved it into the history: its
+ * entry there is marked `ended`. A deploy that planned while it was open, and whose cache would
+ * vouch at its commit, then either conflicts with this write (and vouches for nothing) or vouches
+ * for a version this write replaces: either way its next deploy lists the storage and sees what
+ * this run wrote after that plan. Still pending, the mark says as much already: nothing is written.
+ * Only a killed run writes no end: it is taken as dead by a deploy that saw it pending at its plan.
+ */
+export async function endUncommitted(writer: ManifestWriter, id: string): Promise<void> {
+  const { version, read } = await writer.remote.reread()
+  if (read.state !== 'ok' || read.manifest.pending?.id === id) return
+  const open = read.manifest.deploys.find((d) => d.id === id && d.open && !d.ended)
+  if (!open) return
+  await writeManifestConditionally(writer, { version, read }, (current) => {
+    if (!current || current.pending?.id === id) throw new Error('this run is pending again')
+    const deploys = current.deploys.map((d) => (d.id === id && d.open ? { ...d, ended: true } : d))
+    return { deploys, files: current.files, ...(current.pending ? { pending: current.pending } : {}), ...(current.pruning ? { pruning: current.pruning } : {}) }
   })
 }
 
