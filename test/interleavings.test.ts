@@ -416,6 +416,19 @@ describe('orders the sweeps found', () => {
     expect(schedule.outcomes[1]?.status).toBe('rejected')
   })
 
+  // Found by the three-runner sweep with at most three preemptions: C deployed build 2 again while
+  // A planned a prune whose window dropped the first release of build 2; A's commit kept C, but A
+  // then deleted the kept copies of build 2's pages as the plan had decided, and a rollback to C
+  // (planned after A's commit) found them gone. What the plan took as garbage is checked against
+  // the committed history first (release-prune.ts, stillNeeded).
+  it("a prune does not delete the kept copies that a release committed since its plan needs", async () => {
+    const memory = backends.find((b) => b.name === 'memory')!
+    const order = '00000002222222000000001111011'
+    const schedule = await fromSnapshot(memory, threeWithRollback)(replaying(order), true, true)
+    expect(schedule.choices.join('').startsWith(order)).toBe(true)
+    expect(schedule.outcomes[1]?.status).toBe('fulfilled')
+  })
+
   // Found by COLLECTFASTA_EXPLORE=full (after 5,000 green schedules): a pruning deploy committed
   // while a rollback was between its mark and its copies, and its prune deleted the kept copies of
   // the release the rollback restores (the rollback's open line pushed that release out of

@@ -11,10 +11,10 @@ import type { Entry } from './entry.js'
 import { type Plan, carriedFiles } from './plan.js'
 import { type PruneOutcome, executePrune } from './prune.js'
 import { type Overwrite, hashedName, keepBeforeOverwrite, recordRelease, releaseFolder, releaseSource } from './release.js'
-import { pruneReleases } from './release-prune.js'
+import { pruneReleases, stillNeeded } from './release-prune.js'
 import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
-import { KEEP, type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, endUncommitted, historyToCommit, markStorage, otherPending, pruneThreat, settled, vouchFor, waitForPrune, writeManifestConditionally } from './trust.js'
+import { KEEP, type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, endUncommitted, historyToCommit, markStorage, otherPending, pruneThreat, settled, vouchFor, waitForPrune, withPending, writeManifestConditionally } from './trust.js'
 import { createThrottle } from './throttle.js'
 import { upload } from './upload.js'
 
@@ -148,7 +148,9 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
       if (o.manifestPath && plan.prune?.releases?.length && !plan.prune.refused && mark) {
         const since = (await remote.currentManifest()).modified
         const keep = { strategy: o.strategy, counted: ctx.counted, concurrency: o.concurrency, folder: releaseFolder(o.prefix, o.manifestPath), warn: o.logger.warn }
-        await pruneReleases(plan.prune.releases, plan.entries, since, keep)
+        const planned = first.previous ? withPending(first.previous) : []
+        const garbage = await stillNeeded(plan.prune.releases, withPending(stored.manifest), planned, id, keep.folder, o.strategy, ctx.counted, o.concurrency)
+        await pruneReleases(garbage, plan.entries, since, keep)
       }
       if (committed.interleaved) o.logger.warn('[collectfasta] Another deploy ran at the same time as this one: both are recorded in the manifest, and the next deploy checks every file against the storage.')
     } catch (error) {

@@ -37,6 +37,35 @@ export async function releaseGarbage(history: ManifestDeploy[], keep: number, fo
 }
 
 /**
+ * `keys` (what the plan found no kept release needs) less what the committed history needs that
+ * the plan did not count. A deploy since the plan may use content the plan took as garbage (a
+ * deploy of an older build again: a rollback to it copies that content back). Every record a line
+ * of `committed` names stays; so do the kept copies named by the record of each line the plan did
+ * not count (new since the plan, or past its window). A record that cannot be read keeps every copy.
+ */
+export async function stillNeeded(keys: string[], committed: ManifestDeploy[], planned: ManifestDeploy[], self: string | undefined, folder: string, strategy: Strategy, counted: Counted, concurrency: number): Promise<string[]> {
+  const lines = committed.filter((d): d is ManifestDeploy & { id: string } => usableId(d.id) && d.id !== self)
+  const records = new Set(lines.map((d) => recordKey(folder, d.id)))
+  const rest = keys.filter((key) => !records.has(key))
+  const seen = new Set(planned.map((d) => d.id))
+  const doomed = new Set(keys)
+  const uncounted = lines.filter((d) => !seen.has(d.id) || doomed.has(recordKey(folder, d.id)))
+  if (uncounted.length === 0) return rest
+  const needed = new Set<string>()
+  let unread = !strategy.get
+  await runPool(
+    uncounted,
+    async (d) => {
+      const record = strategy.get ? await readRecord(strategy, counted, recordKey(folder, d.id)).catch(() => undefined) : undefined
+      if (!record) unread = true
+      for (const f of record?.files ?? []) if (f[5] === 1) needed.add(keptKey(folder, f[1], f[2]))
+    },
+    { limit: concurrency },
+  )
+  return rest.filter((key) => !needed.has(key) && !(unread && key.startsWith(`${folder}kept/`)))
+}
+
+/**
  * Deletes the records and kept copies of releases that left the kept window, after the commit
  * that dropped them: an object written after `since` (the storage's clock: another deploy kept
  * that content again meanwhile) is spared. A failure is a warning: they are only storage.
