@@ -69,8 +69,10 @@ interface Gate {
   point?: Point
   /** Points this runner passed, in order. */
   trace: Point[]
-  /** Manifest reads since this runner last wrote: a runner that keeps reading it is waiting for another. */
-  reads: number
+  /** The point this runner passed before the one it is held at. */
+  previous?: Point
+  /** The count of manifest writes released when this runner's last probe was released. */
+  probedAt?: number
   release?: () => void
   /** Requests that came while held: they go on when it is released. */
   waiters: (() => void)[]
@@ -115,7 +117,7 @@ export async function runSchedule(
   fine = false,
   kill?: Kill,
 ): Promise<Schedule> {
-  const gates: Gate[] = runners.map((_, i) => ({ name: `runner ${i}`, state: 'running', trace: [], reads: 0, waiters: [], inflight: 0 }))
+  const gates: Gate[] = runners.map((_, i) => ({ name: `runner ${i}`, state: 'running', trace: [], waiters: [], inflight: 0 }))
   let wake: () => void = () => {}
   const changed = () => wake()
   const killed = runners.map(() => {
@@ -136,10 +138,10 @@ export async function runSchedule(
       changed()
       return never()
     }
+    gate.previous = gate.last
     gate.last = point
     gate.point = point
     gate.trace.push(point)
-    gate.reads = point === 'probe' ? gate.reads + 1 : point === 'write manifest' ? 0 : gate.reads
     gate.state = 'held'
     await new Promise<void>((resolve) => {
       gate.release = resolve
@@ -189,6 +191,15 @@ export async function runSchedule(
     return Promise.race([ran, killed[i]!.dead])
   })
   const settled = Promise.allSettled(outcomes)
+  /** Manifest writes released so far (a conflicting one included: it may have changed nothing, and counting it only offers more). */
+  let manifestWrites = 0
+  /**
+   * A probe right after this runner's own probe, with no manifest write released since: it gets
+   * the answer the last one got, and a runner that probes again on the same answer is polling
+   * (waiting for a prune) and does nothing else. Taken now or after the other runners' next steps
+   * up to a manifest write, it leaves the same states: it goes only when nothing else can.
+   */
+  const stutters = (g: Gate) => g.point === 'probe' && g.previous === 'probe' && g.probedAt === manifestWrites
   const choices: number[] = []
   const offered: number[][] = []
   let decisions = 0
@@ -200,8 +211,8 @@ export async function runSchedule(
     if (held.length === 0) break
     if (step >= MAX_DECISIONS) throw new Error(`no end after ${MAX_DECISIONS} decisions: ${gates.map((g) => `${g.name} at ${g.point}`).join(', ')}`)
     await quiescent?.()
-    // A runner that keeps reading the manifest waits for another: it goes only when nothing else can.
-    const working = held.filter((i) => gates[i]!.reads < 3)
+    // A runner polling the manifest for a change that has not come goes only when nothing else can.
+    const working = held.filter((i) => !stutters(gates[i]!))
     const options = working.length > 0 ? working : held
     const choice = choose(
       options,
@@ -211,6 +222,8 @@ export async function runSchedule(
     choices.push(choice)
     offered.push(options)
     const gate = gates[choice]!
+    if (gate.point === 'probe') gate.probedAt = manifestWrites
+    if (gate.point === 'write manifest') manifestWrites++
     gate.state = 'running'
     const release = gate.release
     const waiters = gate.waiters.splice(0)
