@@ -75,6 +75,8 @@ interface Runner {
   rollback?: true
   /** It is killed at one of its steps (every step in turn): a process stopped there. */
   killed?: true
+  /** The storage refuses its upload of about.html: it fails with its other page written. */
+  failing?: true
 }
 
 /** One case: what the set-up deployed, then the runners that race. */
@@ -146,6 +148,11 @@ async function violations(backend: Backend, prefix: string): Promise<string[]> {
 
 let deaths = 0
 
+/** `strategy`, refusing every upload of a key that ends with `suffix`. */
+function refusing(strategy: Strategy, suffix: string): Strategy {
+  return { ...strategy, upload: (file, ctx) => (file.key.endsWith(suffix) ? Promise.reject(new Error(`refused: ${file.key}`)) : strategy.upload(file, ctx)) }
+}
+
 /** Runs `c` on `backend` through one schedule, and checks the storage after each step and at the end. */
 async function raced(backend: Backend, c: Case, choose: Choose, checkEachStep: boolean): Promise<Schedule> {
   const first = project(backend)
@@ -209,7 +216,8 @@ async function race(
     writeBuild(p.root, runner.version)
     // A killed runner's cache is its own for good: a zombie's late write touches no later schedule.
     const cacheDir = runner.killed ? `dead-${deaths++}` : runner.warm ? 'warm' : `cold-${i}`
-    return p.run({ ...runner.options, cacheDir, strategy: gate(backend.strategy(first.prefix)) })
+    const strategy = backend.strategy(first.prefix)
+    return p.run({ ...runner.options, cacheDir, strategy: gate(runner.failing ? refusing(strategy, 'about.html') : strategy) })
   })
   // Each warm runner needs its own root for its build: only one warm runner per case.
   expect(c.runners.filter((r) => r.warm).length).toBeLessThanOrEqual(1)
@@ -229,8 +237,8 @@ async function race(
   // any write (RollbackRefusal), a release a prune deleted files of or dropped from the history. Any
   // other failure is a finding.
   const conflict = /kept changing under this (deploy|rollback)/
-  const allowed = (reason: unknown) => reason instanceof RollbackRefusal || conflict.test((reason as Error).message)
-  const failed = schedule.outcomes.flatMap((o, i) => (o.status === 'rejected' && !allowed(o.reason) ? [`runner ${i}: ${(o.reason as Error).message}`] : []))
+  const allowed = (reason: unknown, i: number) => reason instanceof RollbackRefusal || conflict.test((reason as Error).message) || (c.runners[i]?.failing === true && /upload\(s\) failed|failed to upload|refused/.test((reason as Error).message))
+  const failed = schedule.outcomes.flatMap((o, i) => (o.status === 'rejected' && !allowed(o.reason, i) ? [`runner ${i}: ${(o.reason as Error).message}`] : []))
   expect(failed, `schedule ${schedule.choices.join('')}`).toEqual([])
   found.push(...(await violations(backend, first.prefix)))
   expect(found, `schedule ${schedule.choices.join('')} (${schedule.traces.map((t) => t.join(' > ')).join(' | ')})`).toEqual([])
@@ -385,6 +393,43 @@ describe('the deploy protocol, three runners in one order', () => {
     expect(aMarked).toBe(true)
     // A uploaded its pages after both others had ended.
     expect(schedule.choices.slice(-3)).not.toContain(1)
+  })
+})
+
+describe('a deploy that fails after another moved it into the history', () => {
+  // X marks; C's mark moves X into the history (open) and C commits; A plans (X open), uploads its
+  // pages and is about to commit; then X writes index.html and fails on about.html. X says it ended
+  // (trust.ts, endUncommitted): A's commit meets that write and vouches for nothing, so A's next
+  // deploy lists the storage and puts its own index.html back.
+  it("leaves no cache vouching over the page it wrote", async () => {
+    const memory = backends.find((b) => b.name === 'memory')!
+    const failingCase: Case = {
+      name: 'a deploy, a failing deploy and a third',
+      runners: [{ version: 5, options: {}, warm: true }, { version: 6, options: {}, warm: false, failing: true }, { version: 7, options: {}, warm: false }],
+    }
+    let xMarked = false
+    let aAtCommit = false
+    let aLast: string | undefined
+    const order: Choose = (held, _step, points) => {
+      if (!xMarked && held.includes(1)) {
+        if (points[1] === 'write manifest') xMarked = true
+        return 1
+      }
+      if (held.includes(2)) return 2
+      if (!aAtCommit && held.includes(0)) {
+        if (aLast === 'upload html' && points[0] === 'write manifest') aAtCommit = true
+        else {
+          aLast = points[0]
+          return 0
+        }
+      }
+      return held.includes(1) ? 1 : held[0]!
+    }
+    const schedule = await fromSnapshot(memory, failingCase)(order, true, true)
+    expect(aAtCommit).toBe(true)
+    expect(schedule.outcomes[1]?.status).toBe('rejected')
+    // X wrote index.html after A's: it was live until A's next deploy.
+    expect(schedule.traces[1]).toContain('upload html')
   })
 })
 
