@@ -83,6 +83,8 @@ interface Runner {
 interface Case {
   name: string
   runners: Runner[]
+  /** Explored on the local storages only: what it adds is the protocol's, not a server's (the test budget). */
+  localOnly?: true
 }
 
 const prune = { keepDeploys: 3 }
@@ -98,6 +100,8 @@ const cases: Case[] = [
   // The prune deletes the files of v2 to v4 (keepDeploys 1) while the rollback restores v3; an include deploy that prunes.
   { name: 'rollback command with a keepDeploys 1 prune', runners: [{ version: 5, options: { prune: { keepDeploys: 1 } }, warm: true }, { version: 3, options: {}, warm: false, rollback: true }] },
   { name: 'rollback command with an include prune', runners: [{ version: 6, options: { include: ['assets/**'], prune: { keepDeploys: 1 } }, warm: true }, { version: 3, options: {}, warm: false, rollback: true }] },
+  // A deploy that stops without committing, alive (a storage refusal): its other page is written.
+  { name: 'prune with a failing deploy', runners: [{ version: 5, options: { prune }, warm: true }, { version: 6, options: {}, warm: false, failing: true }], localOnly: true },
 ]
 
 /** Every key's bytes under the prefix, by path, read without the strategy. */
@@ -275,6 +279,12 @@ const threeWithRollback: Case = {
   runners: [{ version: 5, options: { prune }, warm: true }, { version: 3, options: {}, warm: false, rollback: true }, { version: 2, options: {}, warm: false }],
 }
 
+/** A deploy moved into the history by a third's mark, failing after the others planned: the order the end record (trust.ts) is for. */
+const threeWithFailing: Case = {
+  name: 'a prune, a failing deploy and a deploy',
+  runners: [{ version: 5, options: { prune }, warm: true }, { version: 6, options: {}, warm: false, failing: true }, { version: 7, options: {}, warm: false }],
+}
+
 /**
  * How each storage is explored by default: every schedule where that fits the test budget (the
  * deploy-with-deploy case on memory: 670 schedules), else a seeded random sample of this many.
@@ -289,7 +299,7 @@ const KILL_SAMPLES: Record<string, number> = { memory: 4, filesystem: 1 }
 describe.each(backends.filter((b) => b.conditional))('the deploy protocol under every interleaving, on $name', (backend) => {
   const runner = (c: Case) => (backend.snapshot ? fromSnapshot(backend, c) : (choose: Choose, each: boolean) => raced(backend, c, choose, each))
   // A loop, not it.each: it.each cuts a long name in the title, and a sweep picks its case by the whole title.
-  for (const c of cases) it(`two runners: '${c.name}'`, async () => {
+  for (const c of cases) it.runIf(!c.localOnly || backend.snapshot !== undefined)(`two runners: '${c.name}'`, async () => {
     // Every order on the local storages; a server's set-up deploys cost seconds a schedule.
     const exhaustive = (FULL && backend.snapshot !== undefined) || WHOLE_BY_DEFAULT.has(`${backend.name}: ${c.name}`)
     const started = performance.now()
@@ -356,7 +366,7 @@ describe.each(backends.filter((b) => b.conditional))('the deploy protocol under 
     }, CASE_TIMEOUT)
   }
 
-  for (const c of [three, threeWithRollback]) {
+  for (const c of [three, threeWithRollback, threeWithFailing]) {
     it.runIf(backend.snapshot !== undefined)(`three runners, sampled: ${c.name}`, async () => {
       const run = runner(c)
       if (REPLAY) {
