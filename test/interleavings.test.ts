@@ -77,6 +77,8 @@ interface Runner {
   killed?: true
   /** The storage refuses its upload of about.html: it fails with its other page written. */
   failing?: true
+  /** Its page uploads are stored, then answered with an error (a lost answer, a timeout): it fails having written them. */
+  lands?: true
 }
 
 /** One case: what the set-up deployed, then the runners that race. */
@@ -221,7 +223,8 @@ async function race(
     // A killed runner's cache is its own for good: a zombie's late write touches no later schedule.
     const cacheDir = runner.killed ? `dead-${deaths++}` : runner.warm ? 'warm' : `cold-${i}`
     const strategy = backend.strategy(first.prefix)
-    return p.run({ ...runner.options, cacheDir, strategy: gate(runner.failing ? refusing(strategy, 'about.html') : strategy) })
+    const landing: typeof strategy = { ...strategy, upload: async (file, ctx) => { const stored = await strategy.upload(file, ctx); if (file.key.endsWith('.html')) throw new Error(`refused: ${file.key} (stored, answer lost)`); return stored } }
+    return p.run({ ...runner.options, cacheDir, strategy: gate(runner.failing ? refusing(strategy, 'about.html') : runner.lands ? landing : strategy) })
   })
   // Each warm runner needs its own root for its build: only one warm runner per case.
   expect(c.runners.filter((r) => r.warm).length).toBeLessThanOrEqual(1)
@@ -241,7 +244,7 @@ async function race(
   // any write (RollbackRefusal), a release a prune deleted files of or dropped from the history. Any
   // other failure is a finding.
   const conflict = /kept changing under this (deploy|rollback)/
-  const allowed = (reason: unknown, i: number) => reason instanceof RollbackRefusal || conflict.test((reason as Error).message) || (c.runners[i]?.failing === true && /upload\(s\) failed|failed to upload|refused/.test((reason as Error).message))
+  const allowed = (reason: unknown, i: number) => reason instanceof RollbackRefusal || conflict.test((reason as Error).message) || ((c.runners[i]?.failing === true || c.runners[i]?.lands === true) && /upload\(s\) failed|failed to upload|refused/.test((reason as Error).message))
   const failed = schedule.outcomes.flatMap((o, i) => (o.status === 'rejected' && !allowed(o.reason, i) ? [`runner ${i}: ${(o.reason as Error).message}`] : []))
   expect(failed, `schedule ${schedule.choices.join('')}`).toEqual([])
   found.push(...(await violations(backend, first.prefix)))
@@ -555,5 +558,117 @@ describe('orders the sweeps found', () => {
       await first.run({ include: ['assets/**'], prune: { keepDeploys: 1 }, cacheDir: 'warm' })
       expect(await violations(memory, first.prefix), `after the include deploy of v${v}`).toEqual([])
     }
+  })
+})
+
+describe('orders a review found', () => {
+  /** Runs each phase's runner until it has released `writes` manifest writes (or until it is done). */
+  const phased = (steps: { runner: number; writes?: number }[]): Choose => {
+    let phase = 0
+    let writes = 0
+    return (held, _step, points) => {
+      while (phase < steps.length) {
+        const p = steps[phase]!
+        if (!held.includes(p.runner) || (p.writes !== undefined && writes >= p.writes)) {
+          phase++
+          writes = 0
+          continue
+        }
+        if (points[p.runner] === 'write manifest') writes++
+        return p.runner
+      }
+      return held[0]!
+    }
+  }
+
+  // D (build 3 again) marks; P (keepDeploys 2) plans with D pending: D's line has no `release` yet,
+  // so releaseGarbage reads no record for it and takes the kept copies of build 3's pages as
+  // garbage. P marks; D runs whole and commits; P runs whole. stillNeeded sees D in the plan's
+  // history (`seen`) with its record not doomed, so it reads nothing for it: P deletes the kept
+  // copies of build 3's pages, and a rollback to D (a kept release) is refused.
+  it('a prune keeps the kept copies of a release that was pending at its plan', async () => {
+    const memory = backends.find((b) => b.name === 'memory')!
+    const c: Case = {
+      name: 'a prune (keepDeploys 2), a deploy of build 3, then the rollback command',
+      runners: [{ version: 5, options: { prune: { keepDeploys: 2 } }, warm: true }, { version: 3, options: {}, warm: false }, { version: 3, options: {}, warm: false, rollback: true }],
+    }
+    const schedule = await fromSnapshot(memory, c)(phased([{ runner: 1, writes: 1 }, { runner: 0, writes: 1 }, { runner: 1 }, { runner: 0 }, { runner: 2 }]), true, true)
+    expect(schedule.outcomes[0]?.status).toBe('fulfilled')
+    expect(schedule.outcomes[1]?.status).toBe('fulfilled')
+    const r = schedule.outcomes[2]
+    expect(r?.status === 'rejected' ? ((r as PromiseRejectedResult).reason as Error).message : 'fulfilled').toBe('fulfilled')
+  })
+
+  // R (rollback to v3) marks; B (v6) runs whole, its mark moving R into the history (open); A
+  // (keepDeploys 1) plans with R open, uploads its pages; R copies v3's pages back; A prunes (R's
+  // open line is outside keepDeploys: v3's assets are stale, and the lease spares only deploys new
+  // since the plan) and commits a history of [A] alone, without R's open line; R then loses its
+  // commit and endUncommitted finds no line to end. No process is killed.
+  it("a pruning deploy (keepDeploys 1) neither deletes an open rollback's files nor drops its open line", async () => {
+    const memory = backends.find((b) => b.name === 'memory')!
+    const c: Case = {
+      name: 'a prune (keepDeploys 1), the rollback command, a deploy',
+      runners: [{ version: 5, options: { prune: { keepDeploys: 1 } }, warm: true }, { version: 3, options: {}, warm: false, rollback: true }, { version: 6, options: {}, warm: false }],
+    }
+    let aHtml = false
+    const base = phased([{ runner: 1, writes: 1 }, { runner: 2 }])
+    let phase = 0
+    const order: Choose = (held, step, points) => {
+      if (phase === 0) {
+        if (held.includes(1) || held.includes(2)) {
+          const choice = base(held, step, points)
+          if (choice !== 0) return choice
+        }
+        phase = 1
+      }
+      if (phase === 1) {
+        if (!aHtml && held.includes(0)) {
+          if (points[0] === 'upload html') aHtml = true
+          return 0
+        }
+        phase = 2
+      }
+      if (phase === 2) {
+        if (held.includes(1) && points[1] !== 'write manifest') return 1
+        phase = 3
+      }
+      return held.includes(0) ? 0 : held[0]!
+    }
+    const schedule = await fromSnapshot(memory, c)(order, true, true)
+    expect(schedule.traces[1]).toContain('copy')
+  })
+
+  // As 'a deploy that fails after another moved it into the history', but X deploys build 3 again
+  // (its assets are stored: only its pages go) and the storage stores each page and then answers
+  // with an error. report.uploaded stays empty, so execute.ts never calls endUncommitted: A's
+  // commit vouches, and A's next deploy from its cache leaves X's v3 pages live.
+  it('a deploy whose page uploads landed but were answered with an error still says it ended', async () => {
+    const memory = backends.find((b) => b.name === 'memory')!
+    const c: Case = {
+      name: 'a deploy, a deploy of build 3 whose pages land unanswered, and a third',
+      runners: [{ version: 5, options: {}, warm: true }, { version: 3, options: {}, warm: false, lands: true }, { version: 7, options: {}, warm: false }],
+    }
+    let xMarked = false
+    let aAtCommit = false
+    let aLast: string | undefined
+    const order: Choose = (held, _step, points) => {
+      if (!xMarked && held.includes(1)) {
+        if (points[1] === 'write manifest') xMarked = true
+        return 1
+      }
+      if (held.includes(2)) return 2
+      if (!aAtCommit && held.includes(0)) {
+        if (aLast === 'upload html' && points[0] === 'write manifest') aAtCommit = true
+        else {
+          aLast = points[0]
+          return 0
+        }
+      }
+      return held.includes(1) ? 1 : held[0]!
+    }
+    const schedule = await fromSnapshot(memory, c)(order, true, true)
+    expect(aAtCommit).toBe(true)
+    expect(schedule.outcomes[1]?.status).toBe('rejected')
+    expect(schedule.traces[1]).toContain('upload html')
   })
 })

@@ -47,7 +47,8 @@ export async function stillNeeded(keys: string[], committed: ManifestDeploy[], p
   const lines = committed.filter((d): d is ManifestDeploy & { id: string } => usableId(d.id) && d.id !== self)
   const records = new Set(lines.map((d) => recordKey(folder, d.id)))
   const rest = keys.filter((key) => !records.has(key))
-  const seen = new Set(planned.map((d) => d.id))
+  // The plan read the records of lines with a release only (a pending line has none yet).
+  const seen = new Set(planned.filter((d) => d.release).map((d) => d.id))
   const doomed = new Set(keys)
   const uncounted = lines.filter((d) => !seen.has(d.id) || doomed.has(recordKey(folder, d.id)))
   if (uncounted.length === 0) return rest

@@ -141,7 +141,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
     const line: ManifestDeploy = { at, paths: record.files.map((f) => f[0]), id, ...(live?.site ? { site: live.site } : {}) }
     const mark = await markStorage(writer, { version, read }, line)
     if (mark.interleaved) throw conflict(remote.manifestKey)
-    ending = () => endUncommitted(writer, id)
+    ending = () => endUncommitted(writer, id, requests)
     // Step 4, as a deploy's: a prune recorded before this mark may be deleting files this rollback
     // leaves in place. Wait for it. It committed: the manifest changed, fail before any copy. It
     // died (lease out, deletes no more): look for every file again; the commit leaves its lease out.
@@ -211,7 +211,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
     report.manifest = { key: remote.manifestKey ?? '', size: committed.size }
     report.bytesUploaded = report.uploaded.reduce((sum, u) => sum + u.size, 0)
   } catch (error) {
-    if (ending && report.uploaded.length + report.deleted.length > 0) await ending().catch(() => {})
+    if (ending && report.uploaded.length + report.failed.length + report.deleted.length > 0) await ending().catch(() => {})
     // A failed copy (a DeployError) has its report already: published here, as the run ends.
     if (error instanceof DeployError) publish()
     throw stoppedRun(error, report, publish)
