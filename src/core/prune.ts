@@ -3,7 +3,7 @@ import { runPool } from '../pool.js'
 import { type DeleteReason, type DeployReport, errorText } from '../report.js'
 import type { RemoteObject, Strategy } from '../strategy.js'
 import type { ManifestDeploy, ManifestPruning, ManifestRead, RemoteManifest } from './deploy-manifest.js'
-import { type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, waitForPrune, writeManifestConditionally } from './trust.js'
+import { type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, mayBeWriting, waitForPrune, withPending, writeManifestConditionally } from './trust.js'
 import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
 
@@ -249,7 +249,9 @@ export async function executePrune(stale: StaleObject[], run: PruneRun): Promise
         // of what it is deleting.
         const other = current?.pruning
         if (other && other.id !== run.self && !waitedOut.has(other.id)) throw new OtherPrune(other)
-        const spared = new Set(deploysSince(current, run.before, run.self).flatMap((d) => d.paths.map(fold)))
+        // Spared: every path of a deploy since the plan, and of one that may still be writing (it may write pages after this lease).
+        const writing = current ? withPending(current, run.self).filter((d) => mayBeWriting(d)) : []
+        const spared = new Set([...deploysSince(current, run.before, run.self), ...writing].flatMap((d) => d.paths.map(fold)))
         candidates = stale.filter(({ key }) => !spared.has(fold(key.slice(prefix.length))))
         const pruning = { id: run.self ?? '', at: new Date().toISOString(), paths: candidates.map(({ key }) => key.slice(prefix.length)) }
         return { deploys: current?.deploys ?? [], files: current?.files ?? {}, ...(current?.pending ? { pending: current.pending } : {}), pruning }

@@ -2,8 +2,9 @@ import { errorText } from '../report.js'
 import { type Strategy, isConflict } from '../strategy.js'
 import { foldPath } from '../paths.js'
 import { MANIFEST_FORMAT, MANIFEST_TOOL, type ManifestDeploy, type ManifestPruning, type ManifestRead, type RemoteManifest, deployIdentity, historyOf, manifestUpload } from './deploy-manifest.js'
-import type { RemoteState } from './remote.js'
-import type { Counted } from './requests.js'
+import { RemoteState } from './remote.js'
+import { type Counted, createCounter } from './requests.js'
+import type { RequestKind } from '../strategy.js'
 
 /**
  * Every rule about when the checksum cache may vouch for the storage, in one place.
@@ -199,7 +200,20 @@ export async function unmarkStorage(writer: ManifestWriter, mark: Written, id: s
  * a real deploy out of the kept window), at most `keep`.
  */
 export function historyToCommit(deploy: ManifestDeploy, current: RemoteManifest | undefined, keep: number): ManifestDeploy[] {
-  return historyOf([deploy, ...(current ? withPending(current, deploy.id) : [])]).slice(0, keep)
+  // A line that may still be writing stays past `keep`: cut, its pages could go live under a manifest that looks settled.
+  return historyOf([deploy, ...(current ? withPending(current, deploy.id) : [])]).filter((d, i) => i < keep || mayBeWriting(d))
+}
+
+/** How long a run may stay pending or open before the others take it as dead (its own clock against theirs: a day covers any skew). */
+export const OPEN_AT_MOST_MS = 24 * 3_600_000
+
+/**
+ * Whether a line of the history (or the pending one, as `withPending` gives it) may still be
+ * writing: open, not ended, begun less than a day ago. Its paths are kept from prune and the line
+ * from the cut of the history; a killed run's line ages out after that day.
+ */
+export function mayBeWriting(d: ManifestDeploy, now = Date.now()): boolean {
+  return d.open === true && !d.ended && !(now - Date.parse(d.at) > OPEN_AT_MOST_MS)
 }
 
 /**
@@ -233,13 +247,17 @@ export function deploysSince(manifest: RemoteManifest | undefined, before: Remot
  * this run wrote after that plan. Still pending, the mark says as much already: nothing is written.
  * Only a killed run writes no end: it is taken as dead by a deploy that saw it pending at its plan.
  */
-export async function endUncommitted(writer: ManifestWriter, id: string): Promise<void> {
+export async function endUncommitted(from: ManifestWriter, id: string, requests: Record<RequestKind, number>): Promise<void> {
+  // Its own requests, not cancelled with the run: a cancelled run says it ended too (within 10 s).
+  const counted = createCounter(requests, AbortSignal.timeout(10_000))
+  const writer: ManifestWriter = { strategy: from.strategy, counted, remote: new RemoteState(from.strategy, counted, from.remote.manifestKey, () => {}) }
   const { version, read } = await writer.remote.reread()
   if (read.state !== 'ok' || read.manifest.pending?.id === id) return
   const open = read.manifest.deploys.find((d) => d.id === id && d.open && !d.ended)
   if (!open) return
   await writeManifestConditionally(writer, { version, read }, (current) => {
-    if (!current || current.pending?.id === id) throw new Error('this run is pending again')
+    // Moved back to pending, or ended, committed or cut meanwhile: nothing to say (the caller ignores this).
+    if (!current || current.pending?.id === id || !current.deploys.some((d) => d.id === id && d.open && !d.ended)) throw new Error('nothing to end')
     const deploys = current.deploys.map((d) => (d.id === id && d.open ? { ...d, ended: true } : d))
     return { deploys, files: current.files, ...(current.pending ? { pending: current.pending } : {}), ...(current.pruning ? { pruning: current.pruning } : {}) }
   })
