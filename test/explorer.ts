@@ -69,10 +69,10 @@ interface Gate {
   point?: Point
   /** Points this runner passed, in order. */
   trace: Point[]
-  /** The point this runner passed before the one it is held at. */
-  previous?: Point
-  /** The count of manifest writes released when this runner's last probe was released. */
-  probedAt?: number
+  /** Probes in a row up to the one it is held at (0 when it is held elsewhere). */
+  probes: number
+  /** The count of manifest writes released when each of this runner's last two probes was released. */
+  probedAt: (number | undefined)[]
   release?: () => void
   /** Requests that came while held: they go on when it is released. */
   waiters: (() => void)[]
@@ -117,7 +117,7 @@ export async function runSchedule(
   fine = false,
   kill?: Kill,
 ): Promise<Schedule> {
-  const gates: Gate[] = runners.map((_, i) => ({ name: `runner ${i}`, state: 'running', trace: [], waiters: [], inflight: 0 }))
+  const gates: Gate[] = runners.map((_, i) => ({ name: `runner ${i}`, state: 'running', trace: [], probes: 0, probedAt: [], waiters: [], inflight: 0 }))
   let wake: () => void = () => {}
   const changed = () => wake()
   const killed = runners.map(() => {
@@ -138,7 +138,7 @@ export async function runSchedule(
       changed()
       return never()
     }
-    gate.previous = gate.last
+    gate.probes = point === 'probe' ? gate.probes + 1 : 0
     gate.last = point
     gate.point = point
     gate.trace.push(point)
@@ -194,12 +194,14 @@ export async function runSchedule(
   /** Manifest writes released so far (a conflicting one included: it may have changed nothing, and counting it only offers more). */
   let manifestWrites = 0
   /**
-   * A probe right after this runner's own probe, with no manifest write released since: it gets
-   * the answer the last one got, and a runner that probes again on the same answer is polling
-   * (waiting for a prune) and does nothing else. Taken now or after the other runners' next steps
-   * up to a manifest write, it leaves the same states: it goes only when nothing else can.
+   * A third probe in a row, with no manifest write released since the first of the two before
+   * it: the runner is polling (waiting for a prune: a poll that sees a change is followed by one
+   * more HEAD and a GET, so two in a row can be a poll and its re-read, or a failed copy's check
+   * and the end record's re-read; three in a row without a change only the poll makes). It gets
+   * the answer the last two got and changes nothing: taken now or after the other runners' next
+   * steps up to a manifest write, it leaves the same states, so it goes only when nothing else can.
    */
-  const stutters = (g: Gate) => g.point === 'probe' && g.previous === 'probe' && g.probedAt === manifestWrites
+  const stutters = (g: Gate) => g.point === 'probe' && g.probes >= 3 && g.probedAt[0] === manifestWrites
   const choices: number[] = []
   const offered: number[][] = []
   let decisions = 0
@@ -222,7 +224,7 @@ export async function runSchedule(
     choices.push(choice)
     offered.push(options)
     const gate = gates[choice]!
-    if (gate.point === 'probe') gate.probedAt = manifestWrites
+    if (gate.point === 'probe') gate.probedAt = [gate.probedAt[1], manifestWrites]
     if (gate.point === 'write manifest') manifestWrites++
     gate.state = 'running'
     const release = gate.release
