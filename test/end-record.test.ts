@@ -70,6 +70,7 @@ describe('a line that may still be writing', () => {
     ['open and ended', line('x', { open: true, ended: true }), false],
     ['committed', line('x'), false],
     ['open, begun more than a day ago (taken as dead)', line('x', { open: true, at: old }), false],
+    ['open, with a time that does not parse', line('x', { open: true, at: 'yesterday' }), false],
   ]
   it('has cases', () => expect(cases.length).toBeGreaterThan(3))
   it.each(cases)('%s', (_name, d, expected) => expect(mayBeWriting(d)).toBe(expected))

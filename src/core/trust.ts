@@ -213,7 +213,9 @@ export const OPEN_AT_MOST_MS = 24 * 3_600_000
  * from the cut of the history; a killed run's line ages out after that day.
  */
 export function mayBeWriting(d: ManifestDeploy, now = Date.now()): boolean {
-  return d.open === true && !d.ended && !(now - Date.parse(d.at) > OPEN_AT_MOST_MS)
+  const began = Date.parse(d.at)
+  // A time that does not parse (a hostile or broken manifest) is no reason to keep a line for ever.
+  return d.open === true && !d.ended && Number.isFinite(began) && now - began <= OPEN_AT_MOST_MS
 }
 
 /**
