@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { type ManifestDeploy, manifestUpload } from '../src/core/deploy-manifest.js'
 import { RemoteState } from '../src/core/remote.js'
 import { createCounter, emptyRequestCounts } from '../src/core/requests.js'
-import { OPEN_AT_MOST_MS, endUncommitted, historyToCommit, mayBeWriting } from '../src/core/trust.js'
+import { endUncommitted } from '../src/core/end-record.js'
+import { OPEN_AT_MOST_MS, historyToCommit, mayBeWriting } from '../src/core/trust.js'
 import type { Strategy } from '../src/index.js'
 import { backends } from './backends.js'
 
@@ -15,14 +16,15 @@ let n = 0
 
 /** The memory storage, refusing a request whose signal is aborted, as the server transports do. */
 function honouring(strategy: Strategy): Strategy {
-  const check = (signal: AbortSignal) => {
+  const checked = async <T>(signal: AbortSignal, call: () => Promise<T>): Promise<T> => {
     if (signal.aborted) throw new Error('aborted')
+    return call()
   }
   return {
     ...strategy,
-    upload: async (file, ctx) => (check(ctx.signal), strategy.upload(file, ctx)),
-    stat: async (key, ctx) => (check(ctx.signal), strategy.stat!(key, ctx)),
-    get: async (key, ctx) => (check(ctx.signal), strategy.get!(key, ctx)),
+    upload: (file, ctx) => checked(ctx.signal, () => strategy.upload(file, ctx)),
+    stat: (key, ctx) => checked(ctx.signal, () => strategy.stat!(key, ctx)),
+    get: (key, ctx) => checked(ctx.signal, () => strategy.get!(key, ctx)),
   }
 }
 

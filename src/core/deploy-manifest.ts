@@ -64,7 +64,7 @@ const DeploySchema = v.object({
   /**
    * Set (with `open`) by the run itself when it stopped without committing, after another's mark
    * had moved it here: it writes no more. A deploy that saw it open at its plan and sees it ended
-   * at its commit counts it as one that wrote since (trust.ts, `endUncommitted`).
+   * at its commit counts it as one that wrote since (end-record.ts, `endUncommitted`).
    */
   ended: v.optional(v.boolean()),
 })

@@ -1,6 +1,5 @@
 import { DEFAULTS } from '../defaults.js'
 import { githubActionsEnabled, group } from '../github-actions.js'
-import { md5Hex } from '../hash.js'
 import { pathRecord } from '../paths.js'
 import { runPool } from '../pool.js'
 import { DeployError, type DeployReport, type Logger, type UploadReason, errorText, summarize } from '../report.js'
@@ -12,8 +11,10 @@ import { executePrune } from './prune.js'
 import { type ReleaseFile, type ReleaseRecord, groupOf, hashedName, isLive, keepBeforeOverwrite, locate, readRecord, recordKey, releaseFolder, releaseSource, usableId, writeRecord } from './release.js'
 import { publishReport, runOnDeployed, stoppedRun } from './publish.js'
 import { RemoteState } from './remote.js'
+import { endUncommitted } from './end-record.js'
+import { copyBack } from './copy-back.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
-import { type ManifestWriter, PRUNE_LEASE_MS, endUncommitted, historyToCommit, markStorage, unmarkStorage, pruneThreat, settled, waitForPrune, writeManifestConditionally } from './trust.js'
+import { type ManifestWriter, PRUNE_LEASE_MS, historyToCommit, markStorage, unmarkStorage, pruneThreat, settled, waitForPrune, writeManifestConditionally } from './trust.js'
 
 /** `rollback()`: restore a kept release from the storage alone (no build, no cache). */
 export interface RollbackOptions {
@@ -298,20 +299,6 @@ async function locateAll(copies: Copy[], record: ReleaseRecord, strategy: Strate
       `[collectfasta] Release ${record.id} cannot be rolled back to: ${missing.length} of its file(s) are no longer kept (${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''}). Nothing was written. Choose a newer release (\`collectfasta releases\`), or deploy its build again.`,
     )
   }
-}
-
-/** Copies a kept copy back under its key: server-side, else read and written again with the recorded headers. */
-async function copyBack(strategy: Strategy, counted: ReturnType<typeof createCounter>, c: Copy, record: ReleaseRecord): Promise<RemoteObject | undefined> {
-  if (strategy.copy) {
-    const copy = strategy.copy.bind(strategy)
-    return counted('copy', (ctx) => copy(c.from, c.key, ctx))
-  }
-  const get = strategy.get?.bind(strategy)
-  const headers = record.headers[c.file[4]]
-  const bytes = get && (await counted('get', (ctx) => get(c.from, ctx)))
-  if (!bytes || !headers) throw new Error(`the kept copy ${c.from} could not be read`)
-  const md5 = md5Hex(bytes)
-  return counted('upload', (ctx) => strategy.upload({ key: c.key, body: bytes, size: bytes.byteLength, xxh64: c.file[1], md5: () => md5, headers, headersFingerprint: c.file[2] }, ctx))
 }
 
 /** Another deploy or rollback committed first: this one stops and says so. */

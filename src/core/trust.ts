@@ -2,9 +2,8 @@ import { errorText } from '../report.js'
 import { type Strategy, isConflict } from '../strategy.js'
 import { foldPath } from '../paths.js'
 import { MANIFEST_FORMAT, MANIFEST_TOOL, type ManifestDeploy, type ManifestPruning, type ManifestRead, type RemoteManifest, deployIdentity, historyOf, manifestUpload } from './deploy-manifest.js'
-import { RemoteState } from './remote.js'
-import { type Counted, createCounter } from './requests.js'
-import type { RequestKind } from '../strategy.js'
+import type { RemoteState } from './remote.js'
+import type { Counted } from './requests.js'
 
 /**
  * Every rule about when the checksum cache may vouch for the storage, in one place.
@@ -237,31 +236,6 @@ export function deploysSince(manifest: RemoteManifest | undefined, before: Remot
     if (self !== undefined && d.id === self) return false
     const was = known.get(deployIdentity(d))
     return was === undefined || (was === 'open' && state(d) !== 'open')
-  })
-}
-
-/**
- * The last write of a run that marked the storage, wrote files and stops without committing
- * (failed, lost the race, cancelled), once another's mark has moved it into the history: its
- * entry there is marked `ended`. A deploy that planned while it was open, and whose cache would
- * vouch at its commit, then either conflicts with this write (and vouches for nothing) or vouches
- * for a version this write replaces: either way its next deploy lists the storage and sees what
- * this run wrote after that plan. Still pending, the mark says as much already: nothing is written.
- * Only a killed run writes no end: it is taken as dead by a deploy that saw it pending at its plan.
- */
-export async function endUncommitted(from: ManifestWriter, id: string, requests: Record<RequestKind, number>): Promise<void> {
-  // Its own requests, not cancelled with the run: a cancelled run says it ended too (within 10 s).
-  const counted = createCounter(requests, AbortSignal.timeout(10_000))
-  const writer: ManifestWriter = { strategy: from.strategy, counted, remote: new RemoteState(from.strategy, counted, from.remote.manifestKey, () => {}) }
-  const { version, read } = await writer.remote.reread()
-  if (read.state !== 'ok' || read.manifest.pending?.id === id) return
-  const open = read.manifest.deploys.find((d) => d.id === id && d.open && !d.ended)
-  if (!open) return
-  await writeManifestConditionally(writer, { version, read }, (current) => {
-    // Moved back to pending, or ended, committed or cut meanwhile: nothing to say (the caller ignores this).
-    if (!current || current.pending?.id === id || !current.deploys.some((d) => d.id === id && d.open && !d.ended)) throw new Error('nothing to end')
-    const deploys = current.deploys.map((d) => (d.id === id && d.open ? { ...d, ended: true } : d))
-    return { deploys, files: current.files, ...(current.pending ? { pending: current.pending } : {}), ...(current.pruning ? { pruning: current.pruning } : {}) }
   })
 }
 
