@@ -282,7 +282,7 @@ const threeWithRollback: Case = {
   runners: [{ version: 5, options: { prune }, warm: true }, { version: 3, options: {}, warm: false, rollback: true }, { version: 2, options: {}, warm: false }],
 }
 
-/** A deploy moved into the history by a third's mark, failing after the others planned: the order the end record (trust.ts) is for. */
+/** A deploy moved into the history by a third's mark, failing after the others planned: the order the end record (end-record.ts) is for. */
 const threeWithFailing: Case = {
   name: 'a prune, a failing deploy and a deploy',
   runners: [{ version: 5, options: { prune }, warm: true }, { version: 6, options: {}, warm: false, failing: true }, { version: 7, options: {}, warm: false }],
@@ -412,7 +412,7 @@ describe('the deploy protocol, three runners in one order', () => {
 describe('a deploy that fails after another moved it into the history', () => {
   // X marks; C's mark moves X into the history (open) and C commits; A plans (X open), uploads its
   // pages and is about to commit; then X writes index.html and fails on about.html. X says it ended
-  // (trust.ts, endUncommitted): A's commit meets that write and vouches for nothing, so A's next
+  // (end-record.ts): A's commit meets that write and vouches for nothing, so A's next
   // deploy lists the storage and puts its own index.html back.
   it("leaves no cache vouching over the page it wrote", async () => {
     const memory = backends.find((b) => b.name === 'memory')!

@@ -85,7 +85,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
   const report: RollbackReport = { target: strategy.target, dryRun, uploaded: [], skipped: [], failed: [], pending: [], deleted: [], bytesUploaded: 0, durationMs: 0, requests, plan: [], rollback: { to: '' } }
   const github = githubActionsEnabled(options.githubActions)
   const publish = () => publishReport(report, started, { reportFile: options.reportFile, github, logger })
-  // Between the mark and the commit: how this run, stopping, says it wrote and ended (trust.ts).
+  // Between the mark and the commit: how this run, stopping, says it wrote and ended (end-record.ts).
   let ending: (() => Promise<void>) | undefined
   try {
     if (!strategy.get || (!strategy.stat && !strategy.list)) {
