@@ -464,7 +464,7 @@ describe('orders the sweeps found', () => {
   // Found by the same sweep: a rollback whose mark C's mark moved into the history copied v3's
   // pages back after A's plan, then lost its commit and wrote nothing; A's commit vouched for a
   // manifest that records v5's pages, and the next deploy from A's cache trusted it and left v3's
-  // pages live. A run that wrote and stops without committing now marks its entry `ended` (trust.ts,
+  // pages live. A run that wrote and stops without committing now marks its entry `ended` (end-record.ts,
   // endUncommitted): A's commit conflicts with that write and vouches for nothing.
   it('a rollback displaced into the history that copies pages, then loses its commit, says it ended: no cache vouches over its pages', async () => {
     const memory = backends.find((b) => b.name === 'memory')!
