@@ -672,3 +672,40 @@ describe('orders a review found', () => {
     expect(schedule.traces[1]).toContain('upload html')
   })
 })
+
+describe('orders a second review found', () => {
+  const phased = (steps: { runner: number; writes?: number }[]): Choose => {
+    let phase = 0
+    let writes = 0
+    return (held, _step, points) => {
+      while (phase < steps.length) {
+        const p = steps[phase]!
+        if (!held.includes(p.runner) || (p.writes !== undefined && writes >= p.writes)) {
+          phase++
+          writes = 0
+          continue
+        }
+        if (points[p.runner] === 'write manifest') writes++
+        return p.runner
+      }
+      return held[0]!
+    }
+  }
+
+  // X (v6, failing alive) marks; B (v8, full) runs whole, its mark moving X into the history
+  // (open), and commits: B's line is newer than X's. X then writes its assets and index.html,
+  // fails on about.html, and says it ended. C (include assets/**, keepDeploys 1) plans:
+  // livePaths stops at B (the newest committed full line), so X's assets are in no kept line;
+  // X's line is ended, so mayBeWriting does not spare them. C deletes assets/app-v6.js under the
+  // live v6 index.html. No process is killed.
+  it("an include deploy that prunes keeps the assets of an ended deploy whose page is live", async () => {
+    const memory = backends.find((b) => b.name === 'memory')!
+    const c: Case = {
+      name: 'an include prune (keepDeploys 1), a failing deploy, a full deploy',
+      runners: [{ version: 7, options: { include: ['assets/**'], prune: { keepDeploys: 1 } }, warm: true }, { version: 6, options: {}, warm: false, failing: true }, { version: 8, options: {}, warm: false }],
+    }
+    const schedule = await fromSnapshot(memory, c)(phased([{ runner: 1, writes: 1 }, { runner: 2 }, { runner: 1 }, { runner: 0 }]), true, true)
+    expect(schedule.outcomes[1]?.status).toBe('rejected')
+    expect(schedule.traces[1]).toContain('upload html')
+  })
+})

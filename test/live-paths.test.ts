@@ -16,6 +16,8 @@ describe('livePaths', () => {
     ['this deploy pending: left out', manifest([line('b')], line('self')), 'self', ['b.html']],
     ['an open deploy (moved into the history by another mark)', manifest([line('o', { open: true }), line('b'), line('a')]), undefined, ['o.html', 'b.html']],
     ['partial deploys back to the full one', manifest([line('i2', { partial: true }), line('i1', { partial: true }), line('o', { open: true }), line('b'), line('a')]), undefined, ['i2.html', 'i1.html', 'o.html', 'b.html']],
+    // Moved into the history by b's mark, it wrote after b committed: below b, its pages may be live.
+    ['an open line below the last full deploy, ended or not', manifest([line('b'), line('x', { open: true, ended: true }), line('k', { open: true }), line('a')]), undefined, ['b.html', 'x.html', 'k.html']],
   ])('%s', (_name, previous, self, expected) => {
     expect(livePaths(previous, self)).toEqual(expected)
   })

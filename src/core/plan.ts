@@ -134,13 +134,17 @@ export async function makePlan(o: ResolvedDeploy, entries: Entry[], ctx: PlanCon
 /**
  * The paths whose pages may be live before this deploy: every deploy recorded since the last full
  * deploy that committed (a pending or open one may have written its pages, a partial one replaced
- * none), and that one's. A partial deploy keeps them all, so that its prune deletes none of them.
+ * none), and that one's; past it, every line still open, ended or not (moved into the history
+ * before its commit, it may have written its pages after that deploy). A partial deploy keeps them
+ * all, so that its prune deletes none of them.
  */
 export function livePaths(previous: RemoteManifest | undefined, self: string | undefined): string[] {
   const paths = new Set<string>()
+  let full = false
   for (const d of previous ? withPending(previous, self) : []) {
+    if (full && !d.open) continue
     for (const path of d.paths) paths.add(path)
-    if (!d.open && !d.partial) break
+    if (!d.open && !d.partial) full = true
   }
   return [...paths]
 }
