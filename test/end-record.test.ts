@@ -73,6 +73,7 @@ describe('a line that may still be writing', () => {
     ['committed', line('x'), false],
     ['open, begun more than a day ago (taken as dead)', line('x', { open: true, at: old }), false],
     ['open, with a time that does not parse', line('x', { open: true, at: 'yesterday' }), false],
+    ['open, begun more than a day ahead of this clock', line('x', { open: true, at: new Date(Date.now() + OPEN_AT_MOST_MS + 60_000).toISOString() }), false],
   ]
   it('has cases', () => expect(cases.length).toBeGreaterThan(3))
   it.each(cases)('%s', (_name, d, expected) => expect(mayBeWriting(d)).toBe(expected))

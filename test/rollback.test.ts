@@ -308,6 +308,26 @@ describe('rollback and the protocol (memory and a directory)', () => {
     expect((error as Error).message).toMatch(/cannot be rolled back to: 1 of its file\(s\) are no longer kept \(about\.html\)\. Nothing was written\./)
   })
 
+  // A run that never committed stays in the history as an open line (a day, while it may be
+  // writing): it is no release. The rollback's steps skip it; `releases` says why it is none.
+  it('a line that never committed is no release: the rollback steps over it, and releases says why', async () => {
+    const backend = local[0]!
+    const p = project(backend)
+    for (const v of [1, 2, 3]) {
+      p.version(v, build(v))
+      await p.run()
+    }
+    const manifest = await readManifest(backend, p.manifest)
+    const stopped = { id: 'a'.repeat(16), at: new Date().toISOString(), paths: ['about.html'], open: true }
+    manifest.deploys.splice(1, 0, stopped)
+    await backend.put(p.manifest, JSON.stringify(manifest))
+    const releases = await listReleases({ strategy: backend.strategy(p.prefix) })
+    expect(releases.find((r) => r.id === stopped.id)?.why).toMatch(/never committed/)
+    const report = await rollback({ strategy: backend.strategy(p.prefix), logger: { info() {}, warn() {} } })
+    expect(report.rollback.to).toBe(manifest.deploys[2]?.id)
+    expect(Buffer.from((await backend.read(`${p.prefix}about.html`))?.bytes ?? []).toString('utf8')).toBe('<h1>about v2</h1>')
+  })
+
   it('prune deletes the records and kept copies of releases leaving the window, and never those a kept release needs', async () => {
     const backend = local[0] as Backend
     const p = project(backend)

@@ -76,6 +76,7 @@ export async function listReleases(options: { strategy: Strategy; manifest?: str
     /** Why a release cannot be rolled back to now, or undefined when it can (the live one always can: nothing to do). */
     async function whyNot(deploy: (typeof deploys)[number], i: number): Promise<string | undefined> {
       if (i === 0) return undefined
+      if (deploy.open) return 'it never committed (it is still running, or it stopped)'
       if (!deploy.release || !usableId(deploy.id)) return 'deployed by a version without releases'
       const record = await readRecord(strategy, counted, recordKey(folder, deploy.id)).catch(() => undefined)
       if (!record) return 'its record is no longer stored'

@@ -141,7 +141,11 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
     const at = new Date().toISOString()
     const line: ManifestDeploy = { at, paths: record.files.map((f) => f[0]), id, ...(live?.site ? { site: live.site } : {}) }
     const mark = await markStorage(writer, { version, read }, line)
-    if (mark.interleaved) throw conflict(remote.manifestKey)
+    if (mark.interleaved) {
+      // Lost at the mark, nothing written: the mark is taken back (it would keep its paths from prune for a day).
+      await unmarkStorage(writer, mark, id, new Set()).catch(() => {})
+      throw conflict(remote.manifestKey)
+    }
     ending = () => endUncommitted(writer, id, requests)
     // Step 4, as a deploy's: a prune recorded before this mark may be deleting files this rollback
     // leaves in place. Wait for it. It committed: the manifest changed, fail before any copy. It
@@ -237,7 +241,8 @@ function chooseTarget(deploys: ManifestDeploy[], options: RollbackOptions): Mani
   }
   const steps = options.steps ?? 1
   if (!Number.isInteger(steps) || steps < 1) throw new TypeError(`[collectfasta] Expected \`steps\` to be an integer ≥ 1, got ${JSON.stringify(steps)}.`)
-  const target = deploys[steps]
+  // Steps count releases: a line that never committed (open) is none.
+  const target = deploys.filter((d, i) => i === 0 || !d.open)[steps]
   if (!target) throw new RollbackRefusal(`[collectfasta] There is no release ${steps} step(s) before the live one: ${deploys.length} release(s) are kept (${kept}).`)
   return target
 }

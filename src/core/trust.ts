@@ -213,8 +213,8 @@ export const OPEN_AT_MOST_MS = 24 * 3_600_000
  */
 export function mayBeWriting(d: ManifestDeploy, now = Date.now()): boolean {
   const began = Date.parse(d.at)
-  // A time that does not parse (a hostile or broken manifest) is no reason to keep a line for ever.
-  return d.open === true && !d.ended && Number.isFinite(began) && now - began <= OPEN_AT_MOST_MS
+  // A time that does not parse, or a day ahead (a hostile or broken manifest, a clock far off), is no reason to keep a line for ever.
+  return d.open === true && !d.ended && Number.isFinite(began) && Math.abs(now - began) <= OPEN_AT_MOST_MS
 }
 
 /**
