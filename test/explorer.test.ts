@@ -103,6 +103,52 @@ describe('the interleaving explorer', () => {
     expect(finals.every((f) => !f.get(MANIFEST)?.includes('B'))).toBe(true)
   })
 
+  it('a runner polling the manifest: its repeated probes set aside, every state that offering them reaches is still reached', async () => {
+    // P polls the manifest until it names A, then uploads what it saw; A uploads, writes the manifest, uploads again.
+    const poller = async (gate: (s: Strategy) => Strategy, base: Strategy) => {
+      const s = gate(base)
+      let seen = ''
+      while (!seen.includes('A')) seen = (await s.stat!(MANIFEST, ctx))?.version ?? ''
+      await put(s, 'P.js', `P saw ${seen}`)
+    }
+    const writer = async (gate: (s: Strategy) => Strategy, base: Strategy) => {
+      const s = gate(base)
+      await put(s, 'A.js', 'A')
+      await put(s, MANIFEST, 'A')
+      await put(s, 'A2.js', 'A')
+      await put(s, MANIFEST, 'AB')
+    }
+    // R probes three times, with an upload between: no poll, never set aside.
+    const reader = async (gate: (s: Strategy) => Strategy, base: Strategy) => {
+      const s = gate(base)
+      for (let i = 0; i < 2; i++) {
+        await s.stat!(MANIFEST, ctx)
+        await put(s, `R${i}.js`, 'R')
+      }
+      await put(s, 'R.js', `R saw ${(await s.stat!(MANIFEST, ctx))?.version ?? ''}`)
+    }
+    const statesWith = async (offerPolls: boolean, mode: { sample: number } | 'all') => {
+      const states = new Set<string>()
+      const schedules = await explore(async (choose) => {
+        const { stored, strategy } = model()
+        const look = () => void states.add(JSON.stringify([...stored].sort()))
+        const schedule = await runSchedule([poller, writer, reader].map((run) => (gate) => run(gate, strategy)), MANIFEST, choose, async () => look(), false, undefined, offerPolls)
+        look()
+        return schedule
+      }, mode === 'all' ? {} : { ...mode, random: seeded() })
+      return { states, schedules }
+    }
+    const reduced = await statesWith(false, 'all')
+    const offered = await statesWith(true, { sample: 500 })
+    expect(offered.states.size).toBeGreaterThan(3)
+    for (const state of offered.states) expect(reduced.states, `a state offering every poll reaches: ${state}`).toContain(state)
+    // R's third probe between A's two writes: a runner that probes again after other steps is not polling.
+    expect([...reduced.states].some((s) => s.includes('R saw A"'))).toBe(true)
+    // The rule set polls aside: no schedule of the reduced search polls more than twice after each of A's writes.
+    expect(reduced.schedules.every((s) => s.traces[0]!.filter((p) => p === 'probe').length <= 6)).toBe(true)
+    expect(offered.schedules.some((s) => s.traces[0]!.filter((p) => p === 'probe').length > 6)).toBe(true)
+  })
+
   it('steps commute when neither writes what the other reads or writes', () => {
     const table: [Point, Point, boolean][] = [
       ['probe', 'probe', true],

@@ -116,6 +116,8 @@ export async function runSchedule(
   quiescent?: () => Promise<void>,
   fine = false,
   kill?: Kill,
+  /** Offer a polling runner's repeated probes like any step (explorer.test.ts checks the rule against this). */
+  offerPolls = false,
 ): Promise<Schedule> {
   const gates: Gate[] = runners.map((_, i) => ({ name: `runner ${i}`, state: 'running', trace: [], probes: 0, probedAt: [], waiters: [], inflight: 0 }))
   let wake: () => void = () => {}
@@ -214,7 +216,7 @@ export async function runSchedule(
     if (step >= MAX_DECISIONS) throw new Error(`no end after ${MAX_DECISIONS} decisions: ${gates.map((g) => `${g.name} at ${g.point}`).join(', ')}`)
     await quiescent?.()
     // A runner polling the manifest for a change that has not come goes only when nothing else can.
-    const working = held.filter((i) => !stutters(gates[i]!))
+    const working = offerPolls ? held : held.filter((i) => !stutters(gates[i]!))
     const options = working.length > 0 ? working : held
     const choice = choose(
       options,
