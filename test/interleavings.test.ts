@@ -409,40 +409,68 @@ describe('the deploy protocol, three runners in one order', () => {
   })
 })
 
+/** Runs each phase's runner until it has released `writes` manifest writes (or until it is done). */
+const phased = (steps: { runner: number; writes?: number }[]): Choose => {
+  let phase = 0
+  let writes = 0
+  return (held, _step, points) => {
+    while (phase < steps.length) {
+      const p = steps[phase]!
+      if (!held.includes(p.runner) || (p.writes !== undefined && writes >= p.writes)) {
+        phase++
+        writes = 0
+        continue
+      }
+      if (points[p.runner] === 'write manifest') writes++
+      return p.runner
+    }
+    return held[0]!
+  }
+}
+
+/**
+ * Runner 1 (X) marks; runner 2 runs whole, its mark moving X into the history; runner 0 (A) plans
+ * with X open, uploads its pages and is held at its commit; X goes on to its end; then A commits.
+ */
+async function displacedThenStopping(c: Case): Promise<Schedule> {
+  const memory = backends.find((b) => b.name === 'memory')!
+  let xMarked = false
+  let aAtCommit = false
+  let aLast: string | undefined
+  const order: Choose = (held, _step, points) => {
+    if (!xMarked && held.includes(1)) {
+      if (points[1] === 'write manifest') xMarked = true
+      return 1
+    }
+    if (held.includes(2)) return 2
+    if (!aAtCommit && held.includes(0)) {
+      if (aLast === 'upload html' && points[0] === 'write manifest') aAtCommit = true
+      else {
+        aLast = points[0]
+        return 0
+      }
+    }
+    return held.includes(1) ? 1 : held[0]!
+  }
+  const schedule = await fromSnapshot(memory, c)(order, true, true)
+  expect(aAtCommit).toBe(true)
+  expect(schedule.outcomes[1]?.status).toBe('rejected')
+  // X wrote pages after A's: they were live until A's next deploy.
+  expect(schedule.traces[1]).toContain('upload html')
+  return schedule
+}
+
 describe('a deploy that fails after another moved it into the history', () => {
   // X marks; C's mark moves X into the history (open) and C commits; A plans (X open), uploads its
   // pages and is about to commit; then X writes index.html and fails on about.html. X says it ended
   // (end-record.ts): A's commit meets that write and vouches for nothing, so A's next
   // deploy lists the storage and puts its own index.html back.
   it("leaves no cache vouching over the page it wrote", async () => {
-    const memory = backends.find((b) => b.name === 'memory')!
     const failingCase: Case = {
       name: 'a deploy, a failing deploy and a third',
       runners: [{ version: 5, options: {}, warm: true }, { version: 6, options: {}, warm: false, failing: true }, { version: 7, options: {}, warm: false }],
     }
-    let xMarked = false
-    let aAtCommit = false
-    let aLast: string | undefined
-    const order: Choose = (held, _step, points) => {
-      if (!xMarked && held.includes(1)) {
-        if (points[1] === 'write manifest') xMarked = true
-        return 1
-      }
-      if (held.includes(2)) return 2
-      if (!aAtCommit && held.includes(0)) {
-        if (aLast === 'upload html' && points[0] === 'write manifest') aAtCommit = true
-        else {
-          aLast = points[0]
-          return 0
-        }
-      }
-      return held.includes(1) ? 1 : held[0]!
-    }
-    const schedule = await fromSnapshot(memory, failingCase)(order, true, true)
-    expect(aAtCommit).toBe(true)
-    expect(schedule.outcomes[1]?.status).toBe('rejected')
-    // X wrote index.html after A's: it was live until A's next deploy.
-    expect(schedule.traces[1]).toContain('upload html')
+    await displacedThenStopping(failingCase)
   })
 })
 
@@ -562,25 +590,6 @@ describe('orders the sweeps found', () => {
 })
 
 describe('orders a review found', () => {
-  /** Runs each phase's runner until it has released `writes` manifest writes (or until it is done). */
-  const phased = (steps: { runner: number; writes?: number }[]): Choose => {
-    let phase = 0
-    let writes = 0
-    return (held, _step, points) => {
-      while (phase < steps.length) {
-        const p = steps[phase]!
-        if (!held.includes(p.runner) || (p.writes !== undefined && writes >= p.writes)) {
-          phase++
-          writes = 0
-          continue
-        }
-        if (points[p.runner] === 'write manifest') writes++
-        return p.runner
-      }
-      return held[0]!
-    }
-  }
-
   // D (build 3 again) marks; P (keepDeploys 2) plans with D pending: D's line has no `release` yet,
   // so releaseGarbage reads no record for it and takes the kept copies of build 3's pages as
   // garbage. P marks; D runs whole and commits; P runs whole. stillNeeded sees D in the plan's
@@ -643,54 +652,15 @@ describe('orders a review found', () => {
   // with an error. report.uploaded stays empty, so execute.ts never calls endUncommitted: A's
   // commit vouches, and A's next deploy from its cache leaves X's v3 pages live.
   it('a deploy whose page uploads landed but were answered with an error still says it ended', async () => {
-    const memory = backends.find((b) => b.name === 'memory')!
     const c: Case = {
       name: 'a deploy, a deploy of build 3 whose pages land unanswered, and a third',
       runners: [{ version: 5, options: {}, warm: true }, { version: 3, options: {}, warm: false, lands: true }, { version: 7, options: {}, warm: false }],
     }
-    let xMarked = false
-    let aAtCommit = false
-    let aLast: string | undefined
-    const order: Choose = (held, _step, points) => {
-      if (!xMarked && held.includes(1)) {
-        if (points[1] === 'write manifest') xMarked = true
-        return 1
-      }
-      if (held.includes(2)) return 2
-      if (!aAtCommit && held.includes(0)) {
-        if (aLast === 'upload html' && points[0] === 'write manifest') aAtCommit = true
-        else {
-          aLast = points[0]
-          return 0
-        }
-      }
-      return held.includes(1) ? 1 : held[0]!
-    }
-    const schedule = await fromSnapshot(memory, c)(order, true, true)
-    expect(aAtCommit).toBe(true)
-    expect(schedule.outcomes[1]?.status).toBe('rejected')
-    expect(schedule.traces[1]).toContain('upload html')
+    await displacedThenStopping(c)
   })
 })
 
 describe('orders a second review found', () => {
-  const phased = (steps: { runner: number; writes?: number }[]): Choose => {
-    let phase = 0
-    let writes = 0
-    return (held, _step, points) => {
-      while (phase < steps.length) {
-        const p = steps[phase]!
-        if (!held.includes(p.runner) || (p.writes !== undefined && writes >= p.writes)) {
-          phase++
-          writes = 0
-          continue
-        }
-        if (points[p.runner] === 'write manifest') writes++
-        return p.runner
-      }
-      return held[0]!
-    }
-  }
 
   // X (v6, failing alive) marks; B (v8, full) runs whole, its mark moving X into the history
   // (open), and commits: B's line is newer than X's. X then writes its assets and index.html,
