@@ -594,7 +594,8 @@ describe('orders a review found', () => {
   // so releaseGarbage reads no record for it and takes the kept copies of build 3's pages as
   // garbage. P marks; D runs whole and commits; P runs whole. stillNeeded sees D in the plan's
   // history (`seen`) with its record not doomed, so it reads nothing for it: P deletes the kept
-  // copies of build 3's pages, and a rollback to D (a kept release) is refused.
+  // copies of build 3's pages, and a rollback to D (a kept release) was refused. stillNeeded now
+  // takes a line as counted only when the plan read its record (it had a release).
   it('a prune keeps the kept copies of a release that was pending at its plan', async () => {
     const memory = backends.find((b) => b.name === 'memory')!
     const c: Case = {
@@ -612,7 +613,8 @@ describe('orders a review found', () => {
   // (keepDeploys 1) plans with R open, uploads its pages; R copies v3's pages back; A prunes (R's
   // open line is outside keepDeploys: v3's assets are stale, and the lease spares only deploys new
   // since the plan) and commits a history of [A] alone, without R's open line; R then loses its
-  // commit and endUncommitted finds no line to end. No process is killed.
+  // commit and endUncommitted finds no line to end. No process is killed. Now a line that may still
+  // be writing stays past keepDeploys and the lease spares its paths (trust.ts, mayBeWriting).
   it("a pruning deploy (keepDeploys 1) neither deletes an open rollback's files nor drops its open line", async () => {
     const memory = backends.find((b) => b.name === 'memory')!
     const c: Case = {
@@ -649,8 +651,8 @@ describe('orders a review found', () => {
 
   // As 'a deploy that fails after another moved it into the history', but X deploys build 3 again
   // (its assets are stored: only its pages go) and the storage stores each page and then answers
-  // with an error. report.uploaded stays empty, so execute.ts never calls endUncommitted: A's
-  // commit vouches, and A's next deploy from its cache leaves X's v3 pages live.
+  // with an error. report.uploaded stayed empty, so execute.ts never called endUncommitted: A's
+  // commit vouched, and A's next deploy from its cache left X's v3 pages live. Failed writes count now.
   it('a deploy whose page uploads landed but were answered with an error still says it ended', async () => {
     const c: Case = {
       name: 'a deploy, a deploy of build 3 whose pages land unanswered, and a third',
@@ -666,8 +668,8 @@ describe('orders a second review found', () => {
   // (open), and commits: B's line is newer than X's. X then writes its assets and index.html,
   // fails on about.html, and says it ended. C (include assets/**, keepDeploys 1) plans:
   // livePaths stops at B (the newest committed full line), so X's assets are in no kept line;
-  // X's line is ended, so mayBeWriting does not spare them. C deletes assets/app-v6.js under the
-  // live v6 index.html. No process is killed.
+  // X's line is ended, so mayBeWriting does not spare them. C deleted assets/app-v6.js under the
+  // live v6 index.html. No process is killed. livePaths now keeps every open line, ended or not.
   it("an include deploy that prunes keeps the assets of an ended deploy whose page is live", async () => {
     const memory = backends.find((b) => b.name === 'memory')!
     const c: Case = {
