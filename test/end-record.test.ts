@@ -3,7 +3,7 @@ import { type ManifestDeploy, manifestUpload } from '../src/core/deploy-manifest
 import { RemoteState } from '../src/core/remote.js'
 import { createCounter, emptyRequestCounts } from '../src/core/requests.js'
 import { endUncommitted } from '../src/core/end-record.js'
-import { OPEN_AT_MOST_MS, historyToCommit, mayBeWriting } from '../src/core/trust.js'
+import { OPEN_AT_MOST_MS, historyToCommit, leaseMayRun, mayBeWriting } from '../src/core/trust.js'
 import type { Strategy } from '../src/index.js'
 import { backends } from './backends.js'
 
@@ -83,4 +83,13 @@ describe('a line that may still be writing', () => {
     expect(historyToCommit(line('a'), current, 1).map((d) => d.id)).toEqual(['a', 'r'])
     expect(historyToCommit(line('a'), current, 2).map((d) => d.id)).toEqual(['a', 'b', 'r'])
   })
+})
+
+describe("a prune's lease", () => {
+  const at = (ms: number) => new Date(Date.now() + ms).toISOString()
+  it.each<[string, string, boolean]>([
+    ['begun now', at(0), true],
+    ['begun more than a day ago (a killed prune)', at(-OPEN_AT_MOST_MS - 60_000), false],
+    ['a time that does not parse', 'soon', false],
+  ])('%s', (_name, began, expected) => expect(leaseMayRun({ id: 'p', at: began, paths: [] })).toBe(expected))
 })

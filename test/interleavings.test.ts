@@ -681,3 +681,81 @@ describe('orders a second review found', () => {
     expect(schedule.traces[1]).toContain('upload html')
   })
 })
+
+describe('orders a third review found', () => {
+  // X (v6, failing alive) marks; B (v7) runs whole, its mark moving X into the history (open, older
+  // than B). D (v5, keepDeploys 1) plans with X open, uploads its pages, is held at its lease. X
+  // writes its assets and index.html, fails on about.html, says it ended. D prunes (X's paths
+  // spared) and commits: historyToCommit keeps keep + others = 2 lines, [D, B], and X's ended line
+  // (older than B) was cut: the manifest was settled with X's index.html live and no line naming
+  // X's assets. E (include assets/**, keepDeploys 1, unknown) then deleted them as unknown. A
+  // commit now keeps every open line among the deploys that wrote since its plan (execute.ts).
+  it("a commit that met another's end record keeps that line: an include prune with unknown keeps its live page's assets", async () => {
+    const memory = backends.find((b) => b.name === 'memory')!
+    const c: Case = {
+      name: 'an include prune with unknown, a failing deploy, a deploy, a pruning deploy',
+      runners: [
+        { version: 8, options: { include: ['assets/**'], prune: { keepDeploys: 1, unknown: true } }, warm: true },
+        { version: 6, options: {}, warm: false, failing: true },
+        { version: 7, options: {}, warm: false },
+        { version: 5, options: { prune: { keepDeploys: 1 } }, warm: false },
+      ],
+    }
+    let phase = 0
+    let xMarked = false
+    let dHtml = false
+    const order: Choose = (held, _step, points) => {
+      for (;;) {
+        if (phase === 0) {
+          if (!xMarked && held.includes(1)) {
+            if (points[1] === 'write manifest') xMarked = true
+            return 1
+          }
+          phase = 1
+        } else if (phase === 1) {
+          if (held.includes(2)) return 2
+          phase = 2
+        } else if (phase === 2) {
+          if (held.includes(3) && !(dHtml && points[3] === 'write manifest')) {
+            if (points[3] === 'upload html') dHtml = true
+            return 3
+          }
+          phase = 3
+        } else if (phase === 3) {
+          if (held.includes(1)) return 1
+          phase = 4
+        } else if (phase === 4) {
+          if (held.includes(3)) return 3
+          phase = 5
+        } else return held[0]!
+      }
+    }
+    const schedule = await fromSnapshot(memory, c)(order, true, true)
+    expect(dHtml).toBe(true)
+    expect(schedule.outcomes[1]?.status).toBe('rejected')
+    expect(schedule.traces[1]).toContain('upload html')
+  })
+
+  // X (v6, failing alive) marks; B (v7) runs whole, moving X into the history (open). A (v5) plans
+  // with X open, runs whole and commits: X was open then and is still open, so A records its own
+  // index.html. X then writes index.html and fails on about.html, and says it ended. E (include
+  // assets/**, default options, no prune) plans after that end: X is ended in both its plan and its
+  // commit (no deploy since), so E carries A's record of index.html and cuts X's line (index 3) past
+  // keepDeploys 3: a settled manifest that recorded A's index.html while X's was stored. No process
+  // is killed. A partial deploy now cuts no open line (it did not look at every file).
+  it("a partial deploy that cuts an ended line does not leave a settled manifest recording a page that line replaced", async () => {
+    const memory = backends.find((b) => b.name === 'memory')!
+    const c: Case = {
+      name: 'an include deploy, a failing deploy, a deploy, a deploy',
+      runners: [
+        { version: 8, options: { include: ['assets/**'] }, warm: true },
+        { version: 6, options: {}, warm: false, failing: true },
+        { version: 7, options: {}, warm: false },
+        { version: 5, options: {}, warm: false },
+      ],
+    }
+    const schedule = await fromSnapshot(memory, c)(phased([{ runner: 1, writes: 1 }, { runner: 2 }, { runner: 3 }, { runner: 1 }, { runner: 0 }]), true, true)
+    expect(schedule.outcomes[1]?.status).toBe('rejected')
+    expect(schedule.traces[1]).toContain('upload html')
+  })
+})

@@ -102,6 +102,30 @@ describe.each(backends.filter((b) => b.snapshot !== undefined))('a prune that di
     expect(third.requests).toEqual({ list: 0, stat: 1, get: 0, upload: 0, delete: 0, copy: 0 })
   })
 
+  // Found by the third review: such a lease was carried by every commit for good, so the manifest
+  // never settled. A lease lasts 120 s: one begun a day ago is dropped by the next commit.
+  it("a dead prune's lease begun more than a day ago is dropped by the next commit", async () => {
+    const p = project(backend)
+    for (let v = 1; v <= 3; v++) {
+      p.version(v)
+      await p.run({ cacheDir: 'pruner' })
+    }
+    const pruner = backend.strategy(p.prefix)
+    let leased!: () => void
+    const died = new Promise<void>((resolve) => (leased = resolve))
+    p.version(4)
+    void p.run({ cacheDir: 'pruner', prune: { keepDeploys: 2 }, strategy: { ...pruner, delete: () => new Promise<void>(() => leased()) } })
+    await died
+    const manifest = JSON.parse(Buffer.from((await backend.read(p.manifest))!.bytes).toString('utf8')) as { pruning?: { at: string } }
+    expect(manifest.pruning).toBeDefined()
+    manifest.pruning!.at = new Date(Date.now() - 2 * 24 * 3_600_000).toISOString()
+    await backend.put(p.manifest, JSON.stringify(manifest))
+    const next = project(backend)
+    next.version(5)
+    expect((await deploy1(next, p.prefix, backend.strategy(p.prefix))).failed).toEqual([])
+    expect((await manifestOf(backend, p.manifest)).pruning).toBeUndefined()
+  })
+
   // Found by review: a rollback's commit wrote no lease, so it erased a prune's that was still
   // deleting; a deploy of build 1 then trusted a listing of the files that prune was deleting.
   it("a rollback's commit keeps the lease of a prune still under way: a deploy of the leased files waits for it and stores them", async () => {

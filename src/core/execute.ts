@@ -6,7 +6,7 @@ import type { RemoteObject } from '../strategy.js'
 import type { ChecksumCache } from './cache.js'
 import type { createCheckpoint } from './checkpoint.js'
 import { pathRecord } from '../paths.js'
-import { type ReleaseSummary, type RemoteManifest, manifestFiles } from './deploy-manifest.js'
+import { type ManifestDeploy, type ReleaseSummary, type RemoteManifest, deployIdentity, manifestFiles } from './deploy-manifest.js'
 import type { Entry } from './entry.js'
 import { type Plan, carriedFiles } from './plan.js'
 import { type PruneOutcome, executePrune } from './prune.js'
@@ -15,7 +15,7 @@ import { pruneReleases, stillNeeded } from './release-prune.js'
 import { endUncommitted } from './end-record.js'
 import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
-import { KEEP, type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, historyToCommit, markStorage, otherPending, pruneThreat, settled, vouchFor, waitForPrune, withPending, writeManifestConditionally } from './trust.js'
+import { KEEP, type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, historyToCommit, leaseMayRun, markStorage, otherPending, pruneThreat, settled, vouchFor, waitForPrune, withPending, writeManifestConditionally } from './trust.js'
 import { createThrottle } from './throttle.js'
 import { upload } from './upload.js'
 
@@ -134,11 +134,15 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
       const mine = theirs.size === 0 ? files : withoutPaths(files, theirs)
       const pending = otherPending(current, id ?? '')
       const prune = current?.pruning
-      const pruning = prune && prune.id !== id && !waitedOut.has(prune.id) ? prune : undefined
+      const pruning = prune && prune.id !== id && !waitedOut.has(prune.id) && leaseMayRun(prune) ? prune : undefined
       // A prune recorded on none of this deploy's paths cannot delete what it stored: the commit may vouch.
       contested = others.length > 0 || (pruning !== undefined && threatens(current))
       // A deploy running at the same time stays in the kept history: its pages may be the live ones.
-      return { deploys: historyToCommit(plan.deploy, current, keep + others.length), files: mine, ...(pending ? { pending } : {}), ...(pruning ? { pruning } : {}) }
+      // Kept, so the manifest stays unsettled: an open line among those that wrote since the plan
+      // (this deploy did not list after its end), and any open line for a partial deploy (it did not look at every file).
+      const since = new Set(others.map(deployIdentity))
+      const spare = (d: ManifestDeploy) => d.open === true && (o.partial || since.has(deployIdentity(d)))
+      return { deploys: historyToCommit(plan.deploy, current, keep + others.length, spare), files: mine, ...(pending ? { pending } : {}), ...(pruning ? { pruning } : {}) }
     }
     const written = pruned.lease ?? mark
     const base = written ? { version: written.version, read: { state: 'ok' as const, manifest: written.manifest } } : { version: plan.seen, read: plan.read ?? (await remote.read()) }

@@ -3,7 +3,7 @@ import { runPool } from '../pool.js'
 import { type DeleteReason, type DeployReport, errorText } from '../report.js'
 import type { RemoteObject, Strategy } from '../strategy.js'
 import type { ManifestDeploy, ManifestPruning, ManifestRead, RemoteManifest } from './deploy-manifest.js'
-import { type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, mayBeWriting, waitForPrune, withPending, writeManifestConditionally } from './trust.js'
+import { type ManifestWriter, PRUNE_LEASE_MS, type Written, deploysSince, leaseMayRun, mayBeWriting, waitForPrune, withPending, writeManifestConditionally } from './trust.js'
 import type { RemoteState } from './remote.js'
 import type { Counted } from './requests.js'
 
@@ -248,7 +248,7 @@ export async function executePrune(stale: StaleObject[], run: PruneRun): Promise
         // out: replaced while its prune still deletes, a deploy planning then would trust a listing
         // of what it is deleting.
         const other = current?.pruning
-        if (other && other.id !== run.self && !waitedOut.has(other.id)) throw new OtherPrune(other)
+        if (other && other.id !== run.self && !waitedOut.has(other.id) && leaseMayRun(other)) throw new OtherPrune(other)
         // Spared: every path of a deploy since the plan, and of one that may still be writing (it may write pages after this lease).
         const writing = current ? withPending(current, run.self).filter((d) => mayBeWriting(d)) : []
         const spared = new Set([...deploysSince(current, run.before, run.self), ...writing].flatMap((d) => d.paths.map(fold)))

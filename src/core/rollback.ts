@@ -14,7 +14,7 @@ import { RemoteState } from './remote.js'
 import { endUncommitted } from './end-record.js'
 import { copyBack } from './copy-back.js'
 import { createCounter, emptyRequestCounts } from './requests.js'
-import { type ManifestWriter, PRUNE_LEASE_MS, historyToCommit, markStorage, unmarkStorage, pruneThreat, settled, waitForPrune, writeManifestConditionally } from './trust.js'
+import { type ManifestWriter, PRUNE_LEASE_MS, historyToCommit, leaseMayRun, markStorage, unmarkStorage, pruneThreat, settled, waitForPrune, writeManifestConditionally } from './trust.js'
 
 /** `rollback()`: restore a kept release from the storage alone (no build, no cache). */
 export interface RollbackOptions {
@@ -208,7 +208,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
     const committed = await writeManifestConditionally(writer, { version: base.version, read: { state: 'ok', manifest: base.manifest } }, (current) => {
       if (++builds > 1 || current?.pending?.id !== id) throw conflict(remote.manifestKey)
       // Another prune's lease stays, as in a deploy's commit (step 8), unless this rollback waited it out.
-      const pruning = current.pruning && current.pruning.id !== id && !waitedOut.has(current.pruning.id) ? current.pruning : undefined
+      const pruning = current.pruning && current.pruning.id !== id && !waitedOut.has(current.pruning.id) && leaseMayRun(current.pruning) ? current.pruning : undefined
       // A rollback keeps every release it found: the next pruning deploy trims the history.
       return { deploys: historyToCommit(line, current, current.deploys.length + 1), files, ...(pruning ? { pruning } : {}) }
     })

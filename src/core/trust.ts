@@ -198,13 +198,19 @@ export async function unmarkStorage(writer: ManifestWriter, mark: Written, id: s
  * kept as a deploy), each deploy once (a merge after a conflict must not record one twice and push
  * a real deploy out of the kept window), at most `keep`.
  */
-export function historyToCommit(deploy: ManifestDeploy, current: RemoteManifest | undefined, keep: number): ManifestDeploy[] {
+export function historyToCommit(deploy: ManifestDeploy, current: RemoteManifest | undefined, keep: number, spare: (d: ManifestDeploy) => boolean = () => false): ManifestDeploy[] {
   // A line that may still be writing stays past `keep`: cut, its pages could go live under a manifest that looks settled.
-  return historyOf([deploy, ...(current ? withPending(current, deploy.id) : [])]).filter((d, i) => i < keep || mayBeWriting(d))
+  return historyOf([deploy, ...(current ? withPending(current, deploy.id) : [])]).filter((d, i) => i < keep || mayBeWriting(d) || spare(d))
 }
 
 /** How long a run may stay pending or open before the others take it as dead (its own clock against theirs: a day covers any skew). */
 export const OPEN_AT_MOST_MS = 24 * 3_600_000
+
+/** Whether a prune's lease may still be running: it lasts 120 s, so one begun a day ago (a killed prune's) is dropped by the next commit. */
+export function leaseMayRun(p: ManifestPruning, now = Date.now()): boolean {
+  const began = Date.parse(p.at)
+  return Number.isFinite(began) && Math.abs(now - began) <= OPEN_AT_MOST_MS
+}
 
 /**
  * Whether a line of the history (or the pending one, as `withPending` gives it) may still be
@@ -245,7 +251,7 @@ export function deploysSince(manifest: RemoteManifest | undefined, before: Remot
  */
 export function pruneThreat(manifest: RemoteManifest | undefined, self: string | undefined, paths: readonly string[], caseInsensitive = false): ManifestPruning | undefined {
   const pruning = manifest?.pruning
-  if (!pruning || pruning.id === self) return undefined
+  if (!pruning || pruning.id === self || !leaseMayRun(pruning)) return undefined
   const fold = caseInsensitive ? foldPath : (path: string) => path
   const doomed = new Set(pruning.paths.map(fold))
   return paths.some((path) => doomed.has(fold(path))) ? pruning : undefined
