@@ -72,19 +72,9 @@ describe.each(backends.filter((b) => b.snapshot !== undefined))('a prune that di
   })
 
   it('a lease on files no later deploy uses costs nothing once a deploy has committed past it: the next deploy vouches, the one after asks one question', async () => {
-    const p = project(backend)
-    for (let v = 1; v <= 3; v++) {
-      p.version(v)
-      await p.run({ cacheDir: 'pruner' })
-    }
     // The pruner deploys v4 keeping two deploys (v1's and v2's chunks are stale), records its lease
     // and dies at its first delete.
-    const pruner = backend.strategy(p.prefix)
-    let leased!: () => void
-    const died = new Promise<void>((resolve) => (leased = resolve))
-    p.version(4)
-    void p.run({ cacheDir: 'pruner', prune: { keepDeploys: 2 }, strategy: { ...pruner, delete: () => new Promise<void>(() => leased()) } })
-    await died
+    const p = await diedAtFirstDelete(backend)
     // Another machine deploys v5, which uses none of the leased files: it does not wait, and commits.
     const next = project(backend)
     next.version(5)
@@ -105,17 +95,7 @@ describe.each(backends.filter((b) => b.snapshot !== undefined))('a prune that di
   // Found by the third review: such a lease was carried by every commit for good, so the manifest
   // never settled. A lease lasts 120 s: one begun a day ago is dropped by the next commit.
   it("a dead prune's lease begun more than a day ago is dropped by the next commit", async () => {
-    const p = project(backend)
-    for (let v = 1; v <= 3; v++) {
-      p.version(v)
-      await p.run({ cacheDir: 'pruner' })
-    }
-    const pruner = backend.strategy(p.prefix)
-    let leased!: () => void
-    const died = new Promise<void>((resolve) => (leased = resolve))
-    p.version(4)
-    void p.run({ cacheDir: 'pruner', prune: { keepDeploys: 2 }, strategy: { ...pruner, delete: () => new Promise<void>(() => leased()) } })
-    await died
+    const p = await diedAtFirstDelete(backend)
     const manifest = JSON.parse(Buffer.from((await backend.read(p.manifest))!.bytes).toString('utf8')) as { pruning?: { at: string } }
     expect(manifest.pruning).toBeDefined()
     manifest.pruning!.at = new Date(Date.now() - 2 * 24 * 3_600_000).toISOString()
@@ -277,6 +257,22 @@ function deploy1(site: ReturnType<typeof project>, prefix: string, strategy: Str
 }
 
 /** A pruner's strategy held at its deletes: `leaseRecorded` once it is there, `goOn` lets it delete. */
+/** Builds 1 to 3 deployed, then a prune of build 4 (keepDeploys 2) that records its lease and dies at its first delete. */
+async function diedAtFirstDelete(backend: (typeof backends)[number]) {
+  const p = project(backend)
+  for (let v = 1; v <= 3; v++) {
+    p.version(v)
+    await p.run({ cacheDir: 'pruner' })
+  }
+  const pruner = backend.strategy(p.prefix)
+  let leased!: () => void
+  const died = new Promise<void>((resolve) => (leased = resolve))
+  p.version(4)
+  void p.run({ cacheDir: 'pruner', prune: { keepDeploys: 2 }, strategy: { ...pruner, delete: () => new Promise<void>(() => leased()) } })
+  await died
+  return p
+}
+
 function heldPruner(base: Strategy) {
   let leased!: () => void
   const leaseRecorded = new Promise<void>((resolve) => (leased = resolve))
