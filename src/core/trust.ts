@@ -206,10 +206,15 @@ export function historyToCommit(deploy: ManifestDeploy, current: RemoteManifest 
 /** How long a run may stay pending or open before the others take it as dead (its own clock against theirs: a day covers any skew). */
 export const OPEN_AT_MOST_MS = 24 * 3_600_000
 
+/** Whether `at` is within a day of `now`, either way: a time that does not parse, or a day off (a hostile or broken manifest, a clock far off), is no reason to keep anything for ever. */
+function withinADay(at: string, now: number): boolean {
+  const began = Date.parse(at)
+  return Number.isFinite(began) && Math.abs(now - began) <= OPEN_AT_MOST_MS
+}
+
 /** Whether a prune's lease may still be running: it lasts 120 s, so one begun a day ago (a killed prune's) is dropped by the next commit. */
 export function leaseMayRun(p: ManifestPruning, now = Date.now()): boolean {
-  const began = Date.parse(p.at)
-  return Number.isFinite(began) && Math.abs(now - began) <= OPEN_AT_MOST_MS
+  return withinADay(p.at, now)
 }
 
 /**
@@ -218,9 +223,7 @@ export function leaseMayRun(p: ManifestPruning, now = Date.now()): boolean {
  * from the cut of the history; a killed run's line ages out after that day.
  */
 export function mayBeWriting(d: ManifestDeploy, now = Date.now()): boolean {
-  const began = Date.parse(d.at)
-  // A time that does not parse, or a day ahead (a hostile or broken manifest, a clock far off), is no reason to keep a line for ever.
-  return d.open === true && !d.ended && Number.isFinite(began) && Math.abs(now - began) <= OPEN_AT_MOST_MS
+  return d.open === true && !d.ended && withinADay(d.at, now)
 }
 
 /**
