@@ -45,22 +45,33 @@ async function setUp(deploys: ManifestDeploy[], pending?: ManifestDeploy) {
   return { writer, stored }
 }
 
+/** What a run that uploaded one file reports, counting into `requests`. */
+const wrote = (requests = emptyRequestCounts()) => ({ uploaded: [{ key: 'x.html', size: 1, reason: 'changed' as const }], failed: [], deleted: [], requests })
+
 describe('the end record (step 10)', () => {
   it('marks the open line of a cancelled run ended, with requests of its own', async () => {
     const { writer, stored } = await setUp([line('c'), line('x', { open: true }), line('a')])
-    await endUncommitted(writer, 'x', emptyRequestCounts())
+    await endUncommitted(writer, 'x', wrote())
     const x = (await stored()).deploys.find((d) => d.id === 'x')
     expect(x).toMatchObject({ open: true, ended: true })
   })
 
+  it('writes nothing for a run that wrote nothing', async () => {
+    const { writer, stored } = await setUp([line('c'), line('x', { open: true }), line('a')])
+    const requests = emptyRequestCounts()
+    await endUncommitted(writer, 'x', { ...wrote(requests), uploaded: [] })
+    expect((await stored()).deploys.find((d) => d.id === 'x')?.ended).toBeUndefined()
+    expect(requests.upload + requests.stat + requests.get).toBe(0)
+  })
+
   it('writes nothing while the run is still pending (its mark says it), nor twice', async () => {
     const pending = await setUp([line('a')], line('x'))
-    await endUncommitted(pending.writer, 'x', emptyRequestCounts())
+    await endUncommitted(pending.writer, 'x', wrote())
     expect((await pending.stored()).pending?.id).toBe('x')
     expect((await pending.stored()).deploys.some((d) => d.ended)).toBe(false)
     const ended = await setUp([line('x', { open: true, ended: true })])
     const requests = emptyRequestCounts()
-    await endUncommitted(ended.writer, 'x', requests)
+    await endUncommitted(ended.writer, 'x', wrote(requests))
     expect(requests.upload).toBe(0)
   })
 })

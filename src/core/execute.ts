@@ -165,8 +165,8 @@ export async function execute(first: Plan, o: ResolvedDeploy, ctx: ExecuteContex
     }
   }
 
-  // Marked, wrote (a failed upload may have been stored), and not committed: say so where another's mark moved this deploy into the history.
-  if (mark && !committed && id && report.uploaded.length + report.failed.length + report.deleted.length > 0) await endUncommitted(writer, id, report.requests).catch(() => {})
+  // Marked and not committed: say so where another's mark moved this deploy into the history.
+  if (mark && !committed && id) await endUncommitted(writer, id, report).catch(() => {})
 
   const vouch = vouchFor({
     succeeded,

@@ -146,7 +146,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
       await unmarkStorage(writer, mark, id, new Set()).catch(() => {})
       throw conflict(remote.manifestKey)
     }
-    ending = () => endUncommitted(writer, id, requests)
+    ending = () => endUncommitted(writer, id, report)
     // Step 4, as a deploy's: a prune recorded before this mark may be deleting files this rollback
     // leaves in place. Wait for it. It committed: the manifest changed, fail before any copy. It
     // died (lease out, deletes no more): look for every file again; the commit leaves its lease out.
@@ -216,7 +216,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackReport
     report.manifest = { key: remote.manifestKey ?? '', size: committed.size }
     report.bytesUploaded = report.uploaded.reduce((sum, u) => sum + u.size, 0)
   } catch (error) {
-    if (ending && report.uploaded.length + report.failed.length + report.deleted.length > 0) await ending().catch(() => {})
+    if (ending) await ending().catch(() => {})
     // A failed copy (a DeployError) has its report already: published here, as the run ends.
     if (error instanceof DeployError) publish()
     throw stoppedRun(error, report, publish)
